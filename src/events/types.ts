@@ -1,0 +1,81 @@
+/**
+ * Events in memory: struct-of-arrays batches, never one object per event.
+ *
+ * Coordinates follow DV / jAER display: origin top-left, x to the right, y down.
+ * Timestamps are microseconds, absolute as stored in the source (doubles: exact up to 2^53 µs).
+ * Polarity: 1 = ON (brightness increase), 0 = OFF.
+ */
+export interface EventBatch {
+  readonly t: Float64Array;
+  readonly x: Uint16Array;
+  readonly y: Uint16Array;
+  readonly p: Uint8Array;
+  readonly length: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** Counts of skipped (non-polarity or invalid) items, keyed by kind, e.g. `imu`, `frame`, `invalidEvents`. */
+export type SkipCounts = Record<string, number>;
+
+/** What a decoder learned about its input (sensor size, streams, compression, skipped items). */
+export interface StreamInfo {
+  format: EventFormat;
+  width: number;
+  height: number;
+  skipped: SkipCounts;
+  /** AEDAT 4 only. */
+  compression?: string;
+  /** AEDAT 4 only: streams listed in the info XML. */
+  streams?: StreamDescriptor[];
+  /** Free-form header facts (sensor name, header line count, ...). */
+  header?: Record<string, string | number>;
+}
+
+export interface StreamDescriptor {
+  id: number;
+  name: string;
+  typeIdentifier: string;
+  /** Set when the XML declares it. */
+  width?: number;
+  height?: number;
+}
+
+export type EventFormat = 'aedat2' | 'aedat3.1' | 'aedat4' | 'ddd17-hdf5';
+
+export function emptyBatch(width: number, height: number): EventBatch {
+  return {
+    t: new Float64Array(0),
+    x: new Uint16Array(0),
+    y: new Uint16Array(0),
+    p: new Uint8Array(0),
+    length: 0,
+    width,
+    height,
+  };
+}
+
+/** Concatenate batches (same sensor) into one. */
+export function concatBatches(batches: readonly EventBatch[], width?: number, height?: number): EventBatch {
+  const n = batches.reduce((s, b) => s + b.length, 0);
+  const w = width ?? batches[0]?.width ?? 0;
+  const h = height ?? batches[0]?.height ?? 0;
+  const out = {
+    t: new Float64Array(n),
+    x: new Uint16Array(n),
+    y: new Uint16Array(n),
+    p: new Uint8Array(n),
+    length: n,
+    width: w,
+    height: h,
+  };
+  let o = 0;
+  for (const b of batches) {
+    out.t.set(b.t.subarray(0, b.length), o);
+    out.x.set(b.x.subarray(0, b.length), o);
+    out.y.set(b.y.subarray(0, b.length), o);
+    out.p.set(b.p.subarray(0, b.length), o);
+    o += b.length;
+  }
+  return out;
+}
