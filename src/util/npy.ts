@@ -123,6 +123,19 @@ export function npyHeader(dtype: NpyDtype, shape: readonly number[]): Uint8Array
   return out;
 }
 
+/** A header padded to exactly `length` bytes (for writing data first and the final shape afterwards). */
+export function npyHeaderPadded(dtype: NpyDtype, shape: readonly number[], length: number): Uint8Array {
+  const h = npyHeader(dtype, shape);
+  if (h.length > length) throw new Error(`npy header needs ${h.length} bytes, only ${length} reserved`);
+  if (h.length === length) return h;
+  const out = new Uint8Array(length);
+  out.set(h.subarray(0, h.length - 1), 0);
+  out.fill(0x20, h.length - 1, length - 1);
+  out[length - 1] = 0x0a;
+  new DataView(out.buffer).setUint16(8, length - 10, true);
+  return out;
+}
+
 export function encodeNpy(data: NpyData, shape: readonly number[]): Uint8Array {
   const count = shape.reduce((a, b) => a * b, 1);
   if (count !== data.length) throw new Error(`encodeNpy: shape (${shape.join(', ')}) holds ${count} values, data has ${data.length}`);

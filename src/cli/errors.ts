@@ -1,0 +1,16 @@
+import { EventFormatError } from '../events/errors.js';
+
+/** Print a one-line, human-readable error (no stack for expected input errors); returns the exit code. */
+export function reportError(err: unknown): number {
+  if (err instanceof EventFormatError) {
+    console.error(`evstream: ${err.message}`);
+    return 2;
+  }
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e === 'object' && typeof e.code === 'string' && typeof e.path === 'string') {
+    console.error(`evstream: ${e.path}: ${e.message}`);
+    return 2;
+  }
+  console.error(`evstream: ${e instanceof Error ? (process.env.EVSTREAM_DEBUG ? e.stack : e.message) : String(e)}`);
+  return 1;
+}

@@ -1,0 +1,27 @@
+import { Command, CommanderError } from 'commander';
+import { registerInfo } from './commands/info.js';
+import { registerFrames } from './commands/frames.js';
+import { registerConvert } from './commands/convert.js';
+import { registerReplayServer } from './commands/replay-server.js';
+import { reportError } from './errors.js';
+import { packageVersion } from './version.js';
+
+const program = new Command();
+program
+  .name('evstream')
+  .description('Spiking neural networks for semantic segmentation on event-camera (DVS / DAVIS) streams.')
+  .version(packageVersion())
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerInfo(program);
+registerFrames(program);
+registerConvert(program);
+registerReplayServer(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exitCode = err.exitCode;
+  else process.exitCode = reportError(err);
+}

@@ -1,0 +1,104 @@
+import { open } from 'node:fs/promises';
+import type { EventBatch, StreamInfo } from './types.js';
+import type { FormatWarning } from './errors.js';
+import type { DecoderOptions, DecoderSink, EventDecoder } from './decoder.js';
+import { detectFileFormat } from './detect.js';
+import { Aedat2Decoder } from './aedat2.js';
+import { Aedat3Decoder } from './aedat3.js';
+import { Aedat4Decoder } from './aedat4/index.js';
+import { readDdd17Hdf5 } from './ddd17-hdf5.js';
+
+export interface ReadEventFileOptions {
+  /** Any corruption throws (default: skip corrupt packets with a warning). */
+  strict?: boolean;
+  /** Bytes per read (default 1 MiB). Results do not depend on it. */
+  chunkSize?: number;
+  signal?: AbortSignal;
+  onWarning?: (w: FormatWarning) => void;
+  /** AEDAT 2 only: sensor layout when the header does not say. */
+  sensor?: 'dvs128' | 'davis240' | 'davis346' | 'auto';
+  /** Called after each chunk with bytes read so far and the file size (byte-stream formats only). */
+  onProgress?: (bytesRead: number, totalBytes: number) => void;
+}
+
+/**
+ * Receives each decoded batch in file order. Returning a promise pauses reading until it settles: this is
+ * how consumers (real-time pacing, slow sinks) keep memory bounded.
+ */
+export type BatchHandler = (batch: EventBatch) => void | Promise<void>;
+
+function makeDecoder(format: StreamInfo['format'], sink: DecoderSink, opts: DecoderOptions & Pick<ReadEventFileOptions, 'sensor'>): EventDecoder {
+  switch (format) {
+    case 'aedat2':
+      return new Aedat2Decoder(sink, { ...opts, sensor: opts.sensor ?? 'auto' });
+    case 'aedat3.1':
+      return new Aedat3Decoder(sink, opts);
+    case 'aedat4':
+      return new Aedat4Decoder(sink, { ...opts, expectVersionLine: true });
+    default:
+      throw new Error(`no byte-stream decoder for ${format}`);
+  }
+}
+
+/**
+ * Read an event file of any supported format (detected by content) chunk by chunk, handing batches to
+ * `onBatch` as they are decoded. Memory stays bounded by one chunk plus one packet. Events decoded before a
+ * fault are handed over before the error is thrown. Resolves with what the decoder learned (StreamInfo).
+ */
+export async function readEventFile(path: string, onBatch: BatchHandler, opts: ReadEventFileOptions = {}): Promise<StreamInfo> {
+  const format = await detectFileFormat(path);
+  opts.signal?.throwIfAborted();
+  if (format === 'ddd17-hdf5') {
+    const gen = readDdd17Hdf5(path, { strict: opts.strict, onWarning: opts.onWarning, signal: opts.signal });
+    for (;;) {
+      const r = await gen.next();
+      if (r.done) return r.value;
+      await onBatch(r.value);
+      if (opts.signal?.aborted) {
+        const info = await gen.return(undefined as never);
+        opts.signal.throwIfAborted();
+        return info.value;
+      }
+    }
+  }
+  const pending: EventBatch[] = [];
+  const decoder = makeDecoder(
+    format,
+    { batch: (b) => void pending.push(b), warn: opts.onWarning },
+    { source: path, strict: opts.strict, sensor: opts.sensor },
+  );
+  const drain = async (): Promise<void> => {
+    // Splice first so a handler that throws never sees a batch twice.
+    for (const b of pending.splice(0)) {
+      const r = onBatch(b);
+      if (r) await r;
+    }
+  };
+  const fh = await open(path, 'r');
+  try {
+    const size = opts.chunkSize ?? 1 << 20;
+    const total = (await fh.stat()).size;
+    let done = 0;
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      const buf = new Uint8Array(size);
+      const { bytesRead } = await fh.read(buf, 0, size, null);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+      try {
+        decoder.push(buf.subarray(0, bytesRead));
+      } finally {
+        await drain();
+      }
+      opts.onProgress?.(done, total);
+    }
+    try {
+      decoder.end();
+    } finally {
+      await drain();
+    }
+    return decoder.info();
+  } finally {
+    await fh.close();
+  }
+}

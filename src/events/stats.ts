@@ -1,0 +1,56 @@
+import type { EventBatch } from './types.js';
+
+/** Running summary of an event stream: counts, time span, ranges, order, and content checksums. */
+export class EventStats {
+  events = 0;
+  on = 0;
+  off = 0;
+  tFirstUs = NaN;
+  tLastUs = NaN;
+  xMax = -1;
+  yMax = -1;
+  /** Events whose timestamp is smaller than the previous event's. */
+  nonMonotonic = 0;
+  /** sum(x + 1000*y + 1000000*p) mod 2^32 (raw stored x, y). */
+  xypChecksum = 0;
+  /** sum(t - tFirst) mod 2^32. */
+  dtChecksum = 0;
+  private prevT = -Infinity;
+
+  add(b: EventBatch): void {
+    if (b.length === 0) return;
+    if (Number.isNaN(this.tFirstUs)) this.tFirstUs = b.t[0]!;
+    const t0 = this.tFirstUs;
+    let on = 0;
+    let xyp = this.xypChecksum;
+    let dt = this.dtChecksum;
+    let prev = this.prevT;
+    let xMax = this.xMax;
+    let yMax = this.yMax;
+    let nonMono = 0;
+    for (let i = 0; i < b.length; i++) {
+      const t = b.t[i]!;
+      const x = b.x[i]!;
+      const y = b.y[i]!;
+      const p = b.p[i]!;
+      on += p;
+      if (t < prev) nonMono++;
+      prev = t;
+      if (x > xMax) xMax = x;
+      if (y > yMax) yMax = y;
+      // Both sums stay exact in doubles: each term < 2^53 and we reduce every step.
+      xyp = (xyp + x + 1000 * y + 1_000_000 * p) % 4294967296;
+      dt = (dt + ((t - t0) % 4294967296)) % 4294967296;
+    }
+    this.events += b.length;
+    this.on += on;
+    this.off += b.length - on;
+    this.xypChecksum = xyp;
+    this.dtChecksum = dt;
+    this.prevT = prev;
+    this.tLastUs = prev;
+    this.xMax = xMax;
+    this.yMax = yMax;
+    this.nonMonotonic += nonMono;
+  }
+}

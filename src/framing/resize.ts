@@ -1,0 +1,76 @@
+/**
+ * Area-averaging resize (like OpenCV's INTER_AREA for downscaling): each output pixel is the mean of the
+ * input area it covers, with fractional overlaps weighted. Done separably with precomputed sparse weights,
+ * so the cost is per frame (pixels), never per event.
+ */
+export interface AxisWeights {
+  /** For output index i: entries [start[i], start[i+1]) of src/weight. */
+  start: Int32Array;
+  src: Int32Array;
+  weight: Float32Array;
+}
+
+export function areaWeights(inSize: number, outSize: number): AxisWeights {
+  const scale = inSize / outSize;
+  const starts: number[] = [0];
+  const src: number[] = [];
+  const weight: number[] = [];
+  for (let i = 0; i < outSize; i++) {
+    const a = i * scale;
+    const b = (i + 1) * scale;
+    for (let s = Math.floor(a); s < Math.ceil(b) && s < inSize; s++) {
+      const overlap = Math.min(b, s + 1) - Math.max(a, s);
+      if (overlap > 1e-9) {
+        src.push(s);
+        weight.push(overlap / scale);
+      }
+    }
+    starts.push(src.length);
+  }
+  return { start: Int32Array.from(starts), src: Int32Array.from(src), weight: Float32Array.from(weight) };
+}
+
+/**
+ * Resize `channels` planes of inW x inH into outW x outH (area average). Returns a new Float32Array.
+ * `tmp` is reused scratch space of at least channels * inH * outW floats when provided.
+ */
+export function resizeArea(
+  input: Float32Array,
+  channels: number,
+  inW: number,
+  inH: number,
+  outW: number,
+  outH: number,
+  wx: AxisWeights = areaWeights(inW, outW),
+  wy: AxisWeights = areaWeights(inH, outH),
+  out: Float32Array = new Float32Array(channels * outW * outH),
+): Float32Array {
+  if (inW === outW && inH === outH) {
+    out.set(input.subarray(0, channels * inW * inH));
+    return out;
+  }
+  const rows = new Float32Array(inH * outW); // horizontal pass of one channel
+  for (let c = 0; c < channels; c++) {
+    const plane = c * inW * inH;
+    for (let y = 0; y < inH; y++) {
+      const rowIn = plane + y * inW;
+      const rowOut = y * outW;
+      for (let i = 0; i < outW; i++) {
+        let acc = 0;
+        for (let k = wx.start[i]!; k < wx.start[i + 1]!; k++) acc += input[rowIn + wx.src[k]!]! * wx.weight[k]!;
+        rows[rowOut + i] = acc;
+      }
+    }
+    const planeOut = c * outW * outH;
+    for (let j = 0; j < outH; j++) {
+      const o = planeOut + j * outW;
+      for (let i = 0; i < outW; i++) out[o + i] = 0;
+      for (let k = wy.start[j]!; k < wy.start[j + 1]!; k++) {
+        const r = wy.src[k]! * outW;
+        const w = wy.weight[k]!;
+        for (let i = 0; i < outW; i++) out[o + i]! += rows[r + i]! * w;
+      }
+    }
+  }
+  return out;
+}

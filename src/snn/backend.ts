@@ -1,0 +1,96 @@
+/**
+ * tfjs backend selection at start-up: tfjs-node-gpu > tfjs-node > wasm > cpu; the first that
+ * loads wins. `EVSTREAM_BACKEND` (tensorflow | node-gpu | node | wasm | cpu) overrides the order
+ * (an overridden backend that fails to load is an error). The choice is logged to stderr.
+ *
+ * tfjs-node(-gpu) cannot be installed offline here; they are tried by dynamic import only.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+export type BackendName = 'node-gpu' | 'node' | 'wasm' | 'cpu';
+
+const require = createRequire(import.meta.url);
+let wasmRegistered = false;
+
+async function tryDynamic(spec: string): Promise<boolean> {
+  try {
+    await import(spec);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Register and activate the wasm backend (SIMD build, single thread in Node). */
+export async function useWasm(): Promise<boolean> {
+  if (!wasmRegistered) {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const dir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+    wasm.setWasmPaths(dir + '/');
+    wasmRegistered = true;
+  }
+  return tf.setBackend('wasm');
+}
+
+async function activate(name: BackendName): Promise<boolean> {
+  try {
+    switch (name) {
+      case 'node-gpu':
+        return (await tryDynamic('@tensorflow/tfjs-node-gpu')) && (await tf.setBackend('tensorflow'));
+      case 'node':
+        return (await tryDynamic('@tensorflow/tfjs-node')) && (await tf.setBackend('tensorflow'));
+      case 'wasm':
+        return await useWasm();
+      case 'cpu':
+        return await tf.setBackend('cpu');
+    }
+  } catch {
+    return false;
+  }
+}
+
+let chosen: BackendName | undefined;
+
+/**
+ * Pick the backend once (later calls return the first choice unless `force` names one).
+ * @param force a backend to switch to now (tests use it to run on wasm and cpu in turn).
+ */
+export async function initBackend(force?: BackendName, log = true): Promise<BackendName> {
+  if (force) {
+    if (!(await activate(force))) throw new Error(`tfjs backend '${force}' could not be loaded`);
+    await tf.ready();
+    chosen = force;
+    return force;
+  }
+  if (chosen) return chosen;
+  const env = process.env.EVSTREAM_BACKEND?.trim().toLowerCase();
+  const order: BackendName[] = ['node-gpu', 'node', 'wasm', 'cpu'];
+  if (env) {
+    const name = (env === 'tensorflow' ? 'node' : env) as BackendName;
+    if (!order.includes(name)) throw new Error(`EVSTREAM_BACKEND='${env}' is not one of ${order.join(', ')}`);
+    if (!(await activate(name))) throw new Error(`EVSTREAM_BACKEND='${env}': backend could not be loaded`);
+    chosen = name;
+  } else {
+    for (const name of order) {
+      if (await activate(name)) {
+        chosen = name;
+        break;
+      }
+    }
+  }
+  if (!chosen) throw new Error('no tfjs backend could be loaded');
+  await tf.ready();
+  if (log) process.stderr.write(`evstream: tfjs backend ${chosen} (${tf.getBackend()})${chosen === 'wasm' ? `, simd ${String(tf.env().getBool('WASM_HAS_SIMD_SUPPORT'))}` : ''}\n`);
+  return chosen;
+}
+
+/** Backends that load on this machine (for tests and benches). */
+export async function availableBackends(): Promise<BackendName[]> {
+  const prev = tf.getBackend();
+  const out: BackendName[] = [];
+  for (const n of ['node-gpu', 'node', 'wasm', 'cpu'] as BackendName[]) if (await activate(n)) out.push(n);
+  if (prev) await tf.setBackend(prev);
+  return out;
+}
