@@ -19,6 +19,7 @@ import {
   caerFrameSize,
   caerHeaderProblem,
   caerPayloadBytes,
+  caerTypeName,
   countSkippedPacket,
   decodeCaerPolarity,
   parseCaerHeader,
@@ -37,6 +38,7 @@ export interface Aedat3Options extends DecoderOptions {
 
 const MAGIC = '#!AER-DAT3.';
 const FLUSH_EVENTS = 1 << 16;
+const STAGE_LIMIT = 4096;
 
 export class Aedat3Decoder implements EventDecoder {
   private readonly header: HashHeaderReader;
@@ -55,6 +57,10 @@ export class Aedat3Decoder implements EventDecoder {
   private sensor: string | undefined;
   private packets = 0;
   private ended = false;
+  private stage = new Uint8Array(256);
+  private stageLength = 0;
+  /** Bytes the queue must hold before drain() can make progress. */
+  private need = CAER_HEADER_BYTES;
 
   constructor(
     private readonly sink: DecoderSink,
@@ -82,9 +88,31 @@ export class Aedat3Decoder implements EventDecoder {
       this.queue.offset = this.header.bytes;
       this.startData();
     }
-    this.queue.push(from === 0 ? chunk : chunk.subarray(from));
+    const data = from === 0 ? chunk : chunk.subarray(from);
+    if (data.length < STAGE_LIMIT) {
+      // Tiny chunks are gathered until the next step can run: ByteQueue costs per chunk, and a 32 KB packet
+      // arriving byte by byte would otherwise be 32768 chunks.
+      if (this.stageLength + data.length > this.stage.length) {
+        const grown = new Uint8Array(Math.max(this.stage.length * 2, this.stageLength + data.length));
+        grown.set(this.stage.subarray(0, this.stageLength));
+        this.stage = grown;
+      }
+      this.stage.set(data, this.stageLength);
+      this.stageLength += data.length;
+      if (this.queue.available + this.stageLength < this.need) return;
+      this.pushStage();
+    } else {
+      this.pushStage();
+      this.queue.push(data);
+    }
     this.drain();
     this.flush();
+  }
+
+  private pushStage(): void {
+    if (this.stageLength === 0) return;
+    this.queue.push(this.stage.slice(0, this.stageLength));
+    this.stageLength = 0;
   }
 
   end(): void {
@@ -96,6 +124,8 @@ export class Aedat3Decoder implements EventDecoder {
       this.fault(new EventFormatError('truncated', this.source, this.header.bytes, "a '#!END-HEADER' line", 'end of input inside the header'));
       return;
     }
+    this.pushStage();
+    this.drain();
     this.flush();
     const left = this.queue.available;
     if (left === 0) return;
@@ -108,7 +138,7 @@ export class Aedat3Decoder implements EventDecoder {
     let expected = `a ${CAER_HEADER_BYTES}-byte packet header`;
     if (left >= CAER_HEADER_BYTES) {
       const h = parseCaerHeader(this.queue.peek(CAER_HEADER_BYTES)!);
-      expected = `a whole ${caerPayloadBytes(h) + CAER_HEADER_BYTES}-byte ${nameOf(h.eventType)} packet`;
+      expected = `a whole ${caerPayloadBytes(h) + CAER_HEADER_BYTES}-byte ${caerTypeName(h.eventType)} packet`;
     }
     this.queue.skip(left);
     this.fault(new EventFormatError('truncated', this.source, at, expected, `${left} bytes before the end of input`));
@@ -171,6 +201,7 @@ export class Aedat3Decoder implements EventDecoder {
 
   private drain(): void {
     const q = this.queue;
+    this.need = CAER_HEADER_BYTES;
     for (;;) {
       if (q.available < CAER_HEADER_BYTES) return;
       const h = parseCaerHeader(q.peek(CAER_HEADER_BYTES)!);
@@ -192,7 +223,10 @@ export class Aedat3Decoder implements EventDecoder {
         continue;
       }
       const payloadBytes = caerPayloadBytes(h);
-      if (q.available < CAER_HEADER_BYTES + payloadBytes) return;
+      if (q.available < CAER_HEADER_BYTES + payloadBytes) {
+        this.need = CAER_HEADER_BYTES + payloadBytes;
+        return;
+      }
       q.skip(CAER_HEADER_BYTES);
       const payload = q.take(payloadBytes)!;
       this.packets++;
@@ -247,8 +281,4 @@ export class Aedat3Decoder implements EventDecoder {
     const b = this.builder.flush();
     if (b) this.sink.batch(b);
   }
-}
-
-function nameOf(type: number): string {
-  return type === CaerEventType.polarity ? 'polarity' : `type-${type}`;
 }

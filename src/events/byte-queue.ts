@@ -1,11 +1,14 @@
 /**
  * A FIFO of byte chunks for incremental parsers: bytes are appended as they arrive (any chunk size, down to
  * one byte) and consumed from the front, with the absolute offset of the front tracked for error messages.
- * Reads that fit inside the first chunk are zero-copy views; reads that straddle chunks copy once.
+ * Reads inside the first chunk are zero-copy views. A read that straddles chunks coalesces them into one
+ * chunk in place, so repeated peeks while waiting for more data never copy the same bytes twice and a
+ * flood of 1-byte chunks stays linear.
  */
 export class ByteQueue {
   private chunks: Uint8Array[] = [];
-  private head = 0; // read position inside chunks[0]
+  private first = 0; // index of the first live chunk (avoids O(n) shift)
+  private head = 0; // read position inside chunks[first]
   private size = 0;
   /** Absolute offset (in the whole input) of the next unread byte. */
   offset = 0;
@@ -24,22 +27,21 @@ export class ByteQueue {
   peek(n: number): Uint8Array | undefined {
     if (n > this.size) return undefined;
     if (n === 0) return new Uint8Array(0);
-    const first = this.chunks[0]!;
-    if (first.length - this.head >= n) return first.subarray(this.head, this.head + n);
-    // Coalesce into one chunk so the next peek is a view again.
-    const out = new Uint8Array(n);
-    let filled = 0;
-    let i = 0;
-    let pos = this.head;
-    while (filled < n) {
-      const c = this.chunks[i]!;
-      const take = Math.min(c.length - pos, n - filled);
-      out.set(c.subarray(pos, pos + take), filled);
-      filled += take;
-      i++;
-      pos = 0;
+    const c0 = this.chunks[this.first]!;
+    if (c0.length - this.head >= n) return c0.subarray(this.head, this.head + n);
+    // Coalesce every chunk the read touches (whole) into one, then serve a view of it.
+    const need = n + this.head;
+    let last = this.first;
+    let total = 0;
+    while (total < need) total += this.chunks[last++]!.length;
+    const merged = new Uint8Array(total);
+    let o = 0;
+    for (let i = this.first; i < last; i++) {
+      merged.set(this.chunks[i]!, o);
+      o += this.chunks[i]!.length;
     }
-    return out;
+    this.chunks.splice(this.first, last - this.first, merged);
+    return merged.subarray(this.head, this.head + n);
   }
 
   /** Consume `n` bytes and return them (a view when possible). Undefined when fewer are buffered. */
@@ -55,16 +57,21 @@ export class ByteQueue {
     let left = Math.min(n, this.size);
     const dropped = left;
     while (left > 0) {
-      const c = this.chunks[0]!;
+      const c = this.chunks[this.first]!;
       const inChunk = c.length - this.head;
       if (inChunk > left) {
         this.head += left;
         left = 0;
       } else {
         left -= inChunk;
-        this.chunks.shift();
+        this.first++;
         this.head = 0;
       }
+    }
+    // Compact the dead prefix now and then, so the array does not grow without bound.
+    if (this.first > 64 && this.first * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.first);
+      this.first = 0;
     }
     this.size -= dropped;
     this.offset += dropped;

@@ -55,9 +55,8 @@ export async function readEventFile(path: string, onBatch: BatchHandler, opts: R
       if (r.done) return r.value;
       await onBatch(r.value);
       if (opts.signal?.aborted) {
-        const info = await gen.return(undefined as never);
+        await gen.return(undefined as never); // closes the HDF5 file
         opts.signal.throwIfAborted();
-        return info.value;
       }
     }
   }

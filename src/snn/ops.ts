@@ -17,6 +17,7 @@ export interface ConvGeom {
   dilation: number;
 }
 
+type CG = Parameters<typeof tf.customGrad>[0];
 type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
 const pad4 = (p: number): Pad4 => [[0, 0], [p, p], [p, p], [0, 0]];
 
@@ -96,7 +97,7 @@ export function conv2dTrainable(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom): tf
   const key = `${g.pad}/${g.dilation}`;
   let f = convGradCache.get(key);
   if (!f) {
-    f = tf.customGrad((xi: tf.Tensor, wi: tf.Tensor, save: tf.GradSaveFunc) => {
+    f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: tf.GradSaveFunc) => {
       const xx = xi as tf.Tensor4D;
       const ww = wi as tf.Tensor4D;
       save([xx, ww]);
@@ -115,7 +116,7 @@ export function conv2dTrainable(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom): tf
           return [dx, dw];
         },
       };
-    }) as unknown as (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D;
+    }) as unknown as CG) as unknown as (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D;
     convGradCache.set(key, f);
   }
   return f(x, w);
@@ -145,7 +146,7 @@ let convTGrad: ((x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D) | undefined;
  */
 export function convTranspose2x(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
   if (!convTGrad) {
-    convTGrad = tf.customGrad((xi: tf.Tensor, wi: tf.Tensor, save: tf.GradSaveFunc) => {
+    convTGrad = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: tf.GradSaveFunc) => {
       const xx = xi as tf.Tensor4D;
       const ww = wi as tf.Tensor4D;
       save([xx, ww]);
@@ -163,7 +164,7 @@ export function convTranspose2x(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
           return [dx, dw];
         },
       };
-    }) as unknown as (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D;
+    }) as unknown as CG) as unknown as (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D;
   }
   return convTGrad(x, w);
 }

@@ -86,7 +86,8 @@ export function decodeSafetensors(buf: Uint8Array, source = '<safetensors>'): Ma
     if (b1 - b0 !== count * ITEM[dtype] || base + b1 > buf.length || b0 < 0) {
       throw new SafetensorsError(`${source}: tensor '${key}' data_offsets [${b0}, ${b1}) do not fit shape [${info.shape.join(', ')}] ${dtype} or the file`);
     }
-    const bytes = buf.slice(base + b0, base + b1); // aligned copy
+    const bytes = new Uint8Array(b1 - b0); // aligned copy (Buffer.slice would be a view)
+    bytes.set(buf.subarray(base + b0, base + b1));
     let data: Float32Array | BigInt64Array | Int32Array;
     switch (dtype) {
       case 'F32': data = new Float32Array(bytes.buffer, 0, count); break;

@@ -33,13 +33,13 @@ const cache = new Map<SurrogateKind, (x: tf.Tensor) => tf.Tensor>();
 export function spikeFn(kind: SurrogateKind = 'linear'): (x: tf.Tensor) => tf.Tensor {
   let f = cache.get(kind);
   if (!f) {
-    f = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    f = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
       save([x]);
       return {
         value: tf.step(x),
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, surrogateGrad(kind, saved[0]!)),
       };
-    }) as (x: tf.Tensor) => tf.Tensor;
+    }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Tensor;
     cache.set(kind, f);
   }
   return f;

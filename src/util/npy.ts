@@ -68,7 +68,8 @@ export function parseNpyHeader(buf: Uint8Array, source = '<npy>'): { dtype: NpyD
 
 function viewAs(dtype: NpyDtype, bytes: Uint8Array, count: number): NpyData {
   // Copy to an aligned buffer: views into a Node Buffer pool may be misaligned.
-  const own = bytes.slice(0, count * ITEM[dtype]!);
+  // Uint8Array.prototype.slice copies even for a Node Buffer (whose own slice() is a view).
+  const own = Uint8Array.prototype.slice.call(bytes, 0, count * ITEM[dtype]!);
   const b = own.buffer;
   switch (dtype) {
     case '<f4': return new Float32Array(b, 0, count);

@@ -1,0 +1,31 @@
+/**
+ * `npm run bench -- <suite...>`: io, codecs, snn (default: io and codecs). Each suite prints a table.
+ */
+import { printTable } from './table.js';
+
+const suites: Record<string, () => Promise<void>> = {
+  io: async () => {
+    const { benchIo } = await import('./io.js');
+    printTable('event I/O: million events/s (one thread, warm, best of 5)', await benchIo({ skipBig: process.argv.includes('--no-big') }));
+  },
+  codecs: async () => {
+    const { benchCodecs } = await import('./codecs.js');
+    printTable('LZ4 / ZSTD packages: decode and encode MB/s', await benchCodecs());
+  },
+  snn: async () => {
+    const { benchSnn } = await import('./snn.js');
+    printTable('SNN step and training speed', await benchSnn());
+  },
+};
+
+const asked = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const names = asked.length ? asked : ['io', 'codecs'];
+for (const name of names) {
+  const run = suites[name];
+  if (!run) {
+    console.error(`unknown bench suite '${name}'; choose from: ${Object.keys(suites).join(', ')}`);
+    process.exitCode = 2;
+    continue;
+  }
+  await run();
+}

@@ -1,0 +1,149 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { once } from 'node:events';
+import type { EventBatch } from '../events/types.js';
+import { readEventFile } from '../events/read-file.js';
+import { Aedat4Writer, type ByteSink, type Aedat4WriteCompression } from '../events/aedat4/index.js';
+import { sliceByDuration, shiftTime } from '../sources/batch-time.js';
+import { sleep } from '../util/sleep.js';
+
+export interface ReplayServerOptions {
+  port?: number;
+  host?: string;
+  /** Recorded pace times `speed`; 0 = as fast as the client reads. Default 1. */
+  speed?: number;
+  /** Start over at the end of the file (timestamps keep increasing). */
+  loop?: boolean;
+  compression?: Aedat4WriteCompression;
+  /** Largest time span of one packet (default 10 ms): the stream's granularity. */
+  packetUs?: number;
+  log?: (line: string) => void;
+}
+
+export interface ReplayServer {
+  readonly port: number;
+  readonly host: string;
+  readonly clients: number;
+  close(): Promise<void>;
+}
+
+/** Sends to a socket, waiting for 'drain' so a slow client slows only its own replay. */
+class SocketSink implements ByteSink {
+  constructor(private readonly socket: Socket) {}
+  async append(bytes: Uint8Array): Promise<void> {
+    if (this.socket.destroyed) throw new Error('client gone');
+    if (!this.socket.write(bytes)) await Promise.race([once(this.socket, 'drain'), once(this.socket, 'close')]);
+  }
+  async patch(): Promise<void> {
+    // The network form has no data table, so nothing is ever patched.
+  }
+  async close(): Promise<void> {}
+}
+
+/**
+ * Serves an event file as a DV-compatible live TCP stream (AEDAT 4 network form: IOHeader and packets, no
+ * version line, no data table). Every client gets its own replay from the start of the file, paced in real
+ * time (or `speed` times faster), like a camera that starts when you connect.
+ */
+export async function startReplayServer(file: string, opts: ReplayServerOptions = {}): Promise<ReplayServer> {
+  const speed = opts.speed ?? 1;
+  const packetUs = opts.packetUs ?? 10_000;
+  const log = opts.log ?? (() => {});
+  const sockets = new Set<Socket>();
+  // Sensor size comes from the file's header; read it once (cheap) before accepting clients.
+  const probe = new AbortController();
+  let size = { width: 0, height: 0 };
+  await readEventFile(
+    file,
+    (b) => {
+      size = { width: b.width, height: b.height };
+      probe.abort();
+    },
+    { signal: probe.signal },
+  )
+    .then((info) => (size = { width: info.width, height: info.height }))
+    .catch((err: unknown) => {
+      if (!probe.signal.aborted) throw err;
+    });
+
+  const serve = async (socket: Socket, abort: AbortController): Promise<void> => {
+    const writer = await Aedat4Writer.create(new SocketSink(socket), {
+      ...size,
+      compression: opts.compression ?? 'lz4',
+      versionLine: false,
+      dataTable: false,
+      maxPacketDurationUs: packetUs,
+      sourceName: 'evstream-replay',
+    });
+    let wallStart = NaN;
+    let streamStart = NaN;
+    let offset = 0;
+    let lastT = -Infinity;
+    do {
+      let first = NaN;
+      await readEventFile(
+        file,
+        async (batch: EventBatch) => {
+          if (Number.isNaN(first) && batch.length > 0) {
+            first = batch.t[0]!;
+            if (lastT > -Infinity) offset = lastT + 1 - first;
+          }
+          const b = offset ? shiftTime(batch, offset) : batch;
+          for (const part of sliceByDuration(b, packetUs)) {
+            if (Number.isNaN(streamStart)) {
+              streamStart = part.t[0]!;
+              wallStart = performance.now();
+            }
+            if (speed > 0) {
+              const wait = wallStart + (part.t[0]! - streamStart) / 1000 / speed - performance.now();
+              if (wait > 1) await sleep(wait, abort.signal);
+            }
+            if (abort.signal.aborted) return;
+            await writer.write(part);
+            await writer.flush();
+            lastT = part.t[part.length - 1]!;
+          }
+        },
+        { signal: abort.signal },
+      );
+      if (Number.isNaN(first)) break;
+    } while (opts.loop && !abort.signal.aborted);
+    await writer.close();
+  };
+
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    const who = `${socket.remoteAddress}:${socket.remotePort}`;
+    log(`client ${who} connected`);
+    const abort = new AbortController();
+    socket.on('error', () => abort.abort());
+    socket.on('close', () => {
+      abort.abort();
+      sockets.delete(socket);
+      log(`client ${who} disconnected`);
+    });
+    serve(socket, abort)
+      .then(() => {
+        log(`replay to ${who} finished`);
+        socket.end();
+      })
+      .catch((err: unknown) => {
+        if (!abort.signal.aborted) log(`replay to ${who} failed: ${(err as Error).message}`);
+        socket.destroy();
+      });
+  });
+  server.listen(opts.port ?? 7777, opts.host ?? '127.0.0.1');
+  await once(server, 'listening');
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 7777);
+  return {
+    port,
+    host: opts.host ?? '127.0.0.1',
+    get clients() {
+      return sockets.size;
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * Reference fixture sets (read in place from ../shared/reference, never copied): weights
+ * (single file or parts), input.npy, output.npy, spikes.json, spike_maps.npy and manifest.json.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { decodeNpy, type NpyArray } from '../util/npy.js';
+import { archFromReference, type Arch } from './definition.js';
+
+export interface FixtureSet {
+  dir: string;
+  name: string;
+  arch: Arch;
+  T: number;
+  N: number;
+  weightFiles: string[];
+  manifest: Record<string, unknown> & { timesteps_T: number; architecture: string };
+}
+
+/**
+ * readNpy wrapper: decodes from a plain Uint8Array copy. (util/npy's viewAs copies with
+ * `.slice`, which on a Node Buffer is a view, so readNpy on a Buffer mis-reads the data.)
+ */
+export function readNpySafe(path: string): NpyArray {
+  return decodeNpy(new Uint8Array(readFileSync(path)), path);
+}
+
+export function referenceDir(): string {
+  return resolve(process.env.EVSTREAM_SHARED ? join(process.env.EVSTREAM_SHARED, 'reference') : join(process.cwd(), '..', 'shared', 'reference'));
+}
+
+/** Every subdirectory of the reference dir with a manifest.json (empty when absent). */
+export function listFixtures(dir = referenceDir()): FixtureSet[] {
+  if (!existsSync(dir)) return [];
+  const out: FixtureSet[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (!e.isDirectory()) continue;
+    const d = join(dir, e.name);
+    const mf = join(d, 'manifest.json');
+    if (!existsSync(mf)) continue;
+    const manifest = JSON.parse(readFileSync(mf, 'utf8')) as FixtureSet['manifest'] & { batch_N?: number; weights?: { files_in_order?: string[] } };
+    const parts = manifest.weights?.files_in_order;
+    const weightFiles = parts && parts.length ? parts.map((p) => join(d, p)) : [join(d, 'weights.safetensors')];
+    out.push({ dir: d, name: e.name, arch: archFromReference(manifest.architecture), T: manifest.timesteps_T, N: manifest.batch_N ?? 0, weightFiles, manifest });
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export interface FixtureData {
+  input: { data: Float32Array; shape: number[] };
+  output: { data: Float32Array; shape: number[] };
+  spikes: { name: string; spikes: number; neurons: number }[];
+}
+
+export function loadFixtureData(f: FixtureSet): FixtureData {
+  const i = readNpySafe(join(f.dir, 'input.npy'));
+  const o = readNpySafe(join(f.dir, 'output.npy'));
+  return {
+    input: { data: i.data as Float32Array, shape: i.shape },
+    output: { data: o.data as Float32Array, shape: o.shape },
+    spikes: JSON.parse(readFileSync(join(f.dir, 'spikes.json'), 'utf8')) as FixtureData['spikes'],
+  };
+}
+
+/**
+ * Unpack one layer's spike bits from spike_maps.npy (numpy.packbits, big bit order) as a
+ * Uint8Array of 0/1 in [T, N, C, H, W] C order.
+ */
+export function fixtureSpikeMap(f: FixtureSet, layer: string): { bits: Uint8Array; shape: number[] } {
+  const m = f.manifest as unknown as { spike_maps: { layers: { name: string; shape: number[]; bit_offset: number; bits: number }[] } };
+  const l = m.spike_maps.layers.find((x) => x.name === layer);
+  if (!l) throw new Error(`fixture ${f.name}: no spike map for layer '${layer}'`);
+  const packed = readNpySafe(join(f.dir, 'spike_maps.npy')).data as Uint8Array;
+  const bits = new Uint8Array(l.bits);
+  for (let i = 0; i < l.bits; i++) {
+    const j = l.bit_offset + i;
+    bits[i] = (packed[j >> 3]! >> (7 - (j & 7))) & 1;
+  }
+  return { bits, shape: l.shape };
+}

@@ -1,0 +1,11 @@
+/** SNN core (tfjs): layers, models, weights, offline forward and streaming sessions. */
+export * from './definition.js';
+export * from './model.js';
+export * from './session.js';
+export * from './bntt.js';
+export * from './lif.js';
+export * from './surrogate.js';
+export * from './encoders.js';
+export * from './safetensors.js';
+export * from './backend.js';
+export { conv2d, conv2dTapSplit, conv2dTrainable, convTranspose2x, avgPool3s2, resizeAlign, convFilterGrad } from './ops.js';

@@ -1,0 +1,83 @@
+/**
+ * Fixture parity: every set under ../shared/reference with a manifest.json, on the wasm and cpu
+ * backends. Output max |diff| <= 1e-3 (printed) and spike totals per layer within 0.5 % (exact
+ * expected). The cpu backend is ~20x slower than wasm (about 35 s for DeepLab and 50 s for FCN
+ * here); EVSTREAM_SNN_CPU_SLICE=1 runs the cpu FCN on the batch slice N=1 instead (sample 0,
+ * compared with output[0] and with per-sample spike totals counted from spike_maps.npy).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/snn/backend.js';
+import { SegModel } from '../src/snn/model.js';
+import { fixtureSpikeMap, listFixtures, loadFixtureData } from '../src/snn/fixtures.js';
+
+const fixtures = listFixtures();
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+for (const backend of ['wasm', 'cpu'] as const) {
+  for (const f of fixtures) {
+    const slice = backend === 'cpu' && f.arch === 'spiking-fcn' && process.env.EVSTREAM_SNN_CPU_SLICE === '1';
+    test(`parity ${f.name} on ${backend}${slice ? ' (N=1 slice)' : ''}`, async () => {
+      await initBackend(backend, false);
+      const data = loadFixtureData(f);
+      const model = SegModel.create(f.arch, { T: f.T, classes: 6, size: [64, 64], inputChannels: 2 });
+      model.loadWeights(f.weightFiles);
+      const before = tf.memory().numTensors;
+      const [T, N, C, H, W] = data.input.shape as [number, number, number, number, number];
+      let x = tf.tensor5d(data.input.data, [T, N, C, H, W]);
+      let n = N;
+      if (slice) {
+        const s = tf.slice(x, [0, 0, 0, 0, 0], [T, 1, C, H, W]);
+        x.dispose();
+        x = s as tf.Tensor5D;
+        n = 1;
+      }
+      const t0 = performance.now();
+      const r = model.forward(x);
+      const out = (await r.output.data()) as Float32Array;
+      const spikes = Array.from(await r.spikes.data());
+      const ms = performance.now() - t0;
+      x.dispose();
+      r.output.dispose();
+      r.spikes.dispose();
+      const ref = data.output.data.subarray(0, out.length);
+      const diff = maxAbsDiff(out, ref);
+      console.log(`# ${f.name} ${backend}${slice ? ' N=1' : ''}: output max abs diff ${diff.toExponential(3)} (${ms.toFixed(0)} ms)`);
+      assert.equal(out.length, n * 6 * 64 * 64);
+      assert.ok(diff <= 1e-3, `max abs diff ${diff}`);
+      const names = model.layerNames;
+      if (!slice) {
+        assert.deepEqual(names, data.spikes.map((s) => s.name));
+        data.spikes.forEach((s, i) => {
+          assert.equal(model.def.spikingLayers[i]!.neurons, s.neurons, `neurons of ${s.name}`);
+          const rel = Math.abs(spikes[i]! - s.spikes) / Math.max(1, s.spikes);
+          console.log(`#   ${s.name}: ${spikes[i]} vs ${s.spikes} (rel ${rel.toExponential(2)})`);
+          assert.ok(rel <= 0.005, `${s.name}: ${spikes[i]} spikes vs reference ${s.spikes}`);
+        });
+      } else {
+        // per-sample totals from the reference spike maps
+        names.forEach((name, i) => {
+          const { bits, shape } = fixtureSpikeMap(f, name);
+          const per = shape.slice(2).reduce((a, b) => a * b, 1);
+          let ref0 = 0;
+          for (let t = 0; t < shape[0]!; t++) for (let j = 0; j < per; j++) ref0 += bits[(t * shape[1]! + 0) * per + j]!;
+          const rel = Math.abs(spikes[i]! - ref0) / Math.max(1, ref0);
+          console.log(`#   ${name} (sample 0): ${spikes[i]} vs ${ref0}`);
+          assert.ok(rel <= 0.005, `${name}: ${spikes[i]} spikes vs reference ${ref0} (sample 0)`);
+        });
+      }
+      assert.equal(tf.memory().numTensors - model.cachedTensors, before, 'tensor leak in forward');
+      model.dispose();
+    });
+  }
+}
+
+test('fixtures present or skipped', { skip: fixtures.length ? false : 'no reference fixtures found' }, () => {
+  assert.ok(fixtures.length > 0);
+});
