@@ -1,7 +1,8 @@
 /** Print rows as an aligned plain-text table (what `npm run bench` shows). */
 export type Row = Record<string, string | number>;
 
-export function printTable(title: string, rows: readonly Row[]): void {
+export function printTable(title: string, table: readonly object[]): void {
+  const rows = table as readonly Row[];
   console.log(`\n## ${title}\n`);
   if (rows.length === 0) {
     console.log('(no rows)');

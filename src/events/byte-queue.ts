@@ -29,19 +29,26 @@ export class ByteQueue {
     if (n === 0) return new Uint8Array(0);
     const c0 = this.chunks[this.first]!;
     if (c0.length - this.head >= n) return c0.subarray(this.head, this.head + n);
-    // Coalesce every chunk the read touches (whole) into one, then serve a view of it.
-    const need = n + this.head;
-    let last = this.first;
-    let total = 0;
-    while (total < need) total += this.chunks[last++]!.length;
-    const merged = new Uint8Array(total);
-    let o = 0;
-    for (let i = this.first; i < last; i++) {
-      merged.set(this.chunks[i]!, o);
-      o += this.chunks[i]!.length;
+    // Copy exactly the n requested bytes into one chunk and keep the untouched tail of the last chunk as a
+    // view: later peeks of these bytes are views, and no byte is copied twice.
+    const merged = new Uint8Array(n);
+    let filled = 0;
+    let i = this.first;
+    let pos = this.head;
+    let tail: Uint8Array | undefined;
+    while (filled < n) {
+      const c = this.chunks[i]!;
+      const take = Math.min(c.length - pos, n - filled);
+      merged.set(c.subarray(pos, pos + take), filled);
+      filled += take;
+      if (pos + take < c.length) tail = c.subarray(pos + take);
+      i++;
+      pos = 0;
     }
-    this.chunks.splice(this.first, last - this.first, merged);
-    return merged.subarray(this.head, this.head + n);
+    const replacement = tail ? [merged, tail] : [merged];
+    this.chunks.splice(this.first, i - this.first, ...replacement);
+    this.head = 0;
+    return merged;
   }
 
   /** Consume `n` bytes and return them (a view when possible). Undefined when fewer are buffered. */

@@ -1,6 +1,6 @@
 import type { EventBatch } from '../events/types.js';
 import type { CropRect, Frame } from './frame.js';
-import { areaWeights, resizeArea, type AxisWeights } from './resize.js';
+import { areaWeights, scatterWeights, type ScatterWeights } from './resize.js';
 import { normalizeMinMax } from './normalize.js';
 
 export interface BinOptions {
@@ -27,9 +27,18 @@ export interface BinOptions {
  * Bins events into consecutive fixed windows starting at the first event's timestamp.
  * Synchronous core of the `binFrames` operator; usable directly (CLI, benchmarks).
  *
- * Counting happens at crop resolution (one increment per event); crop-to-output resizing and normalising
- * happen once per emitted frame.
+ * Counting happens at crop resolution (one increment per event), and each window remembers which pixels it
+ * touched. Emitting a frame then costs time in the touched pixels only (event frames are sparse): they are
+ * copied or scattered through the area-resize weights into the output and cleared for reuse, so the count
+ * grids are allocated once and never re-zeroed whole.
  */
+interface OpenWindow {
+  grid: Float32Array;
+  touched: Int32Array;
+  nTouched: number;
+  events: number;
+}
+
 export class FrameBinner {
   readonly windowUs: number;
   readonly latenessUs: number;
@@ -37,14 +46,14 @@ export class FrameBinner {
   /** Index of the oldest window still open. */
   private firstOpen = 0;
   /** Open windows: ring of count grids at crop resolution, index k -> grids[k - firstOpen]. */
-  private open: { grid: Float32Array; events: number }[] = [];
+  private open: OpenWindow[] = [];
   private maxT = -Infinity;
   private crop: CropRect | undefined;
   private outW = 0;
   private outH = 0;
-  private wx: AxisWeights | undefined;
-  private wy: AxisWeights | undefined;
-  private spare: Float32Array[] = [];
+  private sx: ScatterWeights | undefined;
+  private sy: ScatterWeights | undefined;
+  private spare: OpenWindow[] = [];
   lateDropped = 0;
   outOfBounds = 0;
 
@@ -63,79 +72,84 @@ export class FrameBinner {
     this.outW = this.opts.resize?.width ?? crop.width;
     this.outH = this.opts.resize?.height ?? crop.height;
     if (this.outW !== crop.width || this.outH !== crop.height) {
-      this.wx = areaWeights(crop.width, this.outW);
-      this.wy = areaWeights(crop.height, this.outH);
+      this.sx = scatterWeights(areaWeights(crop.width, this.outW), crop.width);
+      this.sy = scatterWeights(areaWeights(crop.height, this.outH), crop.height);
     }
   }
 
-  private newGrid(): Float32Array {
-    const g = this.spare.pop();
-    if (g) {
-      g.fill(0);
-      return g;
-    }
-    return new Float32Array(2 * this.crop!.width * this.crop!.height);
+  private newWindow(): OpenWindow {
+    const reused = this.spare.pop();
+    if (reused) return reused;
+    const size = 2 * this.crop!.width * this.crop!.height;
+    return { grid: new Float32Array(size), touched: new Int32Array(size), nTouched: 0, events: 0 };
   }
 
   /** Add a batch; returns the frames that became complete (possibly empty windows). */
   push(batch: EventBatch): Frame[] {
-    if (batch.length === 0) return [];
+    const n = batch.length;
+    if (n === 0) return [];
     if (this.crop === undefined) this.configure(this.opts.width ?? batch.width, this.opts.height ?? batch.height);
-    const crop = this.crop!;
-    const cw = crop.width;
-    const ch = crop.height;
+    const { x: cx, y: cy, width: cw, height: ch } = this.crop!;
     const plane = cw * ch;
     const w = this.windowUs;
     const { t, x, y, p } = batch;
     if (Number.isNaN(this.origin)) {
       this.origin = t[0]!;
-      this.open.push({ grid: this.newGrid(), events: 0 });
+      this.open.push(this.newWindow());
     }
     const out: Frame[] = [];
     const origin = this.origin;
-    // Fast path state: the newest open window, cached.
-    let lastK = this.firstOpen + this.open.length - 1;
-    let lastEnd = origin + (lastK + 1) * w;
-    let lastStart = lastEnd - w;
-    let cur = this.open[this.open.length - 1]!;
-    let grid = cur.grid;
-    for (let i = 0; i < batch.length; i++) {
-      const ti = t[i]!;
-      const xi = x[i]! - crop.x;
-      const yi = y[i]! - crop.y;
-      let target = grid;
-      let win = cur;
-      if (ti >= lastEnd) {
-        // Open windows up to the one holding ti, then emit those that are now beyond the lateness.
-        const k = Math.floor((ti - origin) / w);
-        while (lastK < k) {
-          this.open.push({ grid: this.newGrid(), events: 0 });
-          lastK++;
-        }
-        if (ti > this.maxT) this.maxT = ti;
-        this.emitReady(out);
-        cur = this.open[this.open.length - 1]!;
-        grid = cur.grid;
-        lastEnd = origin + (lastK + 1) * w;
-        lastStart = lastEnd - w;
-        target = grid;
-        win = cur;
-      } else if (ti < lastStart) {
-        const k = Math.floor((ti - origin) / w);
-        if (k < this.firstOpen) {
-          this.lateDropped++;
-          continue;
-        }
-        win = this.open[k - this.firstOpen]!;
-        target = win.grid;
-      } else if (ti > this.maxT) this.maxT = ti;
-      if (xi < 0 || yi < 0 || xi >= cw || yi >= ch) {
-        if (x[i]! >= batch.width || y[i]! >= batch.height) this.outOfBounds++;
-        continue;
+    let maxT = this.maxT;
+    let i = 0;
+    while (i < n) {
+      // Fast path: a run of events inside the newest open window (the common, in-order case).
+      const win = this.open[this.open.length - 1]!;
+      const k = this.firstOpen + this.open.length - 1;
+      const start = origin + k * w;
+      const end = start + w;
+      const grid = win.grid;
+      const touched = win.touched;
+      let nTouched = win.nTouched;
+      let counted = 0;
+      let j = i;
+      for (; j < n; j++) {
+        const tj = t[j]!;
+        if (tj >= end || tj < start) break;
+        if (tj > maxT) maxT = tj;
+        const xi = x[j]! - cx;
+        const yi = y[j]! - cy;
+        // One unsigned compare per axis also rejects negatives (outside the crop on the low side).
+        if (xi >>> 0 < cw && yi >>> 0 < ch) {
+          const idx = (p[j]! ? 0 : plane) + yi * cw + xi;
+          if (grid[idx]!++ === 0) touched[nTouched++] = idx;
+          counted++;
+        } else if (x[j]! >= batch.width || y[j]! >= batch.height) this.outOfBounds++;
       }
-      target[(p[i]! ? 0 : plane) + yi * cw + xi]!++;
-      win.events++;
+      win.events += counted;
+      win.nTouched = nTouched;
+      if (j === n) break;
+      // Slow path: one event outside the newest window.
+      const tj = t[j]!;
+      const kj = Math.floor((tj - origin) / w);
+      if (!(kj >= this.firstOpen)) {
+        this.lateDropped++; // too late (or NaN): its window was already emitted
+      } else {
+        while (this.firstOpen + this.open.length - 1 < kj) this.open.push(this.newWindow());
+        if (tj > maxT) maxT = tj;
+        const target = this.open[kj - this.firstOpen]!;
+        const xi = x[j]! - cx;
+        const yi = y[j]! - cy;
+        if (xi >>> 0 < cw && yi >>> 0 < ch) {
+          const idx = (p[j]! ? 0 : plane) + yi * cw + xi;
+          if (target.grid[idx]!++ === 0) target.touched[target.nTouched++] = idx;
+          target.events++;
+        } else if (x[j]! >= batch.width || y[j]! >= batch.height) this.outOfBounds++;
+        this.maxT = maxT;
+        this.emitReady(out);
+      }
+      i = j + 1;
     }
+    this.maxT = maxT;
     // Windows may have become ready inside the newest window (when lateness < window).
     this.emitReady(out);
     return out;
@@ -151,17 +165,46 @@ export class FrameBinner {
     }
   }
 
-  private finish(win: { grid: Float32Array; events: number }): Frame {
+  private finish(win: OpenWindow): Frame {
     const k = this.firstOpen;
     const t0 = this.origin + k * this.windowUs;
-    const crop = this.crop!;
-    let counts: Float32Array;
-    if (this.wx && this.wy) {
-      counts = resizeArea(win.grid, 2, crop.width, crop.height, this.outW, this.outH, this.wx, this.wy);
-      this.spare.push(win.grid);
-    } else counts = win.grid;
+    const { width: cw, height: ch } = this.crop!;
+    const plane = cw * ch;
+    const outW = this.outW;
+    const outPlane = outW * this.outH;
+    const counts = new Float32Array(2 * outPlane);
+    const { grid, touched, nTouched } = win;
+    if (this.sx && this.sy) {
+      const { start: xs, dst: xd, weight: xw } = this.sx;
+      const { start: ys, dst: yd, weight: yw } = this.sy;
+      for (let i = 0; i < nTouched; i++) {
+        const idx = touched[i]!;
+        const v = grid[idx]!;
+        grid[idx] = 0;
+        const c = idx >= plane ? 1 : 0;
+        const r = idx - c * plane;
+        const py = (r / cw) | 0;
+        const px = r - py * cw;
+        const base = c * outPlane;
+        for (let a = ys[py]!; a < ys[py + 1]!; a++) {
+          const row = base + yd[a]! * outW;
+          const vy = v * yw[a]!;
+          for (let b = xs[px]!; b < xs[px + 1]!; b++) counts[row + xd[b]!]! += vy * xw[b]!;
+        }
+      }
+    } else {
+      for (let i = 0; i < nTouched; i++) {
+        const idx = touched[i]!;
+        counts[idx] = grid[idx]!;
+        grid[idx] = 0;
+      }
+    }
+    const events = win.events;
+    win.nTouched = 0;
+    win.events = 0;
+    this.spare.push(win);
     if (this.opts.normalize) normalizeMinMax(counts, 2);
-    return { index: k, t0, t1: t0 + this.windowUs, counts, width: this.outW, height: this.outH, events: win.events, lateDropped: this.lateDropped };
+    return { index: k, t0, t1: t0 + this.windowUs, counts, width: outW, height: this.outH, events, lateDropped: this.lateDropped };
   }
 
   /** End of stream: emit every open window. */

@@ -74,3 +74,29 @@ export function resizeArea(
   }
   return out;
 }
+
+/** The same weights indexed by input: for input s, entries [start[s], start[s+1]) of dst/weight. */
+export interface ScatterWeights {
+  start: Int32Array;
+  dst: Int32Array;
+  weight: Float32Array;
+}
+
+export function scatterWeights(w: AxisWeights, inSize: number): ScatterWeights {
+  const outSize = w.start.length - 1;
+  const counts = new Int32Array(inSize + 1);
+  for (let k = 0; k < w.src.length; k++) counts[w.src[k]! + 1]!++;
+  for (let s = 0; s < inSize; s++) counts[s + 1]! += counts[s]!;
+  const start = Int32Array.from(counts);
+  const fill = Int32Array.from(counts);
+  const dst = new Int32Array(w.src.length);
+  const weight = new Float32Array(w.src.length);
+  for (let o = 0; o < outSize; o++)
+    for (let k = w.start[o]!; k < w.start[o + 1]!; k++) {
+      const s = w.src[k]!;
+      const at = fill[s]!++;
+      dst[at] = o;
+      weight[at] = w.weight[k]!;
+    }
+  return { start, dst, weight };
+}

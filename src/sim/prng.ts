@@ -6,10 +6,11 @@
 /** Mixes integers into one 32-bit seed (murmur3-style finaliser), for independent sub-streams. */
 export function hashSeed(...parts: number[]): number {
   let h = 0x9e3779b9;
-  for (const part of parts) {
-    let k = Math.floor(part) >>> 0;
-    // Keep the high half of large (e.g. negative or > 2^32) values too.
-    k ^= Math.floor(part / 4294967296) >>> 0;
+  // Each part contributes its low and high 32-bit halves, so e.g. -2 and 1 hash differently.
+  const words: number[] = [];
+  for (const part of parts) words.push(Math.floor(part) >>> 0, Math.floor(part / 4294967296) >>> 0);
+  for (const word of words) {
+    let k = word;
     k = Math.imul(k, 0xcc9e2d51);
     k = (k << 15) | (k >>> 17);
     k = Math.imul(k, 0x1b873593);

@@ -21,6 +21,9 @@ export interface RenderOptions {
 }
 
 const NEAR = 0.3;
+const MAX_GROUND = 2000;
+/** Added to texel coordinates so that `| 0` floors them (a multiple of every texture size). */
+const TEX_OFFSET = 1 << 24;
 
 export class Renderer {
   readonly cam: CameraView;
@@ -32,6 +35,8 @@ export class Renderer {
   private readonly proj = new Float64Array(3);
   private readonly proj2 = new Float64Array(3);
   private readonly hoodTop: Int32Array;
+  /** Azimuth of each column relative to the optical axis (ignoring pitch). */
+  private readonly colAz: Float64Array;
 
   constructor(readonly world: World, readonly opts: RenderOptions) {
     this.cam = new CameraView(opts.width, opts.height, opts.hfovDeg);
@@ -39,6 +44,8 @@ export class Renderer {
     this.log = new Float32Array(n);
     this.label = new Uint8Array(n);
     this.tmp = new Float32Array(n);
+    this.colAz = new Float64Array(opts.width);
+    for (let i = 0; i < opts.width; i++) this.colAz[i] = Math.atan((i + 0.5 - this.cam.cx) / this.cam.f);
     // Hood outline: a shallow arc, highest in the middle.
     this.hoodTop = new Int32Array(opts.width);
     for (let i = 0; i < opts.width; i++) {
@@ -47,6 +54,7 @@ export class Renderer {
     }
   }
 
+  /** Renders the scene at time t (seconds) seen from `pose`. */
   render(t: number, pose: CameraPose): void {
     this.cam.setPose(pose);
     this.world.update(t, pose);
@@ -78,15 +86,16 @@ export class Renderer {
         const base = -0.35 * Math.min(1, el / 0.5) - 0.05;
         const v = Math.floor(el * 300) & 255;
         const lvl = sky.levels[1]!;
+        const colAz = this.colAz;
         for (let i = 0; i < W; i++) {
-          const az = pose.yaw + Math.atan((i + 0.5 - c.cx) / c.f);
-          const u = Math.floor(az * 120) & 127;
+          const u = Math.floor((pose.yaw + colAz[i]!) * 120) & 127;
           out[row + i] = base + 0.07 * lvl[((v >> 1) << 7) | u]!;
           lab[row + i] = ClassId.constructionSky;
         }
         continue;
       }
-      const tHit = -pose.y / dirY;
+      // Capped so texel coordinates stay far inside int32 range.
+      const tHit = Math.min(MAX_GROUND, -pose.y / dirY);
       const x0 = pose.x + tHit * ((c.rx * (0.5 - c.cx)) / c.f + c.dx * b + c.fx);
       const z0 = pose.z + tHit * ((c.rz * (0.5 - c.cx)) / c.f + c.dz * b + c.fz);
       const dX = (tHit * c.rx) / c.f;
@@ -121,9 +130,8 @@ export class Renderer {
           const dashBlend = dashed && fpZ > zone.dashLength;
           const duty = dashed ? zone.dashLength / zone.dashPeriod : 1;
           for (; i < iEnd; i++) {
-            const X = x0 + i * dX;
             const Z = z0 + i * dZ;
-            const n = tl[((Math.floor(Z * ts) & hm) << lw) | (Math.floor(X * ts) & wm)]!;
+            const n = tl[((((Z * ts + TEX_OFFSET) | 0) & hm) << lw) | (((x0 + i * dX) * ts + TEX_OFFSET) | 0) & wm]!;
             let k = coverage;
             if (dashed) {
               if (dashBlend) k *= duty;
@@ -138,11 +146,15 @@ export class Renderer {
         } else {
           const base = zone.base;
           const con = zone.contrast;
+          let u = x0 * ts + TEX_OFFSET + i * dX * ts;
+          let v = z0 * ts + TEX_OFFSET + i * dZ * ts;
+          const du = dX * ts;
+          const dv = dZ * ts;
           for (; i < iEnd; i++) {
-            const X = x0 + i * dX;
-            const Z = z0 + i * dZ;
-            out[row + i] = base + con * tl[((Math.floor(Z * ts) & hm) << lw) | (Math.floor(X * ts) & wm)]!;
+            out[row + i] = base + con * tl[(((v | 0) & hm) << lw) | ((u | 0) & wm)]!;
             lab[row + i] = label;
+            u += du;
+            v += dv;
           }
         }
         if (i < W) zi++;
@@ -159,7 +171,7 @@ export class Renderer {
     const lab = this.label;
     const horizon = c.cy - c.f * Math.tan(c.pose.pitch);
     for (let i = 0; i < W; i++) {
-      const az = c.pose.yaw + Math.atan((i + 0.5 - c.cx) / c.f);
+      const az = c.pose.yaw + this.colAz[i]!;
       const bin = ((Math.floor((az / (2 * Math.PI)) * sk.bins) % sk.bins) + sk.bins) % sk.bins;
       const top = sk.top[bin]!;
       if (top <= 0) continue;
@@ -301,12 +313,17 @@ export class Renderer {
       const i0 = Math.max(0, Math.ceil(uA + lx0 * scale - 0.5));
       const i1 = Math.min(W, Math.ceil(uA + lx1 * scale - 0.5));
       if (i0 >= i1) continue;
-      const rowOff = ((Math.floor(ov + ly * ts) & hm) << lw);
+      const rowOff = (Math.floor(ov + ly * ts) & hm) << lw;
       const row = j * W;
+      let u = ou + (i0 + 0.5 - uA) * inv * ts + TEX_OFFSET;
+      const du = inv * ts;
+      const base = pt.base;
+      const con = pt.contrast;
+      const label = pt.label;
       for (let i = i0; i < i1; i++) {
-        const lx = (i + 0.5 - uA) * inv;
-        out[row + i] = pt.base + pt.contrast * tl[rowOff | (Math.floor(ou + lx * ts) & wm)]!;
-        lab[row + i] = pt.label;
+        out[row + i] = base + con * tl[rowOff | ((u | 0) & wm)]!;
+        lab[row + i] = label;
+        u += du;
       }
     }
   }
@@ -329,17 +346,21 @@ export class Renderer {
     const t = this.tmp;
     for (let j = 0; j < H; j++) {
       const r = j * W;
-      t[r] = (3 * a[r]! + a[r + 1]!) * 0.25;
-      for (let i = 1; i < W - 1; i++) t[r + i] = (a[r + i - 1]! + 2 * a[r + i]! + a[r + i + 1]!) * 0.25;
-      t[r + W - 1] = (a[r + W - 2]! + 3 * a[r + W - 1]!) * 0.25;
+      let left = a[r]!;
+      let mid = a[r]!;
+      for (let i = 0; i < W - 1; i++) {
+        const right = a[r + i + 1]!;
+        t[r + i] = (left + mid + mid + right) * 0.25;
+        left = mid;
+        mid = right;
+      }
+      t[r + W - 1] = (left + 3 * mid) * 0.25;
     }
-    for (let i = 0; i < W; i++) {
-      a[i] = (3 * t[i]! + t[W + i]!) * 0.25;
-      a[(H - 1) * W + i] = (t[(H - 2) * W + i]! + 3 * t[(H - 1) * W + i]!) * 0.25;
-    }
-    for (let j = 1; j < H - 1; j++) {
+    for (let j = 0; j < H; j++) {
+      const up = j > 0 ? (j - 1) * W : 0;
       const r = j * W;
-      for (let i = 0; i < W; i++) a[r + i] = (t[r - W + i]! + 2 * t[r + i]! + t[r + W + i]!) * 0.25;
+      const dn = j < H - 1 ? (j + 1) * W : r;
+      for (let i = 0; i < W; i++) a[r + i] = (t[up + i]! + 2 * t[r + i]! + t[dn + i]!) * 0.25;
     }
   }
 }

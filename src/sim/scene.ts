@@ -176,7 +176,7 @@ export class World {
     const p = this.p;
     const t = this.textures;
     const zones: GroundZone[] = [];
-    const asphalt = (x0: number, x1: number): GroundZone => ({ x0, x1, label: ClassId.flat, base: ASPHALT, contrast: 0.13, tex: t.fine, scale: 40, paintWidth: 0, dashLength: 0, dashPeriod: 0 });
+    const asphalt = (x0: number, x1: number): GroundZone => ({ x0, x1, label: ClassId.flat, base: ASPHALT, contrast: 0.07, tex: t.fine, scale: 40, paintWidth: 0, dashLength: 0, dashPeriod: 0 });
     const paint = (x: number, w: number, dashed: boolean): GroundZone => ({ x0: x - w / 2, x1: x + w / 2, label: ClassId.flat, base: -0.55, contrast: 0.08, tex: t.fine, scale: 40, paintWidth: w, dashLength: dashed ? p.dash[0] : 0, dashPeriod: dashed ? p.dash[1] : 0 });
     // Right half from the centre outwards, then mirrored.
     const half: GroundZone[] = [];
@@ -199,7 +199,7 @@ export class World {
       x += p.verge;
     }
     if (p.sidewalk > 0) {
-      half.push({ x0: x, x1: x + p.sidewalk, label: ClassId.flat, base: -1.3, contrast: 0.22, tex: t.paving, scale: 64, paintWidth: 0, dashLength: 0, dashPeriod: 0 });
+      half.push({ x0: x, x1: x + p.sidewalk, label: ClassId.flat, base: -1.3, contrast: 0.16, tex: t.paving, scale: 64, paintWidth: 0, dashLength: 0, dashPeriod: 0 });
       x += p.sidewalk;
     }
     half.push(p.outerGround === 'paved'
@@ -374,7 +374,7 @@ export class World {
       const cy = crownBase + crownR * rng.range(0.8, 1.2);
       const rx = crownR * rng.range(0.7, 1.0);
       const ry = crownR * rng.range(0.8, 1.1);
-      parts.push({ ellipse: true, x0: cx - rx, x1: cx + rx, y0: cy - ry, y1: cy + ry, shear: 0, tex: tx.leaves, scale: 14, offU: rng.range(0, 128), offV: rng.range(0, 128), base: leafBase + rng.range(-0.2, 0.2), contrast: 0.55, label: ClassId.nature });
+      parts.push({ ellipse: true, x0: cx - rx, x1: cx + rx, y0: cy - ry, y1: cy + ry, shear: 0, tex: tx.leaves, scale: 14, offU: rng.range(0, 128), offV: rng.range(0, 128), base: leafBase + rng.range(-0.2, 0.2), contrast: 0.4, label: ClassId.nature });
     }
     return { depthZ: Z, walls: [], sprites: [{ X, Z, parts }], building: false };
   }

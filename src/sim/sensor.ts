@@ -71,6 +71,12 @@ export class EventBuffer {
     this.length = 0;
   }
 
+  /** Appends `k` uninitialised slots (for writing by index). */
+  extend(k: number): void {
+    while (this.length + k > this.t.length) this.grow();
+    this.length += k;
+  }
+
   /** Copies the contents into an independent batch. */
   toBatch(width: number, height: number): EventBatch {
     const n = this.length;
@@ -147,18 +153,22 @@ export class DvsSensor {
     const buf = this.step;
     buf.clear();
     const tMax = tUs - 1;
-    const n = log.length;
-    for (let i = 0; i < n; i++) {
-      const L = log[i]!;
-      let r = ref[i]!;
-      const d = L - r;
-      const cOn = on[i]!;
-      const cOff = off[i]!;
-      if (d >= cOn || d <= -cOff) {
+    const H = this.height;
+    for (let y = 0; y < H; y++) {
+      const row = y * W;
+      for (let x = 0; x < W; x++) {
+        const i = row + x;
+        const L = log[i]!;
+        let r = ref[i]!;
+        const d = L - r;
+        const cOn = on[i]!;
+        const cOff = off[i]!;
+        if (d < cOn && d > -cOff) continue;
         const Lp = prev[i]!;
         const slope = L - Lp;
         const up = d > 0;
         const c = up ? cOn : -cOff;
+        const pol = up ? 1 : 0;
         // Crossing levels r + c, r + 2c, ... up to L; time by linear interpolation between the renders.
         for (;;) {
           const level = r + c;
@@ -170,14 +180,14 @@ export class DvsSensor {
           if (te > tMax) te = tMax;
           if (te - lastT[i]! >= refr) {
             lastT[i] = te;
-            buf.push(te, i % W, (i / W) | 0, up ? 1 : 0);
+            buf.push(te, x, y, pol);
           }
           r = level;
         }
         ref[i] = r;
       }
-      prev[i] = L;
     }
+    prev.set(log);
     this.addNoise(t0, dt);
     this.sortInto(t0, dt, out);
     this.tPrev = tUs;
@@ -223,7 +233,7 @@ export class DvsSensor {
     for (let k = 0; k < n; k++) counts[buf.t[k]! - t0 + 1]!++;
     for (let k = 1; k <= dt; k++) counts[k]! += counts[k - 1]!;
     const base = out.length;
-    for (let k = 0; k < n; k++) out.push(0, 0, 0, 0);
+    out.extend(n);
     for (let k = 0; k < n; k++) {
       const dst = base + counts[buf.t[k]! - t0]!++;
       out.t[dst] = buf.t[k]!;

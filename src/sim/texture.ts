@@ -184,7 +184,7 @@ function facadeModule(rng: Rng, variant: number): Float32Array {
   const glass = rng.range(-2.2, -1.4);
   const frame = 0.5;
   for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) {
-    let v = 0.25 * wall[y * n + x]!;
+    let v = 0.12 * wall[y * n + x]!;
     const inFrame = x >= wx0 - 2 && x < wx1 + 2 && y >= wy0 - 2 && y < wy1 + 2;
     const inGlass = x >= wx0 && x < wx1 && y >= wy0 && y < wy1;
     if (inFrame) v = frame;

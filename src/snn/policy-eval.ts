@@ -13,9 +13,13 @@ export interface PolicyReport {
   rates: number[];
   /** offline rate per layer (per step per neuron) */
   offline: number[];
+  /** offline rate per layer in its last step (T-1): a steady-state reference */
+  offlineLast: number[];
   /** mean over layers of |rate - offline| / offline */
   meanRelDiff: number;
   maxRelDiff: number;
+  /** mean over layers of |rate - offlineLast| / offlineLast */
+  meanRelDiffLast: number;
 }
 
 export function measureBnPolicies(model: SegModel, x: { data: Float32Array; shape: number[] }, repeats = 3): PolicyReport[] {
@@ -25,17 +29,20 @@ export function measureBnPolicies(model: SegModel, x: { data: Float32Array; shap
   const off = tf.tidy(() => Array.from(model.forward(tf.tensor(x.data, x.shape)).spikes.dataSync()));
   const offline = off.map((s, i) => s / T / neurons[i]!);
   const out: PolicyReport[] = [];
+  let offlineLast: number[] = [];
   for (const policy of BN_POLICIES) {
     const s = model.createSession({ batch: N, bnPolicy: policy });
     const tot = new Array<number>(neurons.length).fill(0);
     for (let k = 0; k < repeats * T; k++) {
       const r = s.step(x.data.slice((k % T) * per, ((k % T) + 1) * per));
       if (k >= T) r.spikes.forEach((c, i) => (tot[i] += c.spikes));
+      if (k === T - 1) offlineLast = r.spikes.map((c, i) => c.spikes / neurons[i]!);
     }
     s.dispose();
     const rates = tot.map((c, i) => c / ((repeats - 1) * T) / neurons[i]!);
     const rel = rates.map((r, i) => Math.abs(r - offline[i]!) / Math.max(offline[i]!, 1e-9));
-    out.push({ policy, rates, offline, meanRelDiff: rel.reduce((a, b) => a + b, 0) / rel.length, maxRelDiff: Math.max(...rel) });
+    const relLast = rates.map((r, i) => Math.abs(r - offlineLast[i]!) / Math.max(offlineLast[i]!, 1e-9));
+    out.push({ policy, rates, offline, offlineLast, meanRelDiff: rel.reduce((a, b) => a + b, 0) / rel.length, maxRelDiff: Math.max(...rel), meanRelDiffLast: relLast.reduce((a, b) => a + b, 0) / relLast.length });
   }
   return out;
 }

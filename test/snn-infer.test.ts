@@ -1,0 +1,59 @@
+/** `evstream infer` through its action: fixture in, reference output and spikes out. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { registerInfer, runInfer } from '../src/cli/commands/infer.js';
+import { listFixtures, loadFixtureData, readNpySafe } from '../src/snn/fixtures.js';
+import { initBackend } from '../src/snn/backend.js';
+import { SegModel } from '../src/snn/model.js';
+import { encodeNpy } from '../src/util/npy.js';
+
+const fx = listFixtures().find((f) => f.arch === 'spiking-deeplab' && f.weightFiles.length === 1);
+
+test('infer CLI reproduces the DeepLab fixture', { skip: fx ? false : 'no single-file DeepLab fixture' }, async () => {
+  await initBackend('wasm', false);
+  const dir = mkdtempSync(join(tmpdir(), 'snn-infer-'));
+  try {
+    const program = new Command();
+    program.exitOverride();
+    registerInfer(program);
+    const out = join(dir, 'y.npy');
+    const sp = join(dir, 'spikes.json');
+    await program.parseAsync(['node', 'evstream', 'infer', '--arch', 'spiking-deeplab', '--weights', fx!.weightFiles[0]!, '--input', join(fx!.dir, 'input.npy'), '--out', out, '--spikes', sp]);
+    const y = readNpySafe(out);
+    const ref = loadFixtureData(fx!);
+    assert.deepEqual(y.shape, ref.output.shape);
+    let m = 0;
+    (y.data as Float32Array).forEach((v, i) => (m = Math.max(m, Math.abs(v - ref.output.data[i]!))));
+    console.log(`# infer max abs diff ${m.toExponential(3)}`);
+    assert.ok(m <= 1e-3);
+    assert.deepEqual(JSON.parse(readFileSync(sp, 'utf8')), ref.spikes);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('infer: ANN twin on a small model, and clear errors', async () => {
+  await initBackend('wasm', false);
+  const dir = mkdtempSync(join(tmpdir(), 'snn-infer-'));
+  try {
+    const m = SegModel.create('ann-fcn', { width: 0.125, size: [16, 16], classes: 3 });
+    const w = join(dir, 'w.safetensors');
+    m.saveWeights(w);
+    m.dispose();
+    const x = join(dir, 'x.npy');
+    writeFileSync(x, encodeNpy(new Float32Array(2 * 1 * 2 * 16 * 16).fill(0.5), [2, 1, 2, 16, 16]));
+    const r = await runInfer({ arch: 'ann-fcn', weights: w, input: x, out: join(dir, 'y.npy'), classes: 3, size: '16x16' });
+    assert.deepEqual(r.shape, [1, 3, 16, 16]);
+    assert.deepEqual(r.spikes, []);
+    await assert.rejects(runInfer({ arch: 'ann-fcn', weights: w, input: x, out: join(dir, 'y.npy'), classes: 6, size: '16x16' }), /key 'skips_features\.2\.weight' has shape \[3, 8, 1, 1\], expected \[6, 8, 1, 1\]/);
+    await assert.rejects(runInfer({ arch: 'spiking-fcn', weights: w, input: x, out: join(dir, 'y.npy'), classes: 3, size: '16x16' }), /missing key 'bn_features\.0\.0\.weight'|unexpected key/);
+    await assert.rejects(runInfer({ arch: 'ann-fcn', weights: w, input: x, out: join(dir, 'y.npy'), classes: 3, size: '32x32' }), /x: expected spatial size 32x32, got 16x16/);
+    await assert.rejects(runInfer({ arch: 'vgg', weights: w, input: x, out: join(dir, 'y.npy') }), /--arch must be one of/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
