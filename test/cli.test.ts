@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, statSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readNpy } from '../src/util/npy.js';
@@ -117,4 +117,28 @@ test('strict mode turns a truncation warning into an error', { skip: skipUnless(
   const strict = await runCli(['info', sharedRecording('dvs128-short.aedat')!, '--json', '--strict']);
   assert.equal(strict.code, 2);
   assert.match(strict.stderr, /truncated at byte \d+/);
+});
+
+test('simulate writes a reproducible labelled set that info and frames read', async () => {
+  const run = async (dir: string) => {
+    const r = await runCli(['simulate', '--seed', '5', '--sequences', '2', '--seconds', '0.3', '--size', '96x72', '--out', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { sequences: { name: string; events: string; labels: string; frames: number; eventCount: number }[] };
+  };
+  const a = await run(join(tmp, 'simA'));
+  const b = await run(join(tmp, 'simB'));
+  assert.equal(a.sequences.length, 2);
+  for (const [i, seq] of a.sequences.entries()) {
+    assert.equal(seq.frames, 6);
+    const eventsA = join(tmp, 'simA', seq.events);
+    assert.deepEqual(readFileSync(eventsA), readFileSync(join(tmp, 'simB', b.sequences[i]!.events)), 'same seed, same bytes');
+    assert.equal(readdirSync(join(tmp, 'simA', seq.labels)).filter((f) => f.endsWith('.png')).length, 6);
+    const info = JSON.parse((await runCli(['info', eventsA, '--json'])).stdout);
+    assert.equal(info.events, seq.eventCount);
+    assert.deepEqual([info.width, info.height], [96, 72]);
+    assert.equal(info.nonMonotonic, 0);
+  }
+  const bad = await runCli(['simulate', '--seed', 'x', '--out', join(tmp, 'simC')]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /--seed must be an integer/);
 });

@@ -36,10 +36,14 @@ test('writeSimDataset streams events to the injected writer and writes label PNG
       assert.equal(total, 4 * 48 * 32);
       const pngs = (await readdir(join(dir, seq.labels))).sort();
       assert.deepEqual(pngs, ['000000.png', '000001.png', '000002.png', '000003.png']);
-      const { data, info } = await sharp(join(dir, seq.labels, '000003.png')).raw().toBuffer({ resolveWithObject: true });
+      const png = join(dir, seq.labels, '000003.png');
+      const meta = await sharp(png).metadata();
+      assert.equal(meta.channels, 1, '8-bit grayscale PNG');
+      assert.equal(meta.depth, 'uchar');
+      // sharp converts to sRGB on raw output unless told to keep one band.
+      const { data, info } = await sharp(png).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
       assert.equal(info.width, 48);
       assert.equal(info.height, 32);
-      assert.equal(info.channels, 1);
       assert.ok([...data].every((v) => v <= 5 || v === 255));
     }
   } finally {

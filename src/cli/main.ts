@@ -3,6 +3,7 @@ import { registerInfo } from './commands/info.js';
 import { registerFrames } from './commands/frames.js';
 import { registerConvert } from './commands/convert.js';
 import { registerReplayServer } from './commands/replay-server.js';
+import { registerSimulate } from './commands/simulate.js';
 import { reportError } from './errors.js';
 import { packageVersion } from './version.js';
 
@@ -18,6 +19,7 @@ registerInfo(program);
 registerFrames(program);
 registerConvert(program);
 registerReplayServer(program);
+registerSimulate(program);
 
 try {
   await program.parseAsync(process.argv);

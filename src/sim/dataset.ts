@@ -84,6 +84,7 @@ export async function writeSimDataset(outDir: string, opts: SimDatasetOptions, w
         const mask = chunk.label;
         for (let i = 0; i < mask.length; i++) hist[mask[i]!]!++;
         await sharp(Buffer.from(mask.buffer, mask.byteOffset, mask.byteLength), { raw: { width: chunk.width, height: chunk.height, channels: 1 } })
+          .toColourspace('b-w') // otherwise sharp writes the single channel as RGB
           .png()
           .toFile(join(labelsDir, `${String(chunk.index).padStart(6, '0')}.png`));
         eventCount += chunk.events.length;

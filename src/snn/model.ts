@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { defineModel, type Arch, type ModelDef, type ModelOptions, type NodeDef, type ParamDef } from './definition.js';
 import { bnAffine, bnEval, bnIndex, bnTrain, type BnPolicy, type BnStats } from './bntt.js';
 import { accumulate, lifStep } from './lif.js';
-import { avgPool3s2, conv2d, convTranspose2x, resizeAlign } from './ops.js';
+import { avgPool3s2, conv2d, convTranspose2x, resizeAlign, tapSlice, type TapWeightFn } from './ops.js';
 import type { SurrogateKind } from './surrogate.js';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor, type SafeTensorIn } from './safetensors.js';
 import { writeFileSync } from 'node:fs';
@@ -265,6 +265,10 @@ export class SegModel {
     return t as T;
   }
 
+  private taps(id: string, w: tf.Tensor4D): TapWeightFn {
+    return (a, b) => this.cached(`${id}:tap${a},${b}`, () => tapSlice(w, a, b));
+  }
+
   private affine(node: Extract<NodeDef, { op: 'bn' }>, idx: number | 'mean'): { scale: tf.Tensor1D; shift: tf.Tensor1D } {
     const k = `${node.prefix}@${idx}`;
     const scale = this.cached(`${k}:scale`, () => bnAffine(this.bnStats(node, idx), node.eps).scale);
@@ -305,12 +309,12 @@ export class SegModel {
           if (!diff && next && next.op === 'bn' && next.input === node.id && next.steps > 1 && bnIndex(t, next.steps, policy) === 'mean') {
             const { scale, shift } = this.affine(next, 'mean');
             const wf = this.cached(`${node.id}:folded`, () => tf.mul(w, scale) as tf.Tensor4D);
-            const y = tf.add(conv2d(get(node.input), wf, geom, false), shift);
+            const y = tf.add(conv2d(get(node.input), wf, geom, false, this.taps(`${node.id}:folded`, wf)), shift);
             vals.set(next.id, y);
             i++;
             break;
           }
-          let y = conv2d(get(node.input), w, geom, diff);
+          let y = conv2d(get(node.input), w, geom, diff, diff ? undefined : this.taps(node.id, w));
           if (node.bias) y = tf.add(y, this.v(node.bias));
           vals.set(node.id, y);
           break;

@@ -39,8 +39,20 @@ export function inImageTapFraction(h: number, w: number, k: number, g: ConvGeom)
 /** Use the tap split when at most this fraction of taps is in-image. */
 export const TAP_SPLIT_THRESHOLD = 0.5;
 
+export type TapWeightFn = (a: number, b: number) => tf.Tensor2D;
+
+/** Kernel tap (a, b) of [k, k, Cin, Cout] as [Cin, Cout]. */
+export function tapSlice(w: tf.Tensor4D, a: number, b: number): tf.Tensor2D {
+  return tf.tidy(() => tf.reshape(tf.slice(w, [a, b, 0, 0], [1, 1, w.shape[2], w.shape[3]]), [w.shape[2], w.shape[3]]));
+}
+
+/** Whether conv2d() uses the tap split for this geometry. */
+export function usesTapSplit(h: number, w: number, k: number, g: ConvGeom): boolean {
+  return k > 1 && g.dilation > 1 && inImageTapFraction(h, w, k, g) <= TAP_SPLIT_THRESHOLD;
+}
+
 /** Stride-1 conv as a sum over taps of (sliced input) x (tap weight) over the valid window. */
-export function conv2dTapSplit(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom): tf.Tensor4D {
+export function conv2dTapSplit(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, tapWeight?: TapWeightFn): tf.Tensor4D {
   return tf.tidy(() => {
     const [n, h, wd, cin] = x.shape;
     const [kh, kw, , cout] = w.shape;
@@ -55,7 +67,8 @@ export function conv2dTapSplit(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom): tf.
         const [c0, c1] = range(b, wd, wo);
         if (c1 <= c0) continue;
         const xs = tf.slice(x, [0, r0 + a * g.dilation - g.pad, c0 + b * g.dilation - g.pad, 0], [n, r1 - r0, c1 - c0, cin]);
-        const wt = tf.reshape(tf.slice(w, [a, b, 0, 0], [1, 1, cin, cout]), [cin, cout]);
+        // cached per-tap weights keep XNNPACK's packed-weight cache warm (keyed by tensor)
+        const wt = tapWeight ? tapWeight(a, b) : tapSlice(w, a, b);
         let y = tf.reshape(tf.matMul(tf.reshape(xs, [-1, cin]), wt), [n, r1 - r0, c1 - c0, cout]) as tf.Tensor4D;
         if (r0 !== 0 || c0 !== 0 || r1 !== ho || c1 !== wo) y = tf.pad(y, [[0, 0], [r0, ho - r1], [c0, wo - c1], [0, 0]]);
         acc = acc ? tf.add(acc, y) : y;
@@ -126,9 +139,9 @@ export function conv2dTrainable(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom): tf
  * 3x3-style stride-1 conv, picking the implementation: tap split when most taps fall in the
  * padding, else tfjs conv2d (custom gradient when `trainable`).
  */
-export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, trainable: boolean): tf.Tensor4D {
+export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, trainable: boolean, tapWeight?: TapWeightFn): tf.Tensor4D {
   const k = w.shape[0];
-  if (k > 1 && g.dilation > 1 && inImageTapFraction(x.shape[1], x.shape[2], k, g) <= TAP_SPLIT_THRESHOLD) return conv2dTapSplit(x, w, g);
+  if (usesTapSplit(x.shape[1], x.shape[2], k, g)) return conv2dTapSplit(x, w, g, tapWeight);
   if (k === 1 && g.pad === 0) {
     // 1x1 conv: a matMul (has gradients everywhere)
     const [n, h, wd, cin] = x.shape;
