@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- <suite...>`: io, codecs, snn (default: io and codecs). Each suite prints a table.
+ * `npm run bench -- <suite...>`: io, codecs, snn, train, pipeline (default: io and codecs). Each suite prints a table.
  */
 import { printTable } from './table.js';
 
@@ -17,6 +17,16 @@ const suites: Record<string, () => Promise<void>> = {
     printTable('SNN step and training speed', await benchSnn());
   },
 };
+// Suites owned by modules that may not exist in every checkout are loaded by path at run time.
+const optional: Record<string, [string, string, string]> = {
+  train: ['./train.js', 'benchTrain', 'training step speed'],
+  pipeline: ['./pipeline.js', 'benchPipeline', 'end-to-end pipeline'],
+};
+for (const [name, [file, fn, title]] of Object.entries(optional))
+  suites[name] = async () => {
+    const mod = (await import(file)) as Record<string, () => Promise<object[]>>;
+    printTable(title, await mod[fn]!());
+  };
 
 const asked = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const names = asked.length ? asked : ['io', 'codecs'];

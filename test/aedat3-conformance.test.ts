@@ -2,35 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Aedat3Decoder } from '../src/events/aedat3.js';
-import type { FormatWarning } from '../src/events/errors.js';
-import { concatBatches, type EventBatch, type StreamInfo } from '../src/events/types.js';
 import { sharedRecording, skipUnless } from './helpers/shared.js';
+import { decodeInChunks, factsOf as facts } from './helpers/event-facts.js';
+
+const decode = (data: Uint8Array, chunk: number) => decodeInChunks((sink) => new Aedat3Decoder(sink, { source: 'test.aedat3' }), data, chunk);
 
 const boxes = sharedRecording('davis240-translboxes.aedat3');
 const overflow = sharedRecording('overflow-test.aedat3');
-
-function decode(data: Uint8Array, chunk: number): { all: EventBatch; info: StreamInfo; warnings: FormatWarning[] } {
-  const batches: EventBatch[] = [];
-  const warnings: FormatWarning[] = [];
-  const d = new Aedat3Decoder({ batch: (b) => batches.push(b), warn: (w) => warnings.push(w) }, { source: 'test.aedat3' });
-  for (let i = 0; i < data.length; i += chunk) d.push(data.subarray(i, Math.min(data.length, i + chunk)));
-  d.end();
-  return { all: concatBatches(batches), info: d.info(), warnings };
-}
-
-function facts(b: EventBatch, windows: number) {
-  let on = 0, xyp = 0, dt = 0;
-  const t0 = b.t[0]!;
-  const win: Array<[number, number]> = Array.from({ length: windows }, () => [0, 0]);
-  for (let i = 0; i < b.length; i++) {
-    on += b.p[i]!;
-    xyp = (xyp + b.x[i]! + 1000 * b.y[i]! + 1000000 * b.p[i]!) % 4294967296;
-    dt = (dt + (b.t[i]! - t0)) % 4294967296;
-    const k = Math.floor((b.t[i]! - t0) / 50000);
-    if (k < windows) win[k]![b.p[i] ? 0 : 1]++;
-  }
-  return { n: b.length, on, off: b.length - on, first: t0, last: b.t[b.length - 1], xyp, dt, win };
-}
 
 test('AEDAT 3.1 translboxes: README facts, skipped packets and invalid events', { skip: skipUnless(boxes) }, () => {
   const { all, info, warnings } = decode(readFileSync(boxes!), 1 << 16);

@@ -2,6 +2,7 @@
 import type { EventBatch } from '../src/events/types.js';
 import type { FormatWarning } from '../src/events/errors.js';
 import { Aedat4Decoder, type Aedat4DecoderOptions } from '../src/events/aedat4/index.js';
+import { EventStats as RunningStats } from '../src/events/stats.js';
 
 export interface EventStats {
   count: number;
@@ -20,54 +21,31 @@ export interface EventStats {
   windows: Array<[number, number]>;
 }
 
-const MOD = 4294967296;
-
 export function statsOf(batches: readonly EventBatch[]): EventStats {
-  const s: EventStats = {
-    count: 0,
-    on: 0,
-    off: 0,
-    tFirst: NaN,
-    tLast: NaN,
-    xyp: 0,
-    dt: 0,
-    minX: Infinity,
-    maxX: -Infinity,
-    minY: Infinity,
-    maxY: -Infinity,
-    monotonic: true,
-    windows: [
-      [0, 0],
-      [0, 0],
-      [0, 0],
-      [0, 0],
-      [0, 0],
-    ],
-  };
+  const s = new RunningStats();
+  const windows: Array<[number, number]> = [[0, 0], [0, 0], [0, 0], [0, 0], [0, 0]];
   for (const b of batches) {
+    s.add(b);
     for (let i = 0; i < b.length; i++) {
-      const t = b.t[i]!;
-      const x = b.x[i]!;
-      const y = b.y[i]!;
-      const p = b.p[i]!;
-      if (s.count === 0) s.tFirst = t;
-      else if (t < s.tLast) s.monotonic = false;
-      s.tLast = t;
-      s.count++;
-      if (p) s.on++;
-      else s.off++;
-      // Reduce every step: each term < 2^21 and the running sum < 2^32, so doubles stay exact.
-      s.xyp = (s.xyp + x + 1000 * y + 1000000 * p) % MOD;
-      s.dt = (s.dt + (t - s.tFirst)) % MOD;
-      if (x < s.minX) s.minX = x;
-      if (x > s.maxX) s.maxX = x;
-      if (y < s.minY) s.minY = y;
-      if (y > s.maxY) s.maxY = y;
-      const k = Math.floor((t - s.tFirst) / 50000);
-      if (k >= 0 && k < 5) s.windows[k]![p ? 0 : 1]++;
+      const k = Math.floor((b.t[i]! - s.tFirstUs) / 50000);
+      if (k >= 0 && k < 5) windows[k]![b.p[i] ? 0 : 1]++;
     }
   }
-  return s;
+  return {
+    count: s.events,
+    on: s.on,
+    off: s.off,
+    tFirst: s.tFirstUs,
+    tLast: s.tLastUs,
+    xyp: s.xypChecksum,
+    dt: s.dtChecksum,
+    minX: s.events ? s.xMin : Infinity,
+    maxX: s.events ? s.xMax : -Infinity,
+    minY: s.events ? s.yMin : Infinity,
+    maxY: s.events ? s.yMax : -Infinity,
+    monotonic: s.nonMonotonic === 0,
+    windows,
+  };
 }
 
 export interface DecodeResult {
@@ -98,7 +76,7 @@ export function decodeChunked(bytes: Uint8Array, chunkSize?: number, opts: Parti
 /** Deterministic DVS-like events: `n` events, µs timestamps increasing from `tStart`. */
 export function syntheticEvents(n: number, tStart = 1_600_000_000_000_000, seed = 7): EventBatch {
   let s = seed >>> 0;
-  const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / MOD;
+  const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
   const t = new Float64Array(n);
   const x = new Uint16Array(n);
   const y = new Uint16Array(n);

@@ -5,24 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collectDdd17Hdf5, probeDdd17Hdf5, readDdd17Hdf5 } from '../src/events/ddd17-hdf5.js';
 import { EventFormatError } from '../src/events/errors.js';
-import { concatBatches, type EventBatch } from '../src/events/types.js';
+import { concatBatches } from '../src/events/types.js';
 import { sharedRecording, skipUnless } from './helpers/shared.js';
+import { factsOf as facts } from './helpers/event-facts.js';
 
 const ddd17 = sharedRecording('davis240-translboxes.ddd17.hdf5');
-
-function facts(b: EventBatch) {
-  let on = 0, xyp = 0, dt = 0;
-  const t0 = b.t[0]!;
-  const win: Array<[number, number]> = Array.from({ length: 5 }, () => [0, 0]);
-  for (let i = 0; i < b.length; i++) {
-    on += b.p[i]!;
-    xyp = (xyp + b.x[i]! + 1000 * b.y[i]! + 1000000 * b.p[i]!) % 4294967296;
-    dt = (dt + (b.t[i]! - t0)) % 4294967296;
-    const k = Math.floor((b.t[i]! - t0) / 50000);
-    if (k < 5) win[k]![b.p[i] ? 0 : 1]++;
-  }
-  return { n: b.length, on, off: b.length - on, first: t0, last: b.t[b.length - 1], xyp, dt, win };
-}
 
 test('DDD17 HDF5: README facts, skipped packets, empty rows, size from the frame packet', { skip: skipUnless(ddd17) }, async () => {
   const warnings: unknown[] = [];

@@ -7,7 +7,9 @@ export class EventStats {
   off = 0;
   tFirstUs = NaN;
   tLastUs = NaN;
+  xMin = Infinity;
   xMax = -1;
+  yMin = Infinity;
   yMax = -1;
   /** Events whose timestamp is smaller than the previous event's. */
   nonMonotonic = 0;
@@ -25,7 +27,9 @@ export class EventStats {
     let xyp = this.xypChecksum;
     let dt = this.dtChecksum;
     let prev = this.prevT;
+    let xMin = this.xMin;
     let xMax = this.xMax;
+    let yMin = this.yMin;
     let yMax = this.yMax;
     let nonMono = 0;
     for (let i = 0; i < b.length; i++) {
@@ -37,7 +41,9 @@ export class EventStats {
       if (t < prev) nonMono++;
       prev = t;
       if (x > xMax) xMax = x;
+      if (x < xMin) xMin = x;
       if (y > yMax) yMax = y;
+      if (y < yMin) yMin = y;
       // Both sums stay exact in doubles: each term < 2^53 and we reduce every step.
       xyp = (xyp + x + 1000 * y + 1_000_000 * p) % 4294967296;
       dt = (dt + ((t - t0) % 4294967296)) % 4294967296;
@@ -49,7 +55,9 @@ export class EventStats {
     this.dtChecksum = dt;
     this.prevT = prev;
     this.tLastUs = prev;
+    this.xMin = xMin;
     this.xMax = xMax;
+    this.yMin = yMin;
     this.yMax = yMax;
     this.nonMonotonic += nonMono;
   }
