@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { registerInfer, runInfer } from '../src/cli/commands/infer.js';
-import { listFixtures, loadFixtureData, readNpySafe } from '../src/snn/fixtures.js';
+import { listFixtures, loadFixtureData } from '../src/snn/fixtures.js';
+import { readNpy } from '../src/util/npy.js';
 import { initBackend } from '../src/snn/backend.js';
 import { SegModel } from '../src/snn/model.js';
 import { encodeNpy } from '../src/util/npy.js';
@@ -23,7 +24,7 @@ test('infer CLI reproduces the DeepLab fixture', { skip: fx ? false : 'no single
     const out = join(dir, 'y.npy');
     const sp = join(dir, 'spikes.json');
     await program.parseAsync(['node', 'evstream', 'infer', '--arch', 'spiking-deeplab', '--weights', fx!.weightFiles[0]!, '--input', join(fx!.dir, 'input.npy'), '--out', out, '--spikes', sp]);
-    const y = readNpySafe(out);
+    const y = readNpy(out);
     const ref = loadFixtureData(fx!);
     assert.deepEqual(y.shape, ref.output.shape);
     let m = 0;

@@ -4,6 +4,7 @@ import { registerFrames } from './commands/frames.js';
 import { registerConvert } from './commands/convert.js';
 import { registerReplayServer } from './commands/replay-server.js';
 import { registerSimulate } from './commands/simulate.js';
+import { registerInfer } from './commands/infer.js';
 import { reportError } from './errors.js';
 import { packageVersion } from './version.js';
 
@@ -20,6 +21,7 @@ registerFrames(program);
 registerConvert(program);
 registerReplayServer(program);
 registerSimulate(program);
+registerInfer(program);
 
 try {
   await program.parseAsync(process.argv);

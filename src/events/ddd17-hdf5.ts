@@ -17,7 +17,7 @@
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import h5wasm from 'h5wasm/node';
+import type H5Wasm from 'h5wasm/node';
 import { BatchBuilder } from './batch-builder.js';
 import {
   CAER_HEADER_BYTES,
@@ -50,7 +50,17 @@ export const DDD17_DEFAULT_HEIGHT = 260;
 const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 const DATASET = 'dvs/data';
 
-type H5File = InstanceType<typeof h5wasm.File>;
+type H5File = InstanceType<typeof H5Wasm.File>;
+
+/** h5wasm (a large wasm module) is loaded on first use, so tools that never read HDF5 start fast. */
+let h5wasmModule: Promise<typeof H5Wasm> | undefined;
+async function loadH5wasm(): Promise<typeof H5Wasm> {
+  h5wasmModule ??= import('h5wasm/node').then(async (m) => {
+    await m.default.ready;
+    return m.default;
+  });
+  return h5wasmModule;
+}
 interface H5Dataset {
   shape: number[] | null;
   slice(ranges: Array<[number, number] | []>): unknown;
@@ -83,7 +93,7 @@ function checkFile(path: string): void {
 
 async function openDataset(path: string): Promise<{ file: H5File; data: H5Dataset; rows: number }> {
   checkFile(path);
-  await h5wasm.ready;
+  const h5wasm = await loadH5wasm();
   const file = new h5wasm.File(resolve(path), 'r');
   try {
     const data = file.get(DATASET) as unknown as H5Dataset | null;

@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { decodeNpy, type NpyArray } from '../util/npy.js';
+import { readNpy } from '../util/npy.js';
 import { archFromReference, type Arch } from './definition.js';
 
 export interface FixtureSet {
@@ -21,10 +21,6 @@ export interface FixtureSet {
  * readNpy wrapper: decodes from a plain Uint8Array copy. (util/npy's viewAs copies with
  * `.slice`, which on a Node Buffer is a view, so readNpy on a Buffer mis-reads the data.)
  */
-export function readNpySafe(path: string): NpyArray {
-  return decodeNpy(new Uint8Array(readFileSync(path)), path);
-}
-
 export function referenceDir(): string {
   return resolve(process.env.EVSTREAM_SHARED ? join(process.env.EVSTREAM_SHARED, 'reference') : join(process.cwd(), '..', 'shared', 'reference'));
 }
@@ -53,8 +49,8 @@ export interface FixtureData {
 }
 
 export function loadFixtureData(f: FixtureSet): FixtureData {
-  const i = readNpySafe(join(f.dir, 'input.npy'));
-  const o = readNpySafe(join(f.dir, 'output.npy'));
+  const i = readNpy(join(f.dir, 'input.npy'));
+  const o = readNpy(join(f.dir, 'output.npy'));
   return {
     input: { data: i.data as Float32Array, shape: i.shape },
     output: { data: o.data as Float32Array, shape: o.shape },
@@ -70,7 +66,7 @@ export function fixtureSpikeMap(f: FixtureSet, layer: string): { bits: Uint8Arra
   const m = f.manifest as unknown as { spike_maps: { layers: { name: string; shape: number[]; bit_offset: number; bits: number }[] } };
   const l = m.spike_maps.layers.find((x) => x.name === layer);
   if (!l) throw new Error(`fixture ${f.name}: no spike map for layer '${layer}'`);
-  const packed = readNpySafe(join(f.dir, 'spike_maps.npy')).data as Uint8Array;
+  const packed = readNpy(join(f.dir, 'spike_maps.npy')).data as Uint8Array;
   const bits = new Uint8Array(l.bits);
   for (let i = 0; i < l.bits; i++) {
     const j = l.bit_offset + i;

@@ -12,11 +12,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import * as tf from '@tensorflow/tfjs';
 import { decodeNpy, encodeNpy } from '../../util/npy.js';
-import { initBackend } from '../../snn/backend.js';
 import { ARCHS, parseSize, type Arch } from '../../snn/definition.js';
-import { SegModel } from '../../snn/model.js';
 import { decodeSafetensors, type SafeTensor } from '../../snn/safetensors.js';
 
 export interface InferOptions {
@@ -55,6 +52,10 @@ export async function runInfer(o: InferOptions): Promise<InferResult> {
   const classes = Number(o.classes ?? 6);
   if (!Number.isInteger(classes) || classes < 1) throw new Error(`--classes must be a positive integer, got '${String(o.classes)}'`);
   const size = parseSize(o.size ?? '64x64');
+  // tfjs loads only when a model runs, so the other commands start fast.
+  const tf = await import('@tensorflow/tfjs');
+  const { initBackend } = await import('../../snn/backend.js');
+  const { SegModel } = await import('../../snn/model.js');
   await initBackend();
   const x = decodeNpy(new Uint8Array(readFileSync(o.input)), o.input);
   if (x.dtype !== '<f4') throw new Error(`${o.input}: expected float32 (<f4), got ${x.dtype}`);

@@ -17,12 +17,12 @@
  * positioned reads per window, so memory is bounded by one window.
  * ESS splits (7 drive dirs, sorted): train = dirs 0, 2, 3, 5, 6; test = dir 4; valid = dir 1.
  */
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeNpy } from '../../util/npy.js';
+import { readNpy } from '../../util/npy.js';
 import { EventFormatError, type FormatWarning } from '../errors.js';
 import type { EventBatch } from '../types.js';
-import { plainBytes, readLabelPng } from './evsegnet.js';
+import { readLabelPng } from './evsegnet.js';
 
 export interface EssWindow {
   /** Row of the index file (window number). */
@@ -119,7 +119,7 @@ export async function* readEssDrive(dir: string, opts: EssDriveOptions = {}): As
   const intervalMs = opts.intervalMs ?? 50;
   const indexPath = join(dir, 'index', `index_${intervalMs}ms.npy`);
   if (!existsSync(indexPath)) throw new EventFormatError('unknown-format', indexPath, 0, `the window index index_${intervalMs}ms.npy`, 'not found');
-  const index = decodeNpy(plainBytes(readFileSync(indexPath)), indexPath);
+  const index = readNpy(indexPath);
   const cols = index.shape[1] ?? 0;
   if (index.shape.length !== 2 || (cols !== 2 && cols !== 3)) {
     throw new EventFormatError('bad-header', indexPath, 0, 'an (M, 3) index [t_ns, idx_end, idx_begin]', `shape (${index.shape.join(', ')})`);

@@ -19,7 +19,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import sharp from 'sharp';
-import { decodeNpy } from '../../util/npy.js';
+import { readNpy } from '../../util/npy.js';
 import { EventFormatError, type FormatWarning } from '../errors.js';
 
 export const EVSEGNET_CLASSES = ['flat', 'construction+sky', 'object', 'nature', 'human', 'vehicle'] as const;
@@ -72,14 +72,6 @@ export function evSegNetSplits(root: string): string[] {
   return [...found].sort();
 }
 
-/**
- * A plain Uint8Array view of a Buffer: util/npy.ts copies the data with `.slice()` and then uses `.buffer`
- * from offset 0, which is only right when `.slice()` copies (Uint8Array), not for a Buffer (a view).
- */
-export function plainBytes(buf: Uint8Array): Uint8Array {
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-}
-
 const natural = (a: string, b: string): number => a.localeCompare(b, 'en', { numeric: true });
 
 /** Decode a label PNG to one uint8 per pixel (first channel of gray / RGB files). */
@@ -114,7 +106,7 @@ export async function* readEvSegNet(root: string, opts: EvSegNetOptions): AsyncG
 }
 
 async function loadSample(id: string, eventPath: string, labelPath: string): Promise<EvSegNetSample> {
-  const npy = decodeNpy(plainBytes(readFileSync(eventPath)), eventPath);
+  const npy = readNpy(eventPath);
   if (npy.shape.length !== 3 || npy.shape[2]! < 2 || npy.fortranOrder) {
     throw new EventFormatError('bad-header', eventPath, 0, 'a C-order (H, W, C >= 2) event image', `shape (${npy.shape.join(', ')})${npy.fortranOrder ? ' Fortran order' : ''}`);
   }
