@@ -5,6 +5,8 @@ import { registerConvert } from './commands/convert.js';
 import { registerReplayServer } from './commands/replay-server.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerInfer } from './commands/infer.js';
+import { registerRun } from './commands/run.js';
+import { registerMakeDemo } from './commands/make-demo.js';
 import { reportError } from './errors.js';
 import { packageVersion } from './version.js';
 
@@ -22,6 +24,8 @@ registerConvert(program);
 registerReplayServer(program);
 registerSimulate(program);
 registerInfer(program);
+registerRun(program);
+registerMakeDemo(program);
 
 try {
   await program.parseAsync(process.argv);

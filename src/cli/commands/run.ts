@@ -1,0 +1,83 @@
+import type { Command } from 'commander';
+import { applyOverrides, loadPipeline, type PipelineOverrides } from '../../pipeline/config.js';
+
+interface RunOpts {
+  source?: string;
+  checkpoint?: string;
+  port?: string;
+  host?: string;
+  speed?: string;
+  loop?: boolean;
+  saveOverlays?: string;
+  metrics?: string;
+  record?: string;
+  viewer?: boolean;
+  duration?: string;
+  quiet?: boolean;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('run a live pipeline (pipelines/<name>.json or a path): events -> frames -> SNN -> browser viewer and sinks')
+    .argument('<pipeline>', 'pipeline name (demo, ddd17, live-davis) or path to a pipeline .json')
+    .option('--source <path|url>', 'event file / DDD17 drive path, or tcp://host:port of a DV camera or replay server')
+    .option('--checkpoint <file>', 'model weights (.safetensors)')
+    .option('--port <n>', 'viewer port (default: $PORT, else the pipeline\'s, else 8080; 0 = any free port)')
+    .option('--host <addr>', 'viewer address to bind (default 127.0.0.1)')
+    .option('--speed <x>', 'replay speed of a file source (1 = real time)')
+    .option('--no-loop', 'play a file source once')
+    .option('--save-overlays <dir>', 'write a PNG overlay per processed frame into <dir>')
+    .option('--metrics <file>', "append pipeline metrics as JSON lines to <file> ('-' = stdout)")
+    .option('--record <file>', 'record the predicted class maps (.evpred)')
+    .option('--no-viewer', 'no web server (headless: use --metrics)')
+    .option('--duration <s>', 'stop after this many seconds')
+    .option('-q, --quiet', 'no periodic status line')
+    .action(async (name: string, opts: RunOpts) => {
+      const num = (v: string | undefined, what: string): number | undefined => {
+        if (v === undefined) return undefined;
+        const n = Number(v);
+        if (!Number.isFinite(n)) throw new Error(`${what} must be a number (got '${v}')`);
+        return n;
+      };
+      const envPort = process.env.PORT !== undefined && process.env.PORT !== '' ? num(process.env.PORT, 'PORT') : undefined;
+      const o: PipelineOverrides = {
+        source: opts.source,
+        checkpoint: opts.checkpoint,
+        port: num(opts.port, '--port') ?? envPort,
+        host: opts.host,
+        speed: num(opts.speed, '--speed'),
+        // commander sets loop=true unless --no-loop: only an explicit --no-loop overrides the pipeline
+        loop: opts.loop === false ? false : undefined,
+        saveOverlays: opts.saveOverlays,
+        metrics: opts.metrics,
+        record: opts.record,
+        viewer: opts.viewer === false ? false : undefined,
+      };
+      const cfg = applyOverrides(loadPipeline(name), o);
+      const duration = num(opts.duration, '--duration');
+      // The pipeline (tfjs, fastify) loads only when a pipeline runs, so other commands start fast.
+      const { runPipeline } = await import('../../pipeline/live.js');
+      const run = await runPipeline(cfg, { log: (l) => console.error(l), statusEveryS: opts.quiet ? 0 : 10 });
+      if (run.url) console.log(`evstream: viewer at ${run.url}`);
+      let stopping = false;
+      const stop = (code: number) => {
+        if (stopping) return;
+        stopping = true;
+        void run.stop().then(() => process.exit(code));
+      };
+      process.once('SIGINT', () => stop(0));
+      process.once('SIGTERM', () => stop(0));
+      if (duration !== undefined) setTimeout(() => stop(0), duration * 1000).unref();
+      run.done.then(
+        () => {
+          // file played once: keep serving the last frame while the viewer is open; headless runs end here
+          if (!run.url) stop(0);
+        },
+        (err: unknown) => {
+          console.error(`evstream: ${(err as Error).message}`);
+          stop(1);
+        },
+      );
+    });
+}

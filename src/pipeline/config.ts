@@ -1,0 +1,370 @@
+/**
+ * Pipeline files (pipelines/*.json): a small declarative description of one live run
+ * (source -> framing -> model -> sinks), validated against PIPELINE_SCHEMA with ajv (the one fastify
+ * bundles). Errors name the bad field, e.g. `pipelines/demo.json: /framing/windowMs must be > 0`.
+ *
+ * Relative paths inside a pipeline file are resolved against the file's own folder.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadAjv } from './ajv.js';
+
+export type SourceConfig =
+  | { type: 'file'; path: string; speed: number; loop: boolean }
+  | { type: 'ddd17'; path: string; speed: number; loop: boolean }
+  | { type: 'dv-tcp'; url: string };
+
+export interface FramingConfig {
+  windowMs: number;
+  /** [x, y, width, height] in sensor pixels, or null for the whole sensor. */
+  crop: [number, number, number, number] | null;
+  /** Model input size [height, width]. */
+  size: [number, number];
+  /** Per-channel min-max scaling to [-0.5, 0.5] before the model (the reference's DDD17 preprocessing). */
+  normalize: boolean;
+  /** How late an event may arrive and still be binned (ms); 0 for in-order sources (lowest latency). */
+  latenessMs: number;
+}
+
+export type Encoder = 'direct' | 'poisson';
+export type BnPolicyName = 'cycle' | 'last' | 'mean';
+export type DropPolicy = 'drop' | 'merge';
+
+export interface ModelConfig {
+  arch: 'spiking-deeplab' | 'spiking-fcn' | 'ann-deeplab' | 'ann-fcn';
+  /** safetensors checkpoint; null: a seeded, untrained initialisation. */
+  checkpoint: string | null;
+  /** Channel width multiplier; null: from the checkpoint's metadata (else 1). */
+  width: number | null;
+  classes: number;
+  /** Trained horizon T (BNTT steps); null: from the checkpoint's metadata (else 4). */
+  T: number | null;
+  encoder: Encoder;
+  /** Model steps per event frame (the same frame, re-encoded, `stepsPerFrame` times). */
+  stepsPerFrame: number;
+  /** BN used for steps t >= T. */
+  bnPolicy: BnPolicyName;
+  /** Averaging horizon of the logits, in steps (null = T). */
+  horizon: number | null;
+  seed: number;
+  /** Show "untrained" in the viewer; null: from the checkpoint's metadata. */
+  untrained: boolean | null;
+}
+
+export interface RuntimeConfig {
+  /**
+   * What to do with frames that arrive while the model is busy: 'drop' keeps only the newest `maxPending`
+   * frames (older ones are dropped and counted); 'merge' sums the pending frames into one, so every event
+   * still reaches the membranes (coarser in time). Either way the queue is bounded and frames are stepped in
+   * event-time order.
+   */
+  dropPolicy: DropPolicy;
+  maxPending: number;
+}
+
+export interface SinksConfig {
+  viewer: { enabled: boolean; host: string; port: number };
+  /** JSON lines of pipeline metrics every `intervalMs` (null path: none). "-" = stdout. */
+  metrics: { path: string | null; intervalMs: number };
+  /** Prediction recording (class maps per frame; see sinks.ts for the format). */
+  record: { path: string | null };
+  /** PNG overlay per processed frame (every `every`-th), rendered with sharp. */
+  overlays: { dir: string | null; every: number; scale: number };
+}
+
+export interface PipelineConfig {
+  name: string;
+  description: string;
+  source: SourceConfig;
+  framing: FramingConfig;
+  model: ModelConfig;
+  runtime: RuntimeConfig;
+  sinks: SinksConfig;
+  /** Folder of the pipeline file (for resolving relative paths). */
+  baseDir: string;
+}
+
+const num = (extra: object = {}) => ({ type: 'number', ...extra });
+const int = (extra: object = {}) => ({ type: 'integer', ...extra });
+const nullableStr = { type: ['string', 'null'] };
+
+/** JSON schema of a pipeline file (defaults filled in by ajv's useDefaults). */
+export const PIPELINE_SCHEMA = {
+  $id: 'evstream/pipeline',
+  type: 'object',
+  additionalProperties: false,
+  required: ['source'],
+  properties: {
+    $schema: { type: 'string' },
+    name: { type: 'string', default: '' },
+    description: { type: 'string', default: '' },
+    source: {
+      type: 'object',
+      required: ['type'],
+      properties: { type: { enum: ['file', 'ddd17', 'dv-tcp'] } },
+      // one shape per type, checked below with if/then so that errors name the field
+      allOf: [
+        {
+          if: { properties: { type: { enum: ['file', 'ddd17'] } } },
+          then: {
+            additionalProperties: false,
+            required: ['type', 'path'],
+            properties: {
+              type: { enum: ['file', 'ddd17'] },
+              path: { type: 'string', minLength: 1 },
+              speed: num({ exclusiveMinimum: 0, maximum: 64, default: 1 }),
+              loop: { type: 'boolean', default: true },
+            },
+          },
+        },
+        {
+          if: { properties: { type: { const: 'dv-tcp' } } },
+          then: {
+            additionalProperties: false,
+            required: ['type'],
+            properties: {
+              type: { const: 'dv-tcp' },
+              url: { type: 'string', pattern: '^(tcp://)?[^:/\\s]+:[0-9]{1,5}/?$', default: 'tcp://127.0.0.1:7777' },
+            },
+          },
+        },
+      ],
+    },
+    framing: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        windowMs: num({ exclusiveMinimum: 0, maximum: 10000, default: 50 }),
+        crop: {
+          default: null,
+          oneOf: [{ type: 'null' }, { type: 'array', items: int({ minimum: 0 }), minItems: 4, maxItems: 4 }],
+        },
+        size: { type: 'array', items: int({ minimum: 4, maximum: 1024 }), minItems: 2, maxItems: 2, default: [64, 64] },
+        normalize: { type: 'boolean', default: true },
+        latenessMs: num({ minimum: 0, default: 0 }),
+      },
+    },
+    model: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        arch: { enum: ['spiking-deeplab', 'spiking-fcn', 'ann-deeplab', 'ann-fcn'], default: 'spiking-deeplab' },
+        checkpoint: { ...nullableStr, default: null },
+        width: { type: ['number', 'null'], exclusiveMinimum: 0, maximum: 4, default: null },
+        classes: int({ minimum: 1, maximum: 255, default: 6 }),
+        T: { type: ['integer', 'null'], minimum: 1, maximum: 64, default: null },
+        encoder: { enum: ['direct', 'poisson'], default: 'direct' },
+        stepsPerFrame: int({ minimum: 1, maximum: 16, default: 1 }),
+        bnPolicy: { enum: ['cycle', 'last', 'mean'], default: 'last' },
+        horizon: { type: ['integer', 'null'], minimum: 1, maximum: 256, default: null },
+        seed: int({ minimum: 0, default: 0 }),
+        untrained: { type: ['boolean', 'null'], default: null },
+      },
+    },
+    runtime: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        dropPolicy: { enum: ['drop', 'merge'], default: 'drop' },
+        maxPending: int({ minimum: 1, maximum: 8, default: 1 }),
+      },
+    },
+    sinks: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        viewer: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            enabled: { type: 'boolean', default: true },
+            host: { type: 'string', minLength: 1, default: '127.0.0.1' },
+            port: int({ minimum: 0, maximum: 65535, default: 8080 }),
+          },
+        },
+        metrics: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: { path: { ...nullableStr, default: null }, intervalMs: int({ minimum: 100, default: 1000 }) },
+        },
+        record: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: { path: { ...nullableStr, default: null } },
+        },
+        overlays: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            dir: { ...nullableStr, default: null },
+            every: int({ minimum: 1, default: 1 }),
+            scale: int({ minimum: 1, maximum: 16, default: 4 }),
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+export class PipelineConfigError extends Error {
+  override readonly name = 'PipelineConfigError';
+}
+
+interface AjvError {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+/** One readable line per schema error, naming the field (JSON pointer) and what was expected. */
+export function formatSchemaErrors(errors: readonly AjvError[], root = ''): string {
+  const seen = new Set<string>();
+  const lines: string[] = [];
+  for (const e of errors) {
+    if (e.keyword === 'if') continue; // the failing branch's own errors say more
+    const field = (root + e.instancePath || '/') + (e.keyword === 'additionalProperties' ? `/${String(e.params.additionalProperty)}` : '');
+    let msg: string;
+    if (e.keyword === 'additionalProperties') msg = 'is not a known field';
+    else if (e.keyword === 'enum') msg = `must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    else if (e.keyword === 'required') msg = `is required`;
+    else msg = e.message ?? e.keyword;
+    const line = e.keyword === 'required' ? `${field === '/' ? '' : field}/${String(e.params.missingProperty)} ${msg}` : `${field} ${msg}`;
+    if (!seen.has(line)) {
+      seen.add(line);
+      lines.push(line);
+    }
+  }
+  return lines.join('; ');
+}
+
+let validator: ((data: unknown) => boolean) & { errors?: AjvError[] | null } = undefined as never;
+
+function validate(data: unknown): AjvError[] | null {
+  if (!validator) {
+    const Ajv = loadAjv();
+    const ajv = new Ajv({ useDefaults: true, allErrors: true, strict: false });
+    validator = ajv.compile(PIPELINE_SCHEMA) as typeof validator;
+  }
+  return validator(data) ? null : (validator.errors ?? []);
+}
+
+/** Folder of the shipped pipelines (repo `pipelines/`). */
+export function pipelinesDir(): string {
+  // compiled to dist/src/pipeline/config.js (or .build-*/src/...): the repo root is three levels up
+  const here = dirname(fileURLToPath(import.meta.url));
+  return resolve(here, '..', '..', '..', 'pipelines');
+}
+
+/** Repo root (parent of pipelines/). */
+export function packageRoot(): string {
+  return dirname(pipelinesDir());
+}
+
+/** `demo` -> pipelines/demo.json; a path to a .json file is used as is. */
+export function resolvePipelinePath(nameOrPath: string): string {
+  if (nameOrPath.endsWith('.json') || nameOrPath.includes('/') || nameOrPath.includes('\\')) return resolve(nameOrPath);
+  const p = join(pipelinesDir(), `${nameOrPath}.json`);
+  if (!existsSync(p)) throw new PipelineConfigError(`no pipeline named '${nameOrPath}' (looked for ${p}); shipped: demo, ddd17, live-davis`);
+  return p;
+}
+
+/**
+ * Validate a parsed pipeline object (defaults are filled in); throws PipelineConfigError naming every bad
+ * field. `baseDir` resolves relative paths.
+ */
+export function parsePipeline(data: unknown, baseDir: string, source = 'pipeline'): PipelineConfig {
+  const copy = structuredClone(data);
+  const errors = validate(copy);
+  if (errors) throw new PipelineConfigError(`${source}: ${formatSchemaErrors(errors)}`);
+  const c = copy as Omit<PipelineConfig, 'baseDir'>;
+  const cfg: PipelineConfig = { ...c, baseDir };
+  if (cfg.framing.crop) {
+    const [, , w, h] = cfg.framing.crop;
+    if (w < 1 || h < 1) throw new PipelineConfigError(`${source}: /framing/crop width and height must be >= 1`);
+  }
+  return cfg;
+}
+
+/** Read and validate a pipeline file by name (`demo`) or path. */
+export function loadPipeline(nameOrPath: string): PipelineConfig {
+  const path = resolvePipelinePath(nameOrPath);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new PipelineConfigError(`${path}: ${(e as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new PipelineConfigError(`${path}: not valid JSON: ${(e as Error).message}`);
+  }
+  const cfg = parsePipeline(data, dirname(path), path);
+  if (!cfg.name) cfg.name = nameOrPath.replace(/^.*[\\/]/, '').replace(/\.json$/, '');
+  return cfg;
+}
+
+/** Resolve a path from a pipeline file against its folder. */
+export function resolveIn(cfg: Pick<PipelineConfig, 'baseDir'>, p: string): string {
+  return isAbsolute(p) ? p : resolve(cfg.baseDir, p);
+}
+
+export interface PipelineOverrides {
+  /** File path or tcp:// url. */
+  source?: string;
+  checkpoint?: string;
+  port?: number;
+  host?: string;
+  speed?: number;
+  loop?: boolean;
+  saveOverlays?: string;
+  metrics?: string;
+  record?: string;
+  viewer?: boolean;
+}
+
+/** Apply command-line overrides (paths given on the command line are relative to the working directory). */
+export function applyOverrides(cfg: PipelineConfig, o: PipelineOverrides): PipelineConfig {
+  const out: PipelineConfig = structuredClone(cfg);
+  if (o.source !== undefined) {
+    if (/^tcp:\/\//.test(o.source) || /^[^/\\]+:\d+$/.test(o.source)) out.source = { type: 'dv-tcp', url: o.source };
+    else {
+      const prev = out.source.type === 'dv-tcp' ? { speed: 1, loop: true } : out.source;
+      out.source = { type: out.source.type === 'ddd17' ? 'ddd17' : 'file', path: resolve(o.source), speed: prev.speed, loop: prev.loop };
+    }
+  }
+  if (o.speed !== undefined) {
+    if (!(o.speed > 0 && o.speed <= 64)) throw new PipelineConfigError(`--speed must be in (0, 64], got ${o.speed}`);
+    if (out.source.type !== 'dv-tcp') out.source.speed = o.speed;
+  }
+  if (o.loop !== undefined && out.source.type !== 'dv-tcp') out.source.loop = o.loop;
+  if (o.checkpoint !== undefined) out.model.checkpoint = resolve(o.checkpoint);
+  if (o.port !== undefined) {
+    if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new PipelineConfigError(`--port must be 0..65535, got ${o.port}`);
+    out.sinks.viewer.port = o.port;
+  }
+  if (o.host !== undefined) out.sinks.viewer.host = o.host;
+  if (o.viewer !== undefined) out.sinks.viewer.enabled = o.viewer;
+  if (o.saveOverlays !== undefined) out.sinks.overlays.dir = resolve(o.saveOverlays);
+  if (o.metrics !== undefined) out.sinks.metrics.path = o.metrics === '-' ? '-' : resolve(o.metrics);
+  if (o.record !== undefined) out.sinks.record.path = resolve(o.record);
+  return out;
+}
+
+/** One-line description of a source, for logs and the status API. */
+export function describeSource(cfg: PipelineConfig): string {
+  const s = cfg.source;
+  if (s.type === 'dv-tcp') return `DV TCP ${s.url}`;
+  return `${s.type === 'ddd17' ? 'DDD17 drive' : 'file'} ${resolveIn(cfg, s.path)}${s.loop ? ' (looped)' : ''}`;
+}

@@ -1,0 +1,295 @@
+/**
+ * The live pipeline: one RxJS chain
+ *
+ *   source (paced file / DV TCP) -> binFrames -> boundedStep(SNN session) -> share() -> sinks
+ *
+ * The model stage never queues without bound (see bounded-step.ts); frames are stepped in event-time
+ * order, so the membranes always advance forward in time. Dropped frames are counted and reported.
+ */
+import { Observable, Subject, Subscription, filter, share, tap } from 'rxjs';
+import { existsSync } from 'node:fs';
+import { binFrames } from '../framing/bin-frames.js';
+import { normalizeMinMax } from '../framing/normalize.js';
+import type { Frame } from '../framing/frame.js';
+import { boundedStep } from './bounded-step.js';
+import { describeSource, resolveIn, type PipelineConfig } from './config.js';
+import { LiveModel, tensorCount, type ModelInfo } from './model-adapter.js';
+import { LiveTcpSource, PacedFileSource, continuousTime, type ControlledSource, type SourceStatus } from './source.js';
+import { Stats } from './stats.js';
+
+/** One processed frame, as handed to every sink. */
+export interface FrameResult {
+  /** Processed-frame sequence number (since start). */
+  seq: number;
+  /** Window index, window [t0, t1) in µs of event time; when frames were merged, the span of all of them. */
+  index: number;
+  t0: number;
+  t1: number;
+  events: number;
+  /** Frames merged into this one (1 = none). */
+  merged: number;
+  width: number;
+  height: number;
+  /** Raw event counts [2, H, W] (ch0 ON, ch1 OFF) after crop / resize, before normalisation. */
+  counts: Float32Array;
+  /** Argmax class per pixel [H, W]. */
+  classMap: Uint8Array;
+  layers: { name: string; spikes: number; rate: number }[];
+  /** Model time for this frame (ms). */
+  stepMs: number;
+  /** Frame ready (binned) -> result ready (ms): queueing + model. */
+  latencyMs: number;
+  /** Event time t1 due on the wall clock -> result ready (ms); NaN for live sources (camera clock unknown). */
+  e2eMs: number;
+  /** performance.now() when the result was ready. */
+  doneAt: number;
+  /** Wall time (Date.now() ms) at which t1 was due, or when the frame was binned for live sources. */
+  windowEndWallMs: number;
+  /** Model step index since the last reset. */
+  t: number;
+}
+
+export type ControlCommand = { action: 'pause' } | { action: 'resume' } | { action: 'reset' } | { action: 'speed'; value: number };
+
+export interface PipelineStatus {
+  name: string;
+  running: boolean;
+  paused: boolean;
+  speed: number;
+  source: { type: string; description: string; state: SourceStatus['state']; detail?: string; loops?: number };
+  backend: string;
+  model: Omit<ModelInfo, 'layers' | 'backend'> & { layers: { name: string; neurons: number }[] };
+  framing: { windowMs: number; size: [number, number]; crop: number[] | null; normalize: boolean };
+  frames: { binned: number; processed: number; dropped: number; merged: number; droppedWhilePaused: number; lateEvents: number; timeRebases: number };
+  dropPolicy: string;
+  fps: number;
+  inputFps: number;
+  latency: { stepMs: Percentiles; processingMs: Percentiles; e2eMs: Percentiles };
+  resets: number;
+  tensors: number;
+  memory: { rssMB: number; heapMB: number };
+  uptimeS: number;
+}
+
+export interface Percentiles {
+  last: number;
+  p50: number;
+  p95: number;
+}
+
+interface TimedFrame extends Frame {
+  readyAt: number;
+  merged: number;
+}
+
+export interface PipelineOptions {
+  log?: (line: string) => void;
+}
+
+export class Pipeline {
+  readonly results$: Observable<FrameResult>;
+  /** The latest result (snapshot API, new clients). */
+  latest: FrameResult | undefined;
+  readonly source: ControlledSource;
+  private readonly sourceType: string;
+  private sub: Subscription | undefined;
+  private readonly stats = new Stats();
+  private readonly started = performance.now();
+  private seq = 0;
+  private binned = 0;
+  private dropped = 0;
+  private mergedCount = 0;
+  private pausedDrops = 0;
+  private lateEvents = 0;
+  private resets = 0;
+  private timeRebases = 0;
+  private running = false;
+  private readonly out = new Subject<FrameResult>();
+  readonly errors$ = new Subject<Error>();
+  private readonly log: (line: string) => void;
+
+  private constructor(
+    readonly cfg: PipelineConfig,
+    readonly model: LiveModel,
+    opts: PipelineOptions,
+  ) {
+    this.log = opts.log ?? (() => {});
+    const s = cfg.source;
+    this.sourceType = s.type;
+    this.source = s.type === 'dv-tcp' ? new LiveTcpSource(s.url) : new PacedFileSource(resolveIn(cfg, s.path), { speed: s.speed, loop: s.loop });
+    this.results$ = this.out.asObservable();
+  }
+
+  /** Build the model (loads the tfjs backend and checkpoint); call start() to run. */
+  static async create(cfg: PipelineConfig, opts: PipelineOptions = {}): Promise<Pipeline> {
+    if (cfg.source.type !== 'dv-tcp') {
+      const path = resolveIn(cfg, cfg.source.path);
+      if (!existsSync(path)) throw new Error(`pipeline '${cfg.name}': source ${path} does not exist${cfg.source.type === 'ddd17' ? ' (give the DDD17 drive with --source PATH)' : ''}`);
+    }
+    const checkpoint = cfg.model.checkpoint ? resolveIn(cfg, cfg.model.checkpoint) : null;
+    const model = await LiveModel.create(cfg.model, checkpoint, cfg.framing.size);
+    return new Pipeline(cfg, model, opts);
+  }
+
+  /** The chain itself (cold): source -> binFrames -> model. */
+  private chain(): Observable<FrameResult> {
+    const f = this.cfg.framing;
+    const [H, W] = f.size;
+    const crop = f.crop ? { x: f.crop[0], y: f.crop[1], width: f.crop[2], height: f.crop[3] } : undefined;
+    const live = this.source.kind === 'live';
+    const events$ = live ? this.source.events$.pipe(continuousTime(2_000_000, () => this.timeRebases++)) : this.source.events$;
+    return events$.pipe(
+      binFrames({ windowUs: f.windowMs * 1000, crop, resize: { width: W, height: H }, normalize: false, latenessUs: f.latenessMs * 1000 }),
+      tap((fr) => {
+        this.binned++;
+        this.lateEvents = fr.lateDropped;
+        this.stats.input(performance.now());
+      }),
+      // a paused live camera keeps sending: its frames are dropped here (counted separately)
+      filter(() => {
+        if (live && this.source.paused) {
+          this.pausedDrops++;
+          return false;
+        }
+        return true;
+      }),
+      (src: Observable<Frame>) =>
+        new Observable<TimedFrame>((sub) => src.subscribe({ next: (fr) => sub.next({ ...fr, readyAt: performance.now(), merged: 1 }), error: (e) => sub.error(e), complete: () => sub.complete() })),
+      boundedStep<TimedFrame, FrameResult>({
+        maxPending: this.cfg.runtime.maxPending,
+        policy: this.cfg.runtime.dropPolicy,
+        merge: mergeFrames,
+        onOverflow: () => {
+          if (this.cfg.runtime.dropPolicy === 'drop') this.dropped++;
+          else this.mergedCount++;
+        },
+        process: (fr) => this.process(fr),
+      }),
+      share(),
+    );
+  }
+
+  private process(fr: TimedFrame): FrameResult {
+    const input = new Float32Array(fr.counts);
+    if (this.cfg.framing.normalize) normalizeMinMax(input, 2);
+    const r = this.model.step(input);
+    const doneAt = performance.now();
+    const due = this.source.wallOf(fr.t1);
+    const e2eMs = Number.isNaN(due) ? NaN : doneAt - due;
+    const wallBase = Date.now() - doneAt; // performance.now() -> epoch ms
+    const res: FrameResult = {
+      seq: this.seq++,
+      index: fr.index,
+      t0: fr.t0,
+      t1: fr.t1,
+      events: fr.events,
+      merged: fr.merged,
+      width: fr.width,
+      height: fr.height,
+      counts: fr.counts,
+      classMap: r.classMap,
+      layers: r.layers,
+      stepMs: r.stepMs,
+      latencyMs: doneAt - fr.readyAt,
+      e2eMs,
+      doneAt,
+      windowEndWallMs: wallBase + (Number.isNaN(due) ? fr.readyAt : due),
+      t: r.t,
+    };
+    this.stats.output(res);
+    return res;
+  }
+
+  /** Start the chain; results flow to `results$`. Resolves at once (the chain runs until stop()). */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const src = this.source;
+    this.log(`evstream: pipeline '${this.cfg.name}': ${describeSource(this.cfg)} -> ${this.cfg.framing.windowMs} ms frames ${this.cfg.framing.size.join('x')} -> ${this.model.info.arch} (width ${this.model.info.width}, T ${this.model.info.T}${this.model.info.untrained ? ', UNTRAINED' : ''}) on ${this.model.info.backend}`);
+    this.sub = this.chain().subscribe({
+      next: (r) => {
+        this.latest = r;
+        this.out.next(r);
+      },
+      error: (e: unknown) => {
+        this.running = false;
+        const err = e instanceof Error ? e : new Error(String(e));
+        this.log(`evstream: pipeline stopped: ${err.message}`);
+        this.errors$.next(err);
+      },
+      complete: () => {
+        this.running = false;
+        this.log('evstream: source ended');
+        this.out.complete();
+      },
+    });
+    this.sub.add(
+      src.status$.subscribe((s) => {
+        if (s.state === 'reconnecting' || s.state === 'connected') this.log(`evstream: source ${s.state}${s.detail ? ` (${s.detail})` : ''}`);
+      }),
+    );
+  }
+
+  control(cmd: ControlCommand): void {
+    switch (cmd.action) {
+      case 'pause':
+        this.source.setPaused(true);
+        break;
+      case 'resume':
+        this.source.setPaused(false);
+        break;
+      case 'reset':
+        this.model.reset();
+        this.resets++;
+        break;
+      case 'speed':
+        this.source.setSpeed(cmd.value);
+        break;
+    }
+  }
+
+  status(): PipelineStatus {
+    const info = this.model.info;
+    const s = this.source.status$.value;
+    const mem = process.memoryUsage();
+    return {
+      name: this.cfg.name,
+      running: this.running,
+      paused: this.source.paused,
+      speed: this.source.speed,
+      source: { type: this.sourceType, description: describeSource(this.cfg), state: s.state, detail: s.detail, loops: s.loops },
+      backend: info.backend,
+      model: { ...info, layers: info.layers.map((l) => ({ name: l.name, neurons: l.neurons })) },
+      framing: { windowMs: this.cfg.framing.windowMs, size: this.cfg.framing.size, crop: this.cfg.framing.crop, normalize: this.cfg.framing.normalize },
+      frames: { binned: this.binned, processed: this.seq, dropped: this.dropped, merged: this.mergedCount, droppedWhilePaused: this.pausedDrops, lateEvents: this.lateEvents, timeRebases: this.timeRebases },
+      dropPolicy: this.cfg.runtime.dropPolicy,
+      fps: this.stats.fps(),
+      inputFps: this.stats.inputFps(),
+      latency: { stepMs: this.stats.step.summary(), processingMs: this.stats.latency.summary(), e2eMs: this.stats.e2e.summary() },
+      resets: this.resets,
+      tensors: tensorCount(),
+      memory: { rssMB: mem.rss / 2 ** 20, heapMB: mem.heapUsed / 2 ** 20 },
+      uptimeS: (performance.now() - this.started) / 1000,
+    };
+  }
+
+  get droppedFrames(): number {
+    return this.dropped;
+  }
+
+  /** Stop the chain and free the model. */
+  stop(): void {
+    this.sub?.unsubscribe();
+    this.sub = undefined;
+    this.running = false;
+    this.out.complete();
+    this.model.dispose();
+  }
+}
+
+/** Merge two consecutive frames (b after a): counts summed, time span joined. */
+export function mergeFrames(a: TimedFrame, b: TimedFrame): TimedFrame {
+  const counts = new Float32Array(a.counts);
+  for (let i = 0; i < counts.length; i++) counts[i]! += b.counts[i]!;
+  return { ...b, t0: a.t0, counts, events: a.events + b.events, readyAt: a.readyAt, merged: a.merged + b.merged };
+}

@@ -1,0 +1,58 @@
+/**
+ * The viewer server: fastify with one plugin per concern (static viewer, JSON API, websocket stream).
+ * Binds to 127.0.0.1 unless told otherwise.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { fileURLToPath } from 'node:url';
+import { dirname, resolve } from 'node:path';
+import { FrameHub, type HubOptions } from './hub.js';
+import { apiPlugin } from './plugins/api.js';
+import { wsPlugin } from './plugins/ws.js';
+import { staticPlugin } from './plugins/static.js';
+import type { LiveController } from './types.js';
+
+export interface ViewerServerOptions {
+  /** Folder of the viewer page (default: the repo's web/). */
+  webRoot?: string;
+  /** fastify logger: false (default), true, or a level name. */
+  logger?: boolean | string;
+  hub?: HubOptions;
+}
+
+export function defaultWebRoot(): string {
+  // compiled to <out>/src/server/app.js: web/ is at the repo root
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'web');
+}
+
+/** Build the fastify app (not listening: use app.inject in tests, or listen()). */
+export async function buildServer(pipeline: LiveController, opts: ViewerServerOptions = {}): Promise<{ app: FastifyInstance; hub: FrameHub }> {
+  const logger = typeof opts.logger === 'string' ? { level: opts.logger } : (opts.logger ?? false);
+  const app = Fastify({ logger, ajv: { customOptions: { allErrors: true, removeAdditional: false } } });
+  const hub = new FrameHub(opts.hub);
+  await app.register(staticPlugin, { root: opts.webRoot ?? defaultWebRoot() });
+  await app.register(apiPlugin, {
+    pipeline,
+    hub,
+    onControl: (cmd) => hub.sendJson({ type: 'control', action: cmd.action, paused: pipeline.source.paused, speed: pipeline.source.speed }),
+  });
+  await app.register(wsPlugin, { pipeline, hub });
+  return { app, hub };
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  hub: FrameHub;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Build and listen (default 127.0.0.1:8080). */
+export async function startViewerServer(pipeline: LiveController, listen: { host?: string; port?: number } = {}, opts: ViewerServerOptions = {}): Promise<RunningServer> {
+  const { app, hub } = await buildServer(pipeline, opts);
+  const host = listen.host ?? '127.0.0.1';
+  await app.listen({ host, port: listen.port ?? 8080 });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : (listen.port ?? 8080);
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return { app, hub, url: `http://${shown}:${port}/`, close: () => app.close() };
+}

@@ -1,0 +1,20 @@
+/** Serves the viewer (web/): a single page, plain ES modules, no build step. */
+import type { FastifyPluginAsync } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import { existsSync } from 'node:fs';
+
+export interface StaticPluginOptions {
+  root: string;
+}
+
+export const staticPlugin: FastifyPluginAsync<StaticPluginOptions> = async (app, opts) => {
+  if (!existsSync(opts.root)) throw new Error(`viewer files not found at ${opts.root}`);
+  await app.register(fastifyStatic, {
+    root: opts.root,
+    index: 'index.html',
+    wildcard: false,
+    cacheControl: false,
+    // the viewer is tiny and changes with the code: never cache stale copies in the browser
+    setHeaders: (res) => res.header('cache-control', 'no-store'),
+  });
+};

@@ -1,0 +1,146 @@
+/**
+ * The viewer's websocket protocol (`/ws`). Server -> client, per processed frame, two messages:
+ *
+ * 1. binary (little-endian), FRAME_HEADER_BYTES header then three byte planes of W*H:
+ *      0 u8  magic 0xE5      1 u8 version (1)     2 u8 kind (1 = frame)    3 u8 classes
+ *      4 u16 width           6 u16 height         8 u32 seq               12 u32 window index
+ *     16 f64 t1 (µs, event time)                 24 f32 ON scale         28 f32 OFF scale
+ *     32 u8[W*H] class map | u8[W*H] ON counts * 255 / ON scale | u8[W*H] OFF counts * 255 / OFF scale
+ * 2. text, JSON `{ type: 'frame', seq, ... }` (FrameStats): per-layer spike rates, times, counters.
+ *
+ * Other server messages (JSON): `hello` (on connect: model, layers, classes, source), `source` (state
+ * changes), `control` (ack), `pong`, `error` (a rejected client message).
+ *
+ * Client -> server (JSON text only, max 4 KiB): `{type:'ping', id?}`, `{type:'control', action, value?}`
+ * (same actions as POST /api/control). Anything else is rejected with an `error` message and logged.
+ */
+import { countsToBytes } from '../pipeline/render.js';
+import type { FrameResult } from '../pipeline/runner.js';
+
+export const FRAME_MAGIC = 0xe5;
+export const PROTOCOL_VERSION = 1;
+export const FRAME_HEADER_BYTES = 32;
+export const MAX_CLIENT_MESSAGE_BYTES = 4096;
+
+/** Binary frame message (see module comment). */
+export function encodeFrame(r: Pick<FrameResult, 'seq' | 'index' | 't1' | 'width' | 'height' | 'counts' | 'classMap'>, classes: number): Buffer {
+  const plane = r.width * r.height;
+  const buf = Buffer.alloc(FRAME_HEADER_BYTES + 3 * plane);
+  buf[0] = FRAME_MAGIC;
+  buf[1] = PROTOCOL_VERSION;
+  buf[2] = 1;
+  buf[3] = classes;
+  buf.writeUInt16LE(r.width, 4);
+  buf.writeUInt16LE(r.height, 6);
+  buf.writeUInt32LE(r.seq >>> 0, 8);
+  buf.writeUInt32LE(r.index >>> 0, 12);
+  buf.writeDoubleLE(r.t1, 16);
+  buf.set(r.classMap, FRAME_HEADER_BYTES);
+  const bytes = new Uint8Array(buf.buffer, buf.byteOffset + FRAME_HEADER_BYTES + plane, 2 * plane);
+  const { scales } = countsToBytes(r.counts, plane, bytes);
+  buf.writeFloatLE(scales[0], 24);
+  buf.writeFloatLE(scales[1], 28);
+  return buf;
+}
+
+export interface DecodedFrame {
+  classes: number;
+  width: number;
+  height: number;
+  seq: number;
+  index: number;
+  t1: number;
+  scales: [number, number];
+  classMap: Uint8Array;
+  on: Uint8Array;
+  off: Uint8Array;
+}
+
+/** Inverse of encodeFrame (tests, benches; the browser has its own copy in web/app.js). */
+export function decodeFrame(data: Uint8Array): DecodedFrame {
+  const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (b.length < FRAME_HEADER_BYTES || b[0] !== FRAME_MAGIC) throw new Error('not a frame message');
+  if (b[1] !== PROTOCOL_VERSION) throw new Error(`frame protocol version ${b[1]}, expected ${PROTOCOL_VERSION}`);
+  const width = b.readUInt16LE(4);
+  const height = b.readUInt16LE(6);
+  const plane = width * height;
+  if (b.length !== FRAME_HEADER_BYTES + 3 * plane) throw new Error(`frame message of ${b.length} bytes, expected ${FRAME_HEADER_BYTES + 3 * plane}`);
+  const at = (k: number): Uint8Array => new Uint8Array(b.buffer, b.byteOffset + FRAME_HEADER_BYTES + k * plane, plane);
+  return {
+    classes: b[3]!,
+    width,
+    height,
+    seq: b.readUInt32LE(8),
+    index: b.readUInt32LE(12),
+    t1: b.readDoubleLE(16),
+    scales: [b.readFloatLE(24), b.readFloatLE(28)],
+    classMap: at(0),
+    on: at(1),
+    off: at(2),
+  };
+}
+
+export interface FrameStats {
+  type: 'frame';
+  seq: number;
+  index: number;
+  t0: number;
+  t1: number;
+  events: number;
+  merged: number;
+  /** Model step index since the last reset. */
+  t: number;
+  layers: { name: string; rate: number; spikes: number }[];
+  stepMs: number;
+  latencyMs: number;
+  e2eMs: number | null;
+  windowEndWallMs: number;
+  /** Date.now() when the server sent this frame. */
+  sentAt: number;
+  fps: number;
+  inputFps: number;
+  /** Frames the pipeline dropped (model behind real time) / merged, total. */
+  dropped: number;
+  merged_total: number;
+  /** Frames this client missed because it was slow, total. */
+  clientDropped: number;
+  paused: boolean;
+  speed: number;
+}
+
+/** Client message schema (ajv), used by the ws plugin. */
+export const CLIENT_MESSAGE_SCHEMA = {
+  oneOf: [
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['type'],
+      properties: { type: { const: 'ping' }, id: { type: ['number', 'string'] } },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['type', 'action'],
+      properties: {
+        type: { const: 'control' },
+        action: { enum: ['pause', 'resume', 'reset', 'speed'] },
+        value: { type: 'number', exclusiveMinimum: 0, maximum: 64 },
+      },
+      if: { properties: { action: { const: 'speed' } } },
+      then: { required: ['value'] },
+    },
+  ],
+} as const;
+
+/** POST /api/control body schema. */
+export const CONTROL_BODY_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['action'],
+  properties: {
+    action: { enum: ['pause', 'resume', 'reset', 'speed'] },
+    value: { type: 'number', exclusiveMinimum: 0, maximum: 64 },
+  },
+  if: { properties: { action: { const: 'speed' } } },
+  then: { required: ['value'] },
+} as const;
