@@ -169,12 +169,14 @@ test('the shipped demo pipeline runs with its bundled checkpoint (untrained labe
     assert.equal(p.model.info.untrained, true);
     assert.equal(p.model.info.width, 0.25);
     assert.equal(p.model.info.arch, 'spiking-deeplab');
-    // a tfjs-wasm step of the demo model is well under the 50 ms frame budget
+    // The bundled model steps on a frame (its speed is measured by `npm run bench -- pipeline`, not here).
     const x = new Float32Array(2 * 64 * 64).map((_, i) => ((i * 7919) % 13) / 13 - 0.5);
-    const t0 = performance.now();
-    for (let i = 0; i < 5; i++) p.model.step(x);
-    const ms = (performance.now() - t0) / 5;
-    assert.ok(ms < 50, `demo model step ${ms.toFixed(1)} ms`);
+    let out = p.model.step(x);
+    for (let i = 1; i < 5; i++) out = p.model.step(x);
+    assert.equal(out.classMap.length, 64 * 64);
+    assert.ok(out.classMap.every((c) => c < 6));
+    assert.deepEqual(out.layers.map((l) => l.name), p.model.info.layers.map((l) => l.name));
+    assert.ok(out.layers.some((l) => l.spikes > 0), 'the input makes some layer fire');
   } finally {
     p.stop();
   }

@@ -7,6 +7,8 @@ import { registerSimulate } from './commands/simulate.js';
 import { registerInfer } from './commands/infer.js';
 import { registerRun } from './commands/run.js';
 import { registerMakeDemo } from './commands/make-demo.js';
+import { registerTrain } from './commands/train.js';
+import { registerEval } from './commands/eval.js';
 import { reportError } from './errors.js';
 import { packageVersion } from './version.js';
 
@@ -26,6 +28,8 @@ registerSimulate(program);
 registerInfer(program);
 registerRun(program);
 registerMakeDemo(program);
+registerTrain(program);
+registerEval(program);
 
 try {
   await program.parseAsync(process.argv);

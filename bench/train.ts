@@ -1,0 +1,194 @@
+/**
+ * Training speed: ms per training step (Poisson input [T, N, 2, H, W] -> BPTT forward in training
+ * mode -> pixel-wise cross-entropy -> gradients -> Adam update), per available tfjs backend, for
+ * spiking-deeplab at two widths and spiking-fcn, plus the same DeepLab step in PyTorch CPU (2 threads;
+ * same layer plan, BNTT, LIF with the linear surrogate, Adam) when `/usr/bin/python3 -c 'import torch'`
+ * works, reported as the ratio tfjs ms / torch ms.
+ *
+ *   node .build-train/bench/train.js        (or `npm run bench -- train`)
+ */
+import * as tf from '@tensorflow/tfjs';
+import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { availableBackends, initBackend, type BackendName } from '../src/snn/backend.js';
+import { SegModel } from '../src/snn/model.js';
+import type { Arch } from '../src/snn/definition.js';
+import { Adam, crossEntropyIgnore } from '../src/train/optim.js';
+import { Rng } from '../src/train/rng.js';
+
+export interface TrainBenchRow {
+  engine: string;
+  arch: string;
+  width: number;
+  T: number;
+  batch: number;
+  size: string;
+  msPerStep: number;
+  samplesPerS: number;
+  /** this engine's ms / PyTorch CPU's ms for the same row (null when unavailable) */
+  vsTorch: number | null;
+}
+
+interface Case {
+  arch: Arch;
+  width: number;
+  T: number;
+  batch: number;
+  size: number;
+}
+
+const CASES: Case[] = [
+  { arch: 'spiking-deeplab', width: 0.25, T: 4, batch: 4, size: 64 },
+  { arch: 'spiking-deeplab', width: 1, T: 4, batch: 2, size: 64 },
+  { arch: 'spiking-fcn', width: 0.25, T: 4, batch: 4, size: 64 },
+];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function input(c: Case, seed: number): { x: Float32Array; y: Int32Array } {
+  const r = new Rng(seed);
+  const n = c.T * c.batch * 2 * c.size * c.size;
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = r.next();
+    x[i] = u < 0.1 ? -1 : u < 0.3 ? 1 : 0;
+  }
+  const y = Int32Array.from({ length: c.batch * c.size * c.size }, (_, i) => (i % (c.size * c.size) < (c.size * c.size) / 2 ? 1 : 0));
+  return { x, y };
+}
+
+async function benchTfjs(backend: BackendName, c: Case, reps: number): Promise<number> {
+  await initBackend(backend, false);
+  const model = SegModel.create(c.arch, { T: c.T, width: c.width, size: [c.size, c.size], seed: 1 });
+  const params = new Map([...model.vars].filter(([, v]) => v.trainable));
+  const byName = new Map([...params].map(([k, v]) => [v.name, k]));
+  const opt = new Adam(params, { lr: 1e-4 });
+  const { x: xd, y: yd } = input(c, 3);
+  const times: number[] = [];
+  try {
+    for (let it = 0; it < reps + 1; it++) {
+      const t0 = performance.now();
+      const x = tf.tensor5d(xd, [c.T, c.batch, 2, c.size, c.size]);
+      const y = tf.tensor3d(yd, [c.batch, c.size, c.size], 'int32');
+      const { value, grads } = tf.variableGrads(() => crossEntropyIgnore(model.forward(x, { training: true }).output, y), [...params.values()]);
+      opt.apply(new Map(Object.entries(grads).map(([n, g]) => [byName.get(n)!, g])));
+      await value.data();
+      tf.dispose([x, y, value, ...Object.values(grads)]);
+      model.invalidate();
+      if (it > 0) times.push(performance.now() - t0);
+    }
+  } finally {
+    opt.dispose();
+    model.dispose();
+  }
+  return median(times);
+}
+
+const TORCH_SCRIPT = String.raw`
+import json, sys, time, statistics
+import torch, torch.nn as nn, torch.nn.functional as F
+torch.set_num_threads(2)
+torch.manual_seed(0)
+class Spike(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return (x > 0).float()
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * 0.3 * F.relu(1 - x.abs())
+class DeepLab(nn.Module):
+    def __init__(self, w, T, C=6):
+        super().__init__()
+        ch = lambda c: max(1, round(c * w))
+        plan = [(ch(64),1), (ch(64),1), 'pool', (ch(128),1), (ch(128),1), 'pool', (ch(256),1), (ch(256),2), (ch(256),2), (ch(1024),12)]
+        self.plan, convs, bns, cin = [], [], [], 2
+        for p in plan:
+            if p == 'pool': self.plan.append('pool'); continue
+            c, d = p
+            convs.append(nn.Conv2d(cin, c, 3, padding=d, dilation=d, bias=False))
+            bl = nn.ModuleList([nn.BatchNorm2d(c, eps=1e-4) for _ in range(T)])
+            for b in bl: b.bias = None
+            bns.append(bl); cin = c; self.plan.append('conv')
+        self.convs, self.bns = nn.ModuleList(convs), nn.ModuleList(bns)
+        self.out = nn.Conv2d(cin, C, 1, bias=False)
+    def forward(self, x):
+        T = x.shape[0]; mems = [None] * len(self.convs); acc = None
+        for t in range(T):
+            out, i = x[t], 0
+            for p in self.plan:
+                if p == 'pool': out = F.avg_pool2d(out, 3, 2, 1); continue
+                m = self.bns[i][t](self.convs[i](out))
+                mems[i] = m if mems[i] is None else 0.99 * mems[i] + m
+                xx = mems[i] - 1.0
+                out = Spike.apply(xx)
+                mems[i] = mems[i] - (xx > 0).float().detach()
+                i += 1
+            o = self.out(out); acc = o if acc is None else acc + o
+        return F.interpolate(acc / T, size=x.shape[-2:], mode='bilinear', align_corners=True)
+rows = []
+for (w, T, b, s, reps) in json.loads(sys.argv[1]):
+    net = DeepLab(w, T).train()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-4)
+    x = (torch.rand(T, b, 2, s, s) < 0.2).float()
+    y = torch.zeros(b, s, s, dtype=torch.long); y[:, : s // 2] = 1
+    ts = []
+    for it in range(reps + 1):
+        t0 = time.perf_counter()
+        loss = F.cross_entropy(net(x), y, ignore_index=255)
+        opt.zero_grad(); loss.backward(); opt.step()
+        if it: ts.append((time.perf_counter() - t0) * 1000)
+    rows.append(dict(width=w, T=T, batch=b, size=s, ms=statistics.median(ts)))
+print(json.dumps(dict(version=torch.__version__, rows=rows)))
+`;
+
+function benchTorch(cases: Case[], reps: number, log: (s: string) => void): Map<string, number> {
+  const out = new Map<string, number>();
+  const py = '/usr/bin/python3';
+  if (spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' }).status !== 0) {
+    log('PyTorch not available (apt-get install -y python3-torch): skipped');
+    return out;
+  }
+  const arg = JSON.stringify(cases.filter((c) => c.arch === 'spiking-deeplab').map((c) => [c.width, c.T, c.batch, c.size, reps]));
+  const r = spawnSync(py, ['-c', TORCH_SCRIPT, arg], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) {
+    log(`PyTorch bench failed: ${r.stderr.slice(-500)}`);
+    return out;
+  }
+  const res = JSON.parse(r.stdout) as { version: string; rows: { width: number; T: number; batch: number; size: number; ms: number }[] };
+  log(`PyTorch ${res.version} (CPU, 2 threads)`);
+  for (const row of res.rows) out.set(`${row.width}/${row.T}/${row.batch}/${row.size}`, row.ms);
+  return out;
+}
+
+export async function benchTrain(opts: { cases?: Case[]; reps?: number; log?: (s: string) => void } = {}): Promise<TrainBenchRow[]> {
+  const log = opts.log ?? ((s: string) => process.stderr.write(`bench train: ${s}\n`));
+  const cases = opts.cases ?? CASES;
+  const reps = opts.reps ?? 3;
+  const rows: TrainBenchRow[] = [];
+  const torch = benchTorch(cases, reps, log);
+  for (const backend of await availableBackends()) {
+    for (const c of cases) {
+      // the cpu backend is an order of magnitude slower: only the small DeepLab unless asked
+      if (backend === 'cpu' && !process.env.EVSTREAM_BENCH_CPU_TRAIN && !(c.arch === 'spiking-deeplab' && c.width < 1)) continue;
+      const ms = await benchTfjs(backend, c, backend === 'cpu' ? 1 : reps);
+      const t = c.arch === 'spiking-deeplab' ? torch.get(`${c.width}/${c.T}/${c.batch}/${c.size}`) : undefined;
+      log(`tfjs-${backend} ${c.arch} w${c.width} T${c.T} b${c.batch}: ${ms.toFixed(0)} ms/step`);
+      rows.push({ engine: `tfjs-${backend}`, arch: c.arch, width: c.width, T: c.T, batch: c.batch, size: `${c.size}x${c.size}`, msPerStep: ms, samplesPerS: (1000 * c.batch) / ms, vsTorch: t ? ms / t : null });
+    }
+  }
+  for (const c of cases) {
+    const t = c.arch === 'spiking-deeplab' ? torch.get(`${c.width}/${c.T}/${c.batch}/${c.size}`) : undefined;
+    if (t !== undefined) rows.push({ engine: 'torch-cpu', arch: c.arch, width: c.width, T: c.T, batch: c.batch, size: `${c.size}x${c.size}`, msPerStep: t, samplesPerS: (1000 * c.batch) / t, vsTorch: 1 });
+  }
+  return rows;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const rows = await benchTrain();
+  console.table(rows.map((r) => ({ ...r, msPerStep: Math.round(r.msPerStep), samplesPerS: +r.samplesPerS.toFixed(2), vsTorch: r.vsTorch === null ? '-' : r.vsTorch.toFixed(2) + 'x' })));
+}
