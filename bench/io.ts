@@ -65,7 +65,7 @@ function decodeAll(make: (sink: { batch: (b: EventBatch) => void }) => { push(c:
   return n;
 }
 
-async function peakRssReading1GB(): Promise<Row> {
+export async function peakRssReading1GB(): Promise<Row> {
   const dir = mkdtempSync(join(tmpdir(), 'evstream-bench-'));
   const path = join(dir, 'big.aedat4');
   try {
