@@ -16,6 +16,7 @@ const suites: Record<string, () => Promise<void>> = {
     const { benchSnn } = await import('./snn.js');
     printTable('SNN step and training speed', await benchSnn());
   },
+  engines: async () => printTable('streaming engines: one SNN step, 64x64 (ms/step, median)', await (await import('./engines.js')).benchEngines()),
 };
 // Suites owned by modules that may not exist in every checkout are loaded by path at run time.
 const optional: Record<string, [string, string, string]> = {

@@ -50,6 +50,8 @@ export interface ModelConfig {
   seed: number;
   /** Show "untrained" in the viewer; null: from the checkpoint's metadata. */
   untrained: boolean | null;
+  /** Streaming engine (src/snn/engines): 'auto' (default: onnx when onnxruntime-node loads, else tfjs). */
+  engine?: 'auto' | 'tfjs' | 'onnx';
 }
 
 export interface RuntimeConfig {
@@ -162,6 +164,7 @@ export const PIPELINE_SCHEMA = {
         horizon: { type: ['integer', 'null'], minimum: 1, maximum: 256, default: null },
         seed: int({ minimum: 0, default: 0 }),
         untrained: { type: ['boolean', 'null'], default: null },
+        engine: { enum: ['auto', 'tfjs', 'onnx'], default: 'auto' },
       },
     },
     runtime: {

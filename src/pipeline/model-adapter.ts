@@ -10,7 +10,7 @@
  */
 import { openSync, readSync, closeSync, existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { SegModel, PoissonEncoder, initBackend, type Arch } from '../snn/index.js';
+import { SegModel, PoissonEncoder, initBackend, createSession, type Arch, type EngineSession } from '../snn/index.js';
 import type { ModelConfig } from './config.js';
 
 export interface CheckpointMeta {
@@ -54,6 +54,8 @@ export interface ModelInfo {
   layers: LayerInfo[];
   params: number;
   backend: string;
+  /** Streaming engine in use ('onnx' or 'tfjs'). */
+  engine?: string;
 }
 
 export interface StepOutput {
@@ -69,7 +71,7 @@ export interface StepOutput {
 
 export class LiveModel {
   readonly info: ModelInfo;
-  private session;
+  private session: EngineSession;
   private poisson: PoissonEncoder | undefined;
   private readonly plane: number;
 
@@ -79,7 +81,8 @@ export class LiveModel {
     info: ModelInfo,
   ) {
     this.info = info;
-    this.session = model.createSession({ batch: 1, horizon: cfg.horizon ?? model.def.T, bnPolicy: cfg.bnPolicy });
+    this.session = createSession(model, { engine: cfg.engine ?? 'auto', batch: 1, horizon: cfg.horizon ?? model.def.T, bnPolicy: cfg.bnPolicy });
+    this.info.engine = this.session.engine;
     if (cfg.encoder === 'poisson') this.poisson = new PoissonEncoder(cfg.seed);
     this.plane = model.def.size[0] * model.def.size[1];
   }

@@ -9,3 +9,4 @@ export * from './encoders.js';
 export * from './safetensors.js';
 export * from './backend.js';
 export { conv2d, conv2dTapSplit, conv2dTrainable, convTranspose2x, avgPool3s2, resizeAlign, convFilterGrad } from './ops.js';
+export * from './engines/index.js';

@@ -1,0 +1,238 @@
+/**
+ * Streaming engines: ms/step and steps/s for spiking-deeplab and spiking-fcn (64x64, batch 1 and 4)
+ * on every engine (onnx with and without the all-padding-tap skip, tfjs on its initialised backend),
+ * and PyTorch CPU on the same shapes when `/usr/bin/python3 -c 'import torch'` works, with the ratio
+ * of each engine's time to PyTorch's. Medians after warm-up; the load average is printed with it.
+ *
+ *   npm run bench -- engines        (EVSTREAM_BENCH_ITERS=n, default 15; EVSTREAM_BENCH_TFJS=0 skips tfjs)
+ *   node dist/bench/engines.js --soak [steps=10000] [arch]     RSS soak of the onnx engine
+ */
+import * as tf from '@tensorflow/tfjs';
+import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { initBackend } from '../src/snn/backend.js';
+import { SegModel } from '../src/snn/model.js';
+import { mulberry32 } from '../src/snn/encoders.js';
+import { createSession, ortAvailable, type EngineOptions } from '../src/snn/engines/index.js';
+
+export interface EngineRow {
+  engine: string;
+  arch: string;
+  batch: number;
+  'ms/step': number;
+  'steps/s': number;
+  'realtime x (50 ms)': number;
+  'vs torch': string;
+  'load avg': string;
+}
+
+const ARCHS = ['spiking-deeplab', 'spiking-fcn'] as const;
+
+function frame(n: number, seed: number): Float32Array {
+  const r = mulberry32(seed);
+  return Float32Array.from({ length: n }, () => {
+    const u = r();
+    return u < 0.1 ? -1 : u < 0.2 ? 1 : 0;
+  });
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const load = (): string => loadavg()[0]!.toFixed(2);
+
+/** Same model as bench/snn.ts: running_var 0.05 so that every layer fires at realistic rates. */
+function benchModel(arch: (typeof ARCHS)[number]): SegModel {
+  const m = SegModel.create(arch, { T: 4, seed: 1 });
+  for (const [k, v] of m.vars) if (k.endsWith('running_var')) v.assign(tf.fill(v.shape, 0.05));
+  m.invalidate();
+  return m;
+}
+
+function timeSession(model: SegModel, batch: number, opts: EngineOptions, iters: number, warm: number, log: (s: string) => void): number {
+  const s = createSession(model, { ...opts, batch, log: () => {} });
+  const x = frame(batch * 2 * 64 * 64, batch);
+  for (let i = 0; i < warm; i++) s.step(x);
+  const times: number[] = [];
+  const rates = new Array<number>(model.def.spikingLayers.length).fill(0);
+  for (let i = 0; i < iters; i++) {
+    const t0 = performance.now();
+    const r = s.step(x);
+    times.push(performance.now() - t0);
+    r.spikes.forEach((c, j) => (rates[j]! += c.spikes / (model.def.spikingLayers[j]!.neurons * batch * iters)));
+  }
+  s.dispose();
+  if (batch === 1 && opts.engine === 'onnx') log(`  ${model.def.arch} spike rates: ${model.def.spikingLayers.map((l, j) => `${l.name} ${(100 * rates[j]!).toFixed(1)}%`).join(', ')}`);
+  return median(times);
+}
+
+const TORCH_SCRIPT = String.raw`
+import json, time, statistics, sys
+import torch, torch.nn as nn, torch.nn.functional as F
+torch.set_num_threads(2)
+torch.manual_seed(0)
+iters = int(sys.argv[1])
+class Net(nn.Module):
+    def __init__(self, arch, T=4, C=6):
+        super().__init__()
+        self.fcn = arch == 'spiking-fcn'
+        if self.fcn:
+            plan = [(64,1), (64,1), 'skip', 'pool', (128,1), (128,1), 'skip', 'pool', (256,1), (256,1), (256,1), 'skip', 'pool', (1024,1), (1024,1), 'skip']
+        else:
+            plan = [(64,1), (64,1), 'pool', (128,1), (128,1), 'pool', (256,1), (256,2), (256,2), (1024,12)]
+        self.plan, convs, bns, skips = [], [], [], []
+        cin = 2
+        for p in plan:
+            if p == 'pool': self.plan.append('pool')
+            elif p == 'skip': skips.append(nn.Conv2d(cin, C, 1)); self.plan.append('skip')
+            else:
+                c, d = p
+                convs.append(nn.Conv2d(cin, c, 3, padding=d, dilation=d, bias=False))
+                bl = nn.ModuleList([nn.BatchNorm2d(c, eps=1e-4) for _ in range(T)])
+                for b in bl: b.bias = None; b.running_var.fill_(0.05)
+                bns.append(bl); cin = c; self.plan.append('conv')
+        self.convs, self.bns, self.skips = nn.ModuleList(convs), nn.ModuleList(bns), nn.ModuleList(skips)
+        self.out = nn.Conv2d(cin, C, 1, bias=False)
+        self.up = nn.ModuleList([nn.ConvTranspose2d(C, C, 3, stride=2, bias=False) for _ in range(3)])
+    def step(self, x, mems, t):
+        out, i, sk = x, 0, []
+        for p in self.plan:
+            if p == 'pool': out = F.avg_pool2d(out, 3, 2, 1)
+            elif p == 'skip': sk.insert(0, self.skips[len(sk)](out))
+            else:
+                m = self.bns[i][t % len(self.bns[i])](self.convs[i](out))
+                mems[i] = m if mems[i] is None else 0.99 * mems[i] + m
+                xx = mems[i] - 1.0
+                out = (xx > 0).float()
+                mems[i] = mems[i] - out
+                i += 1
+        if not self.fcn: return self.out(out)
+        z = sk[0]
+        for k in range(3):
+            z = F.interpolate(self.up[k](z), size=sk[k+1].shape[-2:], mode='bilinear', align_corners=True) + sk[k+1]
+            if k < 2:
+                mems[i] = z if mems[i] is None else 0.99 * mems[i] + z
+                xx = mems[i] - 1.0
+                z = (xx > 0).float()
+                mems[i] = mems[i] - z
+                i += 1
+        return z
+rows = []
+for arch in ['spiking-deeplab', 'spiking-fcn']:
+    net = Net(arch).eval()
+    for b in [1, 4]:
+        x = (torch.rand(b, 2, 64, 64) < 0.2).float()
+        mems = [None] * 16
+        with torch.inference_mode():
+            for i in range(4): net.step(x, mems, i % 4)
+            ts = []
+            for i in range(iters):
+                t0 = time.perf_counter(); net.step(x, mems, 3); ts.append((time.perf_counter() - t0) * 1000)
+        rows.append(dict(arch=arch, batch=b, ms=statistics.median(ts)))
+print(json.dumps(dict(version=torch.__version__, rows=rows)))
+`;
+
+function benchTorch(iters: number, log: (s: string) => void): { version: string; rows: { arch: string; batch: number; ms: number; load: string }[] } | null {
+  const py = '/usr/bin/python3';
+  if (spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' }).status !== 0) {
+    log('PyTorch not available (apt-get install -y python3-torch): skipped');
+    return null;
+  }
+  const before = load();
+  const r = spawnSync(py, ['-c', TORCH_SCRIPT, String(iters)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) {
+    log(`PyTorch bench failed: ${r.stderr.slice(-500)}`);
+    return null;
+  }
+  const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { version: string; rows: { arch: string; batch: number; ms: number }[] };
+  return { version: j.version, rows: j.rows.map((x) => ({ ...x, load: before })) };
+}
+
+export async function benchEngines(log: (s: string) => void = (s) => process.stderr.write(s + '\n')): Promise<EngineRow[]> {
+  const iters = Number(process.env.EVSTREAM_BENCH_ITERS) || 15;
+  const backend = await initBackend(undefined, false);
+  const raw: { engine: string; arch: string; batch: number; ms: number; load: string }[] = [];
+  const engines: [string, EngineOptions][] = [];
+  if (ortAvailable()) {
+    engines.push(['onnx', { engine: 'onnx', onnx: { padSkip: 'off' } }]);
+    engines.push(['onnx padSkip=auto', { engine: 'onnx', onnx: { padSkip: 'auto' } }]);
+    engines.push(['onnx padSkip=all', { engine: 'onnx', onnx: { padSkip: 'all' } }]);
+    if (process.env.EVSTREAM_BENCH_ORT1 === '1') engines.push(['onnx 1 thread', { engine: 'onnx', onnx: { threads: 1 } }]);
+  } else log('onnxruntime-node does not load: onnx rows skipped');
+  if (process.env.EVSTREAM_BENCH_TFJS !== '0') engines.push([`tfjs-${backend}`, { engine: 'tfjs' }]);
+  log(`engines bench: ${iters} timed steps per row (median), load average at start ${load()}`);
+  for (const arch of ARCHS) {
+    const model = benchModel(arch);
+    for (const batch of [1, 4])
+      for (const [name, opts] of engines) {
+        const slow = name.startsWith('tfjs');
+        const l = load();
+        const ms = timeSession(model, batch, opts, slow ? Math.min(iters, 7) : iters, slow ? 2 : 5, log);
+        raw.push({ engine: name, arch, batch, ms, load: l });
+        log(`${name} ${arch} b${batch}: ${ms.toFixed(1)} ms/step (load ${l})`);
+      }
+    model.dispose();
+  }
+  const torch = benchTorch(iters, log);
+  if (torch) for (const r of torch.rows) raw.push({ engine: `torch-${torch.version}-cpu`, ...r });
+  return raw.map((r) => {
+    const t = torch?.rows.find((x) => x.arch === r.arch && x.batch === r.batch);
+    return {
+      engine: r.engine,
+      arch: r.arch,
+      batch: r.batch,
+      'ms/step': r.ms,
+      'steps/s': 1000 / r.ms,
+      'realtime x (50 ms)': 50 / r.ms,
+      'vs torch': t ? `${(r.ms / t.ms).toFixed(2)}x` : '-',
+      'load avg': r.load,
+    };
+  });
+}
+
+/**
+ * RSS soak: `steps` onnx steps of one session (with a second, interleaved session and a
+ * create/dispose cycle of a third, differently-shaped one every `steps / 10` steps, which builds
+ * and frees a native ORT session each time). Prints RSS at start, every 10 %, and at the end.
+ */
+export async function soakEngines(steps = 10_000, arch: (typeof ARCHS)[number] = 'spiking-deeplab', log: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<{ startMb: number; endMb: number; samples: number[] }> {
+  await initBackend(undefined, false);
+  const model = benchModel(arch);
+  const a = createSession(model, { engine: 'onnx', onnx: { cacheDir: false } });
+  const b = createSession(model, { engine: 'onnx', onnx: { cacheDir: false } });
+  const x = frame(2 * 64 * 64, 1);
+  const y = frame(2 * 64 * 64, 2);
+  const rss = (): number => process.memoryUsage().rss / 2 ** 20;
+  for (let i = 0; i < 20; i++) a.step(x), b.step(y);
+  const startMb = rss();
+  const samples = [startMb];
+  log(`soak ${arch} 64x64: start RSS ${startMb.toFixed(1)} MB (after 20 warm-up steps), load ${load()}`);
+  const t0 = performance.now();
+  const every = Math.max(1, Math.floor(steps / 10));
+  for (let i = 1; i <= steps; i++) {
+    a.step(x);
+    if (i % 2 === 0) b.step(y);
+    if (i % 500 === 0) a.reset();
+    if (i % every === 0) {
+      const c = createSession(model, { engine: 'onnx', batch: 2, horizon: 'reset', onnx: { cacheDir: false } });
+      c.step(frame(2 * 2 * 64 * 64, 3));
+      c.dispose();
+      samples.push(rss());
+      log(`  step ${i}: RSS ${samples.at(-1)!.toFixed(1)} MB, ${((performance.now() - t0) / i).toFixed(1)} ms/step, load ${load()}`);
+    }
+  }
+  a.dispose();
+  b.dispose();
+  model.dispose();
+  const endMb = rss();
+  log(`soak end: RSS ${endMb.toFixed(1)} MB (start ${startMb.toFixed(1)} MB); max over the run ${Math.max(...samples).toFixed(1)} MB`);
+  return { startMb, endMb, samples };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const i = process.argv.indexOf('--soak');
+  if (i >= 0) await soakEngines(Number(process.argv[i + 1]) || 10_000, (process.argv[i + 2] as (typeof ARCHS)[number]) || 'spiking-deeplab');
+  else {
+    const { printTable } = await import('./table.js');
+    printTable('streaming engines: one SNN step, 64x64', await benchEngines());
+  }
+}

@@ -1,0 +1,387 @@
+/**
+ * ONNX graph generator: walks a model definition (definition.ts node list) with a checkpoint's state
+ * dict and emits ONE time step as an ONNX graph (NCHW, opset 17). No second architecture: every
+ * node kind of the definition maps to a few ONNX ops here, so a new layer type in the definition
+ * only needs a case in `emitNode`.
+ *
+ * Graph inputs:  frame [N, C, H, W]; bn_t (int64 scalar, row of the stacked BNTT parameters:
+ *                0..T-1 per step, T = statistics averaged over the steps, for the 'mean' policy;
+ *                only when the model has BNTT); count [1] (steps in the logit average); one membrane per LIF layer (mem.<layer>); the logit window
+ *                (acc, [h, N, classes, h', w'] for horizon h > 1, or [N, ...] for horizon 'reset').
+ * Graph outputs: the new membranes and window (same names + '.next', to be fed back), logits
+ *                [N, classes, H, W] (resized for DeepLab), spikes [L] (one ReduceSum per layer).
+ *
+ * Sparsity (opt-in per conv, option `padSkip`): a conv whose taps fall in the zero padding for
+ * whole bands of output rows/columns (the dilation-12 classifier at 16x16: 75 % of the taps) is
+ * emitted as one padding-free conv per output region with only the taps that can be valid there
+ * (a contiguous sub-kernel over a slice of the input), then concatenated.
+ */
+import { createHash } from 'node:crypto';
+import type { ModelDef, NodeDef } from '../../definition.js';
+import { encodeModel } from './proto.js';
+
+export const GENERATOR_VERSION = 'evstream-onnx-1';
+
+const FLOAT = 1;
+const INT64 = 7;
+
+export interface WeightSource {
+  /** Torch-layout float32 data by reference key (conv OIHW, convT [in, out, k, k]). */
+  get(key: string): { data: Float32Array; shape: number[] } | undefined;
+}
+
+export interface GraphOptions {
+  batch: number;
+  /** Logit averaging horizon (steps) or 'reset' (since the last reset). */
+  horizon: number | 'reset';
+  /** Spiking-layer thresholds (number or per channel). */
+  thresholds: Map<string, number | Float32Array>;
+  /**
+   * Skip taps that fall entirely in the zero padding: 'auto' when it removes >= 40 % of a conv's
+   * multiply-adds (the dilation-12 layer), 'all' whenever it removes any, 'off' never.
+   */
+  padSkip?: 'auto' | 'all' | 'off';
+}
+
+export interface StateInfo {
+  /** Graph input name; the output is `${name}.next`. */
+  name: string;
+  shape: number[];
+}
+
+export interface GraphInfo {
+  bytes: Uint8Array;
+  states: StateInfo[];
+  hasBnIndex: boolean;
+  /** Rows of the stacked BNTT parameters (T + 1: the last is the 'mean' row). */
+  bnRows: number;
+  logitShape: [number, number, number, number];
+  layers: string[];
+  /** convs emitted region-wise (padSkip), with the fraction of multiply-adds kept. */
+  splitConvs: { id: string; kept: number }[];
+}
+
+interface Init {
+  name: string;
+  dims: number[];
+  data_type: number;
+  raw_data: Uint8Array;
+}
+
+function f32bytes(a: Float32Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** float32 BN affine exactly as bntt.ts computes it (every op rounded to float32). */
+export function bnAffineF32(mean: Float32Array, variance: Float32Array, weight: Float32Array | undefined, eps: number): { scale: Float32Array; shift: Float32Array } {
+  const f = Math.fround;
+  const e = f(eps);
+  const scale = new Float32Array(mean.length);
+  const shift = new Float32Array(mean.length);
+  for (let c = 0; c < mean.length; c++) {
+    let s = f(1 / f(Math.sqrt(f(variance[c]! + e))));
+    if (weight) s = f(s * weight[c]!);
+    scale[c] = s;
+    shift[c] = -f(mean[c]! * s);
+  }
+  return { scale, shift };
+}
+
+/** Output-row bands of a padded conv that share the same set of valid kernel rows. */
+function bands(n: number, k: number, pad: number, d: number): { start: number; end: number; lo: number; hi: number }[] {
+  const out: { start: number; end: number; lo: number; hi: number }[] = [];
+  const on = n + 2 * pad - d * (k - 1);
+  for (let i = 0; i < on; i++) {
+    let lo = k;
+    let hi = -1;
+    for (let t = 0; t < k; t++) {
+      const r = i - pad + t * d;
+      if (r >= 0 && r < n) {
+        lo = Math.min(lo, t);
+        hi = Math.max(hi, t);
+      }
+    }
+    const last = out[out.length - 1];
+    if (last && last.lo === lo && last.hi === hi) last.end = i + 1;
+    else out.push({ start: i, end: i + 1, lo, hi });
+  }
+  return out;
+}
+
+class Builder {
+  nodes: Record<string, unknown>[] = [];
+  inits: Init[] = [];
+  inputs: Record<string, unknown>[] = [];
+  outputs: Record<string, unknown>[] = [];
+  private consts = new Map<string, string>();
+  private n = 0;
+
+  fresh(base: string): string {
+    return `${base}#${this.n++}`;
+  }
+
+  node(op: string, inputs: string[], attrs: Record<string, number | number[] | string> = {}, out?: string): string {
+    const o = out ?? this.fresh(op);
+    const attribute = Object.entries(attrs).map(([name, v]) => {
+      if (typeof v === 'string') return { name, type: 3, s: new TextEncoder().encode(v) };
+      if (Array.isArray(v)) return { name, type: 7, ints: v };
+      return Number.isInteger(v) ? { name, type: 2, i: v } : { name, type: 1, f: v };
+    });
+    this.nodes.push({ op_type: op, input: inputs, output: [o], name: o, attribute });
+    return o;
+  }
+
+  init(name: string, dims: number[], data: Float32Array | BigInt64Array): string {
+    const raw = data instanceof Float32Array ? f32bytes(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    this.inits.push({ name, dims, data_type: data instanceof Float32Array ? FLOAT : INT64, raw_data: raw });
+    return name;
+  }
+
+  f32(values: number[], dims: number[] = [values.length]): string {
+    const key = `f:${dims.join(',')}:${values.join(',')}`;
+    let n = this.consts.get(key);
+    if (!n) {
+      n = this.init(`const.${this.consts.size}`, dims, Float32Array.from(values));
+      this.consts.set(key, n);
+    }
+    return n;
+  }
+
+  i64(values: number[]): string {
+    const key = `i:${values.join(',')}`;
+    let n = this.consts.get(key);
+    if (!n) {
+      n = this.init(`const.${this.consts.size}`, [values.length], BigInt64Array.from(values.map((v) => BigInt(v))));
+      this.consts.set(key, n);
+    }
+    return n;
+  }
+
+  io(list: 'inputs' | 'outputs', name: string, elem: number, shape: number[]): void {
+    this[list].push({ name, type: { tensor_type: { elem_type: elem, shape: { dim: shape.map((d) => ({ dim_value: d })) } } } });
+  }
+}
+
+/** Generate the one-step ONNX graph of `def` with the weights of `w`. */
+export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOptions): GraphInfo {
+  const N = opts.batch;
+  const padSkip = opts.padSkip ?? 'off';
+  const b = new Builder();
+  const states: StateInfo[] = [];
+  const nchw = (s: [number, number, number]): number[] => [N, s[0], s[1], s[2]];
+  const weight = (key: string): { data: Float32Array; shape: number[] } => {
+    const t = w.get(key);
+    if (!t) throw new Error(`onnx graph: checkpoint has no tensor '${key}'`);
+    return t;
+  };
+  const hasBnIndex = def.nodes.some((n) => n.op === 'bn' && n.steps > 1);
+  const bnRows = def.T + 1;
+  if (hasBnIndex) b.io('inputs', 'bn_t', INT64, []);
+  b.io('inputs', 'count', FLOAT, [1]);
+  const vals = new Map<string, string>();
+  const get = (id: string): string => {
+    const v = vals.get(id);
+    if (!v) throw new Error(`onnx graph: node '${id}' used before definition`);
+    return v;
+  };
+  const spikeCounts: string[] = [];
+  const splitConvs: GraphInfo['splitConvs'] = [];
+
+  const emitConv = (node: Extract<NodeDef, { op: 'conv' }>): string => {
+    const wt = weight(node.weight);
+    const x = get(node.input);
+    const bias = node.bias ? b.init(node.bias, [node.cout], weight(node.bias).data) : undefined;
+    const [, H, W] = def.nodes.find((n) => n.id === node.input)!.shape;
+    const k = node.k;
+    const rows = bands(H, k, node.pad, node.dilation);
+    const cols = bands(W, k, node.pad, node.dilation);
+    const total = node.shape[1] * node.shape[2] * k * k;
+    let kept = 0;
+    for (const r of rows) for (const c of cols) kept += (r.end - r.start) * (c.end - c.start) * (r.hi - r.lo + 1) * (c.hi - c.lo + 1);
+    const frac = kept / total;
+    const ok = rows.every((r) => r.lo <= r.hi) && cols.every((c) => c.lo <= c.hi);
+    const split = ok && k > 1 && frac < 1 && (padSkip === 'all' || (padSkip === 'auto' && frac <= 0.6));
+    if (!split) {
+      const wName = b.init(node.weight, wt.shape, wt.data);
+      const p = node.pad;
+      return b.node('Conv', bias ? [x, wName, bias] : [x, wName], { kernel_shape: [k, k], pads: [p, p, p, p], dilations: [node.dilation, node.dilation], strides: [1, 1] }, node.id);
+    }
+    splitConvs.push({ id: node.id, kept: frac });
+    const [cout, cin] = wt.shape as [number, number];
+    const d = node.dilation;
+    const subW = new Map<string, string>();
+    const band: string[] = [];
+    for (const r of rows) {
+      const parts: string[] = [];
+      for (const c of cols) {
+        const kh = r.hi - r.lo + 1;
+        const kw = c.hi - c.lo + 1;
+        const key = `${r.lo}${r.hi}${c.lo}${c.hi}`;
+        let wn = subW.get(key);
+        if (!wn) {
+          const sub = new Float32Array(cout * cin * kh * kw);
+          for (let o = 0; o < cout * cin; o++)
+            for (let a = 0; a < kh; a++) for (let bb = 0; bb < kw; bb++) sub[(o * kh + a) * kw + bb] = wt.data[(o * k + r.lo + a) * k + c.lo + bb]!;
+          wn = b.init(`${node.weight}.taps${key}`, [cout, cin, kh, kw], sub);
+          subW.set(key, wn);
+        }
+        const r0 = r.start - node.pad + r.lo * d;
+        const r1 = r.end - 1 - node.pad + r.hi * d + 1;
+        const c0 = c.start - node.pad + c.lo * d;
+        const c1 = c.end - 1 - node.pad + c.hi * d + 1;
+        const full = r0 === 0 && r1 === H && c0 === 0 && c1 === W;
+        const xs = full ? x : b.node('Slice', [x, b.i64([r0, c0]), b.i64([r1, c1]), b.i64([2, 3])]);
+        parts.push(b.node('Conv', bias ? [xs, wn, bias] : [xs, wn], { kernel_shape: [kh, kw], pads: [0, 0, 0, 0], dilations: [d, d], strides: [1, 1] }));
+      }
+      band.push(parts.length === 1 ? parts[0]! : b.node('Concat', parts, { axis: 3 }));
+    }
+    return band.length === 1 ? b.node('Identity', band, {}, node.id) : b.node('Concat', band, { axis: 2 }, node.id);
+  };
+
+  const bnParams = (node: Extract<NodeDef, { op: 'bn' }>): { scale: string; shift: string } => {
+    const C = node.channels;
+    const vec = (key: string): Float32Array => weight(key).data;
+    if (node.steps <= 1) {
+      const pre = node.steps ? `${node.prefix}.0` : node.prefix;
+      const a = bnAffineF32(vec(`${pre}.running_mean`), vec(`${pre}.running_var`), node.affine ? vec(`${pre}.weight`) : undefined, node.eps);
+      return { scale: b.init(`${node.prefix}.scale`, [1, C, 1, 1], a.scale), shift: b.init(`${node.prefix}.shift`, [1, C, 1, 1], a.shift) };
+    }
+    const S = node.steps;
+    const scale = new Float32Array(bnRows * C);
+    const shift = new Float32Array(bnRows * C);
+    const f = Math.fround;
+    const avg = (name: string): Float32Array => {
+      const o = new Float32Array(C);
+      for (let i = 0; i < S; i++) {
+        const v = vec(`${node.prefix}.${i}.${name}`);
+        for (let c = 0; c < C; c++) o[c] = f(o[c]! + v[c]!);
+      }
+      for (let c = 0; c < C; c++) o[c] = f(o[c]! / S);
+      return o;
+    };
+    for (let r = 0; r < bnRows; r++) {
+      // rows >= S use the averaged statistics ('mean' policy); rows < S the per-step BN
+      const a =
+        r < S
+          ? bnAffineF32(vec(`${node.prefix}.${r}.running_mean`), vec(`${node.prefix}.${r}.running_var`), node.affine ? vec(`${node.prefix}.${r}.weight`) : undefined, node.eps)
+          : bnAffineF32(avg('running_mean'), avg('running_var'), node.affine ? avg('weight') : undefined, node.eps);
+      scale.set(a.scale, r * C);
+      shift.set(a.shift, r * C);
+    }
+    const sc = b.init(`${node.prefix}.scale`, [bnRows, 1, C, 1, 1], scale);
+    const sh = b.init(`${node.prefix}.shift`, [bnRows, 1, C, 1, 1], shift);
+    return { scale: b.node('Gather', [sc, 'bn_t'], { axis: 0 }), shift: b.node('Gather', [sh, 'bn_t'], { axis: 0 }) };
+  };
+
+  const emitNode = (node: NodeDef): string => {
+    switch (node.op) {
+      case 'input':
+        b.io('inputs', 'frame', FLOAT, nchw(node.shape));
+        return 'frame';
+      case 'conv':
+        return emitConv(node);
+      case 'bn': {
+        const { scale, shift } = bnParams(node);
+        return b.node('Add', [b.node('Mul', [get(node.input), scale]), shift], {}, node.id);
+      }
+      case 'lif': {
+        const mem = `mem.${node.name}`;
+        const shape = nchw(node.shape);
+        b.io('inputs', mem, FLOAT, shape);
+        states.push({ name: mem, shape });
+        const m = b.node('Add', [b.node('Mul', [mem, b.f32([node.leak], [])]), get(node.input)]);
+        const th = opts.thresholds.get(node.name) ?? node.threshold;
+        const unit = typeof th === 'number' && th === 1;
+        const thName = typeof th === 'number' ? b.f32([th], []) : b.init(`${node.name}.threshold`, [1, th.length, 1, 1], Float32Array.from(th));
+        const xx = unit ? b.node('Sub', [m, b.f32([1], [])]) : b.node('Sub', [b.node('Div', [m, thName]), b.f32([1], [])]);
+        const fired = b.node('Cast', [b.node('Greater', [xx, b.f32([0], [])])], { to: FLOAT }, node.id);
+        const next = unit ? b.node('Sub', [m, fired], {}, `${mem}.next`) : b.node('Sub', [m, b.node('Mul', [fired, thName])], {}, `${mem}.next`);
+        b.io('outputs', next, FLOAT, shape);
+        spikeCounts.push(b.node('ReduceSum', [fired, b.i64([0, 1, 2, 3])], { keepdims: 0 }));
+        return fired;
+      }
+      case 'relu':
+        return b.node('Relu', [get(node.input)], {}, node.id);
+      case 'avgpool':
+        return b.node('AveragePool', [get(node.input)], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 1 }, node.id);
+      case 'convT': {
+        const wt = weight(node.weight);
+        return b.node('ConvTranspose', [get(node.input), b.init(node.weight, wt.shape, wt.data)], { kernel_shape: [node.k, node.k], strides: [2, 2] }, node.id);
+      }
+      case 'resize':
+        return b.node('Resize', [get(node.input), '', '', b.i64(nchw(node.shape))], { mode: 'linear', coordinate_transformation_mode: 'align_corners' }, node.id);
+      case 'add':
+        return b.node('Add', [get(node.inputs[0]), get(node.inputs[1])], {}, node.id);
+    }
+  };
+
+  for (const node of def.nodes) vals.set(node.id, emitNode(node));
+
+  // output accumulator over the horizon, logits
+  const contrib = get(def.output);
+  const outNode = def.nodes.find((n) => n.id === def.output)!;
+  const cShape = nchw(outNode.shape);
+  let sum: string;
+  if (opts.horizon === 'reset') {
+    states.push({ name: 'acc', shape: cShape });
+    b.io('inputs', 'acc', FLOAT, cShape);
+    sum = b.node('Add', ['acc', contrib], {}, 'acc.next');
+    b.io('outputs', 'acc.next', FLOAT, cShape);
+  } else if (opts.horizon === 1) {
+    sum = contrib;
+  } else {
+    const h = opts.horizon;
+    const wShape = [h, ...cShape];
+    states.push({ name: 'acc', shape: wShape });
+    b.io('inputs', 'acc', FLOAT, wShape);
+    const kept = b.node('Slice', ['acc', b.i64([1]), b.i64([h]), b.i64([0])]);
+    const win = b.node('Concat', [kept, b.node('Unsqueeze', [contrib, b.i64([0])])], { axis: 0 }, 'acc.next');
+    b.io('outputs', 'acc.next', FLOAT, wShape);
+    sum = b.node('ReduceSum', [win, b.i64([0])], { keepdims: 0 });
+  }
+  // as session.ts: average over the window (divide by the step count), times T for 'sum' nets
+  let logits = b.node('Div', [sum, 'count']);
+  if (def.reduce === 'sum') logits = b.node('Mul', [logits, b.f32([def.T], [])]);
+  let logitShape = cShape as [number, number, number, number];
+  if (def.resize) {
+    logitShape = [N, def.classes, def.resize[0], def.resize[1]];
+    logits = b.node('Resize', [logits, '', '', b.i64(logitShape)], { mode: 'linear', coordinate_transformation_mode: 'align_corners' });
+  }
+  b.node('Identity', [logits], {}, 'logits');
+  b.io('outputs', 'logits', FLOAT, logitShape);
+  if (spikeCounts.length) {
+    b.node('Concat', spikeCounts.map((s) => b.node('Unsqueeze', [s, b.i64([0])])), { axis: 0 }, 'spikes');
+    b.io('outputs', 'spikes', FLOAT, [spikeCounts.length]);
+  }
+
+  const model = {
+    ir_version: 8,
+    opset_import: [{ domain: '', version: 17 }],
+    producer_name: 'evstream',
+    producer_version: GENERATOR_VERSION,
+    graph: { name: `${def.arch}-step`, node: b.nodes, initializer: b.inits, input: b.inputs, output: b.outputs },
+    metadata_props: [
+      { key: 'arch', value: def.arch },
+      { key: 'T', value: String(def.T) },
+      { key: 'batch', value: String(N) },
+      { key: 'horizon', value: String(opts.horizon) },
+    ],
+  };
+  return { bytes: encodeModel(model), states, hasBnIndex, bnRows, logitShape, layers: def.spikingLayers.map((l) => l.name), splitConvs };
+}
+
+/** Cache key of a graph: generator version, definition, options, thresholds and every weight byte. */
+export function graphKey(def: ModelDef, w: WeightSource, opts: GraphOptions): string {
+  const h = createHash('sha256');
+  h.update(GENERATOR_VERSION);
+  h.update(JSON.stringify(def));
+  h.update(JSON.stringify({ batch: opts.batch, horizon: opts.horizon, padSkip: opts.padSkip ?? 'off' }));
+  for (const [k, v] of [...opts.thresholds].sort((a, b) => a[0].localeCompare(b[0]))) h.update(`${k}=${typeof v === 'number' ? v : Array.from(v).join(',')};`);
+  for (const p of def.params) {
+    if (p.role === 'count') continue;
+    const t = w.get(p.key);
+    h.update(p.key);
+    if (t) h.update(f32bytes(t.data));
+  }
+  return h.digest('hex').slice(0, 32);
+}

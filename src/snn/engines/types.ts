@@ -1,0 +1,38 @@
+/** The streaming-session API shared by every engine (same shape as the tfjs SnnSession). */
+import type { FrameInput, SessionOptions, StepResult } from '../session.js';
+import type { OrtSessionOptions } from './onnx/runtime.js';
+
+export type EngineName = 'tfjs' | 'onnx';
+export const ENGINES: readonly EngineName[] = ['tfjs', 'onnx'];
+
+export interface EngineSession {
+  readonly engine: EngineName;
+  readonly batch: number;
+  /** Steps since the last reset. */
+  readonly steps: number;
+  /** Advance one step: logits (average over the horizon), per-layer spike counts of this step. */
+  step(frame: FrameInput): StepResult;
+  /** Zero the membranes and the logit average. */
+  reset(): void;
+  /** Free the session's state (and, for onnx, the native session when no other session shares it). Idempotent. */
+  dispose(): void;
+}
+
+export interface OnnxEngineOptions {
+  /** ORT intra-op threads (default: EVSTREAM_ORT_THREADS, else 2). */
+  threads?: number;
+  /** Directory of generated .onnx files (default EVSTREAM_ONNX_CACHE, else <tmpdir>/evstream-onnx); false: no disk cache. */
+  cacheDir?: string | false;
+  /** Skip all-padding conv taps: 'off' (default: the A/B under load was inconclusive), 'auto' (convs that keep <= 60 % of their MACs: the dilation-12 layer), 'all'. */
+  padSkip?: 'auto' | 'all' | 'off';
+  /** Extra ORT session options (override the defaults: graphOptimizationLevel 'all', sequential, CPU arena on). */
+  ort?: OrtSessionOptions;
+}
+
+export interface EngineOptions extends SessionOptions {
+  /** 'auto' (default; EVSTREAM_ENGINE overrides it): onnx when onnxruntime-node loads, else tfjs. */
+  engine?: EngineName | 'auto';
+  onnx?: OnnxEngineOptions;
+  /** Where the engine choice is logged (default: stderr). */
+  log?: (line: string) => void;
+}
