@@ -50,7 +50,7 @@ async function measure(speed: number, seconds: number, warmS = 2): Promise<Pipel
   const processed = s1.frames.processed - s0.frames.processed;
   return {
     mode: speed === 1 ? 'real time (1x)' : `overloaded (${speed}x: ${20 * speed} frames/s offered)`,
-    backend: s1.backend,
+    engine: s1.model.engine === 'onnx' ? 'onnxruntime' : `tfjs ${s1.backend}`,
     'frames in/s': Math.round((binned / el) * 10) / 10,
     'frames out/s': Math.round((processed / el) * 10) / 10,
     'client frames/s': Math.round((frames / el) * 10) / 10,

@@ -205,7 +205,7 @@ export class Pipeline {
     if (this.running) return;
     this.running = true;
     const src = this.source;
-    this.log(`evstream: pipeline '${this.cfg.name}': ${describeSource(this.cfg)} -> ${this.cfg.framing.windowMs} ms frames ${this.cfg.framing.size.join('x')} -> ${this.model.info.arch} (width ${this.model.info.width}, T ${this.model.info.T}${this.model.info.untrained ? ', UNTRAINED' : ''}) on ${this.model.info.backend}`);
+    this.log(`evstream: pipeline '${this.cfg.name}': ${describeSource(this.cfg)} -> ${this.cfg.framing.windowMs} ms frames ${this.cfg.framing.size.join('x')} -> ${this.model.info.arch} (width ${this.model.info.width}, T ${this.model.info.T}${this.model.info.untrained ? ', UNTRAINED' : ''}) on ${this.model.info.engine === 'onnx' ? 'onnxruntime' : `tfjs ${this.model.info.backend}`}`);
     this.sub = this.chain().subscribe({
       next: (r) => {
         this.latest = r;
