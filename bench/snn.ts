@@ -4,7 +4,8 @@
  * batch-4 step serves 4 streams), offline fwd+bwd (training mode, T=4, batch 2), and PyTorch
  * CPU on the same shapes when `/usr/bin/python3 -c 'import torch'` works, in the same run.
  *
- *   node .build-snn/bench/snn.js          (EVSTREAM_BENCH_CPU_TRAIN=1 adds cpu fwd+bwd, minutes)
+ *   node .build-snn/bench/snn.js          (EVSTREAM_BENCH_CPU_TRAIN=1 adds cpu fwd+bwd, minutes;
+ *                                          EVSTREAM_BENCH_BACKENDS=wasm skips the slow cpu backend)
  */
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
@@ -204,7 +205,9 @@ function benchTorch(log: (s: string) => void): BenchRow[] {
 
 export async function benchSnn(log: (s: string) => void = (s) => process.stderr.write(s + '\n')): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
-  const backends = await availableBackends();
+  // EVSTREAM_BENCH_BACKENDS=wasm,cpu limits the tfjs backends (the cpu one takes minutes).
+  const only = process.env.EVSTREAM_BENCH_BACKENDS?.split(',').map((s) => s.trim());
+  const backends = (await availableBackends()).filter((b) => !only || only.includes(b));
   for (const b of backends) rows.push(...(await benchTfjs(b, log)));
   const torch = benchTorch(log);
   for (const r of rows) {

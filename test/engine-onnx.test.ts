@@ -10,11 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../src/snn/backend.js';
 import { SegModel } from '../src/snn/model.js';
-import { listFixtures, loadFixtureData } from '../src/snn/fixtures.js';
+import { listFixtures, loadFixtureData } from './helpers/fixtures.js';
 import { OnnxSession, createSession, liveNativeSessions } from '../src/snn/engines/index.js';
 import { ONNX_PROTO, decodeModel } from '../src/snn/engines/onnx/proto.js';
 import { buildOnnxGraph } from '../src/snn/engines/onnx/graph.js';
 import { maxAbsDiff, randomInput, smallModel } from './engine-helpers.js';
+import { readSafetensors } from '../src/util/safetensors.js';
 
 test('onnx.proto next to proto.ts equals the embedded schema', () => {
   const file = readFileSync(join(process.cwd(), 'src/snn/engines/onnx/onnx.proto'), 'utf8');
@@ -28,7 +29,7 @@ test('onnx: fixture parity (T streaming steps from reset = reference output, spi
   for (const f of fixtures) {
     const data = loadFixtureData(f);
     const model = SegModel.create(f.arch, { T: f.T });
-    model.loadWeights(f.weightFiles);
+    model.loadStateDict(readSafetensors(f.weightFiles), f.weightFiles[0]);
     const [T, N, C, H, W] = data.input.shape as [number, number, number, number, number];
     for (const padSkip of ['off', 'auto'] as const) {
     const s = new OnnxSession(model, { batch: N, onnx: { cacheDir: false, padSkip } });

@@ -7,10 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initBackend } from '../src/snn/backend.js';
 import { SegModel } from '../src/snn/model.js';
-import { listFixtures, loadFixtureData } from '../src/snn/fixtures.js';
+import { listFixtures, loadFixtureData } from './helpers/fixtures.js';
 import { createSession, type EngineOptions } from '../src/snn/engines/index.js';
 import type { Arch } from '../src/snn/definition.js';
 import { maxAbsDiff, randomInput, smallModel } from './engine-helpers.js';
+import { readSafetensors } from '../src/util/safetensors.js';
 
 interface Cmp {
   /** max |logit diff| over all steps, and relative to the step's max |logit| */
@@ -97,7 +98,7 @@ test('onnx == tfjs over 100 streaming steps: Spiking-DeepLab fixture model on th
   await initBackend('wasm', false);
   const data = loadFixtureData(f);
   const model = SegModel.create(f.arch, { T: f.T });
-  model.loadWeights(f.weightFiles);
+  model.loadStateDict(readSafetensors(f.weightFiles), f.weightFiles[0]);
   const [T, N, C, H, W] = data.input.shape as [number, number, number, number, number];
   const per = C * H * W;
   // sample 0 of x[t mod T]

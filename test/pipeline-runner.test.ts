@@ -161,12 +161,13 @@ test('pipeline: a model slower than real time drops frames by the counted policy
   }
 });
 
-test('the shipped demo pipeline runs with its bundled checkpoint (untrained label from metadata)', async () => {
+test('the shipped demo pipeline runs with its bundled trained checkpoint (label from metadata)', async () => {
   const cfg = loadPipeline('demo');
   cfg.sinks.viewer.enabled = false;
   const p = await Pipeline.create(cfg);
   try {
-    assert.equal(p.model.info.untrained, true);
+    assert.equal(p.model.info.untrained, false);
+    assert.match(p.model.info.checkpoint ?? '', /demo\.safetensors$/);
     assert.equal(p.model.info.width, 0.25);
     assert.equal(p.model.info.arch, 'spiking-deeplab');
     // The bundled model steps on a frame (its speed is measured by `npm run bench -- pipeline`, not here).

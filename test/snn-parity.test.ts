@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/snn/backend.js';
 import { SegModel } from '../src/snn/model.js';
-import { fixtureSpikeMap, listFixtures, loadFixtureData } from '../src/snn/fixtures.js';
+import { fixtureSpikeMap, listFixtures, loadFixtureData } from './helpers/fixtures.js';
+import { readSafetensors } from '../src/util/safetensors.js';
 
 const fixtures = listFixtures();
 
@@ -27,7 +28,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
       await initBackend(backend, false);
       const data = loadFixtureData(f);
       const model = SegModel.create(f.arch, { T: f.T, classes: 6, size: [64, 64], inputChannels: 2 });
-      model.loadWeights(f.weightFiles);
+      model.loadStateDict(readSafetensors(f.weightFiles), f.weightFiles[0]);
       const before = tf.memory().numTensors;
       const [T, N, C, H, W] = data.input.shape as [number, number, number, number, number];
       let x = tf.tensor5d(data.input.data, [T, N, C, H, W]);

@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/snn/backend.js';
 import { SegModel } from '../src/snn/model.js';
-import { listFixtures, loadFixtureData } from '../src/snn/fixtures.js';
+import { listFixtures, loadFixtureData } from './helpers/fixtures.js';
 import { mulberry32 } from '../src/snn/encoders.js';
 import type { Arch } from '../src/snn/definition.js';
+import { readSafetensors } from '../src/util/safetensors.js';
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);
@@ -43,7 +44,7 @@ test('session: T steps from reset equal offline forward (fixtures, wasm)', async
   for (const f of listFixtures()) {
     const data = loadFixtureData(f);
     const model = SegModel.create(f.arch, { T: f.T });
-    model.loadWeights(f.weightFiles);
+    model.loadStateDict(readSafetensors(f.weightFiles), f.weightFiles[0]);
     const [T, N, C, H, W] = data.input.shape as [number, number, number, number, number];
     const before = tf.memory().numTensors;
     const s = model.createSession({ batch: N });

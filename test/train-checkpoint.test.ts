@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/snn/backend.js';
-import { decodeSafetensors } from '../src/snn/safetensors.js';
+import { decodeSafetensors } from '../src/util/safetensors.js';
 import { writeSimDataset } from '../src/sim/dataset.js';
 import { openSegData } from '../src/train/data.js';
 import { resolveConfig, type TrainConfig } from '../src/train/config.js';

@@ -69,7 +69,7 @@ function onHello(h) {
   els.pipeline.textContent = `pipeline ${h.pipeline}`;
   els.model.textContent = `${h.model.arch} ×${h.model.width} · T=${h.model.T} · ${h.model.encoder}${h.model.checkpoint ? ' · ' + h.model.checkpoint : ''}`;
   els.untrained.hidden = !h.model.untrained;
-  els.backend.textContent = `tfjs ${h.backend} · ${h.framing.windowMs} ms windows · ${h.framing.size.join('×')} · drop policy ${h.dropPolicy}`;
+  els.backend.textContent = `${h.model.engine === 'onnx' ? 'onnxruntime' : `tfjs ${h.backend}`} · ${h.framing.windowMs} ms windows · ${h.framing.size.join('×')} · drop policy ${h.dropPolicy}`;
   els.sourceDesc.textContent = h.source.description;
   els.speed.disabled = h.sourceKind === 'live';
   setSpeedSelect(h.speed);

@@ -9,6 +9,8 @@ import { registerRun } from './commands/run.js';
 import { registerMakeDemo } from './commands/make-demo.js';
 import { registerTrain } from './commands/train.js';
 import { registerEval } from './commands/eval.js';
+import { registerReport } from './commands/report.js';
+import { registerDemoModel } from './commands/demo-model.js';
 import { reportError } from './errors.js';
 import { packageVersion } from './version.js';
 
@@ -30,6 +32,8 @@ registerRun(program);
 registerMakeDemo(program);
 registerTrain(program);
 registerEval(program);
+registerReport(program);
+registerDemoModel(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -12,6 +12,7 @@ import { openSync, readSync, closeSync, existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { SegModel, PoissonEncoder, initBackend, createSession, type Arch, type EngineSession } from '../snn/index.js';
 import type { ModelConfig } from './config.js';
+import { readSafetensors } from '../util/safetensors.js';
 
 export interface CheckpointMeta {
   [key: string]: string;
@@ -104,7 +105,7 @@ export class LiveModel {
     const T = cfg.T ?? metaNum('T') ?? 4;
     const model = SegModel.create(cfg.arch, { classes: cfg.classes, size, T, width, seed: cfg.seed, bnPolicy: cfg.bnPolicy });
     try {
-      if (checkpoint) model.loadWeights(checkpoint);
+      if (checkpoint) model.loadStateDict(readSafetensors(checkpoint), checkpoint);
     } catch (e) {
       model.dispose();
       throw e;

@@ -9,14 +9,12 @@
  * - createSession({ batch }): stateful streaming (session.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { readFileSync } from 'node:fs';
 import { defineModel, type Arch, type ModelDef, type ModelOptions, type NodeDef, type ParamDef } from './definition.js';
 import { bnAffine, bnEval, bnIndex, bnTrain, type BnPolicy, type BnStats } from './bntt.js';
 import { accumulate, lifStep } from './lif.js';
 import { avgPool3s2, conv2d, convTranspose2x, resizeAlign, tapSlice, type TapWeightFn } from './ops.js';
 import type { SurrogateKind } from './surrogate.js';
-import { decodeSafetensors, encodeSafetensors, type SafeTensor, type SafeTensorIn } from './safetensors.js';
-import { writeFileSync } from 'node:fs';
+import { encodeSafetensors, type SafeTensor, type SafeTensorIn } from '../util/safetensors.js';
 import { mulberry32 } from './encoders.js';
 import { SnnSession, type SessionOptions } from './session.js';
 
@@ -182,16 +180,6 @@ export class SegModel {
   /** Encode the weights as safetensors (F32 or F16; num_batches_tracked as I64). */
   encodeWeights(dtype: 'F32' | 'F16' = 'F32'): Uint8Array {
     return encodeSafetensors(this.stateDict(dtype), { format: 'pt', arch: this.def.arch, T: String(this.def.T) });
-  }
-
-  saveWeights(path: string, dtype: 'F32' | 'F16' = 'F32'): void {
-    writeFileSync(path, this.encodeWeights(dtype));
-  }
-
-  /** Load weights from a safetensors file (a list of paths is concatenated: split fixtures). */
-  loadWeights(path: string | readonly string[]): void {
-    const buf = typeof path === 'string' ? readFileSync(path) : Buffer.concat(path.map((p) => readFileSync(p)));
-    this.loadStateDict(decodeSafetensors(buf, typeof path === 'string' ? path : path.join('+')), typeof path === 'string' ? path : path[0]);
   }
 
   /**

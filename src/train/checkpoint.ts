@@ -12,7 +12,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ARCHS, type Arch } from '../snn/definition.js';
 import { SegModel } from '../snn/model.js';
-import { decodeSafetensors, encodeSafetensors, type SafeTensor, type SafeTensorIn } from '../snn/safetensors.js';
+import { decodeSafetensors, encodeSafetensors, type SafeTensor, type SafeTensorIn } from '../util/safetensors.js';
 import type { SurrogateKind } from '../snn/surrogate.js';
 import type { Adam } from './optim.js';
 import type { FrameMode } from './data.js';
@@ -28,6 +28,8 @@ export interface ModelMeta {
   surrogate: SurrogateKind;
   /** Frame mode the model was trained with (eval uses it by default). */
   mode: FrameMode;
+  /** Sensor crop of the training data (absent = 'ddd17', the loaders' default). */
+  crop?: 'ddd17' | 'none' | [number, number, number, number];
 }
 
 export interface TrainState {

@@ -48,6 +48,16 @@ export interface TrainConfig {
   logEvery: number;
   /** Cache preprocessed synthetic sets beside them. */
   cache: boolean;
+  /**
+   * Sensor crop before the resize (optional): 'ddd17' (default: DDD17's top 346 x 200, other sensors the
+   * same fraction of rows), 'none' (the whole sensor, as a live pipeline with `framing.crop: null`) or a
+   * rect [x, y, width, height]. Stored in the checkpoint's model options.
+   */
+  crop?: 'ddd17' | 'none' | [number, number, number, number];
+  /** Start from these weights (a checkpoint .safetensors of the same model) instead of the seeded init (train-stream). */
+  init?: string;
+  /** Optional per-class loss weights (length `classes`; PyTorch CrossEntropyLoss `weight`): rare classes. */
+  classWeights?: number[];
 }
 
 export const DEFAULT_CONFIG: Omit<TrainConfig, 'data' | 'out'> = {
@@ -104,6 +114,10 @@ export function resolveConfig(overrides: Partial<TrainConfig>, file?: string): T
   if (!(c.lr > 0)) throw new Error(`lr must be > 0, got ${c.lr}`);
   if (!(c.width > 0)) throw new Error(`width must be > 0, got ${c.width}`);
   if (!Array.isArray(c.size) || c.size.length !== 2) throw new Error(`size must be [H, W], got ${JSON.stringify(c.size)}`);
+  if (c.crop !== undefined && c.crop !== 'ddd17' && c.crop !== 'none' && !(Array.isArray(c.crop) && c.crop.length === 4 && c.crop.every((v) => Number.isInteger(v) && v >= 0)))
+    throw new Error(`crop must be 'ddd17', 'none' or [x, y, width, height], got ${JSON.stringify(c.crop)}`);
+  if (c.classWeights !== undefined && !(Array.isArray(c.classWeights) && c.classWeights.length === c.classes && c.classWeights.every((w) => typeof w === 'number' && w >= 0 && Number.isFinite(w))))
+    throw new Error(`classWeights must be ${c.classes} non-negative numbers, got ${JSON.stringify(c.classWeights)}`);
   if (!c.evalBatch) c.evalBatch = c.batch;
   return c;
 }

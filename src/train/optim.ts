@@ -92,16 +92,18 @@ export class Adam {
  * outside [0, K) (255) are ignored (PyTorch CrossEntropyLoss(ignore_index=255), mean over counted
  * pixels; 0 when none is counted).
  */
-export function crossEntropyIgnore(logits: tf.Tensor4D, labels: tf.Tensor3D): tf.Scalar {
+export function crossEntropyIgnore(logits: tf.Tensor4D, labels: tf.Tensor3D, classWeights?: tf.Tensor1D): tf.Scalar {
   return tf.tidy(() => {
     const K = logits.shape[1];
     const lg = tf.reshape(tf.transpose(logits, [0, 2, 3, 1]), [-1, K]);
     const lab = tf.reshape(labels, [-1]);
     const valid = tf.logicalAnd(tf.greaterEqual(lab, 0), tf.less(lab, K));
-    const mask = tf.cast(valid, 'float32');
+    let mask = tf.cast(valid, 'float32');
     const safe = tf.where(valid, lab, tf.zerosLike(lab));
     const oh = tf.oneHot(tf.cast(safe, 'int32') as tf.Tensor1D, K);
     const nll = tf.neg(tf.sum(tf.mul(oh, tf.logSoftmax(lg)), 1));
-    return tf.div(tf.sum(tf.mul(nll, mask)), tf.maximum(tf.sum(mask), 1)) as tf.Scalar;
+    // optional class weights (PyTorch `weight=`): sum_i w[y_i] nll_i / sum_i w[y_i]
+    if (classWeights) mask = tf.mul(mask, tf.sum(tf.mul(oh, classWeights), 1));
+    return tf.div(tf.sum(tf.mul(nll, mask)), tf.maximum(tf.sum(mask), 1e-12)) as tf.Scalar;
   });
 }

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { initBackend } from '../snn/backend.js';
 import { SegModel } from '../snn/model.js';
 import { inputPlan, lrAt, type TrainConfig } from './config.js';
-import { FrameDataset, openSegData, type SegData } from './data.js';
+import { FrameDataset, openSegData, type PreprocessOptions, type SegData } from './data.js';
 import { Adam, crossEntropyIgnore } from './optim.js';
 import { loadOptimizerState, saveCheckpoint, type CheckpointJson, type ModelMeta, type TrainState } from './checkpoint.js';
 import { evaluate, type EvalResult } from './evaluate.js';
@@ -73,7 +73,13 @@ export interface TrainResult {
 }
 
 export function modelMetaOf(c: TrainConfig): ModelMeta {
-  return { arch: c.arch, classes: c.classes, size: [c.size[0], c.size[1]], T: c.T, width: c.width, bn: c.bn, inputChannels: 2, surrogate: c.surrogate, mode: c.mode };
+  return { arch: c.arch, classes: c.classes, size: [c.size[0], c.size[1]], T: c.T, width: c.width, bn: c.bn, inputChannels: 2, surrogate: c.surrogate, mode: c.mode, ...(c.crop !== undefined ? { crop: c.crop } : {}) };
+}
+
+/** TrainConfig / ModelMeta crop -> the data loaders' crop option. */
+export function cropOption(c: TrainConfig['crop']): PreprocessOptions['crop'] {
+  if (c === undefined || typeof c === 'string') return c;
+  return { x: c[0], y: c[1], width: c[2], height: c[3] };
 }
 
 function fmt(x: number, d = 4): string {
@@ -103,7 +109,7 @@ export async function train(config: TrainConfig, o: TrainOptions = {}): Promise<
 
   const useBar = o.progress === true || ((o.progress ?? 'auto') === 'auto' && !!process.stderr.isTTY);
   const say = o.log ?? ((s: string) => (useBar ? undefined : process.stderr.write(s + '\n')));
-  const loadOpts = { size: config.size, labelResize: config.labelResize, cache: config.cache, history: plan.mode === 'frames' ? plan.steps - 1 : 0 };
+  const loadOpts = { size: config.size, labelResize: config.labelResize, cache: config.cache, history: plan.mode === 'frames' ? plan.steps - 1 : 0, crop: cropOption(config.crop) };
   const trainData = o.trainData ?? (await openSegData(config.data, config.trainSplit, loadOpts));
   const valData = o.valData ?? (await openSegData(config.val ?? config.data, config.valSplit ?? (config.val ? 'all' : 'val'), loadOpts));
   const trainDs = new FrameDataset(trainData, plan.mode, plan.steps);
@@ -115,6 +121,7 @@ export async function train(config: TrainConfig, o: TrainOptions = {}): Promise<
   const params = new Map([...model.vars].filter(([, v]) => v.trainable));
   const byName = new Map([...params].map(([k, v]) => [v.name, k]));
   const varList = [...params.values()];
+  const classWeights = config.classWeights ? tf.keep(tf.tensor1d(config.classWeights)) : undefined;
   const opt = new Adam(params, { lr: config.lr, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay });
 
   let state: TrainState & { epochLossSum?: number; epochLossCount?: number; epochSeconds?: number } = {
@@ -128,7 +135,7 @@ export async function train(config: TrainConfig, o: TrainOptions = {}): Promise<
   };
   let curves: Curves = { initialValMiou: null, epochs: [] };
   if (json) {
-    const { readSafetensors } = await import('../snn/safetensors.js');
+    const { readSafetensors } = await import('../util/safetensors.js');
     model.loadStateDict(readSafetensors(join(run, 'checkpoint.safetensors')), join(run, 'checkpoint.safetensors'));
     loadOptimizerState(run, json, opt);
     state = { ...json.state };
@@ -194,7 +201,7 @@ export async function train(config: TrainConfig, o: TrainOptions = {}): Promise<
         const y = tf.tensor3d(Int32Array.from(b.y), [which.length, config.size[0], config.size[1]], 'int32');
         let loss: number;
         try {
-          const { value, grads } = tf.variableGrads(() => crossEntropyIgnore(model.forward(x, { training: true }).output, y), varList);
+          const { value, grads } = tf.variableGrads(() => crossEntropyIgnore(model.forward(x, { training: true }).output, y, classWeights), varList);
           const g = new Map<string, tf.Tensor>();
           for (const [name, t] of Object.entries(grads)) g.set(byName.get(name)!, t);
           opt.apply(g);
@@ -261,6 +268,7 @@ export async function train(config: TrainConfig, o: TrainOptions = {}): Promise<
     bar?.stop();
     if (o.handleSigint) process.removeListener('SIGINT', onSig);
     opt.dispose();
+    classWeights?.dispose();
     model.dispose();
   }
   return { runDir: run, interrupted, state, curves, checkpoint, lastEval, msPerStep: stepCount ? stepMs / stepCount : 0 };

@@ -39,6 +39,7 @@ export async function runEval(o: EvalCliOptions): Promise<Record<string, unknown
   const { inputPlan } = await import('../../train/config.js');
   const { detectLayout, FrameDataset, openSegData } = await import('../../train/data.js');
   const { evaluate } = await import('../../train/evaluate.js');
+  const { cropOption } = await import('../../train/trainer.js');
   await initBackend();
   const { model, meta } = loadCheckpointModel(o.checkpoint);
   try {
@@ -52,7 +53,7 @@ export async function runEval(o: EvalCliOptions): Promise<Record<string, unknown
     const convention = (o.convention ?? 'input') as EnergyConvention;
     if (convention !== 'input' && convention !== 'layer') throw new Error(`--convention must be input | layer, got '${convention}'`);
     const plan = inputPlan({ arch: meta.arch, mode, T });
-    const data = await openSegData(o.data, split, { size: meta.size, labelResize: (o.labelResize ?? 'nearest') as LabelResize, cache: o.cache ?? true, history: plan.mode === 'frames' ? plan.steps - 1 : 0 });
+    const data = await openSegData(o.data, split, { size: meta.size, labelResize: (o.labelResize ?? 'nearest') as LabelResize, cache: o.cache ?? true, history: plan.mode === 'frames' ? plan.steps - 1 : 0, crop: cropOption(meta.crop) });
     const ds = new FrameDataset(data, plan.mode, plan.steps);
     if (ds.length === 0) throw new Error(`${o.data}: no labelled samples in split '${split}' (mode ${plan.mode}, T ${plan.steps})`);
     const r = evaluate(model, ds, { batch: Number(o.batch ?? 16), maxBatches: Number(o.maxBatches ?? 0), seed: Number(o.seed ?? 12345), convention });

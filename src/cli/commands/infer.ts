@@ -14,7 +14,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { decodeNpy, encodeNpy } from '../../util/npy.js';
 import { ARCHS, parseSize, type Arch } from '../../snn/definition.js';
-import { decodeSafetensors, type SafeTensor } from '../../snn/safetensors.js';
+import { decodeSafetensors, type SafeTensor } from '../../util/safetensors.js';
 
 export interface InferOptions {
   arch: string;

@@ -42,6 +42,7 @@ export function helloMessage(p: LiveController): object {
       stepsPerFrame: info.stepsPerFrame,
       bnPolicy: info.bnPolicy,
       params: info.params,
+      engine: info.engine ?? 'tfjs',
     },
     backend: info.backend,
     layers: info.layers.map((l) => ({ name: l.name, neurons: l.neurons, shape: l.shape })),

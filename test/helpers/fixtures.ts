@@ -4,8 +4,8 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readNpy } from '../util/npy.js';
-import { archFromReference, type Arch } from './definition.js';
+import { readNpy } from '../../src/util/npy.js';
+import { archFromReference, type Arch } from '../../src/snn/definition.js';
 
 export interface FixtureSet {
   dir: string;
