@@ -153,8 +153,8 @@ export async function benchEngines(log: (s: string) => void = (s) => process.std
   const raw: { engine: string; arch: string; batch: number; ms: number; load: string }[] = [];
   const engines: [string, EngineOptions][] = [];
   if (ortAvailable()) {
-    engines.push(['onnx', { engine: 'onnx', onnx: { padSkip: 'off' } }]);
-    engines.push(['onnx padSkip=auto', { engine: 'onnx', onnx: { padSkip: 'auto' } }]);
+    engines.push(['onnx (default: padSkip=auto)', { engine: 'onnx', onnx: { padSkip: 'auto' } }]);
+    engines.push(['onnx padSkip=off', { engine: 'onnx', onnx: { padSkip: 'off' } }]);
     engines.push(['onnx padSkip=all', { engine: 'onnx', onnx: { padSkip: 'all' } }]);
     if (process.env.EVSTREAM_BENCH_ORT1 === '1') engines.push(['onnx 1 thread', { engine: 'onnx', onnx: { threads: 1 } }]);
   } else log('onnxruntime-node does not load: onnx rows skipped');

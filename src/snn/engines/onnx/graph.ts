@@ -165,7 +165,7 @@ class Builder {
 /** Generate the one-step ONNX graph of `def` with the weights of `w`. */
 export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOptions): GraphInfo {
   const N = opts.batch;
-  const padSkip = opts.padSkip ?? 'off';
+  const padSkip = opts.padSkip ?? 'auto';
   const b = new Builder();
   const states: StateInfo[] = [];
   const nchw = (s: [number, number, number]): number[] => [N, s[0], s[1], s[2]];
@@ -375,7 +375,7 @@ export function graphKey(def: ModelDef, w: WeightSource, opts: GraphOptions): st
   const h = createHash('sha256');
   h.update(GENERATOR_VERSION);
   h.update(JSON.stringify(def));
-  h.update(JSON.stringify({ batch: opts.batch, horizon: opts.horizon, padSkip: opts.padSkip ?? 'off' }));
+  h.update(JSON.stringify({ batch: opts.batch, horizon: opts.horizon, padSkip: opts.padSkip ?? 'auto' }));
   for (const [k, v] of [...opts.thresholds].sort((a, b) => a[0].localeCompare(b[0]))) h.update(`${k}=${typeof v === 'number' ? v : Array.from(v).join(',')};`);
   for (const p of def.params) {
     if (p.role === 'count') continue;
