@@ -5,7 +5,7 @@
  * of each engine's time to PyTorch's. Medians after warm-up; the load average is printed with it.
  *
  *   npm run bench -- engines        (EVSTREAM_BENCH_ITERS=n, default 15; EVSTREAM_BENCH_TFJS=0 skips tfjs)
- *   node dist/bench/engines.js --soak [steps=10000] [arch]     RSS soak of the onnx engine
+ *   node dist/bench/engines.js --soak [steps=10000] [arch] [--no-churn]   RSS soak of the onnx engine
  */
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
@@ -190,11 +190,12 @@ export async function benchEngines(log: (s: string) => void = (s) => process.std
 }
 
 /**
- * RSS soak: `steps` onnx steps of one session (with a second, interleaved session and a
- * create/dispose cycle of a third, differently-shaped one every `steps / 10` steps, which builds
- * and frees a native ORT session each time). Prints RSS at start, every 10 %, and at the end.
+ * RSS soak: `steps` onnx steps of one session (with a second, interleaved session and, unless
+ * `churn` is false, a create/dispose cycle of a third, differently-shaped one every `steps / 10`
+ * steps, which builds and frees a native ORT session each time). Prints RSS at start, every 10 %,
+ * and at the end. `--no-churn` measures the steady state of long-running sessions alone.
  */
-export async function soakEngines(steps = 10_000, arch: (typeof ARCHS)[number] = 'spiking-deeplab', log: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<{ startMb: number; endMb: number; samples: number[] }> {
+export async function soakEngines(steps = 10_000, arch: (typeof ARCHS)[number] = 'spiking-deeplab', log: (s: string) => void = (s) => process.stdout.write(s + '\n'), churn = true): Promise<{ startMb: number; endMb: number; samples: number[] }> {
   await initBackend(undefined, false);
   const model = benchModel(arch);
   const a = createSession(model, { engine: 'onnx', onnx: { cacheDir: false } });
@@ -213,9 +214,11 @@ export async function soakEngines(steps = 10_000, arch: (typeof ARCHS)[number] =
     if (i % 2 === 0) b.step(y);
     if (i % 500 === 0) a.reset();
     if (i % every === 0) {
-      const c = createSession(model, { engine: 'onnx', batch: 2, horizon: 'reset', onnx: { cacheDir: false } });
-      c.step(frame(2 * 2 * 64 * 64, 3));
-      c.dispose();
+      if (churn) {
+        const c = createSession(model, { engine: 'onnx', batch: 2, horizon: 'reset', onnx: { cacheDir: false } });
+        c.step(frame(2 * 2 * 64 * 64, 3));
+        c.dispose();
+      }
       samples.push(rss());
       log(`  step ${i}: RSS ${samples.at(-1)!.toFixed(1)} MB, ${((performance.now() - t0) / i).toFixed(1)} ms/step, load ${load()}`);
     }
@@ -230,7 +233,8 @@ export async function soakEngines(steps = 10_000, arch: (typeof ARCHS)[number] =
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const i = process.argv.indexOf('--soak');
-  if (i >= 0) await soakEngines(Number(process.argv[i + 1]) || 10_000, (process.argv[i + 2] as (typeof ARCHS)[number]) || 'spiking-deeplab');
+  const args = process.argv.slice(i + 1).filter((a) => !a.startsWith('--'));
+  if (i >= 0) await soakEngines(Number(args[0]) || 10_000, (args[1] as (typeof ARCHS)[number]) || 'spiking-deeplab', undefined, !process.argv.includes('--no-churn'));
   else {
     const { printTable } = await import('./table.js');
     printTable('streaming engines: one SNN step, 64x64', await benchEngines());
