@@ -8,7 +8,7 @@
  */
 import { Observable, BehaviorSubject } from 'rxjs';
 import type { EventBatch } from '../events/types.js';
-import { readEventFile } from '../events/read-file.js';
+import { readEventFileLooped } from '../sources/looped-read.js';
 import { fromDvTcp } from '../sources/dv-tcp.js';
 import { shiftTime, sliceByDuration } from '../sources/batch-time.js';
 import { sleep } from '../util/sleep.js';
@@ -66,15 +66,12 @@ export class PacedFileSource implements ControlledSource {
     this.events$ = new Observable<EventBatch>((subscriber) => {
       const abort = new AbortController();
       const maxBatchUs = opts.maxBatchUs ?? 10_000;
-      let offset = 0;
-      let lastT = -Infinity;
       let loops = 0;
       this.status$.next({ state: this._paused ? 'paused' : 'playing', loops });
 
       const emit = async (batch: EventBatch): Promise<void> => {
         if (subscriber.closed) return;
-        const shifted = offset === 0 ? batch : shiftTime(batch, offset);
-        for (const part of sliceByDuration(shifted, maxBatchUs)) {
+        for (const part of sliceByDuration(batch, maxBatchUs)) {
           const tEnd = part.t[part.length - 1]!;
           if (Number.isNaN(this.anchorT)) this.reanchor(part.t[0]!);
           for (;;) {
@@ -88,31 +85,21 @@ export class PacedFileSource implements ControlledSource {
             await sleep(wait, both);
             if (abort.signal.aborted) return;
           }
-          lastT = tEnd;
           this.lastEmittedT = tEnd;
           subscriber.next(part);
         }
       };
 
       (async () => {
-        do {
-          let first = NaN;
-          await readEventFile(
-            path,
-            (b) => {
-              if (b.length === 0) return;
-              if (Number.isNaN(first)) {
-                first = b.t[0]!;
-                if (lastT > -Infinity) offset = lastT + (opts.loopGapUs ?? 1) - first;
-              }
-              return emit(b);
-            },
-            { signal: abort.signal },
-          );
-          if (Number.isNaN(first)) break;
-          loops++;
-          if (opts.loop && !subscriber.closed) this.status$.next({ state: this._paused ? 'paused' : 'playing', loops });
-        } while (opts.loop && !subscriber.closed);
+        await readEventFileLooped(path, emit, {
+          signal: abort.signal,
+          loop: opts.loop,
+          loopGapUs: opts.loopGapUs,
+          onPassEnd: (passes) => {
+            loops = passes;
+            if (opts.loop && !subscriber.closed) this.status$.next({ state: this._paused ? 'paused' : 'playing', loops });
+          },
+        });
         this.status$.next({ state: 'ended', loops });
         subscriber.complete();
       })().catch((err: unknown) => {

@@ -3,7 +3,8 @@ import { once } from 'node:events';
 import type { EventBatch } from '../events/types.js';
 import { readEventFile } from '../events/read-file.js';
 import { Aedat4Writer, type ByteSink, type Aedat4WriteCompression } from '../events/aedat4/index.js';
-import { sliceByDuration, shiftTime } from '../sources/batch-time.js';
+import { sliceByDuration } from '../sources/batch-time.js';
+import { readEventFileLooped } from '../sources/looped-read.js';
 import { sleep } from '../util/sleep.js';
 
 export interface ReplayServerOptions {
@@ -76,37 +77,25 @@ export async function startReplayServer(file: string, opts: ReplayServerOptions 
     });
     let wallStart = NaN;
     let streamStart = NaN;
-    let offset = 0;
-    let lastT = -Infinity;
-    do {
-      let first = NaN;
-      await readEventFile(
-        file,
-        async (batch: EventBatch) => {
-          if (Number.isNaN(first) && batch.length > 0) {
-            first = batch.t[0]!;
-            if (lastT > -Infinity) offset = lastT + 1 - first;
+    await readEventFileLooped(
+      file,
+      async (batch: EventBatch) => {
+        for (const part of sliceByDuration(batch, packetUs)) {
+          if (Number.isNaN(streamStart)) {
+            streamStart = part.t[0]!;
+            wallStart = performance.now();
           }
-          const b = offset ? shiftTime(batch, offset) : batch;
-          for (const part of sliceByDuration(b, packetUs)) {
-            if (Number.isNaN(streamStart)) {
-              streamStart = part.t[0]!;
-              wallStart = performance.now();
-            }
-            if (speed > 0) {
-              const wait = wallStart + (part.t[0]! - streamStart) / 1000 / speed - performance.now();
-              if (wait > 1) await sleep(wait, abort.signal);
-            }
-            if (abort.signal.aborted) return;
-            await writer.write(part);
-            await writer.flush();
-            lastT = part.t[part.length - 1]!;
+          if (speed > 0) {
+            const wait = wallStart + (part.t[0]! - streamStart) / 1000 / speed - performance.now();
+            if (wait > 1) await sleep(wait, abort.signal);
           }
-        },
-        { signal: abort.signal },
-      );
-      if (Number.isNaN(first)) break;
-    } while (opts.loop && !abort.signal.aborted);
+          if (abort.signal.aborted) return;
+          await writer.write(part);
+          await writer.flush();
+        }
+      },
+      { signal: abort.signal, loop: opts.loop },
+    );
     await writer.close();
   };
 

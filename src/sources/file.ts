@@ -1,7 +1,8 @@
 import { Observable } from 'rxjs';
 import type { EventBatch } from '../events/types.js';
-import { readEventFile, type ReadEventFileOptions } from '../events/read-file.js';
-import { sliceByDuration, shiftTime } from './batch-time.js';
+import type { ReadEventFileOptions } from '../events/read-file.js';
+import { sliceByDuration } from './batch-time.js';
+import { readEventFileLooped } from './looped-read.js';
 import { sleep } from '../util/sleep.js';
 
 export interface FileSourceOptions extends Omit<ReadEventFileOptions, 'signal'> {
@@ -28,18 +29,14 @@ export function fromEventFile(path: string, opts: FileSourceOptions = {}): Obser
     const maxBatchUs = opts.maxBatchUs ?? 10_000;
     let wallStart = 0;
     let streamStart = NaN;
-    let offset = 0; // added to timestamps on later loops
-    let lastT = -Infinity;
 
     const emit = async (batch: EventBatch): Promise<void> => {
       if (subscriber.closed) return;
-      const shifted = offset === 0 ? batch : shiftTime(batch, offset);
-      if (shifted.length > 0) lastT = shifted.t[shifted.length - 1]!;
       if (!speed) {
-        subscriber.next(shifted);
+        subscriber.next(batch);
         return;
       }
-      for (const part of sliceByDuration(shifted, maxBatchUs)) {
+      for (const part of sliceByDuration(batch, maxBatchUs)) {
         if (Number.isNaN(streamStart)) {
           streamStart = part.t[0]!;
           wallStart = performance.now();
@@ -53,22 +50,7 @@ export function fromEventFile(path: string, opts: FileSourceOptions = {}): Obser
     };
 
     (async () => {
-      do {
-        let first = NaN;
-        await readEventFile(
-          path,
-          (b) => {
-            if (Number.isNaN(first) && b.length > 0) {
-              first = b.t[0]!;
-              // Later loops continue one gap after the previous loop's last event.
-              if (lastT > -Infinity) offset = lastT + (opts.loopGapUs ?? 1) - first;
-            }
-            return emit(b);
-          },
-          { ...opts, signal: abort.signal },
-        );
-        if (Number.isNaN(first)) break; // an empty file would loop forever
-      } while (opts.loop && !subscriber.closed);
+      await readEventFileLooped(path, emit, { ...opts, signal: abort.signal });
       subscriber.complete();
     })().catch((err: unknown) => {
       if (!abort.signal.aborted) subscriber.error(err);
