@@ -8,13 +8,13 @@
  *   node dist/bench/engines.js --soak [steps=10000] [arch] [--no-churn]   RSS soak of the onnx engine
  */
 import * as tf from '@tensorflow/tfjs';
-import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { initBackend } from '../src/snn/backend.js';
 import { SegModel } from '../src/snn/model.js';
 import { mulberry32 } from '../src/snn/encoders.js';
 import { createSession, ortAvailable, type EngineOptions } from '../src/snn/engines/index.js';
+import { runTorch } from './torch.js';
 
 export interface EngineRow {
   engine: string;
@@ -65,86 +65,10 @@ function timeSession(model: SegModel, batch: number, opts: EngineOptions, iters:
   return median(times);
 }
 
-const TORCH_SCRIPT = String.raw`
-import json, time, statistics, sys
-import torch, torch.nn as nn, torch.nn.functional as F
-torch.set_num_threads(2)
-torch.manual_seed(0)
-iters = int(sys.argv[1])
-class Net(nn.Module):
-    def __init__(self, arch, T=4, C=6):
-        super().__init__()
-        self.fcn = arch == 'spiking-fcn'
-        if self.fcn:
-            plan = [(64,1), (64,1), 'skip', 'pool', (128,1), (128,1), 'skip', 'pool', (256,1), (256,1), (256,1), 'skip', 'pool', (1024,1), (1024,1), 'skip']
-        else:
-            plan = [(64,1), (64,1), 'pool', (128,1), (128,1), 'pool', (256,1), (256,2), (256,2), (1024,12)]
-        self.plan, convs, bns, skips = [], [], [], []
-        cin = 2
-        for p in plan:
-            if p == 'pool': self.plan.append('pool')
-            elif p == 'skip': skips.append(nn.Conv2d(cin, C, 1)); self.plan.append('skip')
-            else:
-                c, d = p
-                convs.append(nn.Conv2d(cin, c, 3, padding=d, dilation=d, bias=False))
-                bl = nn.ModuleList([nn.BatchNorm2d(c, eps=1e-4) for _ in range(T)])
-                for b in bl: b.bias = None; b.running_var.fill_(0.05)
-                bns.append(bl); cin = c; self.plan.append('conv')
-        self.convs, self.bns, self.skips = nn.ModuleList(convs), nn.ModuleList(bns), nn.ModuleList(skips)
-        self.out = nn.Conv2d(cin, C, 1, bias=False)
-        self.up = nn.ModuleList([nn.ConvTranspose2d(C, C, 3, stride=2, bias=False) for _ in range(3)])
-    def step(self, x, mems, t):
-        out, i, sk = x, 0, []
-        for p in self.plan:
-            if p == 'pool': out = F.avg_pool2d(out, 3, 2, 1)
-            elif p == 'skip': sk.insert(0, self.skips[len(sk)](out))
-            else:
-                m = self.bns[i][t % len(self.bns[i])](self.convs[i](out))
-                mems[i] = m if mems[i] is None else 0.99 * mems[i] + m
-                xx = mems[i] - 1.0
-                out = (xx > 0).float()
-                mems[i] = mems[i] - out
-                i += 1
-        if not self.fcn: return self.out(out)
-        z = sk[0]
-        for k in range(3):
-            z = F.interpolate(self.up[k](z), size=sk[k+1].shape[-2:], mode='bilinear', align_corners=True) + sk[k+1]
-            if k < 2:
-                mems[i] = z if mems[i] is None else 0.99 * mems[i] + z
-                xx = mems[i] - 1.0
-                z = (xx > 0).float()
-                mems[i] = mems[i] - z
-                i += 1
-        return z
-rows = []
-for arch in ['spiking-deeplab', 'spiking-fcn']:
-    net = Net(arch).eval()
-    for b in [1, 4]:
-        x = (torch.rand(b, 2, 64, 64) < 0.2).float()
-        mems = [None] * 16
-        with torch.inference_mode():
-            for i in range(4): net.step(x, mems, i % 4)
-            ts = []
-            for i in range(iters):
-                t0 = time.perf_counter(); net.step(x, mems, 3); ts.append((time.perf_counter() - t0) * 1000)
-        rows.append(dict(arch=arch, batch=b, ms=statistics.median(ts)))
-print(json.dumps(dict(version=torch.__version__, rows=rows)))
-`;
-
 function benchTorch(iters: number, log: (s: string) => void): { version: string; rows: { arch: string; batch: number; ms: number; load: string }[] } | null {
-  const py = '/usr/bin/python3';
-  if (spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' }).status !== 0) {
-    log('PyTorch not available (apt-get install -y python3-torch): skipped');
-    return null;
-  }
   const before = load();
-  const r = spawnSync(py, ['-c', TORCH_SCRIPT, String(iters)], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) {
-    log(`PyTorch bench failed: ${r.stderr.slice(-500)}`);
-    return null;
-  }
-  const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { version: string; rows: { arch: string; batch: number; ms: number }[] };
-  return { version: j.version, rows: j.rows.map((x) => ({ ...x, load: before })) };
+  const r = runTorch({ mode: 'step', cases: ARCHS.flatMap((a) => [[a, 1, iters], [a, 4, iters]] as [string, number, number][]) }, log);
+  return r && { version: r.version, rows: r.rows.map((x) => ({ arch: x.arch, batch: x.batch, ms: x.ms, load: before })) };
 }
 
 export async function benchEngines(log: (s: string) => void = (s) => process.stderr.write(s + '\n')): Promise<EngineRow[]> {

@@ -8,11 +8,11 @@
  *                                          EVSTREAM_BENCH_BACKENDS=wasm skips the slow cpu backend)
  */
 import * as tf from '@tensorflow/tfjs';
-import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { availableBackends, initBackend, type BackendName } from '../src/snn/backend.js';
 import { SegModel } from '../src/snn/model.js';
 import { mulberry32 } from '../src/snn/encoders.js';
+import { runTorch } from './torch.js';
 
 export interface BenchRow {
   engine: string;
@@ -100,107 +100,16 @@ async function benchTfjs(backend: BackendName, log: (s: string) => void): Promis
   return rows;
 }
 
-const TORCH_SCRIPT = String.raw`
-import json, sys, time, statistics
-import torch, torch.nn as nn, torch.nn.functional as F
-torch.set_num_threads(2)
-torch.manual_seed(0)
-class Spike(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return (x > 0).float()
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        return g * 0.3 * F.relu(1 - x.abs())
-class Net(nn.Module):
-    def __init__(self, arch, T=4, C=6):
-        super().__init__()
-        self.fcn = arch == 'spiking-fcn'
-        if self.fcn:
-            plan = [(64,1), (64,1), 'skip', 'pool', (128,1), (128,1), 'skip', 'pool', (256,1), (256,1), (256,1), 'skip', 'pool', (1024,1), (1024,1), 'skip']
-        else:
-            plan = [(64,1), (64,1), 'pool', (128,1), (128,1), 'pool', (256,1), (256,2), (256,2), (1024,12)]
-        self.plan, convs, bns, skips = [], [], [], []
-        cin = 2
-        for p in plan:
-            if p == 'pool': self.plan.append('pool')
-            elif p == 'skip': skips.append(nn.Conv2d(cin, C, 1)); self.plan.append('skip')
-            else:
-                c, d = p
-                convs.append(nn.Conv2d(cin, c, 3, padding=d, dilation=d, bias=False))
-                bl = nn.ModuleList([nn.BatchNorm2d(c, eps=1e-4) for _ in range(T)])
-                for b in bl: b.bias = None; b.running_var.fill_(0.05)
-                bns.append(bl); cin = c; self.plan.append('conv')
-        self.convs, self.bns, self.skips = nn.ModuleList(convs), nn.ModuleList(bns), nn.ModuleList(skips)
-        self.out = nn.Conv2d(cin, C, 1, bias=False)
-        self.up = nn.ModuleList([nn.ConvTranspose2d(C, C, 3, stride=2, bias=False) for _ in range(3)])
-    def step(self, x, mems, t):
-        out, i, sk = x, 0, []
-        for p in self.plan:
-            if p == 'pool': out = F.avg_pool2d(out, 3, 2, 1)
-            elif p == 'skip': sk.insert(0, self.skips[len(sk)](out))
-            else:
-                m = self.bns[i][t % len(self.bns[i])](self.convs[i](out))
-                mems[i] = m if mems[i] is None else 0.99 * mems[i] + m
-                xx = mems[i] - 1.0
-                out = Spike.apply(xx)
-                mems[i] = mems[i] - (xx > 0).float()
-                i += 1
-        if not self.fcn: return self.out(out)
-        z = sk[0]
-        for k in range(3):
-            z = F.interpolate(self.up[k](z), size=sk[k+1].shape[-2:], mode='bilinear', align_corners=True) + sk[k+1]
-            if k < 2:
-                mems[i] = z if mems[i] is None else 0.99 * mems[i] + z
-                xx = mems[i] - 1.0
-                z = Spike.apply(xx)
-                mems[i] = mems[i] - (xx > 0).float()
-                i += 1
-        return z
-rows = []
-for arch in ['spiking-deeplab', 'spiking-fcn']:
-    net = Net(arch).eval()
-    for b in [1, 4]:
-        x = (torch.rand(b, 2, 64, 64) < 0.2).float()
-        mems = [None] * 16
-        with torch.no_grad():
-            for i in range(3): net.step(x, mems, i)
-            ts = []
-            for i in range(10):
-                t0 = time.perf_counter(); net.step(x, mems, i); ts.append((time.perf_counter() - t0) * 1000)
-        rows.append(dict(arch=arch, batch=b, mode='step', ms=statistics.median(ts)))
-    net.train()
-    opt = torch.optim.SGD(net.parameters(), lr=1e-6)
-    x = (torch.rand(4, 2, 2, 64, 64) < 0.2).float()
-    ts = []
-    for it in range(4):
-        t0 = time.perf_counter()
-        mems = [None] * 16
-        acc = None
-        for t in range(4):
-            o = net.step(x[t], mems, t); acc = o if acc is None else acc + o
-        loss = (acc / 4).pow(2).mean(); opt.zero_grad(); loss.backward(); opt.step()
-        if it: ts.append((time.perf_counter() - t0) * 1000)
-    rows.append(dict(arch=arch, batch=2, mode='fwd+bwd T=4', ms=statistics.median(ts)))
-print(json.dumps(dict(version=torch.__version__, rows=rows)))
-`;
-
 function benchTorch(log: (s: string) => void): BenchRow[] {
-  const py = '/usr/bin/python3';
-  const probe = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' });
-  if (probe.status !== 0) {
-    log('PyTorch not available (apt-get install -y python3-torch): skipped');
-    return [];
-  }
-  const r = spawnSync(py, ['-c', TORCH_SCRIPT], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) {
-    log(`PyTorch bench failed: ${r.stderr.slice(-500)}`);
-    return [];
-  }
-  const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { version: string; rows: { arch: string; batch: number; mode: string; ms: number }[] };
-  return j.rows.map((x) => ({ engine: `torch-${j.version}-cpu`, arch: x.arch, batch: x.batch, mode: x.mode, ms: x.ms, stepsPerS: (x.mode === 'step' ? 1000 : 4000) / x.ms, realtime: x.mode === 'step' ? 50 / x.ms : null, vsTorch: 1 }));
+  const archs = ['spiking-deeplab', 'spiking-fcn'];
+  const steps = runTorch({ mode: 'step', cases: archs.flatMap((a) => [[a, 1, 10], [a, 4, 10]] as [string, number, number][]) }, log);
+  if (!steps) return [];
+  const train = runTorch({ mode: 'train', cases: archs.map((a) => [a, 1, 4, 2, 64, 3] as [string, number, number, number, number, number]) }, log);
+  const engine = `torch-${steps.version}-cpu`;
+  return [
+    ...steps.rows.map((x) => ({ engine, arch: x.arch, batch: x.batch, mode: 'step', ms: x.ms, stepsPerS: 1000 / x.ms, realtime: 50 / x.ms, vsTorch: 1 })),
+    ...(train?.rows ?? []).map((x) => ({ engine, arch: x.arch, batch: x.batch, mode: 'fwd+bwd T=4', ms: x.ms, stepsPerS: 4000 / x.ms, realtime: null, vsTorch: 1 })),
+  ];
 }
 
 export async function benchSnn(log: (s: string) => void = (s) => process.stderr.write(s + '\n')): Promise<BenchRow[]> {

@@ -8,13 +8,13 @@
  *   node .build-train/bench/train.js        (or `npm run bench -- train`)
  */
 import * as tf from '@tensorflow/tfjs';
-import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { availableBackends, initBackend, type BackendName } from '../src/snn/backend.js';
 import { SegModel } from '../src/snn/model.js';
 import type { Arch } from '../src/snn/definition.js';
 import { Adam, crossEntropyIgnore } from '../src/train/optim.js';
 import { Rng } from '../src/train/rng.js';
+import { runTorch } from './torch.js';
 
 export interface TrainBenchRow {
   engine: string;
@@ -87,79 +87,10 @@ async function benchTfjs(backend: BackendName, c: Case, reps: number): Promise<n
   return median(times);
 }
 
-const TORCH_SCRIPT = String.raw`
-import json, sys, time, statistics
-import torch, torch.nn as nn, torch.nn.functional as F
-torch.set_num_threads(2)
-torch.manual_seed(0)
-class Spike(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return (x > 0).float()
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        return g * 0.3 * F.relu(1 - x.abs())
-class DeepLab(nn.Module):
-    def __init__(self, w, T, C=6):
-        super().__init__()
-        ch = lambda c: max(1, round(c * w))
-        plan = [(ch(64),1), (ch(64),1), 'pool', (ch(128),1), (ch(128),1), 'pool', (ch(256),1), (ch(256),2), (ch(256),2), (ch(1024),12)]
-        self.plan, convs, bns, cin = [], [], [], 2
-        for p in plan:
-            if p == 'pool': self.plan.append('pool'); continue
-            c, d = p
-            convs.append(nn.Conv2d(cin, c, 3, padding=d, dilation=d, bias=False))
-            bl = nn.ModuleList([nn.BatchNorm2d(c, eps=1e-4) for _ in range(T)])
-            for b in bl: b.bias = None
-            bns.append(bl); cin = c; self.plan.append('conv')
-        self.convs, self.bns = nn.ModuleList(convs), nn.ModuleList(bns)
-        self.out = nn.Conv2d(cin, C, 1, bias=False)
-    def forward(self, x):
-        T = x.shape[0]; mems = [None] * len(self.convs); acc = None
-        for t in range(T):
-            out, i = x[t], 0
-            for p in self.plan:
-                if p == 'pool': out = F.avg_pool2d(out, 3, 2, 1); continue
-                m = self.bns[i][t](self.convs[i](out))
-                mems[i] = m if mems[i] is None else 0.99 * mems[i] + m
-                xx = mems[i] - 1.0
-                out = Spike.apply(xx)
-                mems[i] = mems[i] - (xx > 0).float().detach()
-                i += 1
-            o = self.out(out); acc = o if acc is None else acc + o
-        return F.interpolate(acc / T, size=x.shape[-2:], mode='bilinear', align_corners=True)
-rows = []
-for (w, T, b, s, reps) in json.loads(sys.argv[1]):
-    net = DeepLab(w, T).train()
-    opt = torch.optim.Adam(net.parameters(), lr=1e-4)
-    x = (torch.rand(T, b, 2, s, s) < 0.2).float()
-    y = torch.zeros(b, s, s, dtype=torch.long); y[:, : s // 2] = 1
-    ts = []
-    for it in range(reps + 1):
-        t0 = time.perf_counter()
-        loss = F.cross_entropy(net(x), y, ignore_index=255)
-        opt.zero_grad(); loss.backward(); opt.step()
-        if it: ts.append((time.perf_counter() - t0) * 1000)
-    rows.append(dict(width=w, T=T, batch=b, size=s, ms=statistics.median(ts)))
-print(json.dumps(dict(version=torch.__version__, rows=rows)))
-`;
-
 function benchTorch(cases: Case[], reps: number, log: (s: string) => void): Map<string, number> {
   const out = new Map<string, number>();
-  const py = '/usr/bin/python3';
-  if (spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' }).status !== 0) {
-    log('PyTorch not available (apt-get install -y python3-torch): skipped');
-    return out;
-  }
-  const arg = JSON.stringify(cases.filter((c) => c.arch === 'spiking-deeplab').map((c) => [c.width, c.T, c.batch, c.size, reps]));
-  const r = spawnSync(py, ['-c', TORCH_SCRIPT, arg], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) {
-    log(`PyTorch bench failed: ${r.stderr.slice(-500)}`);
-    return out;
-  }
-  const res = JSON.parse(r.stdout) as { version: string; rows: { width: number; T: number; batch: number; size: number; ms: number }[] };
+  const res = runTorch({ mode: 'train', cases: cases.filter((c) => c.arch === 'spiking-deeplab').map((c) => [c.arch, c.width, c.T, c.batch, c.size, reps]) }, log);
+  if (!res) return out;
   log(`PyTorch ${res.version} (CPU, 2 threads)`);
   for (const row of res.rows) out.set(`${row.width}/${row.T}/${row.batch}/${row.size}`, row.ms);
   return out;
