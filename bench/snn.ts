@@ -10,6 +10,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { pathToFileURL } from 'node:url';
 import { availableBackends, initBackend, type BackendName } from '../src/snn/backend.js';
+import { selectKernels } from '../src/snn/engines/kernels.js';
+import { ortAvailable } from '../src/snn/engines/onnx/runtime.js';
 import { SegModel } from '../src/snn/model.js';
 import { mulberry32 } from '../src/snn/encoders.js';
 import { runTorch } from './torch.js';
@@ -50,10 +52,12 @@ function benchModel(arch: (typeof ARCHS)[number]): SegModel {
   return m;
 }
 
-async function benchTfjs(backend: BackendName, log: (s: string) => void): Promise<BenchRow[]> {
+async function benchTfjs(backend: BackendName, kernels: 'tfjs' | 'ort', log: (s: string) => void): Promise<BenchRow[]> {
   await initBackend(backend, false);
+  selectKernels(kernels, false);
+  const engine = kernels === 'ort' ? `tfjs-${backend}+ort` : `tfjs-${backend}`;
   const rows: BenchRow[] = [];
-  const slow = backend === 'cpu';
+  const slow = backend === 'cpu' && kernels === 'tfjs';
   for (const arch of ARCHS) {
     const model = benchModel(arch);
     for (const batch of [1, 4]) {
@@ -70,8 +74,8 @@ async function benchTfjs(backend: BackendName, log: (s: string) => void): Promis
       }
       s.dispose();
       const ms = median(times);
-      rows.push({ engine: `tfjs-${backend}`, arch, batch, mode: 'step', ms, stepsPerS: 1000 / ms, realtime: 50 / ms, vsTorch: null });
-      log(`tfjs-${backend} ${arch} b${batch} step ${ms.toFixed(1)} ms`);
+      rows.push({ engine, arch, batch, mode: 'step', ms, stepsPerS: 1000 / ms, realtime: 50 / ms, vsTorch: null });
+      log(`${engine} ${arch} b${batch} step ${ms.toFixed(1)} ms`);
     }
     if (!slow || process.env.EVSTREAM_BENCH_CPU_TRAIN === '1') {
       const opt = tf.train.sgd(1e-6);
@@ -92,8 +96,8 @@ async function benchTfjs(backend: BackendName, log: (s: string) => void): Promis
       x.dispose();
       opt.dispose();
       const ms = median(times);
-      rows.push({ engine: `tfjs-${backend}`, arch, batch: 2, mode: 'fwd+bwd T=4', ms, stepsPerS: 4000 / ms, realtime: null, vsTorch: null });
-      log(`tfjs-${backend} ${arch} fwd+bwd ${ms.toFixed(0)} ms`);
+      rows.push({ engine, arch, batch: 2, mode: 'fwd+bwd T=4', ms, stepsPerS: 4000 / ms, realtime: null, vsTorch: null });
+      log(`${engine} ${arch} fwd+bwd ${ms.toFixed(0)} ms`);
     }
     model.dispose();
   }
@@ -117,7 +121,12 @@ export async function benchSnn(log: (s: string) => void = (s) => process.stderr.
   // EVSTREAM_BENCH_BACKENDS=wasm,cpu limits the tfjs backends (the cpu one takes minutes).
   const only = process.env.EVSTREAM_BENCH_BACKENDS?.split(',').map((s) => s.trim());
   const backends = (await availableBackends()).filter((b) => !only || only.includes(b));
-  for (const b of backends) rows.push(...(await benchTfjs(b, log)));
+  for (const b of backends) {
+    rows.push(...(await benchTfjs(b, 'tfjs', log)));
+    // the same layers with ONNX Runtime conv / matMul kernels (what training uses by default)
+    if ((b === 'wasm' || b === 'cpu') && ortAvailable()) rows.push(...(await benchTfjs(b, 'ort', log)));
+  }
+  selectKernels('tfjs', false);
   const torch = benchTorch(log);
   for (const r of rows) {
     const t = torch.find((x) => x.arch === r.arch && x.batch === r.batch && x.mode === r.mode);

@@ -10,6 +10,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { pathToFileURL } from 'node:url';
 import { availableBackends, initBackend, type BackendName } from '../src/snn/backend.js';
+import { selectKernels } from '../src/snn/engines/kernels.js';
+import { ortAvailable } from '../src/snn/engines/onnx/runtime.js';
 import { SegModel } from '../src/snn/model.js';
 import type { Arch } from '../src/snn/definition.js';
 import { Adam, crossEntropyIgnore } from '../src/train/optim.js';
@@ -60,8 +62,9 @@ function input(c: Case, seed: number): { x: Float32Array; y: Int32Array } {
   return { x, y };
 }
 
-async function benchTfjs(backend: BackendName, c: Case, reps: number): Promise<number> {
+async function benchTfjs(backend: BackendName, kernels: 'tfjs' | 'ort', c: Case, reps: number): Promise<number> {
   await initBackend(backend, false);
+  selectKernels(kernels, false);
   const model = SegModel.create(c.arch, { T: c.T, width: c.width, size: [c.size, c.size], seed: 1 });
   const params = new Map([...model.vars].filter(([, v]) => v.trainable));
   const byName = new Map([...params].map(([k, v]) => [v.name, k]));
@@ -102,16 +105,26 @@ export async function benchTrain(opts: { cases?: Case[]; reps?: number; log?: (s
   const reps = opts.reps ?? 3;
   const rows: TrainBenchRow[] = [];
   const torch = benchTorch(cases, reps, log);
-  for (const backend of await availableBackends()) {
+  const only = process.env.EVSTREAM_BENCH_BACKENDS?.split(',');
+  const variants: [BackendName, 'tfjs' | 'ort'][] = [];
+  for (const b of (await availableBackends()).filter((x) => !only || only.includes(x))) {
+    variants.push([b, 'tfjs']);
+    // the same training step with ONNX Runtime conv / matMul kernels (the default of `evstream train`)
+    if ((b === 'wasm' || b === 'cpu') && ortAvailable()) variants.push([b, 'ort']);
+  }
+  for (const [backend, kernels] of variants) {
+    const engine = kernels === 'ort' ? `tfjs-${backend}+ort` : `tfjs-${backend}`;
+    const slow = backend === 'cpu' && kernels === 'tfjs';
     for (const c of cases) {
       // the cpu backend is an order of magnitude slower: only the small DeepLab unless asked
-      if (backend === 'cpu' && !process.env.EVSTREAM_BENCH_CPU_TRAIN && !(c.arch === 'spiking-deeplab' && c.width < 1)) continue;
-      const ms = await benchTfjs(backend, c, backend === 'cpu' ? 1 : reps);
+      if (slow && !process.env.EVSTREAM_BENCH_CPU_TRAIN && !(c.arch === 'spiking-deeplab' && c.width < 1)) continue;
+      const ms = await benchTfjs(backend, kernels, c, slow ? 1 : reps);
       const t = c.arch === 'spiking-deeplab' ? torch.get(`${c.width}/${c.T}/${c.batch}/${c.size}`) : undefined;
-      log(`tfjs-${backend} ${c.arch} w${c.width} T${c.T} b${c.batch}: ${ms.toFixed(0)} ms/step`);
-      rows.push({ engine: `tfjs-${backend}`, arch: c.arch, width: c.width, T: c.T, batch: c.batch, size: `${c.size}x${c.size}`, msPerStep: ms, samplesPerS: (1000 * c.batch) / ms, vsTorch: t ? ms / t : null });
+      log(`${engine} ${c.arch} w${c.width} T${c.T} b${c.batch}: ${ms.toFixed(0)} ms/step`);
+      rows.push({ engine, arch: c.arch, width: c.width, T: c.T, batch: c.batch, size: `${c.size}x${c.size}`, msPerStep: ms, samplesPerS: (1000 * c.batch) / ms, vsTorch: t ? ms / t : null });
     }
   }
+  selectKernels('tfjs', false);
   for (const c of cases) {
     const t = c.arch === 'spiking-deeplab' ? torch.get(`${c.width}/${c.T}/${c.batch}/${c.size}`) : undefined;
     if (t !== undefined) rows.push({ engine: 'torch-cpu', arch: c.arch, width: c.width, T: c.T, batch: c.batch, size: `${c.size}x${c.size}`, msPerStep: t, samplesPerS: (1000 * c.batch) / t, vsTorch: 1 });

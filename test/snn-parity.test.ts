@@ -4,6 +4,7 @@
  * expected). The cpu backend is ~20x slower than wasm (about 35 s for DeepLab and 50 s for FCN
  * here); EVSTREAM_SNN_CPU_SLICE=1 runs the cpu FCN on the batch slice N=1 instead (sample 0,
  * compared with output[0] and with per-sample spike totals counted from spike_maps.npy).
+ * 'wasm+ort' runs the same forward with ONNX Runtime conv / matMul kernels installed.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,8 @@ import { initBackend } from '../src/snn/backend.js';
 import { SegModel } from '../src/snn/model.js';
 import { fixtureSpikeMap, listFixtures, loadFixtureData } from './helpers/fixtures.js';
 import { readSafetensors } from '../src/util/safetensors.js';
+import { installOrtKernels } from '../src/snn/engines/onnx/tfjs-kernels.js';
+import { ortAvailable } from '../src/snn/engines/onnx/runtime.js';
 
 const fixtures = listFixtures();
 
@@ -21,11 +24,20 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
-for (const backend of ['wasm', 'cpu'] as const) {
+// 'wasm+ort': the wasm backend with ONNX Runtime conv / matMul kernels (training's default)
+for (const variant of ['wasm', 'cpu', 'wasm+ort'] as const) {
+  const backend = variant === 'cpu' ? 'cpu' : 'wasm';
   for (const f of fixtures) {
     const slice = backend === 'cpu' && f.arch === 'spiking-fcn' && process.env.EVSTREAM_SNN_CPU_SLICE === '1';
-    test(`parity ${f.name} on ${backend}${slice ? ' (N=1 slice)' : ''}`, async () => {
+    test(`parity ${f.name} on ${variant}${slice ? ' (N=1 slice)' : ''}`, { skip: variant === 'wasm+ort' && !ortAvailable() ? 'onnxruntime-node does not load' : false }, async (t) => {
       await initBackend(backend, false);
+      if (variant === 'wasm+ort') {
+        const k = installOrtKernels();
+        t.after(() => {
+          console.log(`# ORT kernels: ${JSON.stringify(k.stats())}`);
+          k.uninstall();
+        });
+      }
       const data = loadFixtureData(f);
       const model = SegModel.create(f.arch, { T: f.T, classes: 6, size: [64, 64], inputChannels: 2 });
       model.loadStateDict(readSafetensors(f.weightFiles), f.weightFiles[0]);
@@ -49,7 +61,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
       r.spikes.dispose();
       const ref = data.output.data.subarray(0, out.length);
       const diff = maxAbsDiff(out, ref);
-      console.log(`# ${f.name} ${backend}${slice ? ' N=1' : ''}: output max abs diff ${diff.toExponential(3)} (${ms.toFixed(0)} ms)`);
+      console.log(`# ${f.name} ${variant}${slice ? ' N=1' : ''}: output max abs diff ${diff.toExponential(3)} (${ms.toFixed(0)} ms)`);
       assert.equal(out.length, n * 6 * 64 * 64);
       assert.ok(diff <= 1e-3, `max abs diff ${diff}`);
       const names = model.layerNames;

@@ -23,12 +23,39 @@ async function tryDynamic(spec: string): Promise<boolean> {
   }
 }
 
+interface RefCountingBackend {
+  incRef(dataId: object): void;
+}
+
+/**
+ * tfjs-backend-wasm's Identity copies the data; tfjs data is immutable under a dataId, so (as the
+ * cpu backend does) share it and count a reference instead. Identity runs for every tensor a
+ * custom gradient saves (weights included, ~1800 times per DeepLab training step), and a shared
+ * dataId also lets the ORT kernels reuse a weight's re-laid-out copy across time steps.
+ */
+function shareIdentityOnWasm(): void {
+  const orig = tf.getKernel('Identity', 'wasm');
+  if (!orig) return;
+  const origFunc = orig.kernelFunc;
+  tf.unregisterKernel('Identity', 'wasm');
+  tf.registerKernel({
+    ...orig,
+    kernelFunc: ((args: { inputs: { x: { dataId: object; shape: number[]; dtype: string } }; backend: unknown }) => {
+      const x = args.inputs.x;
+      if (x.dtype === 'string') return (origFunc as unknown as (a: typeof args) => unknown)(args);
+      (args.backend as RefCountingBackend).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    }) as unknown as tf.KernelFunc,
+  });
+}
+
 /** Register and activate the wasm backend (SIMD build, single thread in Node). */
 export async function useWasm(): Promise<boolean> {
   if (!wasmRegistered) {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     const dir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
     wasm.setWasmPaths(dir + '/');
+    shareIdentityOnWasm();
     wasmRegistered = true;
   }
   return tf.setBackend('wasm');

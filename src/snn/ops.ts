@@ -8,6 +8,8 @@
  *     dx = conv(dy, flip(w) with in/out swapped, same dilation, pad (k-1)d - p)
  *     dw = conv(pad(x) as [Cin, Hp, Wp, N], filter dy as [H, W, N, Cout], stride = dilation)
  * The tap split needs no custom gradient (slice / matMul / pad all have gradients).
+ * With the ORT kernels installed (engines/onnx/tfjs-kernels.ts, `useGradKernels`), dx and dw run as
+ * Conv2DBackpropInput / Conv2DBackpropFilter kernel calls (with dilation) instead of the recipe.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -41,14 +43,59 @@ export const TAP_SPLIT_THRESHOLD = 0.5;
 
 export type TapWeightFn = (a: number, b: number) => tf.Tensor2D;
 
+let gradKernels = false;
+
+/**
+ * Whether the running backend has Conv2DBackpropInput and Conv2DBackpropFilter kernels that take
+ * `dilations` (the ORT kernels of engines/onnx/tfjs-kernels.ts register them and switch this on):
+ * the conv gradients then run as those two kernels instead of the forward-conv recipe, and
+ * heavily padded dilated convs run as plain convs instead of the tap split.
+ */
+export function useGradKernels(on: boolean): void {
+  gradKernels = on;
+}
+
+export function gradKernelsInUse(): boolean {
+  return gradKernels;
+}
+
+let matMulGrad: ((a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D) | undefined;
+
+/**
+ * a x b with a gradient built from plain matMuls on explicit transposes. tfjs's own matMul gradient
+ * uses the transposeA / transposeB flags, which tfjs-backend-wasm runs 10-40x slower than a
+ * transpose followed by a plain matMul (measured: [128,256]^T x [128,1024] 110 ms vs 3 ms).
+ */
+export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  // the ORT kernels run transposed matMuls natively: tfjs's own gradient is then the cheaper one
+  if (gradKernels) return tf.matMul(a, b);
+  if (!matMulGrad) {
+    matMulGrad = tf.customGrad(((ai: tf.Tensor, bi: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([ai, bi]);
+      return {
+        value: tf.matMul(ai as tf.Tensor2D, bi as tf.Tensor2D),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const d = dy as tf.Tensor2D;
+          return [tf.matMul(d, tf.transpose(saved[1] as tf.Tensor2D)), tf.matMul(tf.transpose(saved[0] as tf.Tensor2D), d)];
+        },
+      };
+    }) as unknown as CG) as unknown as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
+  }
+  return matMulGrad(a, b);
+}
+
 /** Kernel tap (a, b) of [k, k, Cin, Cout] as [Cin, Cout]. */
 export function tapSlice(w: tf.Tensor4D, a: number, b: number): tf.Tensor2D {
   return tf.tidy(() => tf.reshape(tf.slice(w, [a, b, 0, 0], [1, 1, w.shape[2], w.shape[3]]), [w.shape[2], w.shape[3]]));
 }
 
-/** Whether conv2d() uses the tap split for this geometry. */
+/**
+ * Whether conv2d() uses the tap split for this geometry. Not with the ORT kernels: their conv and
+ * conv-gradient kernels beat the split's slices and matMuls (DeepLab training step, median of 6:
+ * 1019 ms without the split vs 1250 ms with it).
+ */
 export function usesTapSplit(h: number, w: number, k: number, g: ConvGeom): boolean {
-  return k > 1 && g.dilation > 1 && inImageTapFraction(h, w, k, g) <= TAP_SPLIT_THRESHOLD;
+  return !gradKernels && k > 1 && g.dilation > 1 && inImageTapFraction(h, w, k, g) <= TAP_SPLIT_THRESHOLD;
 }
 
 /** Stride-1 conv as a sum over taps of (sliced input) x (tap weight) over the valid window. */
@@ -69,7 +116,7 @@ export function conv2dTapSplit(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, tapW
         const xs = tf.slice(x, [0, r0 + a * g.dilation - g.pad, c0 + b * g.dilation - g.pad, 0], [n, r1 - r0, c1 - c0, cin]);
         // cached per-tap weights keep XNNPACK's packed-weight cache warm (keyed by tensor)
         const wt = tapWeight ? tapWeight(a, b) : tapSlice(w, a, b);
-        let y = tf.reshape(tf.matMul(tf.reshape(xs, [-1, cin]), wt), [n, r1 - r0, c1 - c0, cout]) as tf.Tensor4D;
+        let y = tf.reshape(matMul2d(tf.reshape(xs, [-1, cin]), wt), [n, r1 - r0, c1 - c0, cout]) as tf.Tensor4D;
         if (r0 !== 0 || c0 !== 0 || r1 !== ho || c1 !== wo) y = tf.pad(y, [[0, 0], [r0, ho - r1], [c0, wo - c1], [0, 0]]);
         acc = acc ? tf.add(acc, y) : y;
       }
@@ -103,6 +150,20 @@ export function convFilterGrad(xp: tf.Tensor4D, dy: tf.Tensor4D, k: number, stri
   });
 }
 
+function convPadAttr(pad: number): 'valid' | Pad4 {
+  return pad === 0 ? 'valid' : pad4(pad);
+}
+
+/** dx of a conv through the backend's Conv2DBackpropInput kernel (with the dilation extension). */
+function kernelInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: number[], stride: number, g: ConvGeom): tf.Tensor4D {
+  return tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { strides: [stride, stride], pad: convPadAttr(g.pad), dataFormat: 'NHWC', inputShape: xShape, dilations: [g.dilation, g.dilation] } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+/** dw of a conv through the backend's Conv2DBackpropFilter kernel (with the dilation extension). */
+function kernelFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, wShape: number[], stride: number, g: ConvGeom): tf.Tensor4D {
+  return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: [stride, stride], pad: convPadAttr(g.pad), dataFormat: 'NHWC', filterShape: wShape, dilations: [g.dilation, g.dilation] } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
 const convGradCache = new Map<string, (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D>();
 
 /** Stride-1 conv with a forward-conv-only custom gradient (works for any dilation, on wasm). */
@@ -121,6 +182,7 @@ export function conv2dTrainable(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom): tf
           const ws = saved[1] as tf.Tensor4D;
           const k = ws.shape[0];
           const d4 = dy as tf.Tensor4D;
+          if (gradKernels) return [kernelInputGrad(d4, ws, xs.shape, 1, g), kernelFilterGrad(xs, d4, ws.shape, 1, g)];
           // input gradient: full correlation with the flipped, transposed kernel
           const wf = tf.transpose(tf.reverse(ws, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
           const dx = plainConv(d4, wf, { pad: (k - 1) * g.dilation - g.pad, dilation: g.dilation });
@@ -145,7 +207,7 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, trainable: b
   if (k === 1 && g.pad === 0) {
     // 1x1 conv: a matMul (has gradients everywhere)
     const [n, h, wd, cin] = x.shape;
-    return tf.reshape(tf.matMul(tf.reshape(x, [-1, cin]), tf.reshape(w, [cin, w.shape[3]])), [n, h, wd, w.shape[3]]) as tf.Tensor4D;
+    return tf.reshape(matMul2d(tf.reshape(x, [-1, cin]), tf.reshape(w, [cin, w.shape[3]])), [n, h, wd, w.shape[3]]) as tf.Tensor4D;
   }
   return trainable ? conv2dTrainable(x, w, g) : plainConv(x, w, g);
 }
@@ -173,7 +235,7 @@ export function convTranspose2x(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
           const ws = saved[1] as tf.Tensor4D;
           const d4 = dy as tf.Tensor4D;
           const dx = tf.conv2d(d4, ws, 2, 'valid');
-          const dw = convFilterGrad(d4, xs, ws.shape[0], 2, 1);
+          const dw = gradKernels ? kernelFilterGrad(d4, xs, ws.shape, 2, { pad: 0, dilation: 1 }) : convFilterGrad(d4, xs, ws.shape[0], 2, 1);
           return [dx, dw];
         },
       };

@@ -60,6 +60,17 @@ function atomicWrite(path: string, data: Uint8Array | string): void {
 }
 
 /** Weights with the model options in the safetensors metadata. */
+/** `RUN_DIR/checkpoint.json` for `--resume`, checked against the model the configuration asks for. */
+export function readResumeCheckpoint(run: string, meta: ModelMeta): CheckpointJson {
+  const p = join(run, 'checkpoint.json');
+  if (!existsSync(p)) throw new Error(`--resume: ${p} not found`);
+  const json = JSON.parse(readFileSync(p, 'utf8')) as CheckpointJson;
+  const m = json.model;
+  if (m.arch !== meta.arch || m.classes !== meta.classes || m.T !== meta.T || m.width !== meta.width || m.size[0] !== meta.size[0] || m.size[1] !== meta.size[1] || m.bn !== meta.bn)
+    throw new Error(`--resume: the checkpoint's model (${JSON.stringify(m)}) differs from the configuration (${JSON.stringify(meta)})`);
+  return json;
+}
+
 export function encodeCheckpointWeights(model: SegModel, meta: ModelMeta): Uint8Array {
   return encodeSafetensors(model.stateDict('F32'), { format: 'pt', arch: meta.arch, T: String(meta.T), evstream: JSON.stringify(meta) });
 }

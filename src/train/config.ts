@@ -9,14 +9,21 @@ import type { SurrogateKind } from '../snn/surrogate.js';
 import type { FrameMode, LabelResize, Split } from './data.js';
 
 export interface TrainConfig {
-  /** Training data (sim set, Ev-SegNet root or ESS root). */
+  /** Training data (sim set, Ev-SegNet root, ESS root, or a static-image set: VOC root or images/ + masks/ folder). */
   data: string;
   trainSplit: Split;
   /** Validation data (default: `data`) and split (default 'val'; 'all' when `val` is a separate sim set). */
   val?: string;
   valSplit?: Split;
   arch: Arch;
+  /** Output classes (default 6, the DDD17 classes; static-image sets: see `classesFromData`). */
   classes: number;
+  /**
+   * Set by resolveConfig when neither the flags nor the config file give `classes` or `classWeights`:
+   * static-image sets then take the dataset's class count (VOC 21, classes.json, or max label + 1);
+   * event sets keep `classes`. Non-enumerable (not saved); the trainer writes the fixed count to config.json.
+   */
+  classesFromData?: boolean;
   /** Network input [H, W]. */
   size: [number, number];
   T: number;
@@ -102,6 +109,11 @@ export function resolveConfig(overrides: Partial<TrainConfig>, file?: string): T
   }
   const defined = (o: object): object => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   const c = { ...DEFAULT_CONFIG, ...defined(fromFile), ...defined(overrides) } as TrainConfig;
+  const given = (k: keyof TrainConfig): boolean => fromFile[k] !== undefined || overrides[k] !== undefined;
+  delete c.classesFromData;
+  // non-enumerable: a hint for the trainer, not configuration; JSON.stringify and spreads leave it out,
+  // so config.json files (train-stream's included) stay as they were
+  if (!given('classes') && !given('classWeights')) Object.defineProperty(c, 'classesFromData', { value: true, enumerable: false, writable: true, configurable: true });
   if (!c.data) throw new Error('training needs --data DIR (or "data" in the config file)');
   if (!c.out) throw new Error('training needs --out RUN_DIR (or "out" in the config file)');
   if (!ARCHS.includes(c.arch)) throw new Error(`arch must be one of ${ARCHS.join(', ')}, got '${String(c.arch)}'`);

@@ -1,9 +1,12 @@
 /**
- * ANN-to-SNN conversion (the paper's baseline / negative result), for the DeepLab pair:
+ * ANN-to-SNN conversion (the paper's baseline / negative result), for the DeepLab and FCN pairs
+ * (ann-deeplab -> spiking-deeplab, ann-fcn -> spiking-fcn):
  *
  * 1. Calibration (`preActivationMax`): the trained ANN twin (BN, ReLU) runs on training frames; for
- *    every ReLU layer l the maximum of its pre-activation z_l = BN(conv(a_{l-1})) is recorded, per
- *    channel (and hence per layer = max over channels).
+ *    every spiking layer l of the spiking twin the maximum of its input in the ANN is recorded, per
+ *    channel (and hence per layer = max over channels): the pre-activation z_l = BN(conv(a_{l-1})) of
+ *    the ReLU at l, and for the FCN's decoder LIF layers upsample.0 / upsample.1 (the ANN decoder has no
+ *    ReLU there) the decoder sum z = resize(convT(.)) + skip that the LIF integrates.
  * 2. Thresholds: θ_l = scale · max z_l with scale 0.7 ('layer': one scalar per layer; 'channel': one
  *    per output channel; a channel whose maximum is <= 0 never fires in the ANN and gets the layer's
  *    threshold).
@@ -15,6 +18,14 @@
  *    are copied into every BNTT step (γ = 1), which is exactly the ANN's BN (equivalent to folding it
  *    into a conv with bias; the spiking convs have no bias, BNTT's mean subtraction supplies it).
  *    The output accumulator (classifier.1) is scaled the same way, so acc / T ≈ the ANN's logits.
+ *    FCN: the 1x1 skip convs (with bias, added every step) and the decoder's transposed convs are scaled
+ *    the same way when they read spikes (per input channel: convT weights are [in, out, k, k]); a conv
+ *    or convT reading an analog map (a skip's output) is copied as is. The last decoder sum
+ *    (upsample.2) is the output contribution, accumulated ('sum'), so acc / T ≈ the ANN's output.
+ *    Limit: a spike count cannot be negative, so the decoder LIF layers pass only the positive part of
+ *    the ANN's linear decoder sums; the converted FCN approaches the ANN with a ReLU after upsample.0 and
+ *    upsample.1, which agrees with the ANN where those sums are positive (tested: agreement with the
+ *    ANN's argmax grows with T).
  *    Neurons: integrate-and-fire by default (`leak` 1.0, the usual choice for conversion); the
  *    trained architecture's leak 0.99 can be chosen. Soft reset (subtract θ) as in the SNN.
  * 4. `conversionSweep`: direct (analog, constant) input for T_max steps through a streaming session
@@ -22,7 +33,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { SegModel } from '../snn/model.js';
-import type { NodeDef } from '../snn/definition.js';
+import { defineModel, type Arch, type ModelDef, type NodeDef } from '../snn/definition.js';
 import { avgPool3s2, conv2d, convTranspose2x, resizeAlign } from '../snn/ops.js';
 import type { SafeTensor } from '../util/safetensors.js';
 import type { FrameDataset } from './data.js';
@@ -30,14 +41,41 @@ import { ConfusionMatrix, argmaxClasses } from './metrics.js';
 
 export type ThresholdMode = 'layer' | 'channel';
 
+const TWINS: Partial<Record<Arch, Arch>> = { 'ann-deeplab': 'spiking-deeplab', 'ann-fcn': 'spiking-fcn' };
+
+/** The spiking architecture an ANN twin converts to. */
+export function spikingTwinOf(arch: Arch): Arch {
+  const t = TWINS[arch];
+  if (!t) throw new Error(`convert: ${arch} is not an ANN twin (expected ${Object.keys(TWINS).join(' or ')})`);
+  return t;
+}
+
 /**
- * The ANN's forward on NHWC input `x` ([N, H, W, C]), calling `onPre(layer, z)` with each ReLU's input
- * (the pre-activation, [N, H, W, C]). Returns the model output [N, classes, H, W] (one frame, T = 1).
+ * For each spiking layer of the ANN's spiking twin: the ANN node whose value that layer integrates
+ * (node id -> layer name). Both nets are built from the same definition, so the ids agree.
+ */
+export function preActivationNodes(ann: ModelDef): Map<string, string> {
+  const twin = defineModel(spikingTwinOf(ann.arch), { classes: ann.classes, size: ann.size, T: 1, width: ann.width, bn: ann.bn, inputChannels: ann.inputChannels });
+  const ids = new Set(ann.nodes.map((n) => n.id));
+  const out = new Map<string, string>();
+  for (const n of twin.nodes) {
+    if (n.op !== 'lif') continue;
+    if (!ids.has(n.input)) throw new Error(`convert: ${ann.arch} has no node '${n.input}' feeding ${twin.arch}'s layer '${n.name}'`);
+    out.set(n.input, n.name);
+  }
+  return out;
+}
+
+/**
+ * The ANN's forward on NHWC input `x` ([N, H, W, C]), calling `onPre(layer, z)` with the value each
+ * spiking layer of the twin integrates ([N, H, W, C]; a ReLU's input, or an FCN decoder sum), under the
+ * layer's name. Returns the model output [N, classes, H, W] (one frame, T = 1).
  * Same numbers as `SegModel.forward` for an ANN (tested).
  */
 export function annForwardProbe(model: SegModel, x: tf.Tensor4D, onPre?: (layer: string, z: tf.Tensor4D) => void): tf.Tensor4D {
   const def = model.def;
   if (def.spiking) throw new Error(`annForwardProbe: ${def.arch} is spiking (expected an ANN twin)`);
+  const probed = onPre ? preActivationNodes(def) : new Map<string, string>();
   return tf.tidy(() => {
     const vals = new Map<string, tf.Tensor4D>();
     const get = (id: string): tf.Tensor4D => {
@@ -69,12 +107,9 @@ export function annForwardProbe(model: SegModel, x: tf.Tensor4D, onPre?: (layer:
           vals.set(node.id, y as tf.Tensor4D);
           break;
         }
-        case 'relu': {
-          const z = get(node.input);
-          onPre?.(node.id, z);
-          vals.set(node.id, tf.relu(z));
+        case 'relu':
+          vals.set(node.id, tf.relu(get(node.input)));
           break;
-        }
         case 'avgpool':
           vals.set(node.id, avgPool3s2(get(node.input)));
           break;
@@ -90,6 +125,8 @@ export function annForwardProbe(model: SegModel, x: tf.Tensor4D, onPre?: (layer:
         case 'lif':
           throw new Error('annForwardProbe: LIF node in an ANN');
       }
+      const layer = probed.get(node.id);
+      if (layer) onPre!(layer, get(node.id));
     }
     return model.finish(get(def.output), 1);
   });
@@ -157,17 +194,16 @@ export interface Converted {
 export function convertAnnToSnn(ann: SegModel, thresholds: ReadonlyMap<string, Float32Array>, o: ConvertOptions = {}): SegModel {
   const a = ann.def;
   if (a.spiking) throw new Error(`convert: ${a.arch} is already spiking`);
-  if (a.arch !== 'ann-deeplab') throw new Error(`convert: only ann-deeplab -> spiking-deeplab is supported (got ${a.arch})`);
-  const snn = SegModel.create('spiking-deeplab', { classes: a.classes, size: a.size, T: o.T ?? 4, width: a.width, bn: a.bn, inputChannels: a.inputChannels, leak: o.leak ?? 1.0, bnPolicy: 'last' });
+  const snn = SegModel.create(spikingTwinOf(a.arch), { classes: a.classes, size: a.size, T: o.T ?? 4, width: a.width, bn: a.bn, inputChannels: a.inputChannels, leak: o.leak ?? 1.0, bnPolicy: 'last' });
   try {
     const sd = ann.stateDict('F32');
     const nodes = new Map(snn.def.nodes.map((n) => [n.id, n]));
-    /** threshold vector of the LIF layer feeding a node (through pools), or null for the input. */
+    /** threshold vector of the LIF layer feeding a node (through pools), or null for an analog map (input, skip conv). */
     const feed = (id: string): Float32Array | null => {
       let n = nodes.get(id);
       while (n && n.op === 'avgpool') n = nodes.get(n.input);
-      if (!n || n.op === 'input') return null;
-      if (n.op !== 'lif') throw new Error(`convert: conv input '${id}' is not a spike map`);
+      if (!n) throw new Error(`internal: no node '${id}'`);
+      if (n.op !== 'lif') return null;
       const th = thresholds.get(n.name);
       if (!th) throw new Error(`convert: no threshold for layer '${n.name}'`);
       return th;
@@ -181,6 +217,20 @@ export function convertAnnToSnn(ann: SegModel, thresholds: ReadonlyMap<string, F
         if (th) {
           const kk = n.k * n.k;
           for (let co = 0; co < n.cout; co++) for (let ci = 0; ci < n.cin; ci++) for (let j = 0; j < kk; j++) w[(co * n.cin + ci) * kk + j]! *= th[ci]!;
+        }
+        out.set(n.weight, { dtype: 'F32', shape: src.shape, data: w } as SafeTensor);
+        if (n.bias) {
+          const b = sd.get(n.bias)!;
+          out.set(n.bias, { dtype: 'F32', shape: b.shape, data: Float32Array.from(b.data as Float32Array) } as SafeTensor);
+        }
+      } else if (n.op === 'convT') {
+        // PyTorch ConvTranspose2d weight [in, out, k, k]: scale by the input channel's threshold
+        const src = sd.get(n.weight)!;
+        const w = Float32Array.from(src.data as Float32Array);
+        const th = feed(n.input);
+        if (th) {
+          const kk = n.k * n.k;
+          for (let ci = 0; ci < n.cin; ci++) for (let j = 0; j < n.cout * kk; j++) w[ci * n.cout * kk + j]! *= th[ci]!;
         }
         out.set(n.weight, { dtype: 'F32', shape: src.shape, data: w } as SafeTensor);
       } else if (n.op === 'bn') {

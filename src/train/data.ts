@@ -22,9 +22,11 @@
  *   `<rec>_<k>` with the same rec and consecutive k.
  * - ESS DDD17 drives (`dir0..dir6`): windows of the 50 ms index, splits train = dirs 0,2,3,5,6,
  *   valid ('val') = dir 1, test = dir 4.
+ * - Static images ('voc': JPEGImages/ + SegmentationClass/; 'images': images/ + masks/): RGB frames
+ *   [n, 3, H, W], one per image, for Poisson rate coding; see images.ts.
  *
- * A `SegData` holds frames [n, 2, H, W] and labels [n, H, W] in memory (plus sequence / window ids);
- * `FrameDataset` turns it into samples for one of the two frame modes:
+ * A `SegData` holds frames [n, C, H, W] (C = 2 for events, 3 for images) and labels [n, H, W] in
+ * memory (plus sequence / window ids); `FrameDataset` turns it into samples for one of the frame modes:
  * - 'poisson': one frame per sample, Poisson-sampled for T steps at batch time (the paper's default);
  * - 'frames': T consecutive windows of one sequence fed as the T steps, the label of the last;
  * - 'direct': the analog frame itself at every step (ANN twins use it with T = 1).
@@ -40,6 +42,7 @@ import { areaWeights, resizeArea } from '../framing/resize.js';
 import { normalizeMinMax } from '../framing/normalize.js';
 import { detectDatasetLayout, essSplit, evSegNetFolders, isEssDrive, readEssDrive, readEvSegNet } from '../events/datasets/index.js';
 import { decodeNpy, encodeNpy } from '../util/npy.js';
+import { detectImageLayout, loadImageData } from './images.js';
 import type { EventBatch } from '../events/types.js';
 
 export const IGNORE = 255;
@@ -48,7 +51,7 @@ export const DDD17_CLASSES = 6;
 export type Split = 'train' | 'val' | 'test' | 'all';
 export type FrameMode = 'poisson' | 'frames' | 'direct';
 export type LabelResize = 'nearest' | 'majority';
-export type DataLayout = 'sim' | 'evsegnet' | 'ess';
+export type DataLayout = 'sim' | 'evsegnet' | 'ess' | 'voc' | 'images';
 
 export interface PreprocessOptions {
   /** Network input size [H, W] (default [64, 64]). */
@@ -76,6 +79,8 @@ export interface SegData {
   height: number;
   width: number;
   classes: number;
+  /** Class names, where the dataset defines them (VOC, classes.json of a folder set). */
+  classNames?: string[];
   /** [n, channels, height, width] */
   frames: Float32Array;
   /** [n, height, width], 255 = ignore (also for unlabelled frames) */
@@ -411,7 +416,12 @@ export async function loadEssData(path: string, split: Split, opts: PreprocessOp
 
 export function detectLayout(path: string): DataLayout | undefined {
   if (isSimDataset(path)) return 'sim';
-  return detectDatasetLayout(path);
+  return detectDatasetLayout(path) ?? detectImageLayout(path);
+}
+
+/** Layouts of static images (one RGB frame per sample, no time axis). */
+export function isStaticImageLayout(layout: DataLayout | undefined): layout is 'voc' | 'images' {
+  return layout === 'voc' || layout === 'images';
 }
 
 /** Load a split of any supported layout. */
@@ -425,8 +435,11 @@ export async function openSegData(path: string, split: Split, opts: PreprocessOp
       return loadEvSegNetData(path, split, opts);
     case 'ess':
       return loadEssData(path, split, opts);
+    case 'voc':
+    case 'images':
+      return loadImageData(path, split, opts);
     default:
-      throw new Error(`${path}: not a dataset evstream knows (expected manifest.json of 'evstream simulate', an Ev-SegNet root <split>/events + <split>/labels, or ESS DDD17 drive dirs)`);
+      throw new Error(`${path}: not a dataset evstream knows (expected manifest.json of 'evstream simulate', an Ev-SegNet root <split>/events + <split>/labels, ESS DDD17 drive dirs, a VOC root JPEGImages/ + SegmentationClass/, or an image folder images/ + masks/)`);
   }
 }
 

@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { initBackend } from '../snn/backend.js';
+import { selectKernels } from '../snn/engines/kernels.js';
 import { SegModel } from '../snn/model.js';
 import { loadCheckpointModel, type ModelMeta } from './checkpoint.js';
 import { inputPlan, type TrainConfig } from './config.js';
@@ -26,7 +27,7 @@ import { argmaxClasses } from './metrics.js';
 import { Rng } from './rng.js';
 import { cropOption, type Curves } from './trainer.js';
 import { energyMarkdown, energyTable, evaluateStreaming, measureEnergy, noiseSweep, type EnergyTable, type NoiseSweep, type StreamingResult } from './sweeps.js';
-import { conversionSweep, convertAnnToSnn, preActivationMax, thresholdsFromMax, type ConversionPoint, type ThresholdMode } from './convert.js';
+import { conversionSweep, convertAnnToSnn, preActivationMax, spikingTwinOf, thresholdsFromMax, type ConversionPoint, type ThresholdMode } from './convert.js';
 import { barChart, lineChart, overlayPanel, writePlot, PALETTE } from './plots.js';
 import { CLASS_NAMES } from '../sim/classes.js';
 
@@ -82,6 +83,8 @@ export interface EvalSummary {
 
 export interface ConversionResult {
   ann: string;
+  /** The spiking architecture the ANN was converted to (spiking-deeplab or spiking-fcn). */
+  arch?: string;
   annMiou: number;
   snnMiou: number | null;
   samples: number;
@@ -158,7 +161,10 @@ export async function runReport(runDir: string, o: ReportOptions = {}): Promise<
   let overlayRows: { frame: Float32Array; pred: Uint8Array; label: Uint8Array; caption: string }[] = [];
   let overlaySize: [number, number] = [64, 64];
 
-  if (needModel || o.energyFull) await initBackend();
+  if (needModel || o.energyFull) {
+    await initBackend();
+    selectKernels();
+  }
   if (needModel && o.data) {
     const ckpt = checkpointOf(runDir);
     const { model, meta: m } = loadCheckpointModel(ckpt);
@@ -223,6 +229,7 @@ export async function runReport(runDir: string, o: ReportOptions = {}): Promise<
         const t0 = performance.now();
         const a = loadCheckpointModel(o.ann!);
         try {
+          const twin = spikingTwinOf(a.meta.arch); // refuses a spiking --ann before any work
           const scale = o.thresholdScale ?? 0.7;
           const leak = o.convLeak ?? 1.0;
           const steps = o.convSteps ?? [4, 8, 16, 32, 64];
@@ -237,7 +244,7 @@ export async function runReport(runDir: string, o: ReportOptions = {}): Promise<
           const tds = new FrameDataset(data, 'direct', 1);
           const n = Math.min(tds.length, o.convSamples ?? 128);
           const annEval = evaluate(a.model, tds, { batch, maxBatches: Math.ceil(n / batch) });
-          const res: ConversionResult = { ann: o.ann!, annMiou: annEval.miou, snnMiou: null, samples: Math.min(tds.length, Math.ceil(n / batch) * batch), calibSamples, scale, leak, thresholds: { layer: {}, channel: {} }, curves: { layer: [], channel: [] }, seconds: 0 };
+          const res: ConversionResult = { ann: o.ann!, arch: twin, annMiou: annEval.miou, snnMiou: null, samples: Math.min(tds.length, Math.ceil(n / batch) * batch), calibSamples, scale, leak, thresholds: { layer: {}, channel: {} }, curves: { layer: [], channel: [] }, seconds: 0 };
           for (const mode of ['layer', 'channel'] as ThresholdMode[]) {
             const th = thresholdsFromMax(maxes, mode, scale);
             for (const [l, v] of th) res.thresholds[mode][l] = { min: Math.min(...v), max: Math.max(...v), mean: v.reduce((s, x) => s + x, 0) / v.length };
@@ -250,7 +257,8 @@ export async function runReport(runDir: string, o: ReportOptions = {}): Promise<
               snn.dispose();
             }
           }
-          res.snnMiou = ev.miou;
+          // the directly trained reference only when it is the same architecture
+          res.snnMiou = m.arch === twin ? ev.miou : null;
           res.seconds = (performance.now() - t0) / 1000;
           writeFileSync(join(sweeps, 'conversion.json'), JSON.stringify(res, null, 2) + '\n');
         } finally {
@@ -408,7 +416,7 @@ export async function writeReport(runDir: string, extra: { overlayRows?: { frame
     const c = rep.conversion;
     md.push('## ANN-to-SNN conversion', '');
     md.push(
-      `ANN twin \`${c.ann}\` converted to the spiking DeepLab: thresholds θ_l = ${c.scale} · max pre-activation of layer l on ${c.calibSamples} training frames (layer-wise scalar, or per channel), the conv reading layer l's spikes scaled by θ_l, the ANN's BN statistics copied into every BNTT step (γ = 1: exactly the ANN's BN), ${c.leak === 1 ? 'integrate-and-fire neurons (leak 1.0)' : `leak ${c.leak}`}, soft reset, direct (constant analog) input; MIoU on ${c.samples} samples vs time steps.`,
+      `ANN twin \`${c.ann}\` converted to the ${c.arch === 'spiking-fcn' ? 'spiking FCN (decoder sums into LIF layers upsample.0 / upsample.1: only their positive part passes)' : 'spiking DeepLab'}: thresholds θ_l = ${c.scale} · max pre-activation of layer l on ${c.calibSamples} training frames (layer-wise scalar, or per channel), the conv reading layer l's spikes scaled by θ_l, the ANN's BN statistics copied into every BNTT step (γ = 1: exactly the ANN's BN), ${c.leak === 1 ? 'integrate-and-fire neurons (leak 1.0)' : `leak ${c.leak}`}, soft reset, direct (constant analog) input; MIoU on ${c.samples} samples vs time steps.`,
       '',
     );
     const allT = c.curves.layer.map((q) => q.T);

@@ -15,17 +15,24 @@
  * checkpoints copy BN T - 1 into steps 0 .. T - 2 (`tieBnSteps`), so offline evaluation and the first
  * steps of a session use the same BN. Validation = `evaluateStreaming` (one frame per step, BN 'last').
  *
- * Run directory as `train` (config.json, log.jsonl, curves.json, checkpoint.*, best.*); no --resume.
+ * Run directory as `train` (config.json, log.jsonl, curves.json, checkpoint.*, best.*). Checkpoints every
+ * epoch and on interruption (SIGINT / AbortSignal, after the current step); `resume` continues exactly:
+ * besides weights and Adam moments (checkpoint.ts), the JSON state holds the stream positions, the
+ * placement RNG and the epoch's partial loss, and checkpoint.stream.safetensors the membranes carried into
+ * the next step (truncated BPTT never resets them at epoch ends), so a resumed run equals an
+ * uninterrupted one bit for bit (tested on tfjs kernels).
  */
 import * as tf from '@tensorflow/tfjs';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../snn/backend.js';
+import { selectKernels } from '../snn/engines/kernels.js';
 import { SegModel } from '../snn/model.js';
 import { lrAt, type TrainConfig } from './config.js';
 import { openSegData, type SegData } from './data.js';
 import { Adam, crossEntropyIgnore } from './optim.js';
-import { saveCheckpoint, type TrainState } from './checkpoint.js';
+import { loadOptimizerState, readResumeCheckpoint, saveCheckpoint, type CheckpointJson, type TrainState } from './checkpoint.js';
+import { decodeSafetensors, encodeSafetensors, readSafetensors, type SafeTensorIn } from '../util/safetensors.js';
 import { mixSeed, Rng } from './rng.js';
 import { evaluateStreaming } from './sweeps.js';
 import { cropOption, modelMetaOf, type Curves, type EpochRecord } from './trainer.js';
@@ -51,6 +58,13 @@ export interface StreamTrainOptions {
   valData?: SegData;
   /** Validation frames scored per epoch (0 = all). */
   valFrames?: number;
+  /** Continue config.out from its last checkpoint. */
+  resume?: boolean;
+  signal?: AbortSignal;
+  /** Handle SIGINT: finish the current step, save a checkpoint, return (the CLI sets it). */
+  handleSigint?: boolean;
+  /** Test hook, after every step. */
+  onStep?: (info: { epoch: number; batch: number; step: number; loss: number }) => void;
 }
 
 export interface StreamTrainResult {
@@ -59,6 +73,8 @@ export interface StreamTrainResult {
   bestMiou: number | null;
   steps: number;
   msPerStep: number;
+  interrupted: boolean;
+  state: StreamTrainState;
 }
 
 interface Stream {
@@ -67,17 +83,58 @@ interface Stream {
   pos: number;
 }
 
+/** TrainState plus what a streaming run needs to continue mid-stream (saved in checkpoint.json). */
+export interface StreamTrainState extends TrainState {
+  epochLossSum: number;
+  epochSeconds: number;
+  stream: { rng: number; streams: Stream[]; membranes: string };
+}
+
+const MEMBRANES = 'checkpoint.stream.safetensors';
+
+/** Membranes `mem.<layer>` (layers without one are absent), tagged with the step they belong to. */
+function saveMembranes(path: string, mems: readonly (tf.Tensor | null)[], step: number): void {
+  const t = new Map<string, SafeTensorIn>();
+  mems.forEach((m, i) => m && t.set(`mem.${i}`, { dtype: 'F32', shape: m.shape, data: m.dataSync() as Float32Array }));
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, encodeSafetensors(t, { step: String(step) }));
+  renameSync(tmp, path);
+}
+
+function loadMembranes(path: string, layers: number, step: number): (tf.Tensor | null)[] {
+  if (!existsSync(path)) throw new Error(`--resume: ${path} not found`);
+  const buf = new Uint8Array(readFileSync(path));
+  const n = Number(new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true));
+  const saved = (JSON.parse(new TextDecoder().decode(buf.subarray(8, 8 + n))) as { __metadata__?: { step?: string } }).__metadata__?.step;
+  // the JSON is written last: a save cut short leaves membranes newer than the state they belong to
+  if (saved !== String(step)) throw new Error(`--resume: ${path} holds the membranes of step ${saved ?? '?'}, checkpoint.json is at step ${step} (interrupted save?)`);
+  const t = decodeSafetensors(buf, path);
+  return Array.from({ length: layers }, (_, i) => {
+    const m = t.get(`mem.${i}`);
+    return m ? tf.tensor(m.data as Float32Array, m.shape, 'float32') : null;
+  });
+}
+
 export async function trainStreaming(config: TrainConfig, o: StreamTrainOptions = {}): Promise<StreamTrainResult> {
   await initBackend();
+  selectKernels();
   if (!config.arch.startsWith('spiking')) throw new Error('streaming training is for spiking models');
   const run = config.out;
   mkdirSync(run, { recursive: true });
   const logPath = join(run, 'log.jsonl');
+  const curvesPath = join(run, 'curves.json');
   const log = (obj: object): void => appendFileSync(logPath, JSON.stringify({ time: new Date().toISOString(), ...obj }) + '\n');
   const say = o.log ?? ((s: string) => process.stderr.write(s + '\n'));
-  writeFileSync(join(run, 'config.json'), JSON.stringify({ ...config, streamingTraining: true }, null, 2) + '\n');
-  writeFileSync(logPath, '');
   const meta = modelMetaOf(config);
+  let json: CheckpointJson | null = null;
+  if (o.resume) {
+    const p = join(run, 'checkpoint.json');
+    json = readResumeCheckpoint(run, meta);
+    if (!(json.state as Partial<StreamTrainState>).stream) throw new Error(`--resume: ${p} is not a train-stream checkpoint (no stream state); resume it with evstream train --resume`);
+    if ((json.state as StreamTrainState).stream.streams.length !== config.batch) throw new Error(`--resume: the checkpoint has ${(json.state as StreamTrainState).stream.streams.length} streams, the configuration batch ${config.batch}`);
+  }
+  writeFileSync(join(run, 'config.json'), JSON.stringify({ ...config, streamingTraining: true }, null, 2) + '\n');
+  if (!json) writeFileSync(logPath, '');
   const T = config.T;
   const loadOpts = { size: config.size, labelResize: config.labelResize, cache: config.cache, crop: cropOption(config.crop) };
   const trainData = o.trainData ?? (await openSegData(config.data, config.trainSplit, loadOpts));
@@ -92,8 +149,7 @@ export async function trainStreaming(config: TrainConfig, o: StreamTrainOptions 
   }
   if (!runs.length) throw new Error(`${config.data}: no sequence with >= ${T} consecutive frames`);
   const model = SegModel.create(config.arch, { classes: config.classes, size: config.size, T, width: config.width, bn: config.bn, seed: config.seed, surrogate: config.surrogate, inputChannels: 2 });
-  if (config.init) {
-    const { readSafetensors } = await import('../util/safetensors.js');
+  if (config.init && !json) {
     model.loadStateDict(readSafetensors(config.init), config.init);
     // from a zero-state (frames mode) model: start the shared BN from its last step
     tieBnSteps(model);
@@ -118,31 +174,62 @@ export async function trainStreaming(config: TrainConfig, o: StreamTrainOptions 
     const pos = r.start + Math.floor(rng.next() * Math.max(1, r.end - r.start - T));
     return { start: r.start, end: r.end, pos };
   };
-  const streams: Stream[] = Array.from({ length: B }, place);
+  let streams: Stream[] = [];
   let mems: (tf.Tensor | null)[] = model.def.spikingLayers.map(() => null);
-  const curves: Curves = { initialValMiou: null, epochs: [] };
-  const state: TrainState = { epoch: 0, batchInEpoch: 0, globalStep: 0, rng: { seed: config.seed, epoch: 0, batch: 0 }, lr: config.lr, bestMiou: null, done: false };
+  let curves: Curves = { initialValMiou: null, epochs: [] };
+  let state: StreamTrainState = { epoch: 0, batchInEpoch: 0, globalStep: 0, rng: { seed: config.seed, epoch: 0, batch: 0 }, lr: config.lr, bestMiou: null, done: false, epochLossSum: 0, epochSeconds: 0, stream: { rng: 0, streams: [], membranes: MEMBRANES } };
   const valFrames = o.valFrames ?? 0;
   const validate = (): { miou: number; pixelAccuracy: number; perClassIoU: (number | null)[] } => evaluateStreaming(model, valData, { warmup: T, bnPolicy: 'last', maxFrames: valFrames });
-  const v0 = validate();
-  curves.initialValMiou = v0.miou;
-  log({ type: 'start', config, streaming: true, samples: { trainFrames: trainData.n, runs: runs.length, valFrames: valData.n }, backend: tf.getBackend() });
-  log({ type: 'initial-eval', valMiou: v0.miou, valPixelAccuracy: v0.pixelAccuracy });
-  say(`train-stream: untrained streaming validation MIoU ${(v0.miou * 100).toFixed(2)} %`);
   const steps = config.maxBatches || 50;
   let stepMs = 0;
+  let stepCount = 0;
   const save = (stem: string): void => {
     tieBnSteps(model);
+    state.rng = { seed: config.seed, epoch: state.epoch, batch: state.batchInEpoch };
+    state.stream = { rng: rng.state, streams: streams.map((s) => ({ ...s })), membranes: MEMBRANES };
+    // 'best' shares the weights' role only; the stream state belongs to 'checkpoint'
+    if (stem === 'checkpoint') saveMembranes(join(run, MEMBRANES), mems, state.globalStep);
     saveCheckpoint(run, stem, model, meta, opt, state, config);
     log({ type: 'checkpoint', file: `${stem}.safetensors`, epoch: state.epoch, step: state.globalStep });
   };
+  const controller = new AbortController();
+  const onSig = (): void => controller.abort();
+  if (o.handleSigint) process.once('SIGINT', onSig);
+  const aborted = (): boolean => controller.signal.aborted || !!o.signal?.aborted;
+  let interrupted = false;
   try {
-    for (let e = 0; e < config.epochs; e++) {
+    if (json) {
+      const weights = join(run, 'checkpoint.safetensors');
+      model.loadStateDict(readSafetensors(weights), weights);
+      loadOptimizerState(run, json, opt);
+      state = structuredClone(json.state as StreamTrainState);
+      rng.state = state.stream.rng;
+      streams = state.stream.streams.map((s) => ({ ...s }));
+      // positions index the training frames: other data (or preprocessing) would silently feed other frames
+      if (!streams.every((s) => runs.some((r) => r.start === s.start && r.end === s.end) && s.pos >= s.start && s.pos <= s.end))
+        throw new Error(`--resume: the saved stream positions do not fit the training data (${trainData.n} frames, ${runs.length} runs); resume with the run's data and preprocessing`);
+      mems = loadMembranes(join(run, state.stream.membranes), model.def.spikingLayers.length, state.globalStep);
+      if (existsSync(curvesPath)) curves = JSON.parse(readFileSync(curvesPath, 'utf8')) as Curves;
+      log({ type: 'resume', epoch: state.epoch, batch: state.batchInEpoch, step: state.globalStep });
+      say(`train-stream: resuming ${run} at epoch ${state.epoch + 1}, step ${state.batchInEpoch} of it`);
+    } else {
+      streams = Array.from({ length: B }, place);
+      const v0 = validate();
+      curves.initialValMiou = v0.miou;
+      log({ type: 'start', config, streaming: true, samples: { trainFrames: trainData.n, runs: runs.length, valFrames: valData.n }, backend: tf.getBackend() });
+      log({ type: 'initial-eval', valMiou: v0.miou, valPixelAccuracy: v0.pixelAccuracy });
+      say(`train-stream: untrained streaming validation MIoU ${(v0.miou * 100).toFixed(2)} %`);
+    }
+    while (state.epoch < config.epochs && !interrupted) {
+      const e = state.epoch;
       opt.lr = lrAt(config, e);
       state.lr = opt.lr;
+      if (state.batchInEpoch === 0) {
+        state.epochLossSum = 0;
+        state.epochSeconds = 0;
+      }
       const tEpoch = performance.now();
-      let lossSum = 0;
-      for (let bi = 0; bi < steps; bi++) {
+      for (let bi = state.batchInEpoch; bi < steps; bi++) {
         // next T frames of every stream; streams at the end of their run jump (membranes zeroed)
         const x = new Float32Array(T * B * fn);
         const y = new Uint8Array(B * plane);
@@ -189,34 +276,50 @@ export async function trainStreaming(config: TrainConfig, o: StreamTrainOptions 
         mems = out;
         model.invalidate();
         if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at epoch ${e + 1}, step ${bi + 1}`);
-        lossSum += loss;
+        state.epochLossSum += loss;
         const ms = performance.now() - t0;
         stepMs += ms;
+        stepCount++;
         state.globalStep++;
+        state.batchInEpoch = bi + 1;
+        o.onStep?.({ epoch: e, batch: bi, step: state.globalStep, loss });
         if (state.globalStep % config.logEvery === 0) log({ type: 'step', epoch: e, batch: bi, step: state.globalStep, loss, lr: opt.lr, ms });
+        // let the event loop turn (SIGINT handler); the wasm backend resolves data() in a microtask
         await new Promise((res) => setImmediate(res));
+        if (aborted()) {
+          interrupted = true;
+          break;
+        }
       }
-      const seconds = (performance.now() - tEpoch) / 1000;
+      state.epochSeconds += (performance.now() - tEpoch) / 1000;
+      if (interrupted) break;
+      const seconds = state.epochSeconds;
       tieBnSteps(model);
       const v = validate();
-      const rec: EpochRecord = { epoch: e + 1, trainLoss: lossSum / steps, valMiou: v.miou, valPixelAccuracy: v.pixelAccuracy, valPerClassIoU: v.perClassIoU, lr: opt.lr, steps, seconds, samplesPerS: (steps * B) / seconds };
+      const rec: EpochRecord = { epoch: e + 1, trainLoss: state.epochLossSum / steps, valMiou: v.miou, valPixelAccuracy: v.pixelAccuracy, valPerClassIoU: v.perClassIoU, lr: opt.lr, steps, seconds, samplesPerS: (steps * B) / seconds };
       curves.epochs.push(rec);
-      writeFileSync(join(run, 'curves.json'), JSON.stringify(curves, null, 2) + '\n');
+      writeFileSync(curvesPath, JSON.stringify(curves, null, 2) + '\n');
       log({ type: 'epoch', ...rec });
       say(`train-stream: epoch ${e + 1}/${config.epochs} loss ${rec.trainLoss.toFixed(4)} streaming val MIoU ${(v.miou * 100).toFixed(2)} % (${seconds.toFixed(1)} s)`);
       state.epoch = e + 1;
+      state.batchInEpoch = 0;
       state.done = state.epoch >= config.epochs;
       const best = state.bestMiou === null || v.miou > state.bestMiou;
       if (best) state.bestMiou = v.miou;
       save('checkpoint');
       if (best) save('best');
     }
-    log({ type: 'done', bestMiou: state.bestMiou, steps: state.globalStep });
+    if (interrupted) {
+      save('checkpoint');
+      log({ type: 'interrupt', epoch: state.epoch, batch: state.batchInEpoch, step: state.globalStep });
+      say(`train-stream: interrupted at epoch ${state.epoch + 1}, step ${state.batchInEpoch}; checkpoint saved (continue with --resume ${run})`);
+    } else log({ type: 'done', bestMiou: state.bestMiou, steps: state.globalStep });
   } finally {
+    if (o.handleSigint) process.removeListener('SIGINT', onSig);
     mems.forEach((m) => m?.dispose());
     opt.dispose();
     classWeights?.dispose();
     model.dispose();
   }
-  return { runDir: run, curves, bestMiou: state.bestMiou, steps: state.globalStep, msPerStep: stepMs / Math.max(1, state.globalStep) };
+  return { runDir: run, curves, bestMiou: state.bestMiou, steps: state.globalStep, msPerStep: stepMs / Math.max(1, stepCount), interrupted, state };
 }

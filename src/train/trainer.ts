@@ -19,11 +19,12 @@ import cliProgress from 'cli-progress';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../snn/backend.js';
+import { selectKernels } from '../snn/engines/kernels.js';
 import { SegModel } from '../snn/model.js';
 import { inputPlan, lrAt, type TrainConfig } from './config.js';
-import { FrameDataset, openSegData, type PreprocessOptions, type SegData } from './data.js';
+import { FrameDataset, isStaticImageLayout, openSegData, type PreprocessOptions, type SegData } from './data.js';
 import { Adam, crossEntropyIgnore } from './optim.js';
-import { loadOptimizerState, saveCheckpoint, type CheckpointJson, type ModelMeta, type TrainState } from './checkpoint.js';
+import { loadOptimizerState, readResumeCheckpoint, saveCheckpoint, type CheckpointJson, type ModelMeta, type TrainState } from './checkpoint.js';
 import { evaluate, type EvalResult } from './evaluate.js';
 import { mixSeed, Rng, shuffled } from './rng.js';
 
@@ -72,8 +73,8 @@ export interface TrainResult {
   msPerStep: number;
 }
 
-export function modelMetaOf(c: TrainConfig): ModelMeta {
-  return { arch: c.arch, classes: c.classes, size: [c.size[0], c.size[1]], T: c.T, width: c.width, bn: c.bn, inputChannels: 2, surrogate: c.surrogate, mode: c.mode, ...(c.crop !== undefined ? { crop: c.crop } : {}) };
+export function modelMetaOf(c: TrainConfig, inputChannels = 2): ModelMeta {
+  return { arch: c.arch, classes: c.classes, size: [c.size[0], c.size[1]], T: c.T, width: c.width, bn: c.bn, inputChannels, surrogate: c.surrogate, mode: c.mode, ...(c.crop !== undefined ? { crop: c.crop } : {}) };
 }
 
 /** TrainConfig / ModelMeta crop -> the data loaders' crop option. */
@@ -86,38 +87,51 @@ function fmt(x: number, d = 4): string {
   return Number.isFinite(x) ? x.toFixed(d) : String(x);
 }
 
-export async function train(config: TrainConfig, o: TrainOptions = {}): Promise<TrainResult> {
+/**
+ * The configuration with the class count fixed by the data: static-image sets define their classes
+ * (unless --classes / classWeights gave them); event sets keep the configured count.
+ */
+export function resolveDataClasses(config: TrainConfig, data: SegData): TrainConfig {
+  const { classesFromData, ...c } = config;
+  if (!isStaticImageLayout(data.layout)) return c;
+  if (classesFromData) c.classes = data.classes;
+  else if (data.classes > c.classes) throw new Error(`${config.data}: the dataset has ${data.classes} classes but the configuration says ${c.classes} (leave out --classes to take them from the data)`);
+  return c;
+}
+
+export async function train(cfg: TrainConfig, o: TrainOptions = {}): Promise<TrainResult> {
   await initBackend();
-  const run = config.out;
+  selectKernels();
+  const run = cfg.out;
   mkdirSync(run, { recursive: true });
   const logPath = join(run, 'log.jsonl');
   const curvesPath = join(run, 'curves.json');
   const log = (obj: object): void => appendFileSync(logPath, JSON.stringify({ time: new Date().toISOString(), ...obj }) + '\n');
-  const meta = modelMetaOf(config);
-  const plan = inputPlan(config);
-
-  let json: CheckpointJson | null = null;
-  if (o.resume) {
-    const p = join(run, 'checkpoint.json');
-    if (!existsSync(p)) throw new Error(`--resume: ${p} not found`);
-    json = JSON.parse(readFileSync(p, 'utf8')) as CheckpointJson;
-    const m = json.model;
-    if (m.arch !== meta.arch || m.classes !== meta.classes || m.T !== meta.T || m.width !== meta.width || m.size[0] !== meta.size[0] || m.size[1] !== meta.size[1] || m.bn !== meta.bn)
-      throw new Error(`--resume: the checkpoint's model (${JSON.stringify(m)}) differs from the configuration (${JSON.stringify(meta)})`);
-  }
-  writeFileSync(join(run, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+  const plan = inputPlan(cfg);
 
   const useBar = o.progress === true || ((o.progress ?? 'auto') === 'auto' && !!process.stderr.isTTY);
   const say = o.log ?? ((s: string) => (useBar ? undefined : process.stderr.write(s + '\n')));
-  const loadOpts = { size: config.size, labelResize: config.labelResize, cache: config.cache, history: plan.mode === 'frames' ? plan.steps - 1 : 0, crop: cropOption(config.crop) };
-  const trainData = o.trainData ?? (await openSegData(config.data, config.trainSplit, loadOpts));
-  const valData = o.valData ?? (await openSegData(config.val ?? config.data, config.valSplit ?? (config.val ? 'all' : 'val'), loadOpts));
+  const loadOpts = { size: cfg.size, labelResize: cfg.labelResize, cache: cfg.cache, history: plan.mode === 'frames' ? plan.steps - 1 : 0, crop: cropOption(cfg.crop) };
+  const trainData = o.trainData ?? (await openSegData(cfg.data, cfg.trainSplit, loadOpts));
+  const valData = o.valData ?? (await openSegData(cfg.val ?? cfg.data, cfg.valSplit ?? (cfg.val ? 'all' : 'val'), loadOpts));
+  // static images have no time axis: each one is rate-coded (poisson) or fed as is (direct)
+  if (isStaticImageLayout(trainData.layout) && plan.mode === 'frames') throw new Error(`${cfg.data}: static images have no consecutive frames; use --mode poisson (Poisson rate coding over T steps)`);
+  if (valData.channels !== trainData.channels) throw new Error(`validation data has ${valData.channels} input channels, training data ${trainData.channels}`);
+  const config = resolveDataClasses(cfg, trainData);
+  const meta = modelMetaOf(config, trainData.channels);
+
+  let json: CheckpointJson | null = null;
+  if (o.resume) {
+    json = readResumeCheckpoint(run, meta);
+  }
+  writeFileSync(join(run, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+
   const trainDs = new FrameDataset(trainData, plan.mode, plan.steps);
   const valDs = new FrameDataset(valData, plan.mode, plan.steps);
   if (trainDs.length === 0) throw new Error(`${config.data}: no training samples (split ${config.trainSplit}, mode ${plan.mode}, T ${plan.steps})`);
   if (valDs.length === 0) throw new Error(`${config.val ?? config.data}: no validation samples`);
 
-  const model = SegModel.create(config.arch, { classes: config.classes, size: config.size, T: config.T, width: config.width, bn: config.bn, seed: config.seed, surrogate: config.surrogate, inputChannels: 2 });
+  const model = SegModel.create(config.arch, { classes: config.classes, size: config.size, T: config.T, width: config.width, bn: config.bn, seed: config.seed, surrogate: config.surrogate, inputChannels: meta.inputChannels });
   const params = new Map([...model.vars].filter(([, v]) => v.trainable));
   const byName = new Map([...params].map(([k, v]) => [v.name, k]));
   const varList = [...params.values()];

@@ -9,8 +9,8 @@
  *     for a held-out evaluation on the demo scene (`evstream report RUN --data DIR --split all --streaming`).
  */
 import type { Command } from 'commander';
-import { statSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 
 export function registerDemoModel(program: Command): void {
   program
@@ -29,13 +29,23 @@ export function registerDemoModel(program: Command): void {
     .option('--seed <n>', 'seed')
     .option('--init <file>', 'start from these weights (checkpoint of the same model), e.g. a frames-mode run')
     .option('--val-frames <n>', 'validation frames scored per epoch (0 = all)', '0')
+    .option('--resume <run_dir>', "continue that run from its last checkpoint (its config.json is the base configuration unless --config is given); Ctrl-C saves one")
     .action(async (o: Record<string, string | undefined>) => {
       const { trainOverrides } = await import('./train.js');
       const { resolveConfig } = await import('../../train/config.js');
       const { trainStreaming } = await import('../../train/stream-trainer.js');
-      const config = resolveConfig({ ...trainOverrides({ data: o.data, val: o.val, out: o.out, epochs: o.epochs, batch: o.batch, maxBatches: o.maxBatches, lr: o.lr, T: o.T, width: o.width, seed: o.seed }), mode: 'frames', ...(o.init ? { init: o.init } : {}) }, o.config);
-      const r = await trainStreaming(config, { valFrames: Number(o.valFrames ?? 0) });
-      process.stderr.write(`train-stream: done; best streaming validation MIoU ${r.bestMiou === null ? '-' : (r.bestMiou * 100).toFixed(2) + ' %'}; ${r.steps} steps, ${r.msPerStep.toFixed(0)} ms/step; checkpoint ${r.runDir}/best.safetensors\n`);
+      let file = o.config;
+      if (o.resume) {
+        if (o.out && resolve(o.out) !== resolve(o.resume)) throw new Error(`--resume ${o.resume} continues that run in place; --out ${o.out} names another directory`);
+        const saved = join(o.resume, 'config.json');
+        if (!file && !existsSync(saved)) throw new Error(`--resume: ${saved} not found`);
+        file ??= saved;
+      }
+      const out = o.resume ?? o.out;
+      const config = resolveConfig({ ...trainOverrides({ data: o.data, val: o.val, out, epochs: o.epochs, batch: o.batch, maxBatches: o.maxBatches, lr: o.lr, T: o.T, width: o.width, seed: o.seed }), mode: 'frames', ...(o.init ? { init: o.init } : {}) }, file);
+      const r = await trainStreaming(config, { valFrames: Number(o.valFrames ?? 0), resume: !!o.resume, handleSigint: true });
+      process.stderr.write(`train-stream: ${r.interrupted ? 'interrupted' : 'done'}; best streaming validation MIoU ${r.bestMiou === null ? '-' : (r.bestMiou * 100).toFixed(2) + ' %'}; ${r.steps} steps, ${r.msPerStep.toFixed(0)} ms/step; checkpoint ${r.runDir}/${r.interrupted ? 'checkpoint' : 'best'}.safetensors\n`);
+      if (r.interrupted) process.exitCode = 130;
     });
   program
     .command('export-model')

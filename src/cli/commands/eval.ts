@@ -41,6 +41,7 @@ export async function runEval(o: EvalCliOptions): Promise<Record<string, unknown
   const { evaluate } = await import('../../train/evaluate.js');
   const { cropOption } = await import('../../train/trainer.js');
   await initBackend();
+  (await import('../../snn/engines/kernels.js')).selectKernels();
   const { model, meta } = loadCheckpointModel(o.checkpoint);
   try {
     const layout = detectLayout(o.data);
@@ -60,7 +61,8 @@ export async function runEval(o: EvalCliOptions): Promise<Record<string, unknown
     return {
       miou: r.miou,
       perClassIoU: r.perClassIoU,
-      classNames: meta.classes === CLASS_NAMES.length ? CLASS_NAMES : undefined,
+      // image sets name their classes (VOC, classes.json); event sets are DDD17's six
+      classNames: data.classNames?.length === meta.classes ? data.classNames : meta.classes === CLASS_NAMES.length && !data.classNames ? CLASS_NAMES : undefined,
       pixelAccuracy: r.pixelAccuracy,
       presentClasses: r.presentClasses,
       spikeRates: Object.fromEntries(r.spikeRates.map((s) => [s.name, s.rate])),
@@ -90,7 +92,7 @@ export function registerEval(program: Command): Command {
     .command('eval')
     .description('evaluate a checkpoint: MIoU, per-class IoU, pixel accuracy, spike rates, energy estimate')
     .requiredOption('--checkpoint <file>', 'weights (.safetensors written by evstream train)')
-    .requiredOption('--data <dir>', 'dataset: evstream simulate output, Ev-SegNet root or ESS DDD17 root')
+    .requiredOption('--data <dir>', 'dataset: evstream simulate output, Ev-SegNet or ESS DDD17 root, a VOC root or an images/ + masks/ folder')
     .option('--split <s>', 'auto | all | train | val | test (auto: all of a synthetic set, test otherwise)', 'auto')
     .option('--mode <m>', 'input: poisson | frames | direct (default: as trained)')
     .option('--T <n>', 'time steps (default: as trained)')

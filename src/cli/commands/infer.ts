@@ -57,6 +57,7 @@ export async function runInfer(o: InferOptions): Promise<InferResult> {
   const { initBackend } = await import('../../snn/backend.js');
   const { SegModel } = await import('../../snn/model.js');
   await initBackend();
+  (await import('../../snn/engines/kernels.js')).selectKernels();
   const x = decodeNpy(new Uint8Array(readFileSync(o.input)), o.input);
   if (x.dtype !== '<f4') throw new Error(`${o.input}: expected float32 (<f4), got ${x.dtype}`);
   if (x.fortranOrder) throw new Error(`${o.input}: Fortran-order arrays are not supported`);

@@ -19,7 +19,7 @@
  */
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { readNpy } from '../../util/npy.js';
+import { NpyError, readNpy, type NpyArray } from '../../util/npy.js';
 import { EventFormatError, type FormatWarning } from '../errors.js';
 import type { EventBatch } from '../types.js';
 import { readLabelPng } from './evsegnet.js';
@@ -113,19 +113,40 @@ function maskNumber(name: string): number | undefined {
   return m ? Number.parseInt(m[1]!, 10) : undefined;
 }
 
+/** The index .npy, with .npy problems as EventFormatError naming the file (as every dataset error). */
+function readIndex(path: string): NpyArray {
+  try {
+    return readNpy(path);
+  } catch (e) {
+    if (e instanceof NpyError) throw new EventFormatError(/truncated/.test(e.message) ? 'truncated' : 'bad-header', path, e.offset, 'an int64 (M, 3) .npy index [t_ns, idx_end, idx_begin]', e.message);
+    throw e;
+  }
+}
+
+async function readMask(path: string): Promise<{ label: Uint8Array; width: number; height: number }> {
+  try {
+    return await readLabelPng(path);
+  } catch (e) {
+    // sharp's own messages do not say which file
+    throw new EventFormatError('corrupt-packet', path, 0, 'a PNG segmentation mask', (e as Error).message);
+  }
+}
+
 export async function* readEssDrive(dir: string, opts: EssDriveOptions = {}): AsyncGenerator<EssWindow> {
   const files = essEventFiles(dir);
   if (!files) throw new EventFormatError('unknown-format', dir, 0, 'events.dat.t and events.dat.xyp (ESS DDD17 drive dir)', 'not found');
   const intervalMs = opts.intervalMs ?? 50;
   const indexPath = join(dir, 'index', `index_${intervalMs}ms.npy`);
   if (!existsSync(indexPath)) throw new EventFormatError('unknown-format', indexPath, 0, `the window index index_${intervalMs}ms.npy`, 'not found');
-  const index = readNpy(indexPath);
+  const index = readIndex(indexPath);
   const cols = index.shape[1] ?? 0;
   if (index.shape.length !== 2 || (cols !== 2 && cols !== 3)) {
     throw new EventFormatError('bad-header', indexPath, 0, 'an (M, 3) index [t_ns, idx_end, idx_begin]', `shape (${index.shape.join(', ')})`);
   }
   const rows = index.shape[0]!;
-  const cell = (r: number, c: number): number => toNumber(index.data[r * cols + c]!);
+  // NumPy may save a transposed array in Fortran order; read it in either order.
+  const at = (r: number, c: number): number | bigint => index.data[index.fortranOrder ? c * rows + r : r * cols + c]!;
+  const cell = (r: number, c: number): number => toNumber(at(r, c));
 
   const masks = new Map<number, string>();
   const maskDir = join(dir, 'segmentation_masks');
@@ -142,10 +163,16 @@ export async function* readEssDrive(dir: string, opts: EssDriveOptions = {}): As
   let fdXyp: number | undefined;
   try {
     fdXyp = openSync(files.xyp, 'r');
-    const count = Math.floor(fstatSync(fdT).size / 8);
+    const tSize = fstatSync(fdT).size;
+    if (tSize % 8 !== 0) throw new EventFormatError('truncated', files.t, tSize - (tSize % 8), 'a whole number of int64 event times (size a multiple of 8)', `${tSize} bytes`);
+    const count = tSize / 8;
     const xypSize = fstatSync(fdXyp).size;
     if (xypSize < count * 6) {
       throw new EventFormatError('truncated', files.xyp, xypSize, `${count * 6} bytes (3 int16 per event, ${count} events in events.dat.t)`, `${xypSize} bytes`);
+    }
+    if (xypSize > count * 6) {
+      // ESS (numpy memmap) reads the first count rows too; more rows mean events.dat.t lost its tail
+      opts.onWarning?.({ kind: 'truncated', source: files.t, offset: tSize, message: `${files.t}: ${count} events, but ${files.xyp} holds ${xypSize / 6} (events.dat.t truncated?); the extra rows are ignored` });
     }
     let previousEnd = 0;
     for (let r = 0; r < rows; r++) {
@@ -156,7 +183,7 @@ export async function* readEssDrive(dir: string, opts: EssDriveOptions = {}): As
       previousEnd = end;
       if (opts.labelledOnly && !labelPath) continue;
       if (end < begin || end > count) {
-        throw new EventFormatError('corrupt-packet', indexPath, r, `index row ${r} (offset = row): 0 <= idx_begin <= idx_end <= ${count}`, `[${begin}, ${end})`);
+        throw new EventFormatError('corrupt-packet', indexPath, r, `index row ${r} (offset = row): 0 <= idx_begin <= idx_end <= ${count} (the events in ${files.t})`, `[${begin}, ${end})`);
       }
       const n = end - begin;
       const tBytes = readAt(fdT, n * 8, begin * 8);
@@ -170,10 +197,10 @@ export async function* readEssDrive(dir: string, opts: EssDriveOptions = {}): As
         batch.y[i] = xyp[3 * i + 1]!;
         batch.p[i] = xyp[3 * i + 2]! > 0 ? 1 : 0;
       }
-      const t1 = nsToMicros(index.data[r * cols]! as bigint | number);
+      const t1 = nsToMicros(at(r, 0));
       const window: EssWindow = { index: r, t0: t1 - intervalMs * 1000, t1, batch };
       if (labelPath) {
-        const png = await readLabelPng(labelPath);
+        const png = await readMask(labelPath);
         window.label = png.label;
         window.labelWidth = png.width;
         window.labelHeight = png.height;

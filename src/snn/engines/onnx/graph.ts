@@ -19,11 +19,10 @@
 import { createHash } from 'node:crypto';
 import type { ModelDef, NodeDef } from '../../definition.js';
 import { encodeModel } from './proto.js';
+import { Builder, FLOAT, INT64, f32bytes } from './builder.js';
 
 export const GENERATOR_VERSION = 'evstream-onnx-1';
 
-const FLOAT = 1;
-const INT64 = 7;
 
 export interface WeightSource {
   /** Torch-layout float32 data by reference key (conv OIHW, convT [in, out, k, k]). */
@@ -61,17 +60,6 @@ export interface GraphInfo {
   splitConvs: { id: string; kept: number }[];
 }
 
-interface Init {
-  name: string;
-  dims: number[];
-  data_type: number;
-  raw_data: Uint8Array;
-}
-
-function f32bytes(a: Float32Array): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
-
 /** float32 BN affine exactly as bntt.ts computes it (every op rounded to float32). */
 export function bnAffineF32(mean: Float32Array, variance: Float32Array, weight: Float32Array | undefined, eps: number): { scale: Float32Array; shift: Float32Array } {
   const f = Math.fround;
@@ -106,60 +94,6 @@ function bands(n: number, k: number, pad: number, d: number): { start: number; e
     else out.push({ start: i, end: i + 1, lo, hi });
   }
   return out;
-}
-
-class Builder {
-  nodes: Record<string, unknown>[] = [];
-  inits: Init[] = [];
-  inputs: Record<string, unknown>[] = [];
-  outputs: Record<string, unknown>[] = [];
-  private consts = new Map<string, string>();
-  private n = 0;
-
-  fresh(base: string): string {
-    return `${base}#${this.n++}`;
-  }
-
-  node(op: string, inputs: string[], attrs: Record<string, number | number[] | string> = {}, out?: string): string {
-    const o = out ?? this.fresh(op);
-    const attribute = Object.entries(attrs).map(([name, v]) => {
-      if (typeof v === 'string') return { name, type: 3, s: new TextEncoder().encode(v) };
-      if (Array.isArray(v)) return { name, type: 7, ints: v };
-      return Number.isInteger(v) ? { name, type: 2, i: v } : { name, type: 1, f: v };
-    });
-    this.nodes.push({ op_type: op, input: inputs, output: [o], name: o, attribute });
-    return o;
-  }
-
-  init(name: string, dims: number[], data: Float32Array | BigInt64Array): string {
-    const raw = data instanceof Float32Array ? f32bytes(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    this.inits.push({ name, dims, data_type: data instanceof Float32Array ? FLOAT : INT64, raw_data: raw });
-    return name;
-  }
-
-  f32(values: number[], dims: number[] = [values.length]): string {
-    const key = `f:${dims.join(',')}:${values.join(',')}`;
-    let n = this.consts.get(key);
-    if (!n) {
-      n = this.init(`const.${this.consts.size}`, dims, Float32Array.from(values));
-      this.consts.set(key, n);
-    }
-    return n;
-  }
-
-  i64(values: number[]): string {
-    const key = `i:${values.join(',')}`;
-    let n = this.consts.get(key);
-    if (!n) {
-      n = this.init(`const.${this.consts.size}`, [values.length], BigInt64Array.from(values.map((v) => BigInt(v))));
-      this.consts.set(key, n);
-    }
-    return n;
-  }
-
-  io(list: 'inputs' | 'outputs', name: string, elem: number, shape: number[]): void {
-    this[list].push({ name, type: { tensor_type: { elem_type: elem, shape: { dim: shape.map((d) => ({ dim_value: d })) } } } });
-  }
 }
 
 /** Generate the one-step ONNX graph of `def` with the weights of `w`. */

@@ -1,0 +1,454 @@
+/**
+ * ONNX Runtime as the compute kernels of tfjs's heavy ops. Training stays on tfjs (autograd, layers,
+ * optimizer, every elementwise op); only Conv2D, Conv2DBackpropInput and BatchMatMul are re-registered
+ * on the running backend (wasm or cpu) so that they run as one-op ORT graphs (MLAS, all cores) on
+ * the tensors' own memory: inputs are views of the wasm heap (no copy) and ORT writes the result
+ * straight into the output tensor's heap block. Why: tfjs-backend-wasm runs single-threaded in Node
+ * and these three kernels are ~80 % of a training step; ORT's CPU convs are several times faster here.
+ *
+ * Ops too small to pay for an ORT call, and attribute combinations not handled here, go to the
+ * backend's original kernel. `uninstall()` restores the originals. One-op sessions are cached per
+ * shape and attributes (LRU, disposed on eviction and on uninstall).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Builder, FLOAT, encodeGraph } from './builder.js';
+import { useGradKernels } from '../../ops.js';
+import { loadOrt, type NativeSession, type OrtRuntime, type OrtSessionOptions } from './runtime.js';
+
+type KernelName = 'Conv2D' | 'Conv2DBackpropInput' | 'Conv2DBackpropFilter' | 'BatchMatMul';
+export const ORT_KERNELS: readonly KernelName[] = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul'];
+
+export interface OrtKernelOptions {
+  /** ORT intra-op threads (default EVSTREAM_ORT_THREADS or 2) */
+  threads?: number;
+  /** ops with fewer multiply-adds than this run on the backend's own kernel (default 2e5) */
+  minMacs?: number;
+  /** cached one-op sessions (default 512) */
+  maxSessions?: number;
+  kernels?: readonly KernelName[];
+}
+
+export interface OrtKernelStats {
+  ortCalls: number;
+  fallbackCalls: number;
+  sessions: number;
+  sessionsBuilt: number;
+}
+
+export interface OrtKernels {
+  readonly backend: string;
+  readonly kernels: readonly KernelName[];
+  stats(): OrtKernelStats;
+  uninstall(): void;
+}
+
+interface TensorInfo {
+  dataId: object;
+  shape: number[];
+  dtype: string;
+}
+
+/** Memory access for the two backends whose tensors live in JS-visible memory. */
+interface Memory {
+  view(t: TensorInfo): Float32Array;
+  /** allocate the output, let `fill` write it, return its TensorInfo */
+  output(shape: number[], fill: (out: Float32Array) => void): TensorInfo;
+}
+
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: string): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array;
+}
+
+interface CpuBackendLike {
+  data: { get(id: object): { values: Float32Array } };
+  makeTensorInfo(shape: number[], dtype: string, values: Float32Array): TensorInfo;
+}
+
+function memoryOf(backendName: string, backend: unknown): Memory | null {
+  if (backendName === 'wasm') {
+    const b = backend as WasmBackendLike;
+    return {
+      view: (t) => b.typedArrayFromHeap(t),
+      output(shape, fill) {
+        const out = b.makeOutput(shape, 'float32');
+        // views are taken after the allocation (a heap growth detaches older views)
+        fill(b.typedArrayFromHeap(out));
+        return out;
+      },
+    };
+  }
+  if (backendName === 'cpu') {
+    const b = backend as CpuBackendLike;
+    return {
+      view: (t) => b.data.get(t.dataId).values,
+      output(shape, fill) {
+        const values = new Float32Array(shape.reduce((a, d) => a * d, 1));
+        fill(values);
+        return b.makeTensorInfo(shape, 'float32', values);
+      },
+    };
+  }
+  return null;
+}
+
+type Attrs = Record<string, unknown>;
+type KernelFunc = (args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs?: Attrs }) => TensorInfo | TensorInfo[];
+
+/** One planned ORT call: a graph (built once per key) and the output shape. */
+interface Plan {
+  key: string;
+  macs: number;
+  outShape: number[];
+  /**
+   * graph inputs: a tensor fed as is, or a [kh, kw, Ci, Co] filter fed in ONNX's [Co, Ci, kh, kw]
+   * ('oihw') or as the spatially flipped [Ci, Co, kh, kw] of an input-gradient conv ('flipped')
+   */
+  inputs: [string, TensorInfo | { filter: TensorInfo; as: 'oihw' | 'flipped' }][];
+  build(): Uint8Array;
+}
+
+/** [kh, kw, Ci, Co] -> [Co, Ci, kh, kw] (an ORT Transpose of this permutation is slow: 90 ms for 3x3x1024x1024). */
+export function hwioToOihw(src: Float32Array, kh: number, kw: number, ci: number, co: number): Float32Array {
+  const dst = new Float32Array(src.length);
+  const khw = kh * kw;
+  for (let t = 0; t < khw; t++) {
+    for (let c = 0; c < ci; c++) {
+      const sBase = (t * ci + c) * co;
+      const dBase = c * khw + t;
+      const dStride = ci * khw;
+      for (let o = 0; o < co; o++) dst[o * dStride + dBase] = src[sBase + o]!;
+    }
+  }
+  return dst;
+}
+
+/** [kh, kw, Ci, Co] -> [Ci, Co, kh, kw] flipped in both spatial axes (the input gradient of a stride-1 conv is a conv with this). */
+export function hwioToFlippedIohw(src: Float32Array, kh: number, kw: number, ci: number, co: number): Float32Array {
+  const dst = new Float32Array(src.length);
+  const khw = kh * kw;
+  for (let t = 0; t < khw; t++) {
+    const ft = khw - 1 - t;
+    for (let c = 0; c < ci; c++) {
+      const sBase = (t * ci + c) * co;
+      const dBase = c * co * khw + ft;
+      for (let o = 0; o < co; o++) dst[dBase + o * khw] = src[sBase + o]!;
+    }
+  }
+  return dst;
+}
+
+const pair = (v: unknown): [number, number] => (Array.isArray(v) ? [v[0] as number, (v[1] ?? v[0]) as number] : [v as number, v as number]);
+
+function graph(name: string, build: (b: Builder) => void): Uint8Array {
+  const b = new Builder();
+  build(b);
+  return encodeGraph(b, name, 'evstream-kernel-1');
+}
+
+/** The geometry shared by a conv and its two gradients (null: a padding form not handled here). */
+interface ConvGeometry {
+  s: [number, number];
+  d: [number, number];
+  p: { top: number; left: number; bottom: number; right: number };
+  outH: number;
+  outW: number;
+  /** part of the one-op session cache key */
+  key: string;
+}
+
+function convGeometry(xShape: number[], fShape: number[], attrs: Attrs): ConvGeometry | null {
+  if (attrs.dataFormat !== 'NHWC') return null;
+  const s = pair(attrs.strides);
+  // `dilations` on the two gradient kernels is an evstream extension (ops.ts passes it)
+  const d = pair(attrs.dilations ?? 1);
+  const info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], fShape as [number, number, number, number], s, d, attrs.pad as 'valid', attrs.dimRoundingMode as 'round' | undefined, false, 'channelsLast');
+  const p = info.padInfo;
+  if (p.top < 0 || p.left < 0 || p.bottom < 0 || p.right < 0) return null;
+  return { s, d, p, outH: info.outHeight, outW: info.outWidth, key: `${s}:${d}:${p.top},${p.left},${p.bottom},${p.right}` };
+}
+
+const isF32 = (...ts: TensorInfo[]): boolean => ts.every((t) => t.dtype === 'float32');
+
+function planConv2D(inputs: Record<string, TensorInfo>, attrs: Attrs): Plan | null {
+  const x = inputs.x!;
+  const f = inputs.filter!;
+  const g = isF32(x, f) ? convGeometry(x.shape, f.shape, attrs) : null;
+  if (!g) return null;
+  const { s: [sh, sw], d: [dh, dw], p } = g;
+  const [n, , , ci] = x.shape as [number, number, number, number];
+  const [kh, kw, , co] = f.shape as [number, number, number, number];
+  const outShape = [n, g.outH, g.outW, co];
+  return {
+    key: `conv:${x.shape}:${f.shape}:${g.key}`,
+    macs: n * g.outH * g.outW * co * kh * kw * ci,
+    outShape,
+    inputs: [['x', x], ['w', { filter: f, as: 'oihw' }]],
+    build: () =>
+      graph('conv2d', (b) => {
+        b.io('inputs', 'x', FLOAT, x.shape);
+        b.io('inputs', 'w', FLOAT, [co, ci, kh, kw]);
+        const xt = b.node('Transpose', ['x'], { perm: [0, 3, 1, 2] });
+        const y = b.node('Conv', [xt, 'w'], { kernel_shape: [kh, kw], strides: [sh, sw], dilations: [dh, dw], pads: [p.top, p.left, p.bottom, p.right] });
+        b.node('Transpose', [y], { perm: [0, 2, 3, 1] }, 'y');
+        b.io('outputs', 'y', FLOAT, outShape);
+      }),
+  };
+}
+
+/** dx of a conv: a conv of dy with the flipped filter (stride 1) or a ConvTranspose (strided). */
+function planConvBackpropInput(inputs: Record<string, TensorInfo>, attrs: Attrs): Plan | null {
+  const dy = inputs.dy!;
+  const f = inputs.filter!;
+  const xShape = attrs.inputShape as [number, number, number, number];
+  const g = isF32(dy, f) ? convGeometry(xShape, f.shape, attrs) : null;
+  if (!g) return null;
+  const { s: [sh, sw], d: [dh, dw], p } = g;
+  const [, hi, wi, ci] = xShape;
+  const [n, ho, wo, co] = dy.shape as [number, number, number, number];
+  const [kh, kw] = f.shape as [number, number];
+  if (ho !== g.outH || wo !== g.outW) return null;
+  const opH = hi - ((ho - 1) * sh + (kh - 1) * dh + 1 - p.top - p.bottom);
+  const opW = wi - ((wo - 1) * sw + (kw - 1) * dw + 1 - p.left - p.right);
+  if (opH < 0 || opW < 0 || opH >= Math.max(sh, dh) || opW >= Math.max(sw, dw)) return null;
+  const outShape = [n, hi, wi, ci];
+  return {
+    key: `convT:${dy.shape}:${f.shape}:${xShape}:${g.key}`,
+    macs: n * ho * wo * co * kh * kw * ci,
+    outShape,
+    inputs: [['dy', dy], ['w', { filter: f, as: sh === 1 && sw === 1 ? 'flipped' : 'oihw' }]],
+    build: () =>
+      graph('conv2d-backprop-input', (b) => {
+        b.io('inputs', 'dy', FLOAT, dy.shape);
+        const dt = b.node('Transpose', ['dy'], { perm: [0, 3, 1, 2] });
+        let y: string;
+        if (sh === 1 && sw === 1) {
+          // a plain conv with the flipped kernel: ORT's ConvTranspose is ~4x slower than its Conv here
+          b.io('inputs', 'w', FLOAT, [ci, co, kh, kw]);
+          const q = [(kh - 1) * dh - p.top, (kw - 1) * dw - p.left, (kh - 1) * dh - p.bottom + opH, (kw - 1) * dw - p.right + opW];
+          y = b.node('Conv', [dt, 'w'], { kernel_shape: [kh, kw], dilations: [dh, dw], pads: q });
+        } else {
+          // ConvTranspose weight is [C_in (= dy channels), C_out, kh, kw]: the conv's own OIHW
+          b.io('inputs', 'w', FLOAT, [co, ci, kh, kw]);
+          y = b.node('ConvTranspose', [dt, 'w'], { kernel_shape: [kh, kw], strides: [sh, sw], dilations: [dh, dw], pads: [p.top, p.left, p.bottom, p.right], output_padding: [opH, opW] });
+        }
+        b.node('Transpose', [y], { perm: [0, 2, 3, 1] }, 'y');
+        b.io('outputs', 'y', FLOAT, outShape);
+      }),
+  };
+}
+
+/** dw of a conv (tfjs-backend-wasm has no such kernel), any stride, dilation and padding. */
+function planConvBackpropFilter(inputs: Record<string, TensorInfo>, attrs: Attrs): Plan | null {
+  const x = inputs.x!;
+  const dy = inputs.dy!;
+  const fShape = attrs.filterShape as [number, number, number, number];
+  const g = isF32(x, dy) ? convGeometry(x.shape, fShape, attrs) : null;
+  if (!g) return null;
+  const { s: [sh, sw], d: [dh, dw], p } = g;
+  const [n, hi, wi, ci] = x.shape as [number, number, number, number];
+  const [, ho, wo, co] = dy.shape as [number, number, number, number];
+  const [kh, kw] = fShape;
+  if (ho !== g.outH || wo !== g.outW) return null;
+  if ((kh - 1) * dh + (ho - 1) * sh + 1 > hi + p.top + p.bottom || (kw - 1) * dw + (wo - 1) * sw + 1 > wi + p.left + p.right) return null;
+  const outShape = [...fShape];
+  return {
+    key: `convW:${x.shape}:${dy.shape}:${fShape}:${g.key}`,
+    macs: n * ho * wo * co * kh * kw * ci,
+    outShape,
+    inputs: [['x', x], ['dy', dy]],
+    build: () =>
+      graph('conv2d-backprop-filter', (b) => {
+        b.io('inputs', 'x', FLOAT, x.shape);
+        b.io('inputs', 'dy', FLOAT, dy.shape);
+        // im2col in NHWC (one strided Slice per tap of the padded input, concatenated tap-major)
+        // and one GEMM cols^T x dy: the result is already tfjs's [kh, kw, Ci, Co], no transposes
+        const xp = p.top || p.left || p.bottom || p.right ? b.node('Pad', ['x', b.i64([0, p.top, p.left, 0, 0, p.bottom, p.right, 0])]) : 'x';
+        const taps: string[] = [];
+        for (let a = 0; a < kh; a++)
+          for (let c = 0; c < kw; c++) taps.push(b.node('Slice', [xp, b.i64([a * dh, c * dw]), b.i64([a * dh + (ho - 1) * sh + 1, c * dw + (wo - 1) * sw + 1]), b.i64([1, 2]), b.i64([sh, sw])]));
+        const cols = b.node('Reshape', [taps.length > 1 ? b.node('Concat', taps, { axis: 3 }) : taps[0]!, b.i64([n * ho * wo, kh * kw * ci])]);
+        const d2 = b.node('Reshape', ['dy', b.i64([n * ho * wo, co])]);
+        const g = b.node('Gemm', [cols, d2], { transA: 1 });
+        b.node('Reshape', [g, b.i64(outShape)], {}, 'y');
+        b.io('outputs', 'y', FLOAT, outShape);
+      }),
+  };
+}
+
+function planBatchMatMul(inputs: Record<string, TensorInfo>, attrs: Attrs): Plan | null {
+  const a = inputs.a!;
+  const bb = inputs.b!;
+  const ra = a.shape.length;
+  const rb = bb.shape.length;
+  if (a.dtype !== 'float32' || bb.dtype !== 'float32' || ra < 2 || rb < 2) return null;
+  const ta = attrs.transposeA === true;
+  const tb = attrs.transposeB === true;
+  const [a1, a2] = a.shape.slice(-2) as [number, number];
+  const [b1, b2] = bb.shape.slice(-2) as [number, number];
+  const m = ta ? a2 : a1;
+  const k = ta ? a1 : a2;
+  const n = tb ? b1 : b2;
+  if ((tb ? b2 : b1) !== k) return null;
+  // numpy broadcast of the batch dimensions (what tfjs and ONNX MatMul both do)
+  const batchA = a.shape.slice(0, -2);
+  const batchB = bb.shape.slice(0, -2);
+  const rank = Math.max(batchA.length, batchB.length);
+  const batch: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = batchA[batchA.length - rank + i] ?? 1;
+    const db = batchB[batchB.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) return null;
+    batch.push(Math.max(da, db));
+  }
+  const outShape = [...batch, m, n];
+  const swap = (r: number): number[] => [...Array.from({ length: r - 2 }, (_, i) => i), r - 1, r - 2];
+  return {
+    key: `mm:${a.shape}:${bb.shape}:${ta}:${tb}`,
+    macs: batch.reduce((x, d) => x * d, 1) * m * n * k,
+    outShape,
+    inputs: [['a', a], ['b', bb]],
+    build: () =>
+      graph('batch-matmul', (b) => {
+        b.io('inputs', 'a', FLOAT, a.shape);
+        b.io('inputs', 'b', FLOAT, bb.shape);
+        const A = ta ? b.node('Transpose', ['a'], { perm: swap(ra) }) : 'a';
+        const B = tb ? b.node('Transpose', ['b'], { perm: swap(rb) }) : 'b';
+        b.node('MatMul', [A, B], {}, 'y');
+        b.io('outputs', 'y', FLOAT, outShape);
+      }),
+  };
+}
+
+const PLANNERS: Record<KernelName, (inputs: Record<string, TensorInfo>, attrs: Attrs) => Plan | null> = {
+  Conv2D: planConv2D,
+  Conv2DBackpropInput: planConvBackpropInput,
+  Conv2DBackpropFilter: planConvBackpropFilter,
+  BatchMatMul: planBatchMatMul,
+};
+
+let installed: OrtKernels | null = null;
+
+/** The installed ORT kernels, if any. */
+export function installedOrtKernels(): OrtKernels | null {
+  return installed;
+}
+
+/**
+ * Re-register Conv2D, Conv2DBackpropInput and BatchMatMul of the current backend (wasm or cpu) so
+ * that they run in ORT. Throws when ORT cannot load or the backend is not supported; a second call
+ * returns the installed set.
+ */
+export function installOrtKernels(opts: OrtKernelOptions = {}): OrtKernels {
+  const backendName = tf.getBackend();
+  if (installed) {
+    if (installed.backend === backendName) return installed;
+    installed.uninstall();
+  }
+  const memory = memoryOf(backendName, tf.backend());
+  if (!memory) throw new Error(`ORT kernels: backend '${backendName}' is not supported (wasm, cpu)`);
+  const rt: OrtRuntime = loadOrt();
+  const threads = opts.threads ?? (Number(process.env.EVSTREAM_ORT_THREADS) || 2);
+  const ortOpts: OrtSessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential', enableCpuMemArena: true, enableMemPattern: true, logSeverityLevel: 3, extra: { session: { intra_op: { allow_spinning: process.env.EVSTREAM_ORT_SPIN ?? '0' } } } };
+  const minMacs = opts.minMacs ?? 2e5;
+  const maxSessions = opts.maxSessions ?? 512;
+  const sessions = new Map<string, NativeSession>();
+  const stats: OrtKernelStats = { ortCalls: 0, fallbackCalls: 0, sessions: 0, sessionsBuilt: 0 };
+  const originals = new Map<KernelName, tf.KernelConfig>();
+  const names = opts.kernels ?? ORT_KERNELS;
+
+  // A tensor's data never changes under its dataId (a variable update makes a new one), so the
+  // re-laid-out copies of a weight are made once and reused by its T forward and T input-gradient convs.
+  const filterCache = { oihw: new WeakMap<object, Float32Array>(), flipped: new WeakMap<object, Float32Array>() };
+  const filterAs = (t: TensorInfo, as: 'oihw' | 'flipped'): Float32Array => {
+    let w = filterCache[as].get(t.dataId);
+    if (!w) {
+      const [kh, kw, ci, co] = t.shape as [number, number, number, number];
+      w = (as === 'oihw' ? hwioToOihw : hwioToFlippedIohw)(memory.view(t), kh, kw, ci, co);
+      filterCache[as].set(t.dataId, w);
+    }
+    return w;
+  };
+
+  const session = (plan: Plan): NativeSession => {
+    let s = sessions.get(plan.key);
+    if (s) {
+      // LRU: move to the end
+      sessions.delete(plan.key);
+      sessions.set(plan.key, s);
+      return s;
+    }
+    s = rt.load(plan.build(), ortOpts);
+    stats.sessionsBuilt++;
+    sessions.set(plan.key, s);
+    if (sessions.size > maxSessions) {
+      const [oldKey, old] = sessions.entries().next().value as [string, NativeSession];
+      sessions.delete(oldKey);
+      old.dispose();
+    }
+    return s;
+  };
+
+  const added: KernelName[] = [];
+  for (const name of names) {
+    const orig = tf.getKernel(name, backendName);
+    const plan = PLANNERS[name];
+    const origFunc = orig?.kernelFunc as unknown as KernelFunc | undefined;
+    const kernelFunc: KernelFunc = (args) => {
+      const attrs = args.attrs ?? {};
+      const p = plan(args.inputs, attrs);
+      // the backend's own gradient kernels know no `dilations` (our extension): those stay on ORT
+      const extended = name !== 'Conv2D' && name !== 'BatchMatMul' && attrs.dilations !== undefined && pair(attrs.dilations).some((d) => d !== 1);
+      const canFallBack = origFunc !== undefined && !extended;
+      if (!p || (p.macs < minMacs && canFallBack)) {
+        if (!canFallBack) {
+          throw new Error(`ORT kernels: ${name} with ${JSON.stringify(attrs)} on ${Object.values(args.inputs).map((t) => `[${t.shape}]`).join(', ')} is not supported and backend '${backendName}' has no kernel of its own for it`);
+        }
+        stats.fallbackCalls++;
+        return origFunc(args);
+      }
+      const s = session(p);
+      stats.ortCalls++;
+      return memory.output(p.outShape, (out) => {
+        const feeds: Record<string, InstanceType<OrtRuntime['Tensor']>> = {};
+        for (const [feed, t] of p.inputs) {
+          if ('filter' in t) {
+            const [kh, kw, ci, co] = t.filter.shape as [number, number, number, number];
+            feeds[feed] = new rt.Tensor('float32', filterAs(t.filter, t.as), t.as === 'oihw' ? [co, ci, kh, kw] : [ci, co, kh, kw]);
+          } else feeds[feed] = new rt.Tensor('float32', memory.view(t), t.shape);
+        }
+        s.run(feeds, { y: new rt.Tensor('float32', out, p.outShape) });
+      });
+    };
+    if (orig) {
+      originals.set(name, orig);
+      tf.unregisterKernel(name, backendName);
+      tf.registerKernel({ ...orig, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+    } else {
+      added.push(name);
+      tf.registerKernel({ kernelName: name, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+    }
+  }
+
+  const handle: OrtKernels = {
+    backend: backendName,
+    kernels: [...originals.keys(), ...added],
+    stats: () => ({ ...stats, sessions: sessions.size }),
+    uninstall() {
+      for (const [name, orig] of originals) {
+        tf.unregisterKernel(name, backendName);
+        tf.registerKernel(orig);
+      }
+      originals.clear();
+      for (const name of added) tf.unregisterKernel(name, backendName);
+      added.length = 0;
+      useGradKernels(false);
+      for (const s of sessions.values()) s.dispose();
+      sessions.clear();
+      if (installed === handle) installed = null;
+    },
+  };
+  installed = handle;
+  useGradKernels(true);
+  return handle;
+}
