@@ -2,7 +2,9 @@
  * SNN speed: streaming ms/step and steps/s for spiking-deeplab and spiking-fcn (64x64, batch 1
  * and 4) per available tfjs backend, real-time ratio against 50 ms frames (50 / ms per step; a
  * batch-4 step serves 4 streams), offline fwd+bwd (training mode, T=4, batch 2), and PyTorch
- * CPU on the same shapes when `/usr/bin/python3 -c 'import torch'` works, in the same run.
+ * CPU on the same shapes when `/usr/bin/python3 -c 'import torch'` works, in the same run. Each of
+ * wasm / cpu runs twice: with the backend's own kernels (`tfjs-wasm`) and with the ONNX Runtime
+ * conv / matMul kernels that training uses by default (`tfjs-wasm+ort`).
  *
  *   node .build-snn/bench/snn.js          (EVSTREAM_BENCH_CPU_TRAIN=1 adds cpu fwd+bwd, minutes;
  *                                          EVSTREAM_BENCH_BACKENDS=wasm skips the slow cpu backend)

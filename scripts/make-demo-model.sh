@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Regenerates pipelines/demo.safetensors: the trained small Spiking-DeepLab of the demo pipeline.
 #
-#   bash scripts/make-demo-model.sh            (~25 min on 2 CPU cores, wasm backend)
+#   bash scripts/make-demo-model.sh            (~25 min on 2 CPU cores: wasm backend + ORT kernels)
 #
 # 1. training data: 12 synthetic urban sequences x 10 s on a 128x96 sensor (the demo recording's sensor and
 #    scene type; seeds hashed from 2024, so the demo recording, seed 7, is held out) + a small validation set;
-# 2. streaming training (evstream train-stream, scripts/demo-model.json): width 0.25, T 4, 8 parallel streams
-#    of consecutive 50 ms frames fed one per step with membranes carried between steps (truncated BPTT over
-#    T = 4 steps; direct analog input: what the live pipeline feeds), whole-sensor crop (the pipeline's
-#    framing.crop null), class-weighted cross-entropy, 9 epochs x 50 steps; best = streaming validation MIoU;
+# 2. BPTT training (evstream train, scripts/demo-model.json): width 0.25, T 4, frames mode (T consecutive
+#    50 ms frames from a zero state, label of the last: what the pipeline runs with model.slidingWindow),
+#    whole-sensor crop (the pipeline's framing.crop null), class-weighted cross-entropy, 10 epochs x 150
+#    steps of 8 samples; best = validation MIoU;
 # 3. export of the best checkpoint as fp16 safetensors with the pipeline's metadata;
-# 4. held-out evaluation, offline and streaming (one frame per step), on the test sequences and on the demo
+# 4. held-out evaluation, offline and streaming through the ONNX engine (one frame per step, a sliding
+#    window of T staggered sessions as pipelines/demo.json runs it), on the test sequences and on the demo
 #    recording's own scene (labels regenerated from seed 7): RUN_DIR/report.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,12 +22,12 @@ mkdir -p "$WORK"
 [ -f "$WORK/sim-urban/manifest.json" ] || $EV simulate --seed 2024 --sequences 12 --seconds 10 --size 128x96 --scene urban --out "$WORK/sim-urban"
 [ -f "$WORK/sim-urban-val/manifest.json" ] || $EV simulate --seed 3030 --sequences 2 --seconds 2.5 --size 128x96 --scene urban --out "$WORK/sim-urban-val"
 rm -rf "$RUN"
-$EV train-stream --config scripts/demo-model.json --data "$WORK/sim-urban" --val "$WORK/sim-urban-val" --out "$RUN"
-$EV export-model --checkpoint "$RUN/best.safetensors" --out pipelines/demo.safetensors --note "evstream scripts/make-demo-model.sh (train-stream)"
+$EV train --config scripts/demo-model.json --data "$WORK/sim-urban" --val "$WORK/sim-urban-val" --out "$RUN"
+$EV export-model --checkpoint "$RUN/best.safetensors" --out pipelines/demo.safetensors --note "evstream scripts/make-demo-model.sh (train, frames mode; run with model.slidingWindow)"
 if [ "${DEMO_SKIP_EVAL:-0}" != "1" ]; then
   [ -f "$WORK/demo-scene/manifest.json" ] || $EV simulate-scene --seed 7 --seconds 8 --size 128x96 --scene urban --out "$WORK/demo-scene"
-  $EV report "$RUN" --data "$WORK/demo-scene" --split all --streaming
+  $EV report "$RUN" --data "$WORK/demo-scene" --split all --streaming --sliding-window --engine onnx
   cp "$RUN/report.json" "$WORK/report-demo-scene.json"; cp "$RUN/report.md" "$WORK/report-demo-scene.md"
-  $EV report "$RUN" --data "$WORK/sim-urban" --split val --streaming
+  $EV report "$RUN" --data "$WORK/sim-urban" --split test --streaming --sliding-window --engine onnx
 fi
 ls -l pipelines/demo.safetensors

@@ -68,3 +68,73 @@ test('command-line overrides', () => {
   assert.throws(() => applyOverrides(demo, { speed: 0 }), /--speed/);
   assert.equal(demo.sinks.viewer.port, 8080, 'the original is untouched');
 });
+
+test('model.resetEvery: default 0, validated, and the live model zeroes its membranes every N frames', async () => {
+  assert.equal(parsePipeline({ source: { type: 'file', path: 'a.aedat4' } }, '/x').model.resetEvery, 0);
+  assert.throws(() => parsePipeline({ source: { type: 'file', path: 'a.aedat4' }, model: { resetEvery: -1 } }, '/x'), PipelineConfigError);
+  const { LiveModel } = await import('../src/pipeline/model-adapter.js');
+  const cfg = parsePipeline({ source: { type: 'file', path: 'a.aedat4' }, model: { width: 0.125, T: 2, resetEvery: 3, engine: 'tfjs' } }, '/x').model;
+  const every3 = await LiveModel.create(cfg, null, [16, 16]);
+  const never = await LiveModel.create({ ...cfg, resetEvery: 0 }, null, [16, 16]);
+  try {
+    const frame = (i: number): Float32Array => Float32Array.from({ length: 2 * 16 * 16 }, (_, j) => (((i * 7 + j * 13) % 11) - 5) / 5);
+    const ts: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const a = every3.step(frame(i));
+      ts.push(a.t);
+      // after a reset the live model sees exactly what a fresh one sees
+      if (i === 3) {
+        never.reset();
+        assert.deepEqual(a.classMap, never.step(frame(i)).classMap);
+      }
+    }
+    assert.deepEqual(ts, [0, 1, 2, 0, 1, 2, 0]);
+    every3.reset();
+    assert.equal(every3.step(frame(0)).t, 0);
+    assert.equal(every3.step(frame(1)).t, 1);
+  } finally {
+    every3.dispose();
+    never.dispose();
+  }
+});
+
+test('model.slidingWindow: every frame equals the offline forward over the last T frames', async () => {
+  assert.throws(() => parsePipeline({ source: { type: 'file', path: 'a.aedat4' }, model: { slidingWindow: true, resetEvery: 4 } }, '/x'), /exclude each other/);
+  assert.throws(() => parsePipeline({ source: { type: 'file', path: 'a.aedat4' }, model: { slidingWindow: true, stepsPerFrame: 2 } }, '/x'), /stepsPerFrame 1/);
+  const tf = await import('@tensorflow/tfjs');
+  const { LiveModel } = await import('../src/pipeline/model-adapter.js');
+  const T = 3;
+  const cfg = parsePipeline({ source: { type: 'file', path: 'a.aedat4' }, model: { width: 0.125, T, slidingWindow: true, engine: 'tfjs' } }, '/x').model;
+  const live = await LiveModel.create(cfg, null, [16, 16]);
+  // low thresholds: the untrained net's output then depends on its input
+  for (const l of live.model.layerNames) live.model.setThreshold(l, 0.1);
+  const before = tf.memory().numTensors;
+  try {
+    const F = 2 * 16 * 16;
+    const frames = Array.from({ length: 8 }, (_, i) => Float32Array.from({ length: F }, (_, j) => Math.sin(i * 1.7 + j * 0.37) * 0.8));
+    let differing = 0;
+    const seen = new Set<string>();
+    for (let i = 0; i < frames.length; i++) {
+      const got = live.step(frames[i]!);
+      seen.add(got.classMap.join(','));
+      const from = Math.max(0, i - T + 1);
+      const window = frames.slice(from, i + 1);
+      assert.equal(got.t, window.length - 1, `frame ${i}: output from the session that has seen ${window.length} frames`);
+      const offline = tf.tidy(() => {
+        const x = tf.tensor5d(Float32Array.from(window.flatMap((f) => [...f])), [window.length, 1, 2, 16, 16]);
+        return live.model.forward(x).output.dataSync() as Float32Array;
+      });
+      if (window.length < T) continue; // the offline forward of a shorter window runs fewer BNTT steps: compare full windows only
+      for (let p = 0; p < 256; p++) {
+        let best = 0;
+        for (let c = 1; c < 6; c++) if (offline[c * 256 + p]! > offline[best * 256 + p]!) best = c;
+        if (best !== got.classMap[p]) differing++;
+      }
+    }
+    assert.equal(differing, 0, `${differing} pixels differ from the offline forward`);
+    assert.ok(seen.size >= 4, `the class maps must change with the input (${seen.size} distinct)`);
+  } finally {
+    live.dispose();
+  }
+  assert.ok(tf.memory().numTensors <= before, 'tensors leaked');
+});

@@ -78,3 +78,48 @@ test('streaming evaluation scores frames after the warm-up', async () => {
     model.dispose();
   }
 });
+
+test('streaming evaluation with resetEvery K equals the same frames cut into K-frame sequences', async () => {
+  await initBackend('wasm', false);
+  const model = SegModel.create('spiking-deeplab', { width: 0.125, size: [H, H], T: 2, seed: 9 });
+  for (const l of model.layerNames) model.setThreshold(l, 0.1);
+  try {
+    const data = selfLabelled(model, 9, 'frames');
+    const never = evaluateStreaming(model, data, { warmup: 0 });
+    const every3 = evaluateStreaming(model, data, { warmup: 0, resetEvery: 3 });
+    // a gap in the window numbering every 3 frames resets the session at the same places
+    const cut = { ...data, window: Int32Array.from({ length: data.n }, (_, i) => i + Math.floor(i / 3)) };
+    const chunks = evaluateStreaming(model, cut, { warmup: 0 });
+    assert.equal(every3.resetEvery, 3);
+    assert.equal(chunks.sequences, 3);
+    assert.deepEqual(every3.perClassIoU, chunks.perClassIoU);
+    assert.equal(every3.miou, chunks.miou);
+    assert.equal(every3.frames, 9);
+    assert.notDeepEqual(never.perClassIoU, every3.perClassIoU, 'resets must change what the session sees');
+    // the warm-up counts from the sequence start, not from each periodic reset
+    assert.equal(evaluateStreaming(model, data, { warmup: 4, resetEvery: 3 }).frames, 5);
+  } finally {
+    model.dispose();
+  }
+});
+
+test('streaming evaluation with a sliding window reproduces the offline frames-mode predictions exactly', async () => {
+  await initBackend('wasm', false);
+  const model = SegModel.create('spiking-deeplab', { width: 0.125, size: [H, H], T: 3, seed: 9 });
+  for (const l of model.layerNames) model.setThreshold(l, 0.1);
+  try {
+    // labels = the offline forward over each frame's last T frames (frames mode)
+    const data = selfLabelled(model, 9, 'frames');
+    const before = tf.memory().numTensors;
+    const sliding = evaluateStreaming(model, data, { warmup: 2, slidingWindow: true });
+    assert.equal(tf.memory().numTensors, before);
+    assert.equal(sliding.frames, 7);
+    assert.equal(sliding.pixelAccuracy, 1);
+    assert.equal(sliding.slidingWindow, true);
+    // carried membranes see longer histories: not the offline predictions
+    assert.ok(evaluateStreaming(model, data, { warmup: 2 }).pixelAccuracy < 1);
+    assert.throws(() => evaluateStreaming(model, data, { slidingWindow: true, resetEvery: 2 }), /exclude each other/);
+  } finally {
+    model.dispose();
+  }
+});

@@ -47,6 +47,19 @@ export interface ModelConfig {
   bnPolicy: BnPolicyName;
   /** Averaging horizon of the logits, in steps (null = T). */
   horizon: number | null;
+  /**
+   * Zero the membranes every this many frames (0 = never: state carried for the whole stream). A model
+   * trained offline on T-frame windows from a zero state (`evstream train --mode frames`) runs live as
+   * trained with resetEvery = T; one trained on continuous streams (`train-stream`) wants 0.
+   */
+  resetEvery: number;
+  /**
+   * Run T staggered sessions, each zeroed every T frames; every frame's output comes from the one that
+   * has just seen its T-th frame, so it equals the offline forward over the last T frames from a zero
+   * state (what `evstream train --mode frames` optimises). Costs T model steps per frame; needs
+   * stepsPerFrame 1; excludes resetEvery.
+   */
+  slidingWindow: boolean;
   seed: number;
   /** Show "untrained" in the viewer; null: from the checkpoint's metadata. */
   untrained: boolean | null;
@@ -162,6 +175,8 @@ export const PIPELINE_SCHEMA = {
         stepsPerFrame: int({ minimum: 1, maximum: 16, default: 1 }),
         bnPolicy: { enum: ['cycle', 'last', 'mean'], default: 'last' },
         horizon: { type: ['integer', 'null'], minimum: 1, maximum: 256, default: null },
+        resetEvery: int({ minimum: 0, maximum: 1_000_000, default: 0 }),
+        slidingWindow: { type: 'boolean', default: false },
         seed: int({ minimum: 0, default: 0 }),
         untrained: { type: ['boolean', 'null'], default: null },
         engine: { enum: ['auto', 'tfjs', 'onnx'], default: 'auto' },
@@ -295,6 +310,8 @@ export function parsePipeline(data: unknown, baseDir: string, source = 'pipeline
     const [, , w, h] = cfg.framing.crop;
     if (w < 1 || h < 1) throw new PipelineConfigError(`${source}: /framing/crop width and height must be >= 1`);
   }
+  if (cfg.model.slidingWindow && cfg.model.resetEvery > 0) throw new PipelineConfigError(`${source}: /model/slidingWindow and /model/resetEvery exclude each other (the sliding window resets its sessions itself)`);
+  if (cfg.model.slidingWindow && cfg.model.stepsPerFrame !== 1) throw new PipelineConfigError(`${source}: /model/slidingWindow needs /model/stepsPerFrame 1`);
   return cfg;
 }
 

@@ -10,7 +10,7 @@
  */
 import { openSync, readSync, closeSync, existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { SegModel, PoissonEncoder, initBackend, createSession, type Arch, type EngineSession } from '../snn/index.js';
+import { SegModel, PoissonEncoder, initBackend, createSession, WindowedSession, type Arch, type StepResult } from '../snn/index.js';
 import type { ModelConfig } from './config.js';
 import { readSafetensors } from '../util/safetensors.js';
 
@@ -72,7 +72,8 @@ export interface StepOutput {
 
 export class LiveModel {
   readonly info: ModelInfo;
-  private session: EngineSession;
+  /** one session, one reset every resetEvery frames, or T staggered ones (slidingWindow) */
+  private session: WindowedSession;
   private poisson: PoissonEncoder | undefined;
   private readonly plane: number;
 
@@ -82,7 +83,9 @@ export class LiveModel {
     info: ModelInfo,
   ) {
     this.info = info;
-    this.session = createSession(model, { engine: cfg.engine ?? 'auto', batch: 1, horizon: cfg.horizon ?? model.def.T, bnPolicy: cfg.bnPolicy });
+    // resetEvery counts frames; the session counts steps (stepsPerFrame per frame)
+    const window = cfg.slidingWindow ? { sliding: model.def.T } : { resetEvery: (cfg.resetEvery ?? 0) * cfg.stepsPerFrame };
+    this.session = new WindowedSession(() => createSession(model, { engine: cfg.engine ?? 'auto', batch: 1, horizon: cfg.horizon ?? model.def.T, bnPolicy: cfg.bnPolicy }), window);
     this.info.engine = this.session.engine;
     if (cfg.encoder === 'poisson') this.poisson = new PoissonEncoder(cfg.seed);
     this.plane = model.def.size[0] * model.def.size[1];
@@ -142,7 +145,7 @@ export class LiveModel {
   step(input: Float32Array): StepOutput {
     const t0 = performance.now();
     const n = this.cfg.stepsPerFrame;
-    let r: ReturnType<typeof this.session.step> | undefined;
+    let r: StepResult | undefined;
     const sums = new Float64Array(this.info.layers.length);
     for (let s = 0; s < n; s++) {
       const x = this.poisson ? this.poisson.encodeData(input) : input;

@@ -42,6 +42,10 @@ export interface ReportOptions {
   overlays?: number;
   streaming?: boolean;
   warmup?: number;
+  /** streaming: zero the membranes every this many steps (0 = never; a pipeline's model.resetEvery) */
+  resetEvery?: number;
+  /** streaming: T staggered sessions (a pipeline's model.slidingWindow) */
+  slidingWindow?: boolean;
   /** Streaming engine ('tfjs' | 'onnx' | 'auto'; default the model's tfjs session). */
   engine?: 'tfjs' | 'onnx' | 'auto';
   robustness?: boolean;
@@ -185,8 +189,9 @@ export async function runReport(runDir: string, o: ReportOptions = {}): Promise<
         say(`report: untrained MIoU ${pct(un.miou)} %`);
         if (o.streaming) {
           const warmup = o.warmup ?? m.T;
-          const tr = evaluateStreaming(model, data, { warmup, bnPolicy: 'last', engine: o.engine });
-          const ut = evaluateStreaming(untrainedModel, data, { warmup, bnPolicy: 'last', engine: o.engine });
+          const so = { warmup, bnPolicy: 'last' as const, engine: o.engine, resetEvery: o.resetEvery ?? 0, slidingWindow: o.slidingWindow ?? false };
+          const tr = evaluateStreaming(model, data, so);
+          const ut = evaluateStreaming(untrainedModel, data, so);
           writeFileSync(join(sweeps, 'streaming.json'), JSON.stringify({ trained: tr, untrained: ut, data: o.data, split }, null, 2) + '\n');
           say(`report: streaming MIoU trained ${pct(tr.miou)} %, untrained ${pct(ut.miou)} % (${tr.frames} frames, warm-up ${warmup})`);
         }
@@ -360,7 +365,7 @@ export async function writeReport(runDir: string, extra: { overlayRows?: { frame
     md.push('');
     if (rep.streaming) {
       const s = rep.streaming;
-      md.push(`**Streaming** (one frame per step through a streaming session, membranes carried over the whole sequence, BN policy '${s.trained.bnPolicy}', logits averaged over the last ${s.trained.horizon} steps, first ${s.trained.warmup} steps of each sequence not scored, engine ${s.trained.engine ?? 'tfjs'}; ${s.trained.frames} frames of ${s.trained.sequences} sequences): trained MIoU **${pct(s.trained.miou)} %** (pixel acc. ${pct(s.trained.pixelAccuracy)} %), untrained ${pct(s.untrained.miou)} %; ${s.trained.msPerStep.toFixed(1)} ms per step.`, '');
+      md.push(`**Streaming** (one frame per step through a streaming session, ${s.trained.slidingWindow ? `a sliding window of ${s.trained.horizon} staggered sessions, each zeroed every ${s.trained.horizon} steps (model.slidingWindow: each frame = the offline forward over its last ${s.trained.horizon} frames)` : s.trained.resetEvery ? `membranes zeroed every ${s.trained.resetEvery} steps (model.resetEvery)` : 'membranes carried over the whole sequence'}, BN policy '${s.trained.bnPolicy}', logits averaged over the last ${s.trained.horizon} steps, first ${s.trained.warmup} steps of each sequence not scored, engine ${s.trained.engine ?? 'tfjs'}; ${s.trained.frames} frames of ${s.trained.sequences} sequences): trained MIoU **${pct(s.trained.miou)} %** (pixel acc. ${pct(s.trained.pixelAccuracy)} %), untrained ${pct(s.untrained.miou)} %; ${s.trained.msPerStep.toFixed(1)} ms per step.`, '');
     }
     if (ev.spikeRates.length) {
       const p = await writePlot(

@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { SegModel } from '../snn/model.js';
 import type { Arch } from '../snn/definition.js';
 import type { BnPolicy } from '../snn/bntt.js';
-import { createSession, type EngineName, type EngineSession } from '../snn/engines/index.js';
+import { createSession, TfjsSession, WindowedSession, type EngineName, type EngineSession } from '../snn/engines/index.js';
 import { FrameDataset, type FrameMode, type SegData } from './data.js';
 import { evaluate, type EvalResult } from './evaluate.js';
 import { ConfusionMatrix, argmaxClasses } from './metrics.js';
@@ -110,6 +110,10 @@ export interface StreamingOptions {
   horizon?: number | 'reset';
   /** Stop after scoring this many frames (0 = all). */
   maxFrames?: number;
+  /** Zero the membranes every this many steps of a sequence (0 = never, default; the pipeline's `model.resetEvery`). */
+  resetEvery?: number;
+  /** T staggered sessions, each zeroed every T steps (the pipeline's `model.slidingWindow`; excludes resetEvery). */
+  slidingWindow?: boolean;
   /** Streaming engine (src/snn/engines: 'tfjs', 'onnx', 'auto' as the live pipeline); default: the model's own tfjs session. */
   engine?: EngineName | 'auto';
 }
@@ -125,6 +129,8 @@ export interface StreamingResult {
   msPerStep: number;
   bnPolicy: BnPolicy;
   horizon: number | 'reset';
+  resetEvery: number;
+  slidingWindow: boolean;
   engine: string;
 }
 
@@ -136,13 +142,16 @@ export interface StreamingResult {
 export function evaluateStreaming(model: SegModel, data: SegData, o: StreamingOptions = {}): StreamingResult {
   const K = model.def.classes;
   const cm = new ConfusionMatrix(K);
+  const resetEvery = o.resetEvery ?? 0;
   const warmup = o.warmup ?? model.def.T;
   const bnPolicy = o.bnPolicy ?? 'last';
   const horizon = o.horizon ?? model.def.T;
   const plane = data.height * data.width;
   const fn = data.channels * plane;
-  const session: Pick<EngineSession, 'step' | 'reset' | 'dispose'> & { engine?: string } = o.engine ? createSession(model, { engine: o.engine, batch: 1, horizon, bnPolicy }) : model.createSession({ batch: 1, horizon, bnPolicy });
-  const engine = session.engine ?? 'tfjs';
+  const make = (): EngineSession => (o.engine ? createSession(model, { engine: o.engine, batch: 1, horizon, bnPolicy }) : new TfjsSession(model, { batch: 1, horizon, bnPolicy }));
+  const slidingWindow = o.slidingWindow ?? false;
+  const session = new WindowedSession(make, { sliding: slidingWindow ? model.def.T : 0, resetEvery });
+  const engine = session.engine;
   let frames = 0;
   let steps = 0;
   let seqs = 0;
@@ -150,16 +159,19 @@ export function evaluateStreaming(model: SegModel, data: SegData, o: StreamingOp
   try {
     let prevSeq = -1;
     let prevWin = -2;
+    // the warm-up counts from the start of a sequence (periodic resets do not restart it)
+    let seqStep = 0;
     for (let i = 0; i < data.n; i++) {
       if (data.seq[i] !== prevSeq || data.window[i] !== prevWin + 1) {
         session.reset();
         seqs++;
+        seqStep = 0;
       }
       prevSeq = data.seq[i]!;
       prevWin = data.window[i]!;
       const r = session.step(data.frames.subarray(i * fn, (i + 1) * fn));
       steps++;
-      if (r.t >= warmup && data.labelled[i]) {
+      if (seqStep++ >= warmup && data.labelled[i]) {
         cm.update(argmaxClasses(r.logits, 1, K, plane), data.labels.subarray(i * plane, (i + 1) * plane));
         frames++;
         if (o.maxFrames && frames >= o.maxFrames) break;
@@ -169,7 +181,7 @@ export function evaluateStreaming(model: SegModel, data: SegData, o: StreamingOp
     session.dispose();
   }
   const s = cm.summary();
-  return { miou: s.miou, perClassIoU: s.perClassIoU, pixelAccuracy: s.pixelAccuracy, frames, steps, warmup, sequences: seqs, msPerStep: (performance.now() - t0) / Math.max(1, steps), bnPolicy, horizon, engine };
+  return { miou: s.miou, perClassIoU: s.perClassIoU, pixelAccuracy: s.pixelAccuracy, frames, steps, warmup, sequences: seqs, msPerStep: (performance.now() - t0) / Math.max(1, steps), bnPolicy, horizon, resetEvery, slidingWindow, engine };
 }
 
 // ------------------------------------------------------------------ energy

@@ -2,7 +2,7 @@
  * `evstream report RUN_DIR`: evaluation sweeps of a training run and RUN_DIR/report.md + report.json +
  * plots/ (see src/train/report.ts).
  *
- *   evstream report RUN_DIR [--data DIR] [--split val] [--streaming] [--robustness] [--ann CKPT]
+ *   evstream report RUN_DIR [--data DIR] [--split val] [--streaming [--reset-every N | --sliding-window]] [--robustness] [--ann CKPT]
  *     [--conversion] [--energy-full] [--energy-data DIR] ...
  *
  * Without flags it only rebuilds report.md / report.json / plots from RUN_DIR (config.json, curves.json,
@@ -20,6 +20,8 @@ export interface ReportCliOptions {
   overlays?: string;
   streaming?: boolean;
   warmup?: string;
+  resetEvery?: string;
+  slidingWindow?: boolean;
   engine?: string;
   robustness?: boolean;
   sigmas?: string;
@@ -64,6 +66,8 @@ export function registerReport(program: Command): Command {
     .option('--overlays <n>', 'example rows (events | prediction | ground truth)', '4')
     .option('--streaming', 'also evaluate through a streaming session, one frame per step (the live pipeline)')
     .option('--warmup <n>', 'streaming: unscored steps at the start of each sequence (default T)')
+    .option('--reset-every <n>', 'streaming: zero the membranes every n steps, as a pipeline with model.resetEvery n (default 0: never)')
+    .option('--sliding-window', 'streaming: T staggered sessions, each zeroed every T steps, as a pipeline with model.slidingWindow')
     .option('--engine <e>', 'streaming engine: tfjs | onnx | auto (default: the model\'s tfjs session)')
     .option('--robustness', 'Gaussian-noise sweep of the run (and of --ann)')
     .option('--sigmas <list>', 'noise sigmas', '0,0.05,0.1,0.2,0.3,0.5')
@@ -91,6 +95,8 @@ export function registerReport(program: Command): Command {
         overlays: num('overlays', o.overlays, true),
         streaming: !!o.streaming,
         warmup: num('warmup', o.warmup, true),
+        resetEvery: num('reset-every', o.resetEvery, true),
+        slidingWindow: !!o.slidingWindow,
         engine: o.engine === undefined ? undefined : (['tfjs', 'onnx', 'auto'].includes(o.engine) ? (o.engine as 'tfjs') : (() => { throw new Error(`--engine must be tfjs | onnx | auto, got '${o.engine}'`); })()),
         robustness: !!o.robustness,
         sigmas: list('sigmas', o.sigmas),

@@ -19,6 +19,7 @@ export { TfjsSession } from './tfjs.js';
 export { OnnxSession, liveNativeSessions, defaultCacheDir } from './onnx/session.js';
 export { setOrtLoader, loadOrt, ortAvailable } from './onnx/runtime.js';
 export { buildOnnxGraph, graphKey } from './onnx/graph.js';
+export { WindowedSession, type WindowOptions } from './windowed.js';
 
 const logged = new Set<string>();
 
