@@ -64,7 +64,7 @@ export interface StepOutput {
   classMap: Uint8Array;
   /** Per spiking layer: spikes this frame (over all steps of the frame) and rate = spikes / (neurons * steps). */
   layers: { name: string; spikes: number; rate: number }[];
-  /** Step index (since the last reset) of the last step of this frame. */
+  /** Step index, since the last reset of the live model (periodic / sliding-window resets do not restart it), of the last step of this frame. */
   t: number;
   /** Wall time of the model steps (ms). */
   stepMs: number;
@@ -170,7 +170,7 @@ export class LiveModel {
       classMap[p] = best;
     }
     const layers = this.info.layers.map((l, i) => ({ name: l.name, spikes: sums[i]!, rate: sums[i]! / (l.neurons * n) }));
-    return { classMap, layers, t: res.t, stepMs: performance.now() - t0 };
+    return { classMap, layers, t: this.session.steps - 1, stepMs: performance.now() - t0 };
   }
 
   get inputSize(): number {

@@ -48,6 +48,11 @@ export class WindowedSession {
     return this.sessions[0]!.engine;
   }
 
+  /** Steps since the last reset() (periodic and window resets do not restart it). */
+  get steps(): number {
+    return this.stepsSinceReset;
+  }
+
   /** Sessions stepped per step (1, or the window length). */
   get width(): number {
     return this.sessions.length;
