@@ -54,6 +54,9 @@ function benchModel(arch: (typeof ARCHS)[number]): SegModel {
   return m;
 }
 
+/** fwd+bwd repetitions on each side (median): EVSTREAM_BENCH_REPS, default 3 (PyTorch's own time varies run to run). */
+const REPS = Number(process.env.EVSTREAM_BENCH_REPS) || 3;
+
 async function benchTfjs(backend: BackendName, kernels: 'tfjs' | 'ort', log: (s: string) => void): Promise<BenchRow[]> {
   await initBackend(backend, false);
   selectKernels(kernels, false);
@@ -90,7 +93,7 @@ async function benchTfjs(backend: BackendName, kernels: 'tfjs' | 'ort', log: (s:
       };
       run();
       const times: number[] = [];
-      for (let i = 0; i < (slow ? 1 : 3); i++) {
+      for (let i = 0; i < (slow ? 1 : REPS); i++) {
         const t0 = performance.now();
         run();
         times.push(performance.now() - t0);
@@ -110,7 +113,7 @@ function benchTorch(log: (s: string) => void): BenchRow[] {
   const archs = ['spiking-deeplab', 'spiking-fcn'];
   const steps = runTorch({ mode: 'step', cases: archs.flatMap((a) => [[a, 1, 10], [a, 4, 10]] as [string, number, number][]) }, log);
   if (!steps) return [];
-  const train = runTorch({ mode: 'train', cases: archs.map((a) => [a, 1, 4, 2, 64, 3] as [string, number, number, number, number, number]) }, log);
+  const train = runTorch({ mode: 'train', cases: archs.map((a) => [a, 1, 4, 2, 64, REPS] as [string, number, number, number, number, number]) }, log);
   const engine = `torch-${steps.version}-cpu`;
   return [
     ...steps.rows.map((x) => ({ engine, arch: x.arch, batch: x.batch, mode: 'step', ms: x.ms, stepsPerS: 1000 / x.ms, realtime: 50 / x.ms, vsTorch: 1 })),

@@ -102,7 +102,7 @@ function benchTorch(cases: Case[], reps: number, log: (s: string) => void): Map<
 export async function benchTrain(opts: { cases?: Case[]; reps?: number; log?: (s: string) => void } = {}): Promise<TrainBenchRow[]> {
   const log = opts.log ?? ((s: string) => process.stderr.write(`bench train: ${s}\n`));
   const cases = opts.cases ?? CASES;
-  const reps = opts.reps ?? 3;
+  const reps = opts.reps ?? (Number(process.env.EVSTREAM_BENCH_REPS) || 3);
   const rows: TrainBenchRow[] = [];
   const torch = benchTorch(cases, reps, log);
   const only = process.env.EVSTREAM_BENCH_BACKENDS?.split(',');

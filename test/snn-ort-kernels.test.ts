@@ -99,6 +99,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
       });
       assert.equal(k.stats().fallbackCalls, 0);
       assert.ok(k.stats().ortCalls >= cases(x).length);
+      assert.ok((k.stats().byGraph['conv-split'] ?? 0) > 0, 'the mostly-padding dilated conv takes the tap split');
       assert.equal(tf.memory().numTensors, before);
     } finally {
       k.uninstall();
@@ -136,7 +137,9 @@ test('conv gradients through the ORT kernels equal the forward-conv recipe', { s
       const d = maxRelDiff(g, ref[i]!);
       assert.ok(d < 1e-5, `gradient ${i}: relative max diff ${d}`);
     });
-    assert.ok(k.stats().ortCalls > 0);
+    // the dilation-12 conv at 16x16 (25 % of its taps in-image) runs as the in-graph tap split
+    const by = k.stats().byGraph;
+    for (const kind of ['conv', 'convT', 'convW', 'conv-split', 'convT-split', 'convW-split']) assert.ok((by[kind] ?? 0) > 0, `${kind} graphs used: ${JSON.stringify(by)}`);
   } finally {
     k.uninstall();
   }

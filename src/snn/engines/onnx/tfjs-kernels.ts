@@ -33,6 +33,8 @@ export interface OrtKernelStats {
   fallbackCalls: number;
   sessions: number;
   sessionsBuilt: number;
+  /** ORT calls per graph kind (conv, conv-split, convT, convT-split, convW, convW-split, mm) */
+  byGraph: Record<string, number>;
 }
 
 export interface OrtKernels {
@@ -170,6 +172,64 @@ function convGeometry(xShape: number[], fShape: number[], attrs: Attrs): ConvGeo
 
 const isF32 = (...ts: TensorInfo[]): boolean => ts.every((t) => t.dtype === 'float32');
 
+/**
+ * Output range [lo, hi) along one axis where kernel tap `a` reads inside the input (stride 1):
+ * out i reads in[i + a*d - padBefore].
+ */
+function tapRange(inN: number, outN: number, padBefore: number, a: number, d: number): [number, number] {
+  return [Math.max(0, padBefore - a * d), Math.min(outN, inN + padBefore - a * d)];
+}
+
+/** Fraction of tap x output reads that land inside the input (stride 1). */
+function inImageFraction(inH: number, inW: number, outH: number, outW: number, kh: number, kw: number, d: [number, number], top: number, left: number): number {
+  let valid = 0;
+  for (let a = 0; a < kh; a++) {
+    const [r0, r1] = tapRange(inH, outH, top, a, d[0]);
+    for (let c = 0; c < kw; c++) {
+      const [c0, c1] = tapRange(inW, outW, left, c, d[1]);
+      valid += Math.max(0, r1 - r0) * Math.max(0, c1 - c0);
+    }
+  }
+  return valid / (kh * kw * outH * outW);
+}
+
+/**
+ * Dilated stride-1 convs whose taps mostly read the zero padding (DeepLab's dilation-12 layer at
+ * 16x16: 25 % in-image) run as a tap split inside the graph: one MatMul per tap over the output
+ * region where it reads the image, zero-padded to the output and summed (1/4 of the MACs).
+ */
+const TAP_SPLIT_MAX_FRACTION = 0.5;
+
+/**
+ * Emit y[N, outH, outW, Cout] = sum over taps of x's in-image window x W_tap, NHWC; `tapWeight(a, c)`
+ * returns the node of tap (a, c)'s [Cin, Cout] matrix.
+ */
+function emitTapSplitConv(b: Builder, x: string, xShape: number[], outShape: number[], kh: number, kw: number, d: [number, number], top: number, left: number, tapWeight: (a: number, c: number) => string): string {
+  const [, inH, inW] = xShape as [number, number, number];
+  const [, outH, outW] = outShape as [number, number, number];
+  let acc: string | null = null;
+  for (let a = 0; a < kh; a++) {
+    const [r0, r1] = tapRange(inH, outH, top, a, d[0]);
+    if (r1 <= r0) continue;
+    for (let c = 0; c < kw; c++) {
+      const [c0, c1] = tapRange(inW, outW, left, c, d[1]);
+      if (c1 <= c0) continue;
+      const xs = b.node('Slice', [x, b.i64([r0 + a * d[0] - top, c0 + c * d[1] - left]), b.i64([r1 + a * d[0] - top, c1 + c * d[1] - left]), b.i64([1, 2])]);
+      let y = b.node('MatMul', [xs, tapWeight(a, c)]);
+      if (r0 !== 0 || c0 !== 0 || r1 !== outH || c1 !== outW) y = b.node('Pad', [y, b.i64([0, r0, c0, 0, 0, outH - r1, outW - c1, 0])]);
+      acc = acc ? b.node('Add', [acc, y]) : y;
+    }
+  }
+  return acc ?? b.node('ConstantOfShape', [b.i64(outShape)]);
+}
+
+/** Tap (a, c) of an HWIO weight input as [Cin, Cout] (`transpose`: [Cout, Cin]). */
+function hwioTap(b: Builder, w: string, wShape: number[], a: number, c: number, transpose = false): string {
+  const [, , ci, co] = wShape as [number, number, number, number];
+  const t = b.node('Reshape', [b.node('Slice', [w, b.i64([a, c]), b.i64([a + 1, c + 1]), b.i64([0, 1])]), b.i64([ci, co])]);
+  return transpose ? b.node('Transpose', [t], { perm: [1, 0] }) : t;
+}
+
 function planConv2D(inputs: Record<string, TensorInfo>, attrs: Attrs): Plan | null {
   const x = inputs.x!;
   const f = inputs.filter!;
@@ -179,6 +239,21 @@ function planConv2D(inputs: Record<string, TensorInfo>, attrs: Attrs): Plan | nu
   const [n, , , ci] = x.shape as [number, number, number, number];
   const [kh, kw, , co] = f.shape as [number, number, number, number];
   const outShape = [n, g.outH, g.outW, co];
+  const split = sh === 1 && sw === 1 && (dh > 1 || dw > 1) && inImageFraction(x.shape[1]!, x.shape[2]!, g.outH, g.outW, kh, kw, [dh, dw], p.top, p.left) <= TAP_SPLIT_MAX_FRACTION;
+  if (split)
+    return {
+      key: `conv-split:${x.shape}:${f.shape}:${g.key}`,
+      macs: n * g.outH * g.outW * co * kh * kw * ci,
+      outShape,
+      inputs: [['x', x], ['w', f]],
+      build: () =>
+        graph('conv2d-tap-split', (b) => {
+          b.io('inputs', 'x', FLOAT, x.shape);
+          b.io('inputs', 'w', FLOAT, f.shape);
+          b.node('Identity', [emitTapSplitConv(b, 'x', x.shape, outShape, kh, kw, [dh, dw], p.top, p.left, (a, c) => hwioTap(b, 'w', f.shape, a, c))], {}, 'y');
+          b.io('outputs', 'y', FLOAT, outShape);
+        }),
+    };
   return {
     key: `conv:${x.shape}:${f.shape}:${g.key}`,
     macs: n * g.outH * g.outW * co * kh * kw * ci,
@@ -212,6 +287,24 @@ function planConvBackpropInput(inputs: Record<string, TensorInfo>, attrs: Attrs)
   const opW = wi - ((wo - 1) * sw + (kw - 1) * dw + 1 - p.left - p.right);
   if (opH < 0 || opW < 0 || opH >= Math.max(sh, dh) || opW >= Math.max(sw, dw)) return null;
   const outShape = [n, hi, wi, ci];
+  // dx = conv of dy with the flipped, transposed kernel and pads (k-1)d - p: the same tap split
+  const qTop = (kh - 1) * dh - p.top;
+  const qLeft = (kw - 1) * dw - p.left;
+  const split = sh === 1 && sw === 1 && (dh > 1 || dw > 1) && inImageFraction(ho, wo, hi, wi, kh, kw, [dh, dw], qTop, qLeft) <= TAP_SPLIT_MAX_FRACTION;
+  if (split)
+    return {
+      key: `convT-split:${dy.shape}:${f.shape}:${xShape}:${g.key}`,
+      macs: n * ho * wo * co * kh * kw * ci,
+      outShape,
+      inputs: [['dy', dy], ['w', f]],
+      build: () =>
+        graph('conv2d-backprop-input-tap-split', (b) => {
+          b.io('inputs', 'dy', FLOAT, dy.shape);
+          b.io('inputs', 'w', FLOAT, f.shape);
+          b.node('Identity', [emitTapSplitConv(b, 'dy', dy.shape, outShape, kh, kw, [dh, dw], qTop, qLeft, (a, c) => hwioTap(b, 'w', f.shape, kh - 1 - a, kw - 1 - c, true))], {}, 'y');
+          b.io('outputs', 'y', FLOAT, outShape);
+        }),
+    };
   return {
     key: `convT:${dy.shape}:${f.shape}:${xShape}:${g.key}`,
     macs: n * ho * wo * co * kh * kw * ci,
@@ -252,6 +345,38 @@ function planConvBackpropFilter(inputs: Record<string, TensorInfo>, attrs: Attrs
   if (ho !== g.outH || wo !== g.outW) return null;
   if ((kh - 1) * dh + (ho - 1) * sh + 1 > hi + p.top + p.bottom || (kw - 1) * dw + (wo - 1) * sw + 1 > wi + p.left + p.right) return null;
   const outShape = [...fShape];
+  const split = sh === 1 && sw === 1 && (dh > 1 || dw > 1) && inImageFraction(hi, wi, ho, wo, kh, kw, [dh, dw], p.top, p.left) <= TAP_SPLIT_MAX_FRACTION;
+  if (split)
+    return {
+      key: `convW-split:${x.shape}:${dy.shape}:${fShape}:${g.key}`,
+      macs: n * ho * wo * co * kh * kw * ci,
+      outShape,
+      inputs: [['x', x], ['dy', dy]],
+      build: () =>
+        graph('conv2d-backprop-filter-tap-split', (b) => {
+          b.io('inputs', 'x', FLOAT, x.shape);
+          b.io('inputs', 'dy', FLOAT, dy.shape);
+          // dw[a, c] = x's in-image window of tap (a, c)^T x dy over the output region where it reads the image
+          const taps: string[] = [];
+          for (let a = 0; a < kh; a++) {
+            const [r0, r1] = tapRange(hi, ho, p.top, a, dh);
+            for (let c = 0; c < kw; c++) {
+              const [c0, c1] = tapRange(wi, wo, p.left, c, dw);
+              let t: string;
+              if (r1 <= r0 || c1 <= c0) t = b.node('ConstantOfShape', [b.i64([1, ci, co])]);
+              else {
+                const m = n * (r1 - r0) * (c1 - c0);
+                const xs = b.node('Reshape', [b.node('Slice', ['x', b.i64([r0 + a * dh - p.top, c0 + c * dw - p.left]), b.i64([r1 + a * dh - p.top, c1 + c * dw - p.left]), b.i64([1, 2])]), b.i64([m, ci])]);
+                const ds = b.node('Reshape', [b.node('Slice', ['dy', b.i64([r0, c0]), b.i64([r1, c1]), b.i64([1, 2])]), b.i64([m, co])]);
+                t = b.node('Unsqueeze', [b.node('Gemm', [xs, ds], { transA: 1 }), b.i64([0])]);
+              }
+              taps.push(t);
+            }
+          }
+          b.node('Reshape', [b.node('Concat', taps, { axis: 0 }), b.i64(outShape)], {}, 'y');
+          b.io('outputs', 'y', FLOAT, outShape);
+        }),
+    };
   return {
     key: `convW:${x.shape}:${dy.shape}:${fShape}:${g.key}`,
     macs: n * ho * wo * co * kh * kw * ci,
@@ -353,7 +478,7 @@ export function installOrtKernels(opts: OrtKernelOptions = {}): OrtKernels {
   const minMacs = opts.minMacs ?? 2e5;
   const maxSessions = opts.maxSessions ?? 512;
   const sessions = new Map<string, NativeSession>();
-  const stats: OrtKernelStats = { ortCalls: 0, fallbackCalls: 0, sessions: 0, sessionsBuilt: 0 };
+  const stats: OrtKernelStats = { ortCalls: 0, fallbackCalls: 0, sessions: 0, sessionsBuilt: 0, byGraph: {} };
   const originals = new Map<KernelName, tf.KernelConfig>();
   const names = opts.kernels ?? ORT_KERNELS;
 
@@ -409,6 +534,8 @@ export function installOrtKernels(opts: OrtKernelOptions = {}): OrtKernels {
       }
       const s = session(p);
       stats.ortCalls++;
+      const kind = p.key.slice(0, p.key.indexOf(':'));
+      stats.byGraph[kind] = (stats.byGraph[kind] ?? 0) + 1;
       return memory.output(p.outShape, (out) => {
         const feeds: Record<string, InstanceType<OrtRuntime['Tensor']>> = {};
         for (const [feed, t] of p.inputs) {
@@ -433,7 +560,7 @@ export function installOrtKernels(opts: OrtKernelOptions = {}): OrtKernels {
   const handle: OrtKernels = {
     backend: backendName,
     kernels: [...originals.keys(), ...added],
-    stats: () => ({ ...stats, sessions: sessions.size }),
+    stats: () => ({ ...stats, byGraph: { ...stats.byGraph }, sessions: sessions.size }),
     uninstall() {
       for (const [name, orig] of originals) {
         tf.unregisterKernel(name, backendName);
