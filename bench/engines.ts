@@ -7,14 +7,14 @@
  *   npm run bench -- engines        (EVSTREAM_BENCH_ITERS=n, default 15; EVSTREAM_BENCH_TFJS=0 skips tfjs)
  *   node dist/bench/engines.js --soak [steps=10000] [arch] [--no-churn]   RSS soak of the onnx engine
  */
-import * as tf from '@tensorflow/tfjs';
 import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { initBackend } from '../src/snn/backend.js';
-import { SegModel } from '../src/snn/model.js';
-import { mulberry32 } from '../src/snn/encoders.js';
+import type { SegModel } from '../src/snn/model.js';
 import { createSession, ortAvailable, type EngineOptions } from '../src/snn/engines/index.js';
 import { runTorch } from './torch.js';
+import { ARCHS, benchModel, frame } from './snn-inputs.js';
+import { median } from './table.js';
 
 export interface EngineRow {
   engine: string;
@@ -27,26 +27,7 @@ export interface EngineRow {
   'load avg': string;
 }
 
-const ARCHS = ['spiking-deeplab', 'spiking-fcn'] as const;
-
-function frame(n: number, seed: number): Float32Array {
-  const r = mulberry32(seed);
-  return Float32Array.from({ length: n }, () => {
-    const u = r();
-    return u < 0.1 ? -1 : u < 0.2 ? 1 : 0;
-  });
-}
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const load = (): string => loadavg()[0]!.toFixed(2);
-
-/** Same model as bench/snn.ts: running_var 0.05 so that every layer fires at realistic rates. */
-function benchModel(arch: (typeof ARCHS)[number]): SegModel {
-  const m = SegModel.create(arch, { T: 4, seed: 1 });
-  for (const [k, v] of m.vars) if (k.endsWith('running_var')) v.assign(tf.fill(v.shape, 0.05));
-  m.invalidate();
-  return m;
-}
 
 function timeSession(model: SegModel, batch: number, opts: EngineOptions, iters: number, warm: number, log: (s: string) => void): number {
   const s = createSession(model, { ...opts, batch, log: () => {} });

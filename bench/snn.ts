@@ -14,9 +14,9 @@ import { pathToFileURL } from 'node:url';
 import { availableBackends, initBackend, type BackendName } from '../src/snn/backend.js';
 import { selectKernels } from '../src/snn/engines/kernels.js';
 import { ortAvailable } from '../src/snn/engines/onnx/runtime.js';
-import { SegModel } from '../src/snn/model.js';
-import { mulberry32 } from '../src/snn/encoders.js';
 import { runTorch } from './torch.js';
+import { ARCHS, benchModel, frame } from './snn-inputs.js';
+import { median } from './table.js';
 
 export interface BenchRow {
   engine: string;
@@ -29,29 +29,6 @@ export interface BenchRow {
   realtime: number | null;
   /** this engine's time / PyTorch CPU's time for the same row (null when unavailable) */
   vsTorch: number | null;
-}
-
-const ARCHS = ['spiking-deeplab', 'spiking-fcn'] as const;
-
-function frame(n: number, seed: number): Float32Array {
-  const r = mulberry32(seed);
-  return Float32Array.from({ length: n }, () => {
-    const u = r();
-    return u < 0.1 ? -1 : u < 0.2 ? 1 : 0;
-  });
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-/** A model whose layers fire at realistic rates (running_var shrunk to 0.05 so that every layer fires). */
-function benchModel(arch: (typeof ARCHS)[number]): SegModel {
-  const m = SegModel.create(arch, { T: 4, seed: 1 });
-  for (const [k, v] of m.vars) if (k.endsWith('running_var')) v.assign(tf.fill(v.shape, 0.05));
-  m.invalidate();
-  return m;
 }
 
 /** fwd+bwd repetitions on each side (median): EVSTREAM_BENCH_REPS, default 3 (PyTorch's own time varies run to run). */

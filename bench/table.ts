@@ -28,3 +28,9 @@ export async function timeBest(fn: () => unknown | Promise<unknown>, runs = 5, w
   }
   return best;
 }
+
+/** Median (upper middle for even lengths). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}

@@ -17,6 +17,7 @@ import type { Arch } from '../src/snn/definition.js';
 import { Adam, crossEntropyIgnore } from '../src/train/optim.js';
 import { Rng } from '../src/train/rng.js';
 import { runTorch } from './torch.js';
+import { median } from './table.js';
 
 export interface TrainBenchRow {
   engine: string;
@@ -45,10 +46,6 @@ const CASES: Case[] = [
   { arch: 'spiking-fcn', width: 0.25, T: 4, batch: 4, size: 64 },
 ];
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 function input(c: Case, seed: number): { x: Float32Array; y: Int32Array } {
   const r = new Rng(seed);

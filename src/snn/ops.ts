@@ -23,19 +23,31 @@ type CG = Parameters<typeof tf.customGrad>[0];
 type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
 const pad4 = (p: number): Pad4 => [[0, 0], [p, p], [p, p], [0, 0]];
 
+/**
+ * Output range [lo, hi) along one axis where kernel tap `a` reads inside the input (stride 1):
+ * out i reads in[i + a*d - padBefore].
+ */
+export function tapRange(inN: number, outN: number, padBefore: number, a: number, d: number): [number, number] {
+  return [Math.max(0, padBefore - a * d), Math.min(outN, inN + padBefore - a * d)];
+}
+
+/** Fraction of tap x output reads of a stride-1 conv that land inside the input (any padding). */
+export function inImageFraction(inH: number, inW: number, outH: number, outW: number, kh: number, kw: number, d: [number, number], top: number, left: number): number {
+  let valid = 0;
+  for (let a = 0; a < kh; a++) {
+    const [r0, r1] = tapRange(inH, outH, top, a, d[0]);
+    for (let c = 0; c < kw; c++) {
+      const [c0, c1] = tapRange(inW, outW, left, c, d[1]);
+      valid += Math.max(0, r1 - r0) * Math.max(0, c1 - c0);
+    }
+  }
+  return valid / (kh * kw * outH * outW);
+}
+
 /** Fraction of kernel taps (over output positions) that read inside the image. */
 export function inImageTapFraction(h: number, w: number, k: number, g: ConvGeom): number {
-  const frac = (n: number): number => {
-    const out = n + 2 * g.pad - g.dilation * (k - 1);
-    let valid = 0;
-    for (let a = 0; a < k; a++) {
-      const lo = Math.max(0, g.pad - a * g.dilation);
-      const hi = Math.min(out, n + g.pad - a * g.dilation);
-      valid += Math.max(0, hi - lo);
-    }
-    return valid / (k * out);
-  };
-  return frac(h) * frac(w);
+  const span = g.dilation * (k - 1);
+  return inImageFraction(h, w, h + 2 * g.pad - span, w + 2 * g.pad - span, k, k, [g.dilation, g.dilation], g.pad, g.pad);
 }
 
 /** Use the tap split when at most this fraction of taps is in-image. */
@@ -106,12 +118,11 @@ export function conv2dTapSplit(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, tapW
     const ho = h + 2 * g.pad - g.dilation * (kh - 1);
     const wo = wd + 2 * g.pad - g.dilation * (kw - 1);
     let acc: tf.Tensor4D | undefined;
-    const range = (a: number, size: number, out: number): [number, number] => [Math.max(0, g.pad - a * g.dilation), Math.min(out, size + g.pad - a * g.dilation)];
     for (let a = 0; a < kh; a++) {
-      const [r0, r1] = range(a, h, ho);
+      const [r0, r1] = tapRange(h, ho, g.pad, a, g.dilation);
       if (r1 <= r0) continue;
       for (let b = 0; b < kw; b++) {
-        const [c0, c1] = range(b, wd, wo);
+        const [c0, c1] = tapRange(wd, wo, g.pad, b, g.dilation);
         if (c1 <= c0) continue;
         const xs = tf.slice(x, [0, r0 + a * g.dilation - g.pad, c0 + b * g.dilation - g.pad, 0], [n, r1 - r0, c1 - c0, cin]);
         // cached per-tap weights keep XNNPACK's packed-weight cache warm (keyed by tensor)

@@ -53,7 +53,7 @@ export interface CheckpointJson {
   savedAt: string;
 }
 
-function atomicWrite(path: string, data: Uint8Array | string): void {
+export function atomicWrite(path: string, data: Uint8Array | string): void {
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, data);
   renameSync(tmp, path);

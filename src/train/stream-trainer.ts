@@ -23,7 +23,7 @@
  * uninterrupted one bit for bit (tested on tfjs kernels).
  */
 import * as tf from '@tensorflow/tfjs';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../snn/backend.js';
 import { selectKernels } from '../snn/engines/kernels.js';
@@ -31,11 +31,11 @@ import { SegModel } from '../snn/model.js';
 import { lrAt, type TrainConfig } from './config.js';
 import { openSegData, type SegData } from './data.js';
 import { Adam, crossEntropyIgnore } from './optim.js';
-import { loadOptimizerState, readResumeCheckpoint, saveCheckpoint, type CheckpointJson, type TrainState } from './checkpoint.js';
+import { atomicWrite, loadOptimizerState, readResumeCheckpoint, safetensorsMetadata, saveCheckpoint, type CheckpointJson, type TrainState } from './checkpoint.js';
 import { decodeSafetensors, encodeSafetensors, readSafetensors, type SafeTensorIn } from '../util/safetensors.js';
 import { mixSeed, Rng } from './rng.js';
 import { evaluateStreaming } from './sweeps.js';
-import { cropOption, modelMetaOf, type Curves, type EpochRecord } from './trainer.js';
+import { cropOption, interruption, modelMetaOf, type Curves, type EpochRecord } from './trainer.js';
 
 /** Copy BN step T-1 (running stats, scale) into steps 0 .. T-2 of every BNTT layer. */
 export function tieBnSteps(model: SegModel): void {
@@ -96,16 +96,13 @@ const MEMBRANES = 'checkpoint.stream.safetensors';
 function saveMembranes(path: string, mems: readonly (tf.Tensor | null)[], step: number): void {
   const t = new Map<string, SafeTensorIn>();
   mems.forEach((m, i) => m && t.set(`mem.${i}`, { dtype: 'F32', shape: m.shape, data: m.dataSync() as Float32Array }));
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, encodeSafetensors(t, { step: String(step) }));
-  renameSync(tmp, path);
+  atomicWrite(path, encodeSafetensors(t, { step: String(step) }));
 }
 
 function loadMembranes(path: string, layers: number, step: number): (tf.Tensor | null)[] {
   if (!existsSync(path)) throw new Error(`--resume: ${path} not found`);
   const buf = new Uint8Array(readFileSync(path));
-  const n = Number(new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true));
-  const saved = (JSON.parse(new TextDecoder().decode(buf.subarray(8, 8 + n))) as { __metadata__?: { step?: string } }).__metadata__?.step;
+  const saved = safetensorsMetadata(buf).step;
   // the JSON is written last: a save cut short leaves membranes newer than the state they belong to
   if (saved !== String(step)) throw new Error(`--resume: ${path} holds the membranes of step ${saved ?? '?'}, checkpoint.json is at step ${step} (interrupted save?)`);
   const t = decodeSafetensors(buf, path);
@@ -192,10 +189,7 @@ export async function trainStreaming(config: TrainConfig, o: StreamTrainOptions 
     saveCheckpoint(run, stem, model, meta, opt, state, config);
     log({ type: 'checkpoint', file: `${stem}.safetensors`, epoch: state.epoch, step: state.globalStep });
   };
-  const controller = new AbortController();
-  const onSig = (): void => controller.abort();
-  if (o.handleSigint) process.once('SIGINT', onSig);
-  const aborted = (): boolean => controller.signal.aborted || !!o.signal?.aborted;
+  const stop = interruption(o);
   let interrupted = false;
   try {
     if (json) {
@@ -286,7 +280,7 @@ export async function trainStreaming(config: TrainConfig, o: StreamTrainOptions 
         if (state.globalStep % config.logEvery === 0) log({ type: 'step', epoch: e, batch: bi, step: state.globalStep, loss, lr: opt.lr, ms });
         // let the event loop turn (SIGINT handler); the wasm backend resolves data() in a microtask
         await new Promise((res) => setImmediate(res));
-        if (aborted()) {
+        if (stop.aborted()) {
           interrupted = true;
           break;
         }
@@ -315,7 +309,7 @@ export async function trainStreaming(config: TrainConfig, o: StreamTrainOptions 
       say(`train-stream: interrupted at epoch ${state.epoch + 1}, step ${state.batchInEpoch}; checkpoint saved (continue with --resume ${run})`);
     } else log({ type: 'done', bestMiou: state.bestMiou, steps: state.globalStep });
   } finally {
-    if (o.handleSigint) process.removeListener('SIGINT', onSig);
+    stop.dispose();
     mems.forEach((m) => m?.dispose());
     opt.dispose();
     classWeights?.dispose();

@@ -159,19 +159,18 @@ export function evaluateStreaming(model: SegModel, data: SegData, o: StreamingOp
   try {
     let prevSeq = -1;
     let prevWin = -2;
-    // the warm-up counts from the start of a sequence (periodic resets do not restart it)
-    let seqStep = 0;
     for (let i = 0; i < data.n; i++) {
       if (data.seq[i] !== prevSeq || data.window[i] !== prevWin + 1) {
         session.reset();
         seqs++;
-        seqStep = 0;
       }
       prevSeq = data.seq[i]!;
       prevWin = data.window[i]!;
+      // the warm-up counts from the start of a sequence (periodic and window resets do not restart it)
+      const t = session.steps;
       const r = session.step(data.frames.subarray(i * fn, (i + 1) * fn));
       steps++;
-      if (seqStep++ >= warmup && data.labelled[i]) {
+      if (t >= warmup && data.labelled[i]) {
         cm.update(argmaxClasses(r.logits, 1, K, plane), data.labels.subarray(i * plane, (i + 1) * plane));
         frames++;
         if (o.maxFrames && frames >= o.maxFrames) break;

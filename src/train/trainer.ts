@@ -99,6 +99,22 @@ export function resolveDataClasses(config: TrainConfig, data: SegData): TrainCon
   return c;
 }
 
+/**
+ * When a training loop should stop: `signal` aborted, or (with `handleSigint`) a Ctrl-C, which is
+ * then handled by the loop (finish the step, save a checkpoint) instead of killing the process.
+ */
+export function interruption(o: { signal?: AbortSignal; handleSigint?: boolean }): { aborted(): boolean; dispose(): void } {
+  const controller = new AbortController();
+  const onSig = (): void => controller.abort();
+  if (o.handleSigint) process.once('SIGINT', onSig);
+  return {
+    aborted: () => controller.signal.aborted || !!o.signal?.aborted,
+    dispose: () => {
+      if (o.handleSigint) process.removeListener('SIGINT', onSig);
+    },
+  };
+}
+
 export async function train(cfg: TrainConfig, o: TrainOptions = {}): Promise<TrainResult> {
   await initBackend();
   selectKernels();
@@ -169,10 +185,7 @@ export async function train(cfg: TrainConfig, o: TrainOptions = {}): Promise<Tra
     say(`train: untrained validation MIoU ${fmt(lastEval.miou * 100, 2)} % on ${lastEval.frames} samples`);
   }
 
-  const controller = new AbortController();
-  const onSig = (): void => controller.abort();
-  if (o.handleSigint) process.once('SIGINT', onSig);
-  const aborted = (): boolean => controller.signal.aborted || !!o.signal?.aborted;
+  const stop = interruption(o);
 
   const B = config.batch;
   const batchesPerEpoch = Math.min(Math.ceil(trainDs.length / B), config.maxBatches || Infinity);
@@ -240,7 +253,7 @@ export async function train(cfg: TrainConfig, o: TrainOptions = {}): Promise<Tra
         bar?.update(bi + 1, { loss: fmt(loss), rate: rate.toFixed(1) });
         // let the event loop turn (SIGINT handlers, timers): the wasm backend resolves data() in a microtask
         await new Promise((res) => setImmediate(res));
-        if (aborted()) {
+        if (stop.aborted()) {
           interrupted = true;
           break;
         }
@@ -280,7 +293,7 @@ export async function train(cfg: TrainConfig, o: TrainOptions = {}): Promise<Tra
     if (!existsSync(curvesPath)) writeFileSync(curvesPath, JSON.stringify(curves, null, 2) + '\n');
   } finally {
     bar?.stop();
-    if (o.handleSigint) process.removeListener('SIGINT', onSig);
+    stop.dispose();
     opt.dispose();
     classWeights?.dispose();
     model.dispose();

@@ -53,11 +53,6 @@ export class WindowedSession {
     return this.stepsSinceReset;
   }
 
-  /** Sessions stepped per step (1, or the window length). */
-  get width(): number {
-    return this.sessions.length;
-  }
-
   step(frame: FrameInput): StepResult {
     let out = -1;
     const active: boolean[] = [];

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Builder, FLOAT, encodeGraph } from './builder.js';
+import { TAP_SPLIT_THRESHOLD, inImageFraction, tapRange } from '../../ops.js';
 
 export type KernelName = 'Conv2D' | 'Conv2DBackpropInput' | 'Conv2DBackpropFilter' | 'BatchMatMul';
 export const ORT_KERNELS: readonly KernelName[] = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul'];
@@ -94,33 +95,13 @@ function convGeometry(xShape: number[], fShape: number[], attrs: Attrs): ConvGeo
 
 const isF32 = (...ts: TensorInfo[]): boolean => ts.every((t) => t.dtype === 'float32');
 
-/**
- * Output range [lo, hi) along one axis where kernel tap `a` reads inside the input (stride 1):
- * out i reads in[i + a*d - padBefore].
- */
-function tapRange(inN: number, outN: number, padBefore: number, a: number, d: number): [number, number] {
-  return [Math.max(0, padBefore - a * d), Math.min(outN, inN + padBefore - a * d)];
+// Dilated stride-1 convs whose taps mostly read the zero padding (at most TAP_SPLIT_THRESHOLD of the
+// reads in-image; DeepLab's dilation-12 layer at 16x16: 25 %) run as a tap split inside the graph: one
+// MatMul per tap over the output region where it reads the image, zero-padded to the output and summed
+// (1/4 of the MACs there).
+function tapSplitPays(inH: number, inW: number, outH: number, outW: number, kh: number, kw: number, s: [number, number], d: [number, number], top: number, left: number): boolean {
+  return s[0] === 1 && s[1] === 1 && (d[0] > 1 || d[1] > 1) && inImageFraction(inH, inW, outH, outW, kh, kw, d, top, left) <= TAP_SPLIT_THRESHOLD;
 }
-
-/** Fraction of tap x output reads that land inside the input (stride 1). */
-function inImageFraction(inH: number, inW: number, outH: number, outW: number, kh: number, kw: number, d: [number, number], top: number, left: number): number {
-  let valid = 0;
-  for (let a = 0; a < kh; a++) {
-    const [r0, r1] = tapRange(inH, outH, top, a, d[0]);
-    for (let c = 0; c < kw; c++) {
-      const [c0, c1] = tapRange(inW, outW, left, c, d[1]);
-      valid += Math.max(0, r1 - r0) * Math.max(0, c1 - c0);
-    }
-  }
-  return valid / (kh * kw * outH * outW);
-}
-
-/**
- * Dilated stride-1 convs whose taps mostly read the zero padding (DeepLab's dilation-12 layer at
- * 16x16: 25 % in-image) run as a tap split inside the graph: one MatMul per tap over the output
- * region where it reads the image, zero-padded to the output and summed (1/4 of the MACs).
- */
-const TAP_SPLIT_MAX_FRACTION = 0.5;
 
 /**
  * Emit y[N, outH, outW, Cout] = sum over taps of x's in-image window x W_tap, NHWC; `tapWeight(a, c)`
@@ -161,7 +142,7 @@ function planConv2D(inputs: Record<string, TensorInfo>, attrs: Attrs): Plan | nu
   const [n, , , ci] = x.shape as [number, number, number, number];
   const [kh, kw, , co] = f.shape as [number, number, number, number];
   const outShape = [n, g.outH, g.outW, co];
-  const split = sh === 1 && sw === 1 && (dh > 1 || dw > 1) && inImageFraction(x.shape[1]!, x.shape[2]!, g.outH, g.outW, kh, kw, [dh, dw], p.top, p.left) <= TAP_SPLIT_MAX_FRACTION;
+  const split = tapSplitPays(x.shape[1]!, x.shape[2]!, g.outH, g.outW, kh, kw, g.s, g.d, p.top, p.left);
   if (split)
     return {
       key: `conv-split:${x.shape}:${f.shape}:${g.key}`,
@@ -212,7 +193,7 @@ function planConvBackpropInput(inputs: Record<string, TensorInfo>, attrs: Attrs)
   // dx = conv of dy with the flipped, transposed kernel and pads (k-1)d - p: the same tap split
   const qTop = (kh - 1) * dh - p.top;
   const qLeft = (kw - 1) * dw - p.left;
-  const split = sh === 1 && sw === 1 && (dh > 1 || dw > 1) && inImageFraction(ho, wo, hi, wi, kh, kw, [dh, dw], qTop, qLeft) <= TAP_SPLIT_MAX_FRACTION;
+  const split = tapSplitPays(ho, wo, hi, wi, kh, kw, g.s, g.d, qTop, qLeft);
   if (split)
     return {
       key: `convT-split:${dy.shape}:${f.shape}:${xShape}:${g.key}`,
@@ -267,7 +248,7 @@ function planConvBackpropFilter(inputs: Record<string, TensorInfo>, attrs: Attrs
   if (ho !== g.outH || wo !== g.outW) return null;
   if ((kh - 1) * dh + (ho - 1) * sh + 1 > hi + p.top + p.bottom || (kw - 1) * dw + (wo - 1) * sw + 1 > wi + p.left + p.right) return null;
   const outShape = [...fShape];
-  const split = sh === 1 && sw === 1 && (dh > 1 || dw > 1) && inImageFraction(hi, wi, ho, wo, kh, kw, [dh, dw], p.top, p.left) <= TAP_SPLIT_MAX_FRACTION;
+  const split = tapSplitPays(hi, wi, ho, wo, kh, kw, g.s, g.d, p.top, p.left);
   if (split)
     return {
       key: `convW-split:${x.shape}:${dy.shape}:${fShape}:${g.key}`,
