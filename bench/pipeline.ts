@@ -7,7 +7,7 @@
  */
 import WebSocket from 'ws';
 import { applyOverrides, loadPipeline } from '../src/pipeline/config.js';
-import { runPipeline } from '../src/pipeline/live.js';
+import { runPipeline } from '../src/server/live-run.js';
 import { tensorCount } from '../src/pipeline/model-adapter.js';
 
 export interface PipelineBenchRow {

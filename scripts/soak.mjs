@@ -10,7 +10,7 @@
 import WebSocket from 'ws';
 const dist = process.env.EVSTREAM_DIST ? new URL(process.env.EVSTREAM_DIST.replace(/\/?$/, '/'), 'file://' + process.cwd() + '/') : new URL('../dist/', import.meta.url);
 const { loadPipeline, applyOverrides } = await import(new URL('src/pipeline/config.js', dist).href);
-const { runPipeline } = await import(new URL('src/pipeline/live.js', dist).href);
+const { runPipeline } = await import(new URL('src/server/live-run.js', dist).href);
 const { tensorCount } = await import(new URL('src/pipeline/model-adapter.js', dist).href);
 
 const arg = (name, def) => {

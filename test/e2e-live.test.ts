@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startReplayServer } from '../src/server/dv-replay-server.js';
 import { loadPipeline, applyOverrides } from '../src/pipeline/config.js';
-import { runPipeline } from '../src/pipeline/live.js';
+import { runPipeline } from '../src/server/live-run.js';
 import { artifactsDir, chromiumPath, CHROMIUM_ARGS, ROOT, waitFor } from './server-helpers.js';
 
 const chromium = chromiumPath();

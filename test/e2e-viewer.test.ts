@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { loadPipeline, applyOverrides } from '../src/pipeline/config.js';
-import { runPipeline } from '../src/pipeline/live.js';
+import { runPipeline } from '../src/server/live-run.js';
 import { artifactsDir, chromiumPath, CHROMIUM_ARGS } from './server-helpers.js';
 
 const chromium = chromiumPath();

@@ -15,7 +15,10 @@ import { writeSimDataset } from '../src/sim/dataset.js';
 import { resolveConfig } from '../src/train/config.js';
 import { train } from '../src/train/trainer.js';
 import { registerReport } from '../src/cli/commands/report.js';
-import type { ReportJson } from '../src/train/report.js';
+import { runReport, type ReportJson } from '../src/train/report.js';
+import { loadCheckpointModel } from '../src/train/checkpoint.js';
+import { openSegData } from '../src/train/data.js';
+import { measureEnergy } from '../src/train/sweeps.js';
 
 test('report on a tiny run: sweeps, report.md, report.json, plots', async () => {
   await initBackend('wasm', false);
@@ -47,6 +50,8 @@ test('report on a tiny run: sweeps, report.md, report.json, plots', async () => 
     assert.equal(rep.noise!.ann!.points[0]!.dropPct, 0);
     assert.deepEqual(rep.conversion!.curves.layer.map((p) => p.T), [2, 4]);
     assert.equal(rep.conversion!.curves.channel.length, 2);
+    assert.equal(rep.ceiling!.stride, 4);
+    assert.ok(rep.ceiling!.tuned.miou >= rep.ceiling!.plain.miou && rep.ceiling!.plain.miou > 0);
     assert.equal(rep.energyFull!.length, 2);
     assert.deepEqual(rep.energyFull!.map((t) => t.arch), ['spiking-deeplab', 'spiking-fcn']);
     assert.equal(rep.energyFull![0]!.rows[0]!.flopsAnn, 9 * 64 * 64 * 2 * 64);
@@ -59,7 +64,41 @@ test('report on a tiny run: sweeps, report.md, report.json, plots', async () => 
       assert.deepEqual([...head], [0x89, 0x50, 0x4e, 0x47], `${p} is a PNG`);
     }
     const md = readFileSync(join(run, 'report.md'), 'utf8');
-    for (const s of ['## Evaluation', '## Energy of the full-size models', '## Robustness to Gaussian input noise', '## ANN-to-SNN conversion', '![overlays]', 'E_ANN / E_SNN']) assert.ok(md.includes(s), s);
+    for (const s of ['## Evaluation', '## Energy of the full-size models', '## Robustness to Gaussian input noise', '## ANN-to-SNN conversion', '![overlays]', 'E_ANN / E_SNN', 'ceiling: oracle at output stride 4']) assert.ok(md.includes(s), s);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('report --energy-full --energy-checkpoint: rates of the trained full-size checkpoint; other sizes rejected', async () => {
+  await initBackend('wasm', false);
+  const dir = await mkdtemp(join(tmpdir(), 'evstream-energy-'));
+  try {
+    const data = join(dir, 'data');
+    await writeSimDataset(data, { seed: 5, sequences: 2, seconds: 0.5, width: 64, height: 48 });
+    const full = join(dir, 'full');
+    await train(resolveConfig({ data, out: full, arch: 'spiking-deeplab', size: [64, 64], width: 1, T: 2, mode: 'frames', batch: 2, epochs: 1, maxBatches: 1, valMaxBatches: 1, seed: 2, crop: 'none' }), { progress: false, log: () => {} });
+    const small = join(dir, 'small');
+    await train(resolveConfig({ data, out: small, arch: 'spiking-deeplab', size: [16, 16], width: 0.0625, T: 2, mode: 'frames', batch: 2, epochs: 1, maxBatches: 1, valMaxBatches: 1, seed: 2, crop: 'none' }), { progress: false, log: () => {} });
+    const ckpt = join(full, 'best.safetensors');
+    const rep = await runReport(full, { energyFull: true, energyData: data, energySamples: 2, energyCheckpoints: [ckpt], log: () => {} });
+    const [dl, fcn] = rep.energyFull!;
+    assert.ok(dl!.trained && dl!.T === 2 && dl!.mode === 'frames' && dl!.width === 1);
+    assert.ok(!fcn!.trained && fcn!.T === 20 && fcn!.mode === 'poisson');
+    // the table's rates are the checkpoint's own on the same frames
+    const { model, meta } = loadCheckpointModel(ckpt);
+    try {
+      const direct = measureEnergy('spiking-deeplab', await openSegData(data, 'all', { size: [64, 64], crop: 'none', history: 1 }), { mode: 'frames', samples: 2, batch: 4, seed: 0, model });
+      assert.equal(meta.T, 2);
+      assert.deepEqual(dl!.spikeRates, direct.spikeRates);
+      assert.equal(dl!.snnJ, direct.snnJ);
+    } finally {
+      model.dispose();
+    }
+    // frames mode: the first conv reads analog frames, a MAC every step
+    assert.equal(dl!.rows[0]!.opKind, 'MAC');
+    assert.ok(readFileSync(join(full, 'report.md'), 'utf8').includes('frames, T = 2, trained'));
+    await assert.rejects(runReport(full, { energyFull: true, energyData: data, energyCheckpoints: [join(small, 'best.safetensors')], log: () => {} }), (e: Error) => e.message.includes(join(small, 'best.safetensors')) && e.message.includes('width 0.0625'));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

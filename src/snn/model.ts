@@ -39,6 +39,8 @@ export interface ForwardOptions {
   /** Eval-mode BN but keep everything differentiable (surrogate spikes, trainable convs). */
   grad?: boolean;
   bnPolicy?: BnPolicy;
+  /** Probe: called with each node's value (NHWC, inside the step's tidy scope) as it is computed. */
+  onNode?: (id: string, value: tf.Tensor4D) => void;
 }
 
 export interface ForwardResult {
@@ -352,6 +354,8 @@ export class SegModel {
           vals.set(node.id, tf.add(get(node.inputs[0]), get(node.inputs[1])));
           break;
       }
+      // a folded conv + BN pair moved i to the BN node, whose value is the pair's output
+      if (opts.onNode) opts.onNode(nodes[i]!.id, get(nodes[i]!.id));
     }
     if (bnUpdates.length) {
       for (const [v, val] of bnUpdates) v.assign(val);

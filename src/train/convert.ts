@@ -33,8 +33,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { SegModel } from '../snn/model.js';
-import { defineModel, type Arch, type ModelDef, type NodeDef } from '../snn/definition.js';
-import { avgPool3s2, conv2d, convTranspose2x, resizeAlign } from '../snn/ops.js';
+import { defineModel, type Arch, type ModelDef } from '../snn/definition.js';
 import type { SafeTensor } from '../util/safetensors.js';
 import type { FrameDataset } from './data.js';
 import { ConfusionMatrix, argmaxClasses } from './metrics.js';
@@ -76,60 +75,11 @@ export function annForwardProbe(model: SegModel, x: tf.Tensor4D, onPre?: (layer:
   const def = model.def;
   if (def.spiking) throw new Error(`annForwardProbe: ${def.arch} is spiking (expected an ANN twin)`);
   const probed = onPre ? preActivationNodes(def) : new Map<string, string>();
-  return tf.tidy(() => {
-    const vals = new Map<string, tf.Tensor4D>();
-    const get = (id: string): tf.Tensor4D => {
-      const v = vals.get(id);
-      if (!v) throw new Error(`internal: node '${id}' has no value`);
-      return v;
-    };
-    const v = (key: string): tf.Tensor => {
-      const t = model.vars.get(key);
-      if (!t) throw new Error(`model has no parameter '${key}'`);
-      return t;
-    };
-    for (const node of def.nodes as NodeDef[]) {
-      switch (node.op) {
-        case 'input':
-          vals.set(node.id, x);
-          break;
-        case 'conv': {
-          let y = conv2d(get(node.input), v(node.weight) as tf.Tensor4D, { pad: node.pad, dilation: node.dilation }, false);
-          if (node.bias) y = tf.add(y, v(node.bias)) as tf.Tensor4D;
-          vals.set(node.id, y);
-          break;
-        }
-        case 'bn': {
-          const mean = v(`${node.prefix}.running_mean`);
-          const variance = v(`${node.prefix}.running_var`);
-          let y = tf.div(tf.sub(get(node.input), mean), tf.sqrt(tf.add(variance, node.eps)));
-          if (node.affine) y = tf.mul(y, v(`${node.prefix}.weight`));
-          vals.set(node.id, y as tf.Tensor4D);
-          break;
-        }
-        case 'relu':
-          vals.set(node.id, tf.relu(get(node.input)));
-          break;
-        case 'avgpool':
-          vals.set(node.id, avgPool3s2(get(node.input)));
-          break;
-        case 'convT':
-          vals.set(node.id, convTranspose2x(get(node.input), v(node.weight) as tf.Tensor4D));
-          break;
-        case 'resize':
-          vals.set(node.id, resizeAlign(get(node.input), node.shape[1], node.shape[2]));
-          break;
-        case 'add':
-          vals.set(node.id, tf.add(get(node.inputs[0]), get(node.inputs[1])) as tf.Tensor4D);
-          break;
-        case 'lif':
-          throw new Error('annForwardProbe: LIF node in an ANN');
-      }
-      const layer = probed.get(node.id);
-      if (layer) onPre!(layer, get(node.id));
-    }
-    return model.finish(get(def.output), 1);
-  });
+  const onNode = (id: string, z: tf.Tensor4D): void => {
+    const layer = probed.get(id);
+    if (layer) onPre!(layer, z);
+  };
+  return tf.tidy(() => model.finish(model.stepCore(x, [], 0, { onNode }).contribution, 1));
 }
 
 /** Per-channel maximum pre-activation of every ReLU layer over up to `maxSamples` samples of `ds` (analog frames). */

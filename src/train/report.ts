@@ -5,10 +5,12 @@
  * skipped; the report uses whatever is there):
  *   eval.json        the run's best checkpoint on --data (MIoU, per-class IoU, spike rates, energy table)
  *   untrained.json   the same model, seeded init (config seed), untrained, on the same samples
+ *   ceiling.json     resolution ceiling: an oracle at the model's output stride on the same frames (ceiling.ts)
  *   streaming.json   trained and untrained through a streaming session, one frame per step (--streaming)
  *   noise.json       Gaussian-noise sweep of the SNN and of the ANN twin (--robustness, --ann)
  *   conversion.json  ANN-to-SNN conversion, layer- and channel-wise thresholds, MIoU vs T (--conversion, --ann)
- *   energy-full.json full-size Spiking-DeepLab / Spiking-FCN energy tables from measured rates (--energy-full)
+ *   energy-full.json full-size Spiking-DeepLab / Spiking-FCN energy tables from measured rates (--energy-full,
+ *                    trained ones with --energy-checkpoint)
  *   overlays.json    which samples the overlay figure shows
  * Outputs: RUN_DIR/report.md, RUN_DIR/report.json (every number above + training curves) and
  * RUN_DIR/plots/*.svg + *.png.
@@ -19,7 +21,8 @@ import { join, relative } from 'node:path';
 import { initBackend } from '../snn/backend.js';
 import { selectKernels } from '../snn/engines/kernels.js';
 import { SegModel } from '../snn/model.js';
-import { loadCheckpointModel, type ModelMeta } from './checkpoint.js';
+import type { Arch } from '../snn/definition.js';
+import { loadCheckpointModel, type LoadedCheckpoint, type ModelMeta } from './checkpoint.js';
 import { inputPlan, type TrainConfig } from './config.js';
 import { FrameDataset, openSegData, type SegData, type Split } from './data.js';
 import { evaluate, type EvalResult } from './evaluate.js';
@@ -27,6 +30,7 @@ import { argmaxClasses } from './metrics.js';
 import { Rng } from './rng.js';
 import { cropOption, type Curves } from './trainer.js';
 import { energyMarkdown, energyTable, evaluateStreaming, measureEnergy, noiseSweep, type EnergyTable, type NoiseSweep, type StreamingResult } from './sweeps.js';
+import { outputStride, resolutionCeiling, type CeilingResult } from './ceiling.js';
 import { conversionSweep, convertAnnToSnn, preActivationMax, spikingTwinOf, thresholdsFromMax, type ConversionPoint, type ThresholdMode } from './convert.js';
 import { barChart, lineChart, overlayPanel, writePlot, PALETTE } from './plots.js';
 import { CLASS_NAMES } from '../sim/classes.js';
@@ -65,6 +69,8 @@ export interface ReportOptions {
   energyData?: string;
   energyT?: number;
   energySamples?: number;
+  /** Trained full-size checkpoints (spiking-deeplab / spiking-fcn) for --energy-full; an arch without one uses a seeded init. */
+  energyCheckpoints?: string[];
   /** Re-run sweeps whose JSON already exists (default: only those asked for are (re)run). */
   log?: (s: string) => void;
 }
@@ -113,6 +119,8 @@ export interface ReportJson {
   noise: { snn: NoiseSweep; ann: NoiseSweep | null; data: string; split: Split } | null;
   conversion: ConversionResult | null;
   energyFull: EnergyTable[] | null;
+  /** Output-resolution oracle on the evaluation data (ceiling.ts). */
+  ceiling: (CeilingResult & { data: string; split: Split }) | null;
   plots: Record<string, string>;
 }
 
@@ -182,6 +190,9 @@ export async function runReport(runDir: string, o: ReportOptions = {}): Promise<
       const ev = summarize(evaluate(model, ds, { batch, maxBatches }), model, ds, ckpt, o.data, split, true);
       writeFileSync(join(sweeps, 'eval.json'), JSON.stringify(ev, null, 2) + '\n');
       say(`report: MIoU ${pct(ev.miou)} %`);
+      const ceiling = { ...resolutionCeiling(data, outputStride(model.def)), data: o.data, split };
+      writeFileSync(join(sweeps, 'ceiling.json'), JSON.stringify(ceiling, null, 2) + '\n');
+      say(`report: resolution ceiling at output stride ${ceiling.stride}: MIoU ${pct(ceiling.plain.miou)} %, ${pct(ceiling.tuned.miou)} % with tuned class biases`);
       const untrainedModel = SegModel.create(m.arch, { classes: m.classes, size: m.size, T: m.T, width: m.width, bn: m.bn, inputChannels: m.inputChannels, seed: config?.seed ?? 0 });
       try {
         const un = summarize(evaluate(untrainedModel, ds, { batch, maxBatches }), untrainedModel, ds, '(untrained seeded init)', o.data, split, false);
@@ -277,14 +288,31 @@ export async function runReport(runDir: string, o: ReportOptions = {}): Promise<
   if (o.energyFull) {
     const path = o.energyData ?? o.data;
     if (!path) throw new Error('--energy-full needs --energy-data DIR or --data DIR');
-    const data = await openSegData(path, 'all', { size: [64, 64] });
-    const tables: EnergyTable[] = [];
-    for (const arch of ['spiking-deeplab', 'spiking-fcn'] as const) {
-      say(`report: full-size ${arch} energy (T ${o.energyT ?? 20}, ${o.energySamples ?? 8} samples of ${path})`);
-      tables.push(measureEnergy(arch, data, { T: o.energyT ?? 20, samples: o.energySamples ?? 8, batch: 4, seed: 0 }));
-      say(`report:   E_ANN ${(tables.at(-1)!.annJ * 1e6).toFixed(2)} µJ, E_SNN ${(tables.at(-1)!.snnJ! * 1e6).toFixed(2)} µJ, ratio ${tables.at(-1)!.ratio?.toFixed(2)}`);
+    const trained = new Map<Arch, LoadedCheckpoint & { file: string }>();
+    try {
+      for (const file of o.energyCheckpoints ?? []) {
+        const c = loadCheckpointModel(file);
+        const { arch, width, size } = c.meta;
+        if ((arch !== 'spiking-deeplab' && arch !== 'spiking-fcn') || width !== 1 || size[0] !== 64 || size[1] !== 64 || trained.has(arch)) {
+          c.model.dispose();
+          throw new Error(`--energy-checkpoint ${file}: ${arch} width ${width} ${size.join('x')}; expected one full-size (width 1, 64x64) spiking-deeplab and / or spiking-fcn`);
+        }
+        trained.set(arch, { ...c, file });
+      }
+      const tables: EnergyTable[] = [];
+      for (const arch of ['spiking-deeplab', 'spiking-fcn'] as const) {
+        const c = trained.get(arch);
+        const T = c?.meta.T ?? o.energyT ?? 20;
+        const mode = inputPlan({ arch, mode: c?.meta.mode ?? 'poisson', T }).mode;
+        const data = c ? await loadData(path, 'all', c.meta, T, mode) : await openSegData(path, 'all', { size: [64, 64] });
+        say(`report: full-size ${arch} energy (${c ? `trained: ${c.file}` : 'seeded init'}; ${mode}, T ${T}, ${o.energySamples ?? 8} samples of ${path})`);
+        tables.push(measureEnergy(arch, data, { T, mode, samples: o.energySamples ?? 8, batch: 4, seed: 0, model: c?.model }));
+        say(`report:   E_ANN ${(tables.at(-1)!.annJ * 1e6).toFixed(2)} µJ, E_SNN ${(tables.at(-1)!.snnJ! * 1e6).toFixed(2)} µJ, ratio ${tables.at(-1)!.ratio?.toFixed(2)}`);
+      }
+      writeFileSync(join(sweeps, 'energy-full.json'), JSON.stringify(tables, null, 2) + '\n');
+    } finally {
+      for (const c of trained.values()) c.model.dispose();
     }
-    writeFileSync(join(sweeps, 'energy-full.json'), JSON.stringify(tables, null, 2) + '\n');
   }
   return writeReport(runDir, { overlayRows, overlaySize, meta });
 }
@@ -321,6 +349,7 @@ export async function writeReport(runDir: string, extra: { overlayRows?: { frame
     noise: readJson(join(sweeps, 'noise.json')),
     conversion: readJson(join(sweeps, 'conversion.json')),
     energyFull: readJson(join(sweeps, 'energy-full.json')),
+    ceiling: readJson(join(sweeps, 'ceiling.json')),
     plots: {},
   };
   const md: string[] = [];
@@ -362,6 +391,11 @@ export async function writeReport(runDir: string, extra: { overlayRows?: { frame
     const row = (name: string, e: EvalSummary): string => `| ${name} | **${pct(e.miou)}** | ${pct(e.pixelAccuracy)} | ${e.perClassIoU.map((v) => pct(v)).join(' | ')} |`;
     md.push(row('trained', ev));
     if (rep.untrained) md.push(row('untrained (seeded init)', rep.untrained));
+    const c = rep.ceiling;
+    if (c && c.stride > 1) {
+      md.push(row(`ceiling: oracle at output stride ${c.stride}`, { ...ev, ...c.plain }), row('ceiling, class biases tuned', { ...ev, ...c.tuned }));
+      md.push('', `The ceiling rows are no model: an oracle that knows the class fractions of every ${c.stride}x${c.stride} block of the labels (${c.frames} frames) predicts at the model's output resolution, upsampled as the model does; tuned = per-class logit biases ${JSON.stringify(c.tuned.bias)} chosen on these frames. Classes a few pixels wide cannot be segmented at this stride.`);
+    }
     md.push('');
     if (rep.streaming) {
       const s = rep.streaming;
@@ -391,7 +425,7 @@ export async function writeReport(runDir: string, extra: { overlayRows?: { frame
   if (rep.energyFull?.length) {
     md.push('## Energy of the full-size models (64x64)', '');
     md.push(
-      'Per layer: FLOPs_ANN = k²·Ho·Wo·Cin·Cout (transposed convs k²·Hin·Win·Cin·Cout); FLOPs_SNN = FLOPs_ANN · R_s of the spike map the conv reads (AC, 0.9 pJ) — R_s = spikes over all T steps / neurons, so it carries the T factor; the first conv reads the Poisson-coded input, scaled by the measured input spike rate. E_ANN = ΣFLOPs_ANN · 4.6 pJ (one inference of the ANN twin), E_SNN = ΣFLOPs_SNN · 0.9 pJ (+ MAC layers · 4.6 pJ). Rates are measured on synthetic-scene frames with **untrained, seeded** weights (no full-size trained checkpoint exists); trained rates differ.',
+      'Per layer: FLOPs_ANN = k²·Ho·Wo·Cin·Cout (transposed convs k²·Hin·Win·Cin·Cout); FLOPs_SNN = FLOPs_ANN · R_s of the spike map the conv reads (AC, 0.9 pJ) — R_s = spikes over all T steps / neurons, so it carries the T factor; the first conv reads a Poisson-coded input at the measured input spike rate (AC), or analog frames (frames mode: a MAC every step). E_ANN = ΣFLOPs_ANN · 4.6 pJ (one inference of the ANN twin), E_SNN = ΣFLOPs_SNN · 0.9 pJ (+ MAC layers · 4.6 pJ). Each table says whether its rates come from a trained checkpoint (`--energy-checkpoint`) or a seeded, untrained init.',
       '',
     );
     for (const t of rep.energyFull) {

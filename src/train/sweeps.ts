@@ -185,23 +185,11 @@ export function evaluateStreaming(model: SegModel, data: SegData, o: StreamingOp
 
 // ------------------------------------------------------------------ energy
 
-export interface EnergyRow {
+/** One table row: a layer's energy (energy.ts) with where its rate comes from and the arithmetic spelled out. */
+export interface EnergyRow extends Omit<LayerEnergy, 'id' | 'source'> {
   layer: string;
-  op: 'conv' | 'convT';
-  /** k, Cin, Cout, H x W the formula uses */
-  k: number;
-  cin: number;
-  cout: number;
-  h: number;
-  w: number;
-  flopsAnn: number;
-  /** Spike rate scaling the layer (null: MAC every step) and where it comes from. */
-  rate: number | null;
+  /** 'R_s(<layer>)', 'R_s(input)' or 'MAC every step'. */
   rateOf: string;
-  opKind: 'AC' | 'MAC';
-  flopsSnn: number;
-  annJ: number;
-  snnJ: number;
   /** The arithmetic, e.g. "3²·64·64·2·64 = 4.72e6; × R_s(input) 0.213 = 1.01e6 AC". */
   formula: string;
 }
@@ -239,7 +227,8 @@ function rowOf(l: LayerEnergy, T: number): EnergyRow {
   let formula = `${l.k}²·${hw}·${l.cin}·${l.cout} = ${sci(l.flopsAnn)}`;
   if (l.opKind === 'AC' && l.rate !== null) formula += `; × ${src} ${l.rate.toFixed(4)} = ${sci(l.flopsSnn)} AC`;
   else if (l.flopsSnn > 0) formula += `; × T ${T} = ${sci(l.flopsSnn)} MAC (${src === 'R_s(input)' ? 'analog input' : src})`;
-  return { layer: l.id, op: l.op, k: l.k, cin: l.cin, cout: l.cout, h: l.h, w: l.w, flopsAnn: l.flopsAnn, rate: l.rate, rateOf: l.opKind === 'AC' ? src : 'MAC every step', opKind: l.opKind, flopsSnn: l.flopsSnn, annJ: l.annJ, snnJ: l.snnJ, formula };
+  const { id, source: _source, ...cost } = l;
+  return { layer: id, ...cost, rateOf: l.opKind === 'AC' ? src : 'MAC every step', formula };
 }
 
 /** A per-layer energy table from an evaluation's energy report. */

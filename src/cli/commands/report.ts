@@ -35,6 +35,7 @@ export interface ReportCliOptions {
   convSamples?: string;
   convLeak?: string;
   energyFull?: boolean;
+  energyCheckpoint?: string[];
   energyData?: string;
   energyT?: string;
   energySamples?: string;
@@ -84,6 +85,7 @@ export function registerReport(program: Command): Command {
     .option('--energy-data <dir>', 'input frames of --energy-full (default --data; all of the set)')
     .option('--energy-T <n>', '--energy-full time steps (Poisson input)', '20')
     .option('--energy-samples <n>', '--energy-full samples', '8')
+    .option('--energy-checkpoint <files...>', '--energy-full from trained full-size checkpoints (spiking-deeplab and / or spiking-fcn, width 1, 64x64) with their own T and input mode; an arch without one uses a seeded init')
     .option('--json', 'print report.json on stdout')
     .action(async (runDir: string, o: ReportCliOptions) => {
       const { runReport } = await import('../../train/report.js');
@@ -113,6 +115,7 @@ export function registerReport(program: Command): Command {
         energyData: o.energyData,
         energyT: num('energy-T', o.energyT, true),
         energySamples: num('energy-samples', o.energySamples, true),
+        energyCheckpoints: o.energyCheckpoint,
       });
       if (o.json) process.stdout.write(JSON.stringify(rep) + '\n');
       else process.stderr.write(`report: wrote ${runDir}/report.md, report.json and ${Object.keys(rep.plots).length} plots\n`);

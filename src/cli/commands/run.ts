@@ -57,7 +57,7 @@ export function registerRun(program: Command): void {
       const cfg = applyOverrides(loadPipeline(name), o);
       const duration = num(opts.duration, '--duration');
       // The pipeline (tfjs, fastify) loads only when a pipeline runs, so other commands start fast.
-      const { runPipeline } = await import('../../pipeline/live.js');
+      const { runPipeline } = await import('../../server/live-run.js');
       const run = await runPipeline(cfg, { log: (l) => console.error(l), statusEveryS: opts.quiet ? 0 : 10 });
       if (run.url) console.log(`evstream: viewer at ${run.url}`);
       let stopping = false;

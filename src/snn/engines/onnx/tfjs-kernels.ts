@@ -25,6 +25,8 @@ export interface OrtKernelOptions {
   minMacs?: number;
   /** cached one-op sessions (default 512) */
   maxSessions?: number;
+  /** ORT's CPU memory arena per session (default EVSTREAM_ORT_ARENA, else off: each cached session would keep its own peak) */
+  arena?: boolean;
   kernels?: readonly KernelName[];
 }
 
@@ -114,7 +116,8 @@ export function installOrtKernels(opts: OrtKernelOptions = {}): OrtKernels {
   if (!memory) throw new Error(`ORT kernels: backend '${backendName}' is not supported (wasm, cpu)`);
   const rt: OrtRuntime = loadOrt();
   const threads = opts.threads ?? (Number(process.env.EVSTREAM_ORT_THREADS) || 2);
-  const ortOpts: OrtSessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential', enableCpuMemArena: true, enableMemPattern: true, logSeverityLevel: 3, extra: { session: { intra_op: { allow_spinning: process.env.EVSTREAM_ORT_SPIN ?? '0' } } } };
+  const arena = opts.arena ?? process.env.EVSTREAM_ORT_ARENA === '1';
+  const ortOpts: OrtSessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential', enableCpuMemArena: arena, enableMemPattern: arena, logSeverityLevel: 3, extra: { session: { intra_op: { allow_spinning: process.env.EVSTREAM_ORT_SPIN ?? '0' } } } };
   const minMacs = opts.minMacs ?? 2e5;
   const maxSessions = opts.maxSessions ?? 512;
   const sessions = new Map<string, NativeSession>();

@@ -2,10 +2,10 @@
  * Start a whole live run from a pipeline config: the pipeline, its sinks and the viewer server.
  * Used by `evstream run`, the e2e tests, the bench and the soak script.
  */
-import type { PipelineConfig } from './config.js';
-import { Pipeline } from './runner.js';
-import { startSinks, type Sink } from './sinks.js';
-import { startViewerServer, type RunningServer, type ViewerServerOptions } from '../server/app.js';
+import type { PipelineConfig } from '../pipeline/config.js';
+import { Pipeline } from '../pipeline/runner.js';
+import { startSinks, type Sink } from '../pipeline/sinks.js';
+import { startViewerServer, type RunningServer, type ViewerServerOptions } from './app.js';
 
 export interface LiveRun {
   pipeline: Pipeline;
