@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/snn/backend.js';
 import { createSession, setOrtLoader, liveNativeSessions, type EngineName } from '../src/snn/engines/index.js';
+import { runtimeFromBinding } from '../src/snn/engines/onnx/runtime.js';
 import { maxAbsDiff, randomInput, smallModel } from './engine-helpers.js';
 
 const ENG: EngineName[] = ['onnx', 'tfjs'];
@@ -106,6 +107,16 @@ test('auto picks onnx when it loads, falls back to tfjs with a warning when it d
     assert.equal(b.step(randomInput(512, 1)).logits.length, 3 * 16 * 16);
     b.dispose();
     assert.throws(() => createSession(m, { engine: 'onnx' }), /onnxruntime-node cannot load/);
+    // an onnxruntime-node whose native binding has another shape: a load error, then the same fallback
+    class OtherSession {
+      loadModel(): void {}
+      dispose(): void {}
+    }
+    setOrtLoader(() => runtimeFromBinding({ binding: { InferenceSession: OtherSession }, initOrt: () => {} }, class {} as never, '9.9.9'));
+    const d = createSession(m, { engine: 'auto', log: (s) => logs.push(s) });
+    assert.equal(d.engine, 'tfjs');
+    assert.match(logs.at(-1)!, /onnxruntime-node 9\.9\.9: its native binding \(dist\/binding\.js\) lacks the synchronous InferenceSession/);
+    d.dispose();
     setOrtLoader(null);
     process.env.EVSTREAM_ENGINE = 'tfjs';
     const c = createSession(m, { log: (s) => logs.push(s) });

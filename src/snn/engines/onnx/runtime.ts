@@ -62,23 +62,38 @@ export function defaultOrtLoader(): OrtRuntime {
   if (/^(off|0|false|no)$/i.test(process.env.EVSTREAM_ORT ?? '')) throw new Error('onnxruntime-node disabled by EVSTREAM_ORT');
   const req = createRequire(import.meta.url);
   const ort = req('onnxruntime-node') as { Tensor: OrtTensorCtor; env: { versions?: { node?: string; common?: string } } };
-  const bm = req('onnxruntime-node/dist/binding.js') as BindingModule;
+  const bm: unknown = req('onnxruntime-node/dist/binding.js');
   let version = ort.env.versions?.node ?? ort.env.versions?.common ?? '?';
   try {
     version = (req('onnxruntime-node/package.json') as { version: string }).version;
   } catch {
     /* keep the env version */
   }
+  return runtimeFromBinding(bm, ort.Tensor, version);
+}
+
+/**
+ * An OrtRuntime over onnxruntime-node's native binding module. That binding is not public API, so its
+ * shape is checked first: another ORT version fails to load here, cleanly (callers fall back to tfjs),
+ * not in the middle of a run.
+ */
+export function runtimeFromBinding(bm: unknown, Tensor: OrtTensorCtor, version: string): OrtRuntime {
+  const m = bm as Partial<BindingModule> | undefined;
+  const proto = (m?.binding?.InferenceSession as { prototype?: Record<string, unknown> } | undefined)?.prototype;
+  if (typeof m?.initOrt !== 'function' || !proto || !['loadModel', 'run', 'dispose'].every((k) => typeof proto[k] === 'function')) {
+    throw new Error(`onnxruntime-node ${version}: its native binding (dist/binding.js) lacks the synchronous InferenceSession (loadModel / run / dispose) evstream uses (built against 1.30)`);
+  }
+  const binding = m as BindingModule;
   return {
     version,
-    Tensor: ort.Tensor,
+    Tensor,
     load(model, options) {
-      bm.initOrt();
-      const s = new bm.binding.InferenceSession();
+      binding.initOrt();
+      const s = new binding.binding.InferenceSession();
       if (typeof model === 'string') s.loadModel(model, options);
       else s.loadModel(model.buffer as ArrayBuffer, model.byteOffset, model.byteLength, options);
-      const inputNames = s.inputMetadata.map((m) => m.name);
-      const outputNames = s.outputMetadata.map((m) => m.name);
+      const inputNames = s.inputMetadata.map((x) => x.name);
+      const outputNames = s.outputMetadata.map((x) => x.name);
       return {
         inputNames,
         outputNames,
