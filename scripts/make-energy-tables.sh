@@ -4,7 +4,8 @@
 #
 #   bash scripts/make-energy-tables.sh            (~35 min on 2 CPU cores: wasm backend + ORT kernels)
 #
-# 1. the synthetic urban training and validation sets of scripts/make-demo-model.sh (shared, made once);
+# 1. 12 synthetic urban sequences x 10 s (seed 2024, 128x96: the first 12 of make-demo-model.sh's 36; train
+#    split = the first 9) and make-demo-model.sh's validation set (shared, made once);
 # 2. short BPTT runs of both full-size models (scripts/energy-deeplab.json, ~15 min, and
 #    scripts/energy-fcn.json, ~20 min): frames mode, T 4, batch 4, class-weighted cross-entropy;
 # 3. evstream report on the DeepLab run: its evaluation on the validation set and --energy-full with both
