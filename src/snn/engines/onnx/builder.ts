@@ -72,7 +72,6 @@ export class Builder {
   }
 }
 
-
 /** Serialize a graph of `b` as an opset-17 model. */
 export function encodeGraph(b: Builder, name: string, producerVersion: string, meta: Record<string, string> = {}): Uint8Array {
   return encodeModel({

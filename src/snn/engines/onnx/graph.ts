@@ -18,11 +18,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { ModelDef, NodeDef } from '../../definition.js';
-import { encodeModel } from './proto.js';
-import { Builder, FLOAT, INT64, f32bytes } from './builder.js';
+import { Builder, FLOAT, INT64, encodeGraph, f32bytes } from './builder.js';
 
 export const GENERATOR_VERSION = 'evstream-onnx-1';
-
 
 export interface WeightSource {
   /** Torch-layout float32 data by reference key (conv OIHW, convT [in, out, k, k]). */
@@ -288,20 +286,8 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
     b.io('outputs', 'spikes', FLOAT, [spikeCounts.length]);
   }
 
-  const model = {
-    ir_version: 8,
-    opset_import: [{ domain: '', version: 17 }],
-    producer_name: 'evstream',
-    producer_version: GENERATOR_VERSION,
-    graph: { name: `${def.arch}-step`, node: b.nodes, initializer: b.inits, input: b.inputs, output: b.outputs },
-    metadata_props: [
-      { key: 'arch', value: def.arch },
-      { key: 'T', value: String(def.T) },
-      { key: 'batch', value: String(N) },
-      { key: 'horizon', value: String(opts.horizon) },
-    ],
-  };
-  return { bytes: encodeModel(model), states, hasBnIndex, bnRows, logitShape, layers: def.spikingLayers.map((l) => l.name), splitConvs };
+  const bytes = encodeGraph(b, `${def.arch}-step`, GENERATOR_VERSION, { arch: def.arch, T: String(def.T), batch: String(N), horizon: String(opts.horizon) });
+  return { bytes, states, hasBnIndex, bnRows, logitShape, layers: def.spikingLayers.map((l) => l.name), splitConvs };
 }
 
 /** Cache key of a graph: generator version, definition, options, thresholds and every weight byte. */

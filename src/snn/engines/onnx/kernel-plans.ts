@@ -65,10 +65,30 @@ export function hwioToFlippedIohw(src: Float32Array, kh: number, kw: number, ci:
 
 export const pair = (v: unknown): [number, number] => (Array.isArray(v) ? [v[0] as number, (v[1] ?? v[0]) as number] : [v as number, v as number]);
 
-function graph(name: string, build: (b: Builder) => void): Uint8Array {
-  const b = new Builder();
-  build(b);
-  return encodeGraph(b, name, 'evstream-kernel-1');
+type PlanInput = Plan['inputs'][number][1];
+
+/** The shape a plan input is fed to ORT with (a filter in its re-laid-out form). */
+export function fedShape(t: PlanInput): number[] {
+  if (!('filter' in t)) return t.shape;
+  const [kh, kw, ci, co] = t.filter.shape as [number, number, number, number];
+  return t.as === 'oihw' ? [co, ci, kh, kw] : [ci, co, kh, kw];
+}
+
+/** A plan whose graph declares the inputs as fed and the output 'y' of `outShape`; `body` computes 'y'. */
+function makePlan(key: string, macs: number, outShape: number[], inputs: Plan['inputs'], name: string, body: (b: Builder) => void): Plan {
+  return {
+    key,
+    macs,
+    outShape,
+    inputs,
+    build: () => {
+      const b = new Builder();
+      for (const [feed, t] of inputs) b.io('inputs', feed, FLOAT, fedShape(t));
+      body(b);
+      b.io('outputs', 'y', FLOAT, outShape);
+      return encodeGraph(b, name, 'evstream-kernel-1');
+    },
+  };
 }
 
 /** The geometry shared by a conv and its two gradients (null: a padding form not handled here). */
@@ -142,36 +162,18 @@ function planConv2D(inputs: Record<string, TensorInfo>, attrs: Attrs): Plan | nu
   const [n, , , ci] = x.shape as [number, number, number, number];
   const [kh, kw, , co] = f.shape as [number, number, number, number];
   const outShape = [n, g.outH, g.outW, co];
+  const macs = n * g.outH * g.outW * co * kh * kw * ci;
   const split = tapSplitPays(x.shape[1]!, x.shape[2]!, g.outH, g.outW, kh, kw, g.s, g.d, p.top, p.left);
-  if (split)
-    return {
-      key: `conv-split:${x.shape}:${f.shape}:${g.key}`,
-      macs: n * g.outH * g.outW * co * kh * kw * ci,
-      outShape,
-      inputs: [['x', x], ['w', f]],
-      build: () =>
-        graph('conv2d-tap-split', (b) => {
-          b.io('inputs', 'x', FLOAT, x.shape);
-          b.io('inputs', 'w', FLOAT, f.shape);
-          b.node('Identity', [emitTapSplitConv(b, 'x', x.shape, outShape, kh, kw, [dh, dw], p.top, p.left, (a, c) => hwioTap(b, 'w', f.shape, a, c))], {}, 'y');
-          b.io('outputs', 'y', FLOAT, outShape);
-        }),
-    };
-  return {
-    key: `conv:${x.shape}:${f.shape}:${g.key}`,
-    macs: n * g.outH * g.outW * co * kh * kw * ci,
-    outShape,
-    inputs: [['x', x], ['w', { filter: f, as: 'oihw' }]],
-    build: () =>
-      graph('conv2d', (b) => {
-        b.io('inputs', 'x', FLOAT, x.shape);
-        b.io('inputs', 'w', FLOAT, [co, ci, kh, kw]);
-        const xt = b.node('Transpose', ['x'], { perm: [0, 3, 1, 2] });
-        const y = b.node('Conv', [xt, 'w'], { kernel_shape: [kh, kw], strides: [sh, sw], dilations: [dh, dw], pads: [p.top, p.left, p.bottom, p.right] });
-        b.node('Transpose', [y], { perm: [0, 2, 3, 1] }, 'y');
-        b.io('outputs', 'y', FLOAT, outShape);
-      }),
-  };
+  if (split) {
+    return makePlan(`conv-split:${x.shape}:${f.shape}:${g.key}`, macs, outShape, [['x', x], ['w', f]], 'conv2d-tap-split', (b) => {
+      b.node('Identity', [emitTapSplitConv(b, 'x', x.shape, outShape, kh, kw, [dh, dw], p.top, p.left, (a, c) => hwioTap(b, 'w', f.shape, a, c))], {}, 'y');
+    });
+  }
+  return makePlan(`conv:${x.shape}:${f.shape}:${g.key}`, macs, outShape, [['x', x], ['w', { filter: f, as: 'oihw' }]], 'conv2d', (b) => {
+    const xt = b.node('Transpose', ['x'], { perm: [0, 3, 1, 2] });
+    const y = b.node('Conv', [xt, 'w'], { kernel_shape: [kh, kw], strides: [sh, sw], dilations: [dh, dw], pads: [p.top, p.left, p.bottom, p.right] });
+    b.node('Transpose', [y], { perm: [0, 2, 3, 1] }, 'y');
+  });
 }
 
 /** dx of a conv: a conv of dy with the flipped filter (stride 1) or a ConvTranspose (strided). */
@@ -193,45 +195,26 @@ function planConvBackpropInput(inputs: Record<string, TensorInfo>, attrs: Attrs)
   // dx = conv of dy with the flipped, transposed kernel and pads (k-1)d - p: the same tap split
   const qTop = (kh - 1) * dh - p.top;
   const qLeft = (kw - 1) * dw - p.left;
+  const macs = n * ho * wo * co * kh * kw * ci;
   const split = tapSplitPays(ho, wo, hi, wi, kh, kw, g.s, g.d, qTop, qLeft);
-  if (split)
-    return {
-      key: `convT-split:${dy.shape}:${f.shape}:${xShape}:${g.key}`,
-      macs: n * ho * wo * co * kh * kw * ci,
-      outShape,
-      inputs: [['dy', dy], ['w', f]],
-      build: () =>
-        graph('conv2d-backprop-input-tap-split', (b) => {
-          b.io('inputs', 'dy', FLOAT, dy.shape);
-          b.io('inputs', 'w', FLOAT, f.shape);
-          b.node('Identity', [emitTapSplitConv(b, 'dy', dy.shape, outShape, kh, kw, [dh, dw], qTop, qLeft, (a, c) => hwioTap(b, 'w', f.shape, kh - 1 - a, kw - 1 - c, true))], {}, 'y');
-          b.io('outputs', 'y', FLOAT, outShape);
-        }),
-    };
-  return {
-    key: `convT:${dy.shape}:${f.shape}:${xShape}:${g.key}`,
-    macs: n * ho * wo * co * kh * kw * ci,
-    outShape,
-    inputs: [['dy', dy], ['w', { filter: f, as: sh === 1 && sw === 1 ? 'flipped' : 'oihw' }]],
-    build: () =>
-      graph('conv2d-backprop-input', (b) => {
-        b.io('inputs', 'dy', FLOAT, dy.shape);
-        const dt = b.node('Transpose', ['dy'], { perm: [0, 3, 1, 2] });
-        let y: string;
-        if (sh === 1 && sw === 1) {
-          // a plain conv with the flipped kernel: ORT's ConvTranspose is ~4x slower than its Conv here
-          b.io('inputs', 'w', FLOAT, [ci, co, kh, kw]);
-          const q = [(kh - 1) * dh - p.top, (kw - 1) * dw - p.left, (kh - 1) * dh - p.bottom + opH, (kw - 1) * dw - p.right + opW];
-          y = b.node('Conv', [dt, 'w'], { kernel_shape: [kh, kw], dilations: [dh, dw], pads: q });
-        } else {
-          // ConvTranspose weight is [C_in (= dy channels), C_out, kh, kw]: the conv's own OIHW
-          b.io('inputs', 'w', FLOAT, [co, ci, kh, kw]);
-          y = b.node('ConvTranspose', [dt, 'w'], { kernel_shape: [kh, kw], strides: [sh, sw], dilations: [dh, dw], pads: [p.top, p.left, p.bottom, p.right], output_padding: [opH, opW] });
-        }
-        b.node('Transpose', [y], { perm: [0, 2, 3, 1] }, 'y');
-        b.io('outputs', 'y', FLOAT, outShape);
-      }),
-  };
+  if (split) {
+    return makePlan(`convT-split:${dy.shape}:${f.shape}:${xShape}:${g.key}`, macs, outShape, [['dy', dy], ['w', f]], 'conv2d-backprop-input-tap-split', (b) => {
+      b.node('Identity', [emitTapSplitConv(b, 'dy', dy.shape, outShape, kh, kw, [dh, dw], qTop, qLeft, (a, c) => hwioTap(b, 'w', f.shape, kh - 1 - a, kw - 1 - c, true))], {}, 'y');
+    });
+  }
+  return makePlan(`convT:${dy.shape}:${f.shape}:${xShape}:${g.key}`, macs, outShape, [['dy', dy], ['w', { filter: f, as: sh === 1 && sw === 1 ? 'flipped' : 'oihw' }]], 'conv2d-backprop-input', (b) => {
+    const dt = b.node('Transpose', ['dy'], { perm: [0, 3, 1, 2] });
+    let y: string;
+    if (sh === 1 && sw === 1) {
+      // a plain conv with the flipped kernel: ORT's ConvTranspose is ~4x slower than its Conv here
+      const q = [(kh - 1) * dh - p.top, (kw - 1) * dw - p.left, (kh - 1) * dh - p.bottom + opH, (kw - 1) * dw - p.right + opW];
+      y = b.node('Conv', [dt, 'w'], { kernel_shape: [kh, kw], dilations: [dh, dw], pads: q });
+    } else {
+      // ConvTranspose weight is [C_in (= dy channels), C_out, kh, kw]: the conv's own OIHW
+      y = b.node('ConvTranspose', [dt, 'w'], { kernel_shape: [kh, kw], strides: [sh, sw], dilations: [dh, dw], pads: [p.top, p.left, p.bottom, p.right], output_padding: [opH, opW] });
+    }
+    b.node('Transpose', [y], { perm: [0, 2, 3, 1] }, 'y');
+  });
 }
 
 /** dw of a conv (tfjs-backend-wasm has no such kernel), any stride, dilation and padding. */
@@ -248,60 +231,42 @@ function planConvBackpropFilter(inputs: Record<string, TensorInfo>, attrs: Attrs
   if (ho !== g.outH || wo !== g.outW) return null;
   if ((kh - 1) * dh + (ho - 1) * sh + 1 > hi + p.top + p.bottom || (kw - 1) * dw + (wo - 1) * sw + 1 > wi + p.left + p.right) return null;
   const outShape = [...fShape];
+  const macs = n * ho * wo * co * kh * kw * ci;
   const split = tapSplitPays(hi, wi, ho, wo, kh, kw, g.s, g.d, p.top, p.left);
-  if (split)
-    return {
-      key: `convW-split:${x.shape}:${dy.shape}:${fShape}:${g.key}`,
-      macs: n * ho * wo * co * kh * kw * ci,
-      outShape,
-      inputs: [['x', x], ['dy', dy]],
-      build: () =>
-        graph('conv2d-backprop-filter-tap-split', (b) => {
-          b.io('inputs', 'x', FLOAT, x.shape);
-          b.io('inputs', 'dy', FLOAT, dy.shape);
-          // dw[a, c] = x's in-image window of tap (a, c)^T x dy over the output region where it reads the image
-          const taps: string[] = [];
-          for (let a = 0; a < kh; a++) {
-            const [r0, r1] = tapRange(hi, ho, p.top, a, dh);
-            for (let c = 0; c < kw; c++) {
-              const [c0, c1] = tapRange(wi, wo, p.left, c, dw);
-              let t: string;
-              if (r1 <= r0 || c1 <= c0) t = b.node('ConstantOfShape', [b.i64([1, ci, co])]);
-              else {
-                const m = n * (r1 - r0) * (c1 - c0);
-                const xs = b.node('Reshape', [b.node('Slice', ['x', b.i64([r0 + a * dh - p.top, c0 + c * dw - p.left]), b.i64([r1 + a * dh - p.top, c1 + c * dw - p.left]), b.i64([1, 2])]), b.i64([m, ci])]);
-                const ds = b.node('Reshape', [b.node('Slice', ['dy', b.i64([r0, c0]), b.i64([r1, c1]), b.i64([1, 2])]), b.i64([m, co])]);
-                t = b.node('Unsqueeze', [b.node('Gemm', [xs, ds], { transA: 1 }), b.i64([0])]);
-              }
-              taps.push(t);
-            }
+  if (split) {
+    return makePlan(`convW-split:${x.shape}:${dy.shape}:${fShape}:${g.key}`, macs, outShape, [['x', x], ['dy', dy]], 'conv2d-backprop-filter-tap-split', (b) => {
+      // dw[a, c] = x's in-image window of tap (a, c)^T x dy over the output region where it reads the image
+      const taps: string[] = [];
+      for (let a = 0; a < kh; a++) {
+        const [r0, r1] = tapRange(hi, ho, p.top, a, dh);
+        for (let c = 0; c < kw; c++) {
+          const [c0, c1] = tapRange(wi, wo, p.left, c, dw);
+          let t: string;
+          if (r1 <= r0 || c1 <= c0) t = b.node('ConstantOfShape', [b.i64([1, ci, co])]);
+          else {
+            const m = n * (r1 - r0) * (c1 - c0);
+            const xs = b.node('Reshape', [b.node('Slice', ['x', b.i64([r0 + a * dh - p.top, c0 + c * dw - p.left]), b.i64([r1 + a * dh - p.top, c1 + c * dw - p.left]), b.i64([1, 2])]), b.i64([m, ci])]);
+            const ds = b.node('Reshape', [b.node('Slice', ['dy', b.i64([r0, c0]), b.i64([r1, c1]), b.i64([1, 2])]), b.i64([m, co])]);
+            t = b.node('Unsqueeze', [b.node('Gemm', [xs, ds], { transA: 1 }), b.i64([0])]);
           }
-          b.node('Reshape', [b.node('Concat', taps, { axis: 0 }), b.i64(outShape)], {}, 'y');
-          b.io('outputs', 'y', FLOAT, outShape);
-        }),
-    };
-  return {
-    key: `convW:${x.shape}:${dy.shape}:${fShape}:${g.key}`,
-    macs: n * ho * wo * co * kh * kw * ci,
-    outShape,
-    inputs: [['x', x], ['dy', dy]],
-    build: () =>
-      graph('conv2d-backprop-filter', (b) => {
-        b.io('inputs', 'x', FLOAT, x.shape);
-        b.io('inputs', 'dy', FLOAT, dy.shape);
-        // im2col in NHWC (one strided Slice per tap of the padded input, concatenated tap-major)
-        // and one GEMM cols^T x dy: the result is already tfjs's [kh, kw, Ci, Co], no transposes
-        const xp = p.top || p.left || p.bottom || p.right ? b.node('Pad', ['x', b.i64([0, p.top, p.left, 0, 0, p.bottom, p.right, 0])]) : 'x';
-        const taps: string[] = [];
-        for (let a = 0; a < kh; a++)
-          for (let c = 0; c < kw; c++) taps.push(b.node('Slice', [xp, b.i64([a * dh, c * dw]), b.i64([a * dh + (ho - 1) * sh + 1, c * dw + (wo - 1) * sw + 1]), b.i64([1, 2]), b.i64([sh, sw])]));
-        const cols = b.node('Reshape', [taps.length > 1 ? b.node('Concat', taps, { axis: 3 }) : taps[0]!, b.i64([n * ho * wo, kh * kw * ci])]);
-        const d2 = b.node('Reshape', ['dy', b.i64([n * ho * wo, co])]);
-        const g = b.node('Gemm', [cols, d2], { transA: 1 });
-        b.node('Reshape', [g, b.i64(outShape)], {}, 'y');
-        b.io('outputs', 'y', FLOAT, outShape);
-      }),
-  };
+          taps.push(t);
+        }
+      }
+      b.node('Reshape', [b.node('Concat', taps, { axis: 0 }), b.i64(outShape)], {}, 'y');
+    });
+  }
+  return makePlan(`convW:${x.shape}:${dy.shape}:${fShape}:${g.key}`, macs, outShape, [['x', x], ['dy', dy]], 'conv2d-backprop-filter', (b) => {
+    // im2col in NHWC (one strided Slice per tap of the padded input, concatenated tap-major)
+    // and one GEMM cols^T x dy: the result is already tfjs's [kh, kw, Ci, Co], no transposes
+    const xp = p.top || p.left || p.bottom || p.right ? b.node('Pad', ['x', b.i64([0, p.top, p.left, 0, 0, p.bottom, p.right, 0])]) : 'x';
+    const taps: string[] = [];
+    for (let a = 0; a < kh; a++)
+      for (let c = 0; c < kw; c++) taps.push(b.node('Slice', [xp, b.i64([a * dh, c * dw]), b.i64([a * dh + (ho - 1) * sh + 1, c * dw + (wo - 1) * sw + 1]), b.i64([1, 2]), b.i64([sh, sw])]));
+    const cols = b.node('Reshape', [taps.length > 1 ? b.node('Concat', taps, { axis: 3 }) : taps[0]!, b.i64([n * ho * wo, kh * kw * ci])]);
+    const d2 = b.node('Reshape', ['dy', b.i64([n * ho * wo, co])]);
+    const g = b.node('Gemm', [cols, d2], { transA: 1 });
+    b.node('Reshape', [g, b.i64(outShape)], {}, 'y');
+  });
 }
 
 function planBatchMatMul(inputs: Record<string, TensorInfo>, attrs: Attrs): Plan | null {
@@ -331,21 +296,11 @@ function planBatchMatMul(inputs: Record<string, TensorInfo>, attrs: Attrs): Plan
   }
   const outShape = [...batch, m, n];
   const swap = (r: number): number[] => [...Array.from({ length: r - 2 }, (_, i) => i), r - 1, r - 2];
-  return {
-    key: `mm:${a.shape}:${bb.shape}:${ta}:${tb}`,
-    macs: batch.reduce((x, d) => x * d, 1) * m * n * k,
-    outShape,
-    inputs: [['a', a], ['b', bb]],
-    build: () =>
-      graph('batch-matmul', (b) => {
-        b.io('inputs', 'a', FLOAT, a.shape);
-        b.io('inputs', 'b', FLOAT, bb.shape);
-        const A = ta ? b.node('Transpose', ['a'], { perm: swap(ra) }) : 'a';
-        const B = tb ? b.node('Transpose', ['b'], { perm: swap(rb) }) : 'b';
-        b.node('MatMul', [A, B], {}, 'y');
-        b.io('outputs', 'y', FLOAT, outShape);
-      }),
-  };
+  return makePlan(`mm:${a.shape}:${bb.shape}:${ta}:${tb}`, batch.reduce((x, d) => x * d, 1) * m * n * k, outShape, [['a', a], ['b', bb]], 'batch-matmul', (b) => {
+    const A = ta ? b.node('Transpose', ['a'], { perm: swap(ra) }) : 'a';
+    const B = tb ? b.node('Transpose', ['b'], { perm: swap(rb) }) : 'b';
+    b.node('MatMul', [A, B], {}, 'y');
+  });
 }
 
 export const PLANNERS: Record<KernelName, (inputs: Record<string, TensorInfo>, attrs: Attrs) => Plan | null> = {

@@ -12,7 +12,7 @@
  * shape and attributes (LRU, disposed on eviction and on uninstall).
  */
 import * as tf from '@tensorflow/tfjs';
-import { ORT_KERNELS, PLANNERS, pair, hwioToOihw, hwioToFlippedIohw, type Attrs, type KernelName, type Plan, type TensorInfo } from './kernel-plans.js';
+import { ORT_KERNELS, PLANNERS, fedShape, pair, hwioToOihw, hwioToFlippedIohw, type Attrs, type KernelName, type Plan, type TensorInfo } from './kernel-plans.js';
 import { useGradKernels } from '../../ops.js';
 import { loadOrt, type NativeSession, type OrtRuntime, type OrtSessionOptions } from './runtime.js';
 
@@ -45,7 +45,6 @@ export interface OrtKernels {
   stats(): OrtKernelStats;
   uninstall(): void;
 }
-
 
 /** Memory access for the two backends whose tensors live in JS-visible memory. */
 interface Memory {
@@ -92,7 +91,6 @@ function memoryOf(backendName: string, backend: unknown): Memory | null {
 }
 
 type KernelFunc = (args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs?: Attrs }) => TensorInfo | TensorInfo[];
-
 
 let installed: OrtKernels | null = null;
 
@@ -182,10 +180,7 @@ export function installOrtKernels(opts: OrtKernelOptions = {}): OrtKernels {
       return memory.output(p.outShape, (out) => {
         const feeds: Record<string, InstanceType<OrtRuntime['Tensor']>> = {};
         for (const [feed, t] of p.inputs) {
-          if ('filter' in t) {
-            const [kh, kw, ci, co] = t.filter.shape as [number, number, number, number];
-            feeds[feed] = new rt.Tensor('float32', filterAs(t.filter, t.as), t.as === 'oihw' ? [co, ci, kh, kw] : [ci, co, kh, kw]);
-          } else feeds[feed] = new rt.Tensor('float32', memory.view(t), t.shape);
+          feeds[feed] = new rt.Tensor('float32', 'filter' in t ? filterAs(t.filter, t.as) : memory.view(t), fedShape(t));
         }
         s.run(feeds, { y: new rt.Tensor('float32', out, p.outShape) });
       });
