@@ -16,7 +16,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { vocColor } from '../train/images.js';
+import { vocColor } from '../util/voc-colors.js';
 import { hashSeed, Rng } from './prng.js';
 
 export const STATIC_CLASS_NAMES = ['background', 'circle', 'square', 'triangle'] as const;

@@ -34,13 +34,12 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename, join } from 'node:path';
-import sharp from 'sharp';
 import { readEventFile } from '../events/read-file.js';
 import { FrameBinner } from '../framing/binner.js';
 import { DDD17_CROP, type CropRect } from '../framing/frame.js';
 import { areaWeights, resizeArea } from '../framing/resize.js';
 import { normalizeMinMax } from '../framing/normalize.js';
-import { detectDatasetLayout, essSplit, evSegNetFolders, isEssDrive, readEssDrive, readEvSegNet } from '../events/datasets/index.js';
+import { detectDatasetLayout, essSplit, evSegNetFolders, isEssDrive, readEssDrive, readEvSegNet, readLabelPng } from '../events/datasets/index.js';
 import { decodeNpy, encodeNpy } from '../util/npy.js';
 import { detectImageLayout, loadImageData } from './images.js';
 import type { EventBatch } from '../events/types.js';
@@ -229,11 +228,6 @@ export function simSplitSequences(count: number, split: Split): number[] {
   return split === 'train' ? all.slice(0, count - nVal) : all.slice(count - nVal);
 }
 
-async function readPngLabel(path: string): Promise<{ data: Uint8Array; width: number; height: number }> {
-  const { data, info } = await sharp(readFileSync(path)).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
-}
-
 /** Preprocess one synthetic sequence -> frames [k, 2, H, W] + labels [k, H, W] (k = manifest frames). */
 async function loadSimSequence(dir: string, m: SimManifestLike, s: SimManifestLike['sequences'][number], o: Required<Pick<PreprocessOptions, 'size' | 'labelResize' | 'normalize'>> & { crop: CropRect }): Promise<{ frames: Float32Array; labels: Uint8Array; count: number }> {
   const [H, W] = o.size;
@@ -258,8 +252,8 @@ async function loadSimSequence(dir: string, m: SimManifestLike, s: SimManifestLi
   for (let k = 0; k < s.frames; k++) {
     const p = join(dir, s.labels, `${String(k).padStart(6, '0')}.png`);
     if (!existsSync(p)) continue;
-    const png = await readPngLabel(p);
-    const cropped = cropLabel(png.data, png.width, o.crop);
+    const png = await readLabelPng(p);
+    const cropped = cropLabel(png.label, png.width, o.crop);
     labels.set(resizeLabel(cropped, o.crop.width, o.crop.height, W, H, o.labelResize), k * plane);
   }
   return { frames, labels, count: s.frames };

@@ -27,6 +27,9 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
 import { IGNORE, resizeLabel, type PreprocessOptions, type SegData, type Split } from './data.js';
+import { vocColor } from '../util/voc-colors.js';
+
+export { vocColor };
 
 export type ImageLayout = 'voc' | 'images';
 
@@ -55,21 +58,6 @@ export class ImageDataError extends Error {
 }
 
 // ------------------------------------------------------------------ VOC colour map
-
-/** RGB of VOC label `index`: bits 0, 1, 2 of the index go to the top bits of R, G, B, then the next three, ... */
-export function vocColor(index: number): [number, number, number] {
-  let r = 0;
-  let g = 0;
-  let b = 0;
-  let c = index;
-  for (let j = 0; j < 8; j++) {
-    r |= ((c >> 0) & 1) << (7 - j);
-    g |= ((c >> 1) & 1) << (7 - j);
-    b |= ((c >> 2) & 1) << (7 - j);
-    c >>= 3;
-  }
-  return [r, g, b];
-}
 
 /** 0xRRGGBB -> label for indices 0..classes-1 and the 255 border; other colours are absent (-> 255). */
 export function vocLabelLookup(classes = VOC_CLASSES): Map<number, number> {
