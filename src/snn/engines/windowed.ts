@@ -54,23 +54,20 @@ export class WindowedSession {
   }
 
   step(frame: FrameInput): StepResult {
-    let out = -1;
-    const active: boolean[] = [];
-    for (let k = 0; k < this.sessions.length; k++) {
-      active[k] = k <= this.stepsSinceReset;
-      if (!active[k]) continue;
+    let result: StepResult | undefined;
+    let longest = -1;
+    // session k joins at step k (staggering); the result is that of the longest history since a reset
+    for (let k = 0; k < this.sessions.length && k <= this.stepsSinceReset; k++) {
       if (this.every > 0 && this.counts[k]! >= this.every) {
         this.sessions[k]!.reset();
         this.counts[k] = 0;
       }
-      if (out < 0 || this.counts[k]! > this.counts[out]!) out = k;
-    }
-    let result: StepResult | undefined;
-    for (let k = 0; k < this.sessions.length; k++) {
-      if (!active[k]) continue;
       const r = this.sessions[k]!.step(frame);
-      this.counts[k]!++;
-      if (k === out) result = r;
+      const n = ++this.counts[k]!;
+      if (n > longest) {
+        longest = n;
+        result = r;
+      }
     }
     this.stepsSinceReset++;
     return result!;
