@@ -46,7 +46,6 @@ const CASES: Case[] = [
   { arch: 'spiking-fcn', width: 0.25, T: 4, batch: 4, size: 64 },
 ];
 
-
 function input(c: Case, seed: number): { x: Float32Array; y: Int32Array } {
   const r = new Rng(seed);
   const n = c.T * c.batch * 2 * c.size * c.size;

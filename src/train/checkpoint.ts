@@ -59,7 +59,6 @@ export function atomicWrite(path: string, data: Uint8Array | string): void {
   renameSync(tmp, path);
 }
 
-/** Weights with the model options in the safetensors metadata. */
 /** `RUN_DIR/checkpoint.json` for `--resume`, checked against the model the configuration asks for. */
 export function readResumeCheckpoint(run: string, meta: ModelMeta): CheckpointJson {
   const p = join(run, 'checkpoint.json');
@@ -71,6 +70,7 @@ export function readResumeCheckpoint(run: string, meta: ModelMeta): CheckpointJs
   return json;
 }
 
+/** Weights with the model options in the safetensors metadata. */
 export function encodeCheckpointWeights(model: SegModel, meta: ModelMeta): Uint8Array {
   return encodeSafetensors(model.stateDict('F32'), { format: 'pt', arch: meta.arch, T: String(meta.T), evstream: JSON.stringify(meta) });
 }
