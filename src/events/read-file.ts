@@ -7,6 +7,7 @@ import { Aedat2Decoder } from './aedat2.js';
 import { Aedat3Decoder } from './aedat3.js';
 import { Aedat4Decoder } from './aedat4/index.js';
 import { readDdd17Hdf5 } from './ddd17-hdf5.js';
+import { DEFAULT_MAX_GAP_US, TimeGuard } from './time-guard.js';
 
 export interface ReadEventFileOptions {
   /** Any corruption throws (default: skip corrupt packets with a warning). */
@@ -19,6 +20,12 @@ export interface ReadEventFileOptions {
   sensor?: 'dvs128' | 'davis240' | 'davis346' | 'auto';
   /** Called after each chunk with bytes read so far and the file size (byte-stream formats only). */
   onProgress?: (bytesRead: number, totalBytes: number) => void;
+  /**
+   * Timestamp plausibility guard (time-guard.ts): events more than this far (µs) from the last accepted
+   * event are dropped as outliers unless the following events confirm the jump. Default
+   * DEFAULT_MAX_GAP_US (10 s); 0 or Infinity turns it off.
+   */
+  maxGapUs?: number;
 }
 
 /**
@@ -42,22 +49,54 @@ function makeDecoder(format: StreamInfo['format'], sink: DecoderSink, opts: Deco
 
 /**
  * Read an event file of any supported format (detected by content) chunk by chunk, handing batches to
- * `onBatch` as they are decoded. Memory stays bounded by one chunk plus one packet. Events decoded before a
- * fault are handed over before the error is thrown. Resolves with what the decoder learned (StreamInfo).
+ * `onBatch` as they are decoded. Memory stays bounded by one chunk plus one packet. Every format goes
+ * through the timestamp guard (`maxGapUs`); the StreamInfo reports `outliers` and `discontinuities`.
+ * Events decoded before a fault are handed over before the error is thrown, including a run the guard
+ * still held undecided (see time-guard.ts). Resolves with what the decoder learned (StreamInfo).
  */
 export async function readEventFile(path: string, onBatch: BatchHandler, opts: ReadEventFileOptions = {}): Promise<StreamInfo> {
   const format = await detectFileFormat(path);
   opts.signal?.throwIfAborted();
+  const guard = new TimeGuard({ maxGapUs: opts.maxGapUs ?? DEFAULT_MAX_GAP_US });
+  let handlerFailed = false;
+  const deliver = async (b: EventBatch): Promise<void> => {
+    const g = guard.push(b);
+    if (g.length === 0 && b.length !== 0) return; // all held or dropped
+    try {
+      const r = onBatch(g);
+      if (r) await r;
+    } catch (err) {
+      handlerFailed = true;
+      throw err;
+    }
+  };
+  const finish = (info: StreamInfo): StreamInfo => {
+    guard.end();
+    return { ...info, outliers: guard.outliers, discontinuities: guard.discontinuities, jumps: guard.jumps.slice() };
+  };
+  /** On a fault: hand over the undecided held run (data decoded before the fault), then rethrow. */
+  const rescue = async (err: unknown): Promise<never> => {
+    // Not when the consumer itself failed or asked to stop: it wants no more batches.
+    if (guard.held > 0 && !handlerFailed && !opts.signal?.aborted) {
+      const r = onBatch(guard.releaseHeld());
+      if (r) await r;
+    }
+    throw err;
+  };
   if (format === 'ddd17-hdf5') {
     const gen = readDdd17Hdf5(path, { strict: opts.strict, onWarning: opts.onWarning, signal: opts.signal });
-    for (;;) {
-      const r = await gen.next();
-      if (r.done) return r.value;
-      await onBatch(r.value);
-      if (opts.signal?.aborted) {
-        await gen.return(undefined as never); // closes the HDF5 file
-        opts.signal.throwIfAborted();
+    try {
+      for (;;) {
+        const r = await gen.next();
+        if (r.done) return finish(r.value);
+        await deliver(r.value);
+        if (opts.signal?.aborted) {
+          await gen.return(undefined as never); // closes the HDF5 file
+          opts.signal.throwIfAborted();
+        }
       }
+    } catch (err) {
+      return await rescue(err);
     }
   }
   const pending: EventBatch[] = [];
@@ -68,10 +107,7 @@ export async function readEventFile(path: string, onBatch: BatchHandler, opts: R
   );
   const drain = async (): Promise<void> => {
     // Splice first so a handler that throws never sees a batch twice.
-    for (const b of pending.splice(0)) {
-      const r = onBatch(b);
-      if (r) await r;
-    }
+    for (const b of pending.splice(0)) await deliver(b);
   };
   const fh = await open(path, 'r');
   try {
@@ -96,7 +132,9 @@ export async function readEventFile(path: string, onBatch: BatchHandler, opts: R
     } finally {
       await drain();
     }
-    return decoder.info();
+    return finish(decoder.info());
+  } catch (err) {
+    return await rescue(err);
   } finally {
     await fh.close();
   }

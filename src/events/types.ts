@@ -1,3 +1,5 @@
+import type { TimeJump } from './time-guard.js';
+
 /**
  * Events in memory: struct-of-arrays batches, never one object per event.
  *
@@ -30,6 +32,12 @@ export interface StreamInfo {
   streams?: StreamDescriptor[];
   /** Free-form header facts (sensor name, header line count, ...). */
   header?: Record<string, string | number>;
+  /** Set by readEventFile (time-guard.ts): events dropped as implausible timestamps. */
+  outliers?: number;
+  /** Set by readEventFile: confirmed time jumps larger than the max gap. */
+  discontinuities?: number;
+  /** Set by readEventFile: the first few confirmed jumps. */
+  jumps?: TimeJump[];
 }
 
 export interface StreamDescriptor {
