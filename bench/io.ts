@@ -133,8 +133,9 @@ export async function benchIo(opts: { skipBig?: boolean } = {}): Promise<Row[]> 
     for (const [label, resize] of [['binFrames 346x260 -> 64x64', { width: 64, height: 64 }], ['binFrames 346x260', undefined]] as const) {
       const ms = await timeBest(() => {
         const b = new FrameBinner({ windowUs: 50_000, resize });
-        for (const x of data) b.push(x);
-        b.flush();
+        const sink = (): void => {};
+        for (const x of data) b.push(x, sink);
+        b.flush(sink);
       });
       rows.push({ case: `${label} (${input})`, events: n, ms, 'M ev/s': n / 1e3 / ms, goal: '>= 200' });
     }

@@ -21,11 +21,11 @@ for (const facts of RECORDING_FACTS) {
       path!,
       (b) => {
         stats.add(b);
-        frames.push(...binner.push(b));
+        binner.push(b, (f) => frames.push(f));
       },
       { onWarning: (w) => warnings.push(w) },
     );
-    frames.push(...binner.flush());
+    binner.flush((f) => frames.push(f));
     assert.equal(info.format, facts.format);
     if (facts.width !== undefined) assert.deepEqual([info.width, info.height], [facts.width, facts.height]);
     assert.equal(stats.events, facts.events);

@@ -1,10 +1,24 @@
 import type { EventBatch } from '../events/types.js';
+import { DEFAULT_MAX_GAP_US, TimeGuard, checkMaxGapUs, gapCheckEnabled } from '../events/time-guard.js';
 import type { CropRect, Frame } from './frame.js';
 import { areaWeights, scatterWeights, type ScatterWeights } from './resize.js';
 import { normalizeMinMax } from './normalize.js';
 
+/** Shortest window (µs): 0.1 ms. Below it frames are almost all empty and their count explodes. */
+export const MIN_WINDOW_US = 100;
+/** Longest window (µs): 60 s. */
+export const MAX_WINDOW_US = 60_000_000;
+/**
+ * Most windows `latenessUs` may span. Windows within the lateness stay open (a count grid each, once an
+ * event lands in one), so this bounds the binner's memory whatever the timestamps.
+ */
+export const MAX_LATENESS_WINDOWS = 256;
+
+/** Receives frames one at a time, in window order. */
+export type FrameSink = (frame: Frame) => void;
+
 export interface BinOptions {
-  /** Window length in µs (default 50 000). */
+  /** Window length in µs (default 50 000; MIN_WINDOW_US..MAX_WINDOW_US). */
   windowUs?: number;
   /** Sensor size; default: taken from the first batch. */
   width?: number;
@@ -17,51 +31,104 @@ export interface BinOptions {
   normalize?: boolean;
   /**
    * How late an event may arrive (µs behind the newest event seen) and still land in its window.
-   * Default: one window. A window is emitted once the newest event is `lateness` past its end, so this is
-   * also the added latency; 0 gives the lowest latency for sources known to be in order.
+   * Default: one window; at most MAX_LATENESS_WINDOWS windows. A window is emitted once the newest event is
+   * `lateness` past its end, so this is also the added latency; 0 gives the lowest latency for sources
+   * known to be in order.
    */
   latenessUs?: number;
+  /**
+   * Largest plausible time jump (µs, default DEFAULT_MAX_GAP_US = 10 s; 0 or Infinity: off). Input goes
+   * through a TimeGuard (events/time-guard.ts) with this gap, so stray timestamps are dropped as outliers;
+   * a confirmed forward jump larger than this past the newest event is a discontinuity whose silent windows
+   * are counted (`gapWindows`) and not emitted (unless `keepGaps`); a confirmed backward jump larger than
+   * this (a clock reset) restarts windowing at the new time.
+   */
+  maxGapUs?: number;
+  /** Emit the silent windows of a forward discontinuity too (one at a time). Default false. */
+  keepGaps?: boolean;
+}
+
+/**
+ * A window still open for events. The count grid (at crop resolution) is attached when the first event
+ * lands, so silent windows cost nothing; `touched` lists the cells to read and clear on emit.
+ */
+interface OpenWindow {
+  grid: Float32Array | undefined;
+  touched: Int32Array | undefined;
+  nTouched: number;
+  events: number;
 }
 
 /**
  * Bins events into consecutive fixed windows starting at the first event's timestamp.
- * Synchronous core of the `binFrames` operator; usable directly (CLI, benchmarks).
+ * Synchronous core of the `binFrames` operator; usable directly (CLI, training, benchmarks).
+ *
+ * Frames are handed to a callback one at a time (`push(batch, emit)`, `flush(emit)`): no array whose
+ * length depends on timestamps is ever built. Memory is bounded by the open windows (at most
+ * lateness / window + 2, capped by MAX_LATENESS_WINDOWS) plus the guard's held run, whatever the input.
  *
  * Counting happens at crop resolution (one increment per event), and each window remembers which pixels it
  * touched. Emitting a frame then costs time in the touched pixels only (event frames are sparse): they are
  * copied or scattered through the area-resize weights into the output and cleared for reuse, so the count
  * grids are allocated once and never re-zeroed whole.
+ *
+ * Windows: local window k is [origin + k*w, origin + (k+1)*w); the frame index is k + indexShift, which
+ * keeps growing across a clock reset (a new origin), so indices stay increasing; across a forward
+ * discontinuity the index jumps by the skipped windows (same grid).
  */
-interface OpenWindow {
-  grid: Float32Array;
-  touched: Int32Array;
-  nTouched: number;
-  events: number;
-}
-
 export class FrameBinner {
   readonly windowUs: number;
   readonly latenessUs: number;
+  readonly maxGapUs: number;
+  readonly keepGaps: boolean;
+  private readonly gapOn: boolean;
+  private readonly guard: TimeGuard;
   private origin = NaN;
-  /** Index of the oldest window still open. */
+  private indexShift = 0;
+  /** Local index of the oldest window still open. */
   private firstOpen = 0;
-  /** Open windows: ring of count grids at crop resolution, index k -> grids[k - firstOpen]. */
+  /** Open windows, local index k -> open[k - firstOpen]; the last one is the newest. */
   private open: OpenWindow[] = [];
   private maxT = -Infinity;
+  /** Time of the previous (guarded) event, for the clock-reset test. */
+  private prevT = NaN;
   private crop: CropRect | undefined;
   private outW = 0;
   private outH = 0;
   private sx: ScatterWeights | undefined;
   private sy: ScatterWeights | undefined;
-  private spare: OpenWindow[] = [];
+  private spare: { grid: Float32Array; touched: Int32Array }[] = [];
+  private stopped = false;
+  private nonFinite = 0;
   lateDropped = 0;
   outOfBounds = 0;
+  /** Forward discontinuities and clock resets (jumps larger than maxGapUs) seen by the windowing. */
+  discontinuities = 0;
+  /** Silent windows inside forward discontinuities that were skipped (not emitted). */
+  gapWindows = 0;
 
   constructor(private readonly opts: BinOptions = {}) {
     this.windowUs = opts.windowUs ?? 50_000;
-    if (!(this.windowUs > 0)) throw new Error(`binFrames: windowUs must be > 0 (got ${opts.windowUs})`);
+    if (!(this.windowUs >= MIN_WINDOW_US && this.windowUs <= MAX_WINDOW_US))
+      throw new RangeError(`binFrames: windowUs must be between ${MIN_WINDOW_US} µs (0.1 ms) and ${MAX_WINDOW_US} µs (60 s), got ${opts.windowUs}`);
     this.latenessUs = opts.latenessUs ?? this.windowUs;
+    if (!(this.latenessUs >= 0 && this.latenessUs <= MAX_LATENESS_WINDOWS * this.windowUs))
+      throw new RangeError(`binFrames: latenessUs must be between 0 and ${MAX_LATENESS_WINDOWS} windows (${MAX_LATENESS_WINDOWS * this.windowUs} µs), got ${opts.latenessUs}`);
+    this.maxGapUs = checkMaxGapUs(opts.maxGapUs ?? DEFAULT_MAX_GAP_US, 'binFrames: maxGapUs');
+    this.gapOn = gapCheckEnabled(this.maxGapUs);
+    this.keepGaps = opts.keepGaps ?? false;
+    this.guard = new TimeGuard({ maxGapUs: this.maxGapUs });
     if (opts.width !== undefined && opts.height !== undefined) this.configure(opts.width, opts.height);
+  }
+
+  /** Events dropped as implausible times (the guard's outliers and non-finite times). */
+  get outliers(): number {
+    return this.guard.outliers + this.nonFinite;
+  }
+
+  /** Stop emitting: later push / flush calls do nothing (e.g. a frame limit was reached inside `emit`). */
+  stop(): void {
+    this.stopped = true;
   }
 
   private configure(sensorW: number, sensorH: number): void {
@@ -77,143 +144,247 @@ export class FrameBinner {
     }
   }
 
-  private newWindow(): OpenWindow {
+  private attachGrid(win: OpenWindow): void {
+    if (win.grid) return;
     const reused = this.spare.pop();
-    if (reused) return reused;
+    if (reused) {
+      win.grid = reused.grid;
+      win.touched = reused.touched;
+      return;
+    }
     const size = 2 * this.crop!.width * this.crop!.height;
-    return { grid: new Float32Array(size), touched: new Int32Array(size), nTouched: 0, events: 0 };
+    win.grid = new Float32Array(size);
+    win.touched = new Int32Array(size);
   }
 
-  /** Add a batch; returns the frames that became complete (possibly empty windows). */
-  push(batch: EventBatch): Frame[] {
-    const n = batch.length;
-    if (n === 0) return [];
+  /** Is local window k complete (its end is `lateness` behind the newest event)? */
+  private ready(k: number): boolean {
+    return this.maxT >= this.origin + (k + 1) * this.windowUs + this.latenessUs;
+  }
+
+  /** Add a batch; frames that became complete (possibly empty windows) go to `emit`, one at a time. */
+  push(batch: EventBatch, emit: FrameSink): void {
+    if (this.stopped || batch.length === 0) return;
     if (this.crop === undefined) this.configure(this.opts.width ?? batch.width, this.opts.height ?? batch.height);
+    this.bin(this.guard.push(batch), emit);
+  }
+
+  private bin(batch: EventBatch, emit: FrameSink): void {
+    const n = batch.length;
     const { x: cx, y: cy, width: cw, height: ch } = this.crop!;
     const plane = cw * ch;
     const w = this.windowUs;
+    const maxGap = this.maxGapUs;
     const { t, x, y, p } = batch;
-    if (Number.isNaN(this.origin)) {
-      this.origin = t[0]!;
-      this.open.push(this.newWindow());
-    }
-    const out: Frame[] = [];
-    const origin = this.origin;
-    let maxT = this.maxT;
     let i = 0;
     while (i < n) {
-      // Fast path: a run of events inside the newest open window (the common, in-order case).
-      const win = this.open[this.open.length - 1]!;
-      const k = this.firstOpen + this.open.length - 1;
-      const start = origin + k * w;
-      const end = start + w;
-      const grid = win.grid;
-      const touched = win.touched;
-      let nTouched = win.nTouched;
-      let counted = 0;
-      let j = i;
-      for (; j < n; j++) {
-        const tj = t[j]!;
-        if (tj >= end || tj < start) break;
-        if (tj > maxT) maxT = tj;
-        const xi = x[j]! - cx;
-        const yi = y[j]! - cy;
-        // One unsigned compare per axis also rejects negatives (outside the crop on the low side).
-        if (xi >>> 0 < cw && yi >>> 0 < ch) {
-          const idx = (p[j]! ? 0 : plane) + yi * cw + xi;
-          if (grid[idx]!++ === 0) touched[nTouched++] = idx;
-          counted++;
-        } else if (x[j]! >= batch.width || y[j]! >= batch.height) this.outOfBounds++;
+      if (this.stopped) return;
+      if (this.open.length > 0) {
+        // Fast path: a run of events inside the newest open window (the common, in-order case).
+        const win = this.open[this.open.length - 1]!;
+        const k = this.firstOpen + this.open.length - 1;
+        const start = this.origin + k * w;
+        const end = start + w;
+        let j = i;
+        const t0 = t[j]!;
+        if (t0 >= start && t0 < end) {
+          this.attachGrid(win);
+          const grid = win.grid!;
+          const touched = win.touched!;
+          let nTouched = win.nTouched;
+          let counted = 0;
+          let maxT = this.maxT;
+          for (; j < n; j++) {
+            const tj = t[j]!;
+            // Written as !(in range) so NaN leaves the fast path too.
+            if (!(tj >= start && tj < end)) break;
+            if (tj > maxT) maxT = tj;
+            const xi = x[j]! - cx;
+            const yi = y[j]! - cy;
+            // One unsigned compare per axis also rejects negatives (outside the crop on the low side).
+            if (xi >>> 0 < cw && yi >>> 0 < ch) {
+              const idx = (p[j]! ? 0 : plane) + yi * cw + xi;
+              if (grid[idx]!++ === 0) touched[nTouched++] = idx;
+              counted++;
+            } else if (x[j]! >= batch.width || y[j]! >= batch.height) this.outOfBounds++;
+          }
+          win.events += counted;
+          win.nTouched = nTouched;
+          this.maxT = maxT;
+          this.prevT = t[j - 1]!;
+          // Windows may have become ready inside the newest window (when lateness < window).
+          if (this.open.length > 1) this.emitReady(emit);
+          if (j === n) break;
+          i = j;
+        }
       }
-      win.events += counted;
-      win.nTouched = nTouched;
-      if (j === n) break;
-      // Slow path: one event outside the newest window.
-      const tj = t[j]!;
-      const kj = Math.floor((tj - origin) / w);
-      if (!(kj >= this.firstOpen)) {
-        this.lateDropped++; // too late (or NaN): its window was already emitted
-      } else {
-        while (this.firstOpen + this.open.length - 1 < kj) this.open.push(this.newWindow());
-        if (tj > maxT) maxT = tj;
-        const target = this.open[kj - this.firstOpen]!;
-        const xi = x[j]! - cx;
-        const yi = y[j]! - cy;
-        if (xi >>> 0 < cw && yi >>> 0 < ch) {
-          const idx = (p[j]! ? 0 : plane) + yi * cw + xi;
-          if (target.grid[idx]!++ === 0) target.touched[target.nTouched++] = idx;
-          target.events++;
-        } else if (x[j]! >= batch.width || y[j]! >= batch.height) this.outOfBounds++;
-        this.maxT = maxT;
-        this.emitReady(out);
-      }
-      i = j + 1;
-    }
-    this.maxT = maxT;
-    // Windows may have become ready inside the newest window (when lateness < window).
-    this.emitReady(out);
-    return out;
-  }
-
-  /** Emit windows whose end is more than `lateness` behind the newest event. */
-  private emitReady(out: Frame[]): void {
-    while (this.open.length > 1) {
-      const end = this.origin + (this.firstOpen + 1) * this.windowUs;
-      if (this.maxT < end + this.latenessUs) break;
-      out.push(this.finish(this.open.shift()!));
-      this.firstOpen++;
+      // Slow path: one event outside the newest window; always consumes it.
+      this.place(batch, i, emit, plane, cx, cy, cw, ch, maxGap);
+      i++;
     }
   }
 
-  private finish(win: OpenWindow): Frame {
-    const k = this.firstOpen;
+  /** Bin event i of `batch`, which is outside the newest open window (or there is none yet). */
+  private place(batch: EventBatch, i: number, emit: FrameSink, plane: number, cx: number, cy: number, cw: number, ch: number, maxGap: number): void {
+    const tj = batch.t[i]!;
+    const w = this.windowUs;
+    if (!Number.isFinite(tj)) {
+      this.nonFinite++; // only reachable with the guard off: it drops these itself
+      return;
+    }
+    if (Number.isNaN(this.origin)) {
+      this.restart(tj);
+    } else if (this.gapOn) {
+      if (tj < this.prevT - maxGap) {
+        // The guard only passes a backward jump this large once confirmed: a clock reset. Keeping the old
+        // grid would make every later event "late"; close what is open and start over at the new time.
+        this.closeAll(emit);
+        this.discontinuities++;
+        this.indexShift += this.firstOpen;
+        this.restart(tj);
+      } else if (tj > this.maxT + maxGap) {
+        const kj = Math.floor((tj - this.origin) / w);
+        const next = this.firstOpen + this.open.length;
+        if (kj >= next) {
+          // Forward discontinuity: close the open windows now, and skip (count) or lazily emit the silent
+          // windows in between; windowing goes on on the same grid.
+          this.closeAll(emit);
+          this.discontinuities++;
+          if (this.keepGaps) {
+            while (this.firstOpen < kj) {
+              if (this.stopped) return;
+              emit(this.finish(this.silent(), this.firstOpen++));
+            }
+          } else {
+            this.gapWindows += kj - this.firstOpen;
+            this.firstOpen = kj;
+          }
+        }
+      }
+    }
+    this.prevT = tj;
+    const kj = Math.floor((tj - this.origin) / w);
+    if (!(kj >= this.firstOpen)) {
+      this.lateDropped++; // too late: its window was already emitted
+      return;
+    }
+    if (tj > this.maxT) this.maxT = tj;
+    if (kj >= this.firstOpen + this.open.length) {
+      this.advanceTo(kj, emit);
+      if (this.stopped) return;
+    }
+    const target = this.open[kj - this.firstOpen]!;
+    const xi = batch.x[i]! - cx;
+    const yi = batch.y[i]! - cy;
+    if (xi >>> 0 < cw && yi >>> 0 < ch) {
+      this.attachGrid(target);
+      const idx = (batch.p[i]! ? 0 : plane) + yi * cw + xi;
+      if (target.grid![idx]!++ === 0) target.touched![target.nTouched++] = idx;
+      target.events++;
+    } else if (batch.x[i]! >= batch.width || batch.y[i]! >= batch.height) this.outOfBounds++;
+    this.emitReady(emit);
+  }
+
+  private restart(t: number): void {
+    this.origin = t;
+    this.firstOpen = 0;
+    this.open = [this.silent()];
+    this.maxT = t;
+  }
+
+  private silent(): OpenWindow {
+    return { grid: undefined, touched: undefined, nTouched: 0, events: 0 };
+  }
+
+  /**
+   * Open windows up to local index kj (beyond the newest). Windows that are already complete are emitted
+   * one at a time, silent ones included, so a gap never becomes an array; only windows still within the
+   * lateness stay open.
+   */
+  private advanceTo(kj: number, emit: FrameSink): void {
+    while (this.open.length > 0 && this.ready(this.firstOpen)) {
+      if (this.stopped) return;
+      const k = this.firstOpen++;
+      emit(this.finish(this.open.shift()!, k));
+    }
+    if (this.open.length === 0) {
+      while (this.firstOpen < kj && this.ready(this.firstOpen)) {
+        if (this.stopped) return;
+        const k = this.firstOpen++;
+        emit(this.finish(this.silent(), k));
+      }
+    }
+    while (this.firstOpen + this.open.length <= kj) this.open.push(this.silent());
+  }
+
+  /** Emit windows whose end is more than `lateness` behind the newest event (keeping the newest open). */
+  private emitReady(emit: FrameSink): void {
+    while (this.open.length > 1 && this.ready(this.firstOpen)) {
+      if (this.stopped) return;
+      const k = this.firstOpen++;
+      emit(this.finish(this.open.shift()!, k));
+    }
+  }
+
+  /** Emit every open window (end of stream, or before a discontinuity). */
+  private closeAll(emit: FrameSink): void {
+    while (this.open.length > 0) {
+      if (this.stopped) return;
+      const k = this.firstOpen++;
+      emit(this.finish(this.open.shift()!, k));
+    }
+  }
+
+  private finish(win: OpenWindow, k: number): Frame {
     const t0 = this.origin + k * this.windowUs;
-    const { width: cw, height: ch } = this.crop!;
-    const plane = cw * ch;
     const outW = this.outW;
     const outPlane = outW * this.outH;
     const counts = new Float32Array(2 * outPlane);
     const { grid, touched, nTouched } = win;
-    if (this.sx && this.sy) {
-      const { start: xs, dst: xd, weight: xw } = this.sx;
-      const { start: ys, dst: yd, weight: yw } = this.sy;
-      for (let i = 0; i < nTouched; i++) {
-        const idx = touched[i]!;
-        const v = grid[idx]!;
-        grid[idx] = 0;
-        const c = idx >= plane ? 1 : 0;
-        const r = idx - c * plane;
-        const py = (r / cw) | 0;
-        const px = r - py * cw;
-        const base = c * outPlane;
-        for (let a = ys[py]!; a < ys[py + 1]!; a++) {
-          const row = base + yd[a]! * outW;
-          const vy = v * yw[a]!;
-          for (let b = xs[px]!; b < xs[px + 1]!; b++) counts[row + xd[b]!]! += vy * xw[b]!;
+    if (grid && touched) {
+      const cw = this.crop!.width;
+      const plane = cw * this.crop!.height;
+      if (this.sx && this.sy) {
+        const { start: xs, dst: xd, weight: xw } = this.sx;
+        const { start: ys, dst: yd, weight: yw } = this.sy;
+        for (let i = 0; i < nTouched; i++) {
+          const idx = touched[i]!;
+          const v = grid[idx]!;
+          grid[idx] = 0;
+          const c = idx >= plane ? 1 : 0;
+          const r = idx - c * plane;
+          const py = (r / cw) | 0;
+          const px = r - py * cw;
+          const base = c * outPlane;
+          for (let a = ys[py]!; a < ys[py + 1]!; a++) {
+            const row = base + yd[a]! * outW;
+            const vy = v * yw[a]!;
+            for (let b = xs[px]!; b < xs[px + 1]!; b++) counts[row + xd[b]!]! += vy * xw[b]!;
+          }
+        }
+      } else {
+        for (let i = 0; i < nTouched; i++) {
+          const idx = touched[i]!;
+          counts[idx] = grid[idx]!;
+          grid[idx] = 0;
         }
       }
-    } else {
-      for (let i = 0; i < nTouched; i++) {
-        const idx = touched[i]!;
-        counts[idx] = grid[idx]!;
-        grid[idx] = 0;
-      }
+      this.spare.push({ grid, touched });
     }
     const events = win.events;
+    win.grid = undefined;
+    win.touched = undefined;
     win.nTouched = 0;
     win.events = 0;
-    this.spare.push(win);
-    if (this.opts.normalize) normalizeMinMax(counts, 2);
-    return { index: k, t0, t1: t0 + this.windowUs, counts, width: outW, height: this.outH, events, lateDropped: this.lateDropped };
+    // An all-zero frame normalises to all zeros (constant channels map to 0): skip the pass.
+    if (this.opts.normalize && events > 0) normalizeMinMax(counts, 2);
+    return { index: k + this.indexShift, t0, t1: t0 + this.windowUs, counts, width: outW, height: this.outH, events, lateDropped: this.lateDropped };
   }
 
-  /** End of stream: emit every open window. */
-  flush(): Frame[] {
-    const out: Frame[] = [];
-    while (this.open.length > 0) {
-      out.push(this.finish(this.open.shift()!));
-      this.firstOpen++;
-    }
-    return out;
+  /** End of stream: the guard's undecided run is dropped as outliers, then every open window is emitted. */
+  flush(emit: FrameSink): void {
+    this.guard.end();
+    if (this.stopped) return;
+    this.closeAll(emit);
   }
 }

@@ -237,16 +237,14 @@ async function loadSimSequence(dir: string, m: SimManifestLike, s: SimManifestLi
   const windowUs = s.windowUs ?? m.windowUs;
   const binner = new FrameBinner({ windowUs, width: m.width, height: m.height, crop: o.crop, resize: { width: W, height: H }, normalize: o.normalize, latenessUs: windowUs });
   let misaligned = false;
-  const take = (fs: { t0: number; counts: Float32Array }[]): void => {
-    for (const f of fs) {
-      const kf = (f.t0 - s.t0) / windowUs;
-      const k = Math.round(kf);
-      if (Math.abs(kf - k) > 1e-6) misaligned = true;
-      if (k >= 0 && k < s.frames) frames.set(f.counts, k * 2 * plane);
-    }
+  const take = (f: { t0: number; counts: Float32Array }): void => {
+    const kf = (f.t0 - s.t0) / windowUs;
+    const k = Math.round(kf);
+    if (Math.abs(kf - k) > 1e-6) misaligned = true;
+    if (k >= 0 && k < s.frames) frames.set(f.counts, k * 2 * plane);
   };
-  await readEventFile(join(dir, s.events), (b) => take(binner.push(b)));
-  take(binner.flush());
+  await readEventFile(join(dir, s.events), (b) => binner.push(b, take));
+  binner.flush(take);
   if (misaligned) throw new Error(`${join(dir, s.events)}: the first event is not on a window boundary t0 + k * ${windowUs} µs (manifest t0 ${s.t0}); cannot pair frames with labels`);
   // windows without any event (before the first or after the last) stay all-zero (normalised: 0)
   for (let k = 0; k < s.frames; k++) {
