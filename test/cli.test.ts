@@ -4,7 +4,11 @@ import { mkdtempSync, rmSync, writeFileSync, statSync, readFileSync, readdirSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readNpy } from '../src/util/npy.js';
-import { runCli } from './helpers/cli.js';
+import { execFile } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { cliPath, runCli, type CliResult } from './helpers/cli.js';
+import { encodeAedat4 } from '../src/events/aedat4/writer.js';
+import type { EventBatch } from '../src/events/types.js';
 import { RECORDING_FACTS } from './helpers/facts.js';
 import { sharedRecording, skipUnless } from './helpers/shared.js';
 
@@ -32,7 +36,12 @@ for (const facts of RECORDING_FACTS) {
     if (facts.tFirstUs !== undefined) {
       assert.equal(j.tFirstUs, facts.tFirstUs);
       assert.equal(j.tLastUs, facts.tLastUs);
+      // Monotonic recordings: the smallest / largest timestamps are the first / last.
+      assert.equal(j.tMinUs, facts.tFirstUs);
+      assert.equal(j.tMaxUs, facts.tLastUs);
     }
+    assert.equal(j.outliers, 0);
+    assert.equal(j.discontinuities, 0);
     if (facts.width !== undefined) assert.deepEqual([j.width, j.height], [facts.width, facts.height]);
     assert.equal(typeof j.skipped, 'object');
     if (facts.format === 'aedat4') {
@@ -141,4 +150,111 @@ test('simulate writes a reproducible labelled set that info and frames read', as
   const bad = await runCli(['simulate', '--seed', 'x', '--out', join(tmp, 'simC')]);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /--seed must be an integer/);
+});
+
+// ------------------------------------------------------------------ hostile timestamps (issue 12)
+
+/** Run the CLI and also report the child's peak RSS (bytes), read by a preload module at exit. */
+function runCliRss(args: string[], timeoutMs = 60_000): Promise<CliResult & { maxRss: number }> {
+  const preload = join(tmp, 'rss-preload.mjs');
+  writeFileSync(preload, "process.on('exit', () => process.stderr.write(`\\nmaxrss ${process.resourceUsage().maxRSS * 1024}\\n`));\n");
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', pathToFileURL(preload).href, cliPath, ...args], { timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      const m = /maxrss (\d+)/.exec(stderr);
+      resolve({ code, stdout, stderr: stderr.replace(/\nmaxrss \d+\n/, ''), maxRss: m ? Number(m[1]) : NaN });
+    });
+  });
+}
+
+/** A copy of the shared AEDAT 3.1 recording with bytes 940..943 (one event's timestamp) = ff ff ff 7f. */
+function mutatedAedat3(): string {
+  const path = join(tmp, 'ts-mutant.aedat3');
+  const bytes = readFileSync(sharedRecording('davis240-translboxes.aedat3')!);
+  bytes.set([0xff, 0xff, 0xff, 0x7f], 940);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+test('one corrupt timestamp: frames and info drop that event only, in bounded memory', { skip: skipUnless(sharedRecording('davis240-translboxes.aedat3')) }, async () => {
+  const mutant = mutatedAedat3();
+  const clean = sharedRecording('davis240-translboxes.aedat3')!;
+  const facts = RECORDING_FACTS.find((f) => f.file === 'davis240-translboxes.aedat3')!;
+  const a = await runCliRss(['frames', clean, '--out', join(tmp, 'clean.npy')]);
+  const b = await runCliRss(['frames', mutant, '--out', join(tmp, 'mutant.npy')]);
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal(b.code, 0, b.stderr);
+  assert.equal(b.stdout.trim(), a.stdout.trim(), 'same number of frames as the clean file');
+  assert.match(b.stderr, /frames: 1 event with an implausible timestamp dropped as an outlier/);
+  const sum = (p: string) => (readNpy(p).data as Float32Array).reduce((s, v) => s + v, 0);
+  assert.equal(sum(join(tmp, 'mutant.npy')), sum(join(tmp, 'clean.npy')) - 1);
+  assert.ok(b.maxRss < 400 * 2 ** 20, `frames peak RSS ${(b.maxRss / 2 ** 20).toFixed(0)} MB`);
+  const info = await runCliRss(['info', mutant, '--json']);
+  assert.equal(info.code, 0, info.stderr);
+  const j = JSON.parse(info.stdout);
+  assert.equal(j.events, facts.events - 1);
+  assert.equal(j.outliers, 1);
+  assert.equal(j.tMaxUs, facts.tLastUs);
+  assert.equal(j.tMinUs, facts.tFirstUs);
+  assert.ok(info.maxRss < 400 * 2 ** 20, `info peak RSS ${(info.maxRss / 2 ** 20).toFixed(0)} MB`);
+  // With the guard off the stray time is reported as the largest timestamp.
+  const off = JSON.parse((await runCli(['info', mutant, '--json', '--max-gap', '0'])).stdout);
+  assert.equal(off.events, facts.events);
+  assert.equal(off.tMaxUs, 2 ** 31 - 1);
+  assert.equal(off.tLastUs, facts.tLastUs);
+  const text = await runCli(['info', mutant]);
+  assert.match(text.stdout, /outliers\s+1 event/);
+  assert.match(text.stdout, new RegExp(`time range\\s+${facts.tFirstUs} \\.\\. ${facts.tLastUs}`));
+});
+
+test('frames: a confirmed 1e9 µs jump skips its silent windows unless --keep-gaps', async () => {
+  const w = 50_000;
+  const n = 600;
+  const t = new Float64Array(n);
+  for (let i = 0; i < n; i++) t[i] = 1_000_000 + i * 1000 + (i >= 300 ? 1e9 : 0);
+  const ev: EventBatch = { t, x: Uint16Array.from(t, (_, i) => i % 8), y: Uint16Array.from(t, (_, i) => i % 6), p: Uint8Array.from(t, (_, i) => i & 1), length: n, width: 8, height: 6 };
+  const path = join(tmp, 'jump.aedat4');
+  writeFileSync(path, await encodeAedat4([ev], { width: 8, height: 6, compression: 'none' }));
+  const windows = (a: number, b: number) => Math.floor((t[b]! - t[0]!) / w) - Math.floor((t[a]! - t[0]!) / w) + 1;
+  const withEvents = windows(0, 299) + windows(300, n - 1);
+  const all = windows(0, n - 1);
+
+  const skip = await runCli(['frames', path, '--out', join(tmp, 'jump.npy')]);
+  assert.equal(skip.code, 0, skip.stderr);
+  assert.equal(Number(skip.stdout.trim()), withEvents);
+  assert.match(skip.stderr, new RegExp(`1 time discontinuity, ${all - withEvents} silent windows skipped`));
+  assert.deepEqual(readNpy(join(tmp, 'jump.npy')).shape, [withEvents, 2, 6, 8]);
+
+  const keep = await runCli(['frames', path, '--keep-gaps', '--out', join(tmp, 'jump-keep.npy')]);
+  assert.equal(keep.code, 0, keep.stderr);
+  assert.equal(Number(keep.stdout.trim()), all);
+  assert.doesNotMatch(keep.stderr, /skipped/);
+  const npy = readNpy(join(tmp, 'jump-keep.npy'));
+  assert.deepEqual(npy.shape, [all, 2, 6, 8]);
+  assert.equal((npy.data as Float32Array).reduce((s, v) => s + v, 0), n);
+
+  // --limit also stops inside a kept gap.
+  const lim = await runCli(['frames', path, '--keep-gaps', '--limit', '50', '--out', join(tmp, 'jump-lim.npy')]);
+  assert.equal(lim.stdout.trim(), '50');
+});
+
+test('frames refuses windows below 0.1 ms and bad --max-gap with one line and exit code 2', async () => {
+  const junk = join(tmp, 'never-read.aedat');
+  writeFileSync(junk, '');
+  for (const [args, pattern] of [
+    [['--window-ms', '0.001'], /--window-ms must be between 0\.1 and 60000 ms, got '0\.001'/],
+    [['--window-ms', '120000'], /--window-ms must be between/],
+    [['--window-ms', 'abc'], /--window-ms must be between/],
+    [['--max-gap', '-1'], /--max-gap must be a number of seconds >= 0/],
+  ] as const) {
+    const out = join(tmp, 'refused.npy');
+    const r = await runCli(['frames', junk, ...args, '--out', out]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, pattern);
+    assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+    assert.throws(() => statSync(out), 'nothing written');
+  }
+  const info = await runCli(['info', junk, '--max-gap', 'x']);
+  assert.equal(info.code, 2);
+  assert.match(info.stderr, /--max-gap must be/);
 });

@@ -7,6 +7,9 @@ export class EventStats {
   off = 0;
   tFirstUs = NaN;
   tLastUs = NaN;
+  /** Smallest and largest timestamp (differ from first / last when the stream is out of order). */
+  tMinUs = Infinity;
+  tMaxUs = -Infinity;
   xMin = Infinity;
   xMax = -1;
   yMin = Infinity;
@@ -32,6 +35,8 @@ export class EventStats {
     let yMin = this.yMin;
     let yMax = this.yMax;
     let nonMono = 0;
+    let tMin = this.tMinUs;
+    let tMax = this.tMaxUs;
     for (let i = 0; i < b.length; i++) {
       const t = b.t[i]!;
       const x = b.x[i]!;
@@ -39,6 +44,8 @@ export class EventStats {
       const p = b.p[i]!;
       on += p;
       if (t < prev) nonMono++;
+      if (t < tMin) tMin = t;
+      if (t > tMax) tMax = t;
       prev = t;
       if (x > xMax) xMax = x;
       if (x < xMin) xMin = x;
@@ -60,5 +67,7 @@ export class EventStats {
     this.yMin = yMin;
     this.yMax = yMax;
     this.nonMonotonic += nonMono;
+    this.tMinUs = tMin;
+    this.tMaxUs = tMax;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Pipeline files (pipelines/*.json): a small declarative description of one live run
  * (source -> framing -> model -> sinks), validated against PIPELINE_SCHEMA with ajv (the one fastify
- * bundles). Errors name the bad field, e.g. `pipelines/demo.json: /framing/windowMs must be > 0`.
+ * bundles). Errors name the bad field, e.g. `pipelines/demo.json: /framing/windowMs must be >= 0.1`.
  *
  * Relative paths inside a pipeline file are resolved against the file's own folder.
  */
@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadAjv } from './ajv.js';
+import { MIN_WINDOW_US } from '../framing/binner.js';
 
 export type SourceConfig =
   | { type: 'file'; path: string; speed: number; loop: boolean }
@@ -151,7 +152,8 @@ export const PIPELINE_SCHEMA = {
       additionalProperties: false,
       default: {},
       properties: {
-        windowMs: num({ exclusiveMinimum: 0, maximum: 10000, default: 50 }),
+        // 0.1 ms minimum (MIN_WINDOW_US): below it frames are nearly all empty and their rate explodes.
+        windowMs: num({ minimum: MIN_WINDOW_US / 1000, maximum: 10000, default: 50 }),
         crop: {
           default: null,
           oneOf: [{ type: 'null' }, { type: 'array', items: int({ minimum: 0 }), minItems: 4, maxItems: 4 }],

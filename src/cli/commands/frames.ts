@@ -1,13 +1,39 @@
-import type { Command } from 'commander';
-import { open } from 'node:fs/promises';
+import { CommanderError, type Command } from 'commander';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { readEventFile } from '../../events/read-file.js';
-import { FrameBinner } from '../../framing/binner.js';
+import type { StreamInfo } from '../../events/types.js';
+import { FrameBinner, MAX_WINDOW_US, MIN_WINDOW_US } from '../../framing/binner.js';
 import { parseCrop, parseSize, type Frame } from '../../framing/frame.js';
 import { npyHeaderPadded } from '../../util/npy.js';
 import { warningPrinter } from '../warnings.js';
 import { byteProgress } from '../progress.js';
 
 const HEADER_BYTES = 128; // enough for any [N, 2, H, W] shape dict; patched once N is known
+
+/**
+ * Refuse a bad option value like bad input: one line on stderr, exit code 2, no usage dump.
+ * (main.ts turns a CommanderError into its exit code without printing it.)
+ */
+export function badOption(message: string): never {
+  console.error(`evstream: ${message}`);
+  throw new CommanderError(2, 'evstream.badOption', message);
+}
+
+/** `--max-gap <s>` -> µs; 0 or Infinity turns the timestamp guard off. */
+export function parseMaxGap(text: string): number {
+  const s = Number(text);
+  if (text.trim() === '' || !(s >= 0)) badOption(`--max-gap must be a number of seconds >= 0 (0 or Infinity: off), got '${text}'`);
+  return s * 1e6;
+}
+
+/** One line for stderr about dropped / skipped time, or undefined when there is nothing to say. */
+export function timeSummary(outliers: number, discontinuities: number, gapWindows?: number): string | undefined {
+  const parts: string[] = [];
+  if (outliers) parts.push(outliers === 1 ? '1 event with an implausible timestamp dropped as an outlier' : `${outliers} events with implausible timestamps dropped as outliers`);
+  if (discontinuities) parts.push(discontinuities === 1 ? '1 time discontinuity' : `${discontinuities} time discontinuities`);
+  if (gapWindows) parts.push(`${gapWindows} silent ${gapWindows === 1 ? 'window' : 'windows'} skipped (--keep-gaps keeps them)`);
+  return parts.length ? parts.join(', ') : undefined;
+}
 
 interface FramesOptions {
   windowMs: string;
@@ -17,6 +43,8 @@ interface FramesOptions {
   out: string;
   normalize?: boolean;
   strict?: boolean;
+  maxGap: string;
+  keepGaps?: boolean;
 }
 
 export function registerFrames(program: Command): void {
@@ -24,60 +52,76 @@ export function registerFrames(program: Command): void {
     .command('frames')
     .description('bin events into fixed windows of two-channel (ON, OFF) counts; writes float32 [N, 2, H, W] .npy')
     .argument('<file>', 'event file (any supported format)')
-    .option('--window-ms <ms>', 'window length in milliseconds', '50')
+    .option('--window-ms <ms>', `window length in milliseconds (${MIN_WINDOW_US / 1000} .. ${MAX_WINDOW_US / 1000})`, '50')
     .option('--size <WxH>', 'resize (area average) to W x H after cropping; default: no resize')
     .option('--crop <x,y,w,h>', 'keep this sensor region first (e.g. 0,0,346,200 for DDD17)')
     .option('--limit <n>', 'stop after n frames')
     .option('--normalize', 'per-channel min-max scaling to [-0.5, 0.5] (the reference preprocessing)')
     .option('--strict', 'fail on any corruption instead of skipping it with a warning')
+    .option('--max-gap <s>', 'largest plausible time jump in seconds: a larger jump the next events do not confirm is an outlier (dropped); a confirmed one is a discontinuity whose silent windows are skipped; 0 = off', '10')
+    .option('--keep-gaps', 'write the silent windows of a confirmed time jump too (one empty frame per window)')
     .requiredOption('--out <frames.npy>', 'output .npy path')
     .action(async (file: string, opts: FramesOptions) => {
       const windowMs = Number(opts.windowMs);
-      if (!(windowMs > 0)) throw new Error(`--window-ms must be a positive number (got '${opts.windowMs}')`);
+      if (!(windowMs * 1000 >= MIN_WINDOW_US && windowMs * 1000 <= MAX_WINDOW_US))
+        badOption(`--window-ms must be between ${MIN_WINDOW_US / 1000} and ${MAX_WINDOW_US / 1000} ms, got '${opts.windowMs}'`);
       const limit = opts.limit === undefined ? Infinity : Number(opts.limit);
-      if (!(limit >= 0) || !Number.isInteger(limit === Infinity ? 0 : limit)) throw new Error(`--limit must be a non-negative integer (got '${opts.limit}')`);
-      const binner = new FrameBinner({
-        windowUs: windowMs * 1000,
-        crop: opts.crop ? parseCrop(opts.crop) : undefined,
-        resize: opts.size ? parseSize(opts.size) : undefined,
-        normalize: opts.normalize,
-      });
-      const out = await open(opts.out, 'w');
+      if (!(limit >= 0) || !Number.isInteger(limit === Infinity ? 0 : limit)) badOption(`--limit must be a non-negative integer, got '${opts.limit}'`);
+      const maxGapUs = parseMaxGap(opts.maxGap);
+      let crop;
+      let resize;
+      try {
+        crop = opts.crop ? parseCrop(opts.crop) : undefined;
+        resize = opts.size ? parseSize(opts.size) : undefined;
+      } catch (err) {
+        badOption((err as Error).message);
+      }
+      const binner = new FrameBinner({ windowUs: windowMs * 1000, crop, resize, normalize: opts.normalize, maxGapUs, keepGaps: opts.keepGaps });
+      const fd = openSync(opts.out, 'w');
       const warnings = warningPrinter();
       const progress = byteProgress('frames');
       let count = 0;
       let shape: [number, number] | undefined;
       let position = HEADER_BYTES;
-      const write = async (frames: Frame[]): Promise<void> => {
-        for (const f of frames) {
-          if (count >= limit) return;
-          shape ??= [f.height, f.width];
-          await out.write(new Uint8Array(f.counts.buffer, f.counts.byteOffset, f.counts.byteLength), 0, f.counts.byteLength, position);
-          position += f.counts.byteLength;
-          count++;
-        }
+      // Each frame goes straight to disk (synchronously: the binner may emit many silent windows from one
+      // batch, and nothing may pile up in memory); the header is patched at the end.
+      const write = (f: Frame): void => {
+        if (count >= limit) return;
+        shape ??= [f.height, f.width];
+        writeSync(fd, new Uint8Array(f.counts.buffer, f.counts.byteOffset, f.counts.byteLength), 0, f.counts.byteLength, position);
+        position += f.counts.byteLength;
+        if (++count >= limit) binner.stop();
       };
       const abort = new AbortController();
+      let info: StreamInfo | undefined;
       try {
-        await readEventFile(
+        info = await readEventFile(
           file,
-          async (b) => {
-            await write(binner.push(b));
+          (b) => {
+            binner.push(b, write);
             if (count >= limit) abort.abort();
           },
-          { strict: opts.strict, onWarning: warnings.onWarning, signal: abort.signal, onProgress: progress.update },
+          { strict: opts.strict, onWarning: warnings.onWarning, signal: abort.signal, onProgress: progress.update, maxGapUs },
         ).catch((err: unknown) => {
           if (!abort.signal.aborted) throw err;
+          return undefined;
         });
-        if (count < limit) await write(binner.flush());
-        const [h, w] = shape ?? [0, 0];
-        await out.write(npyHeaderPadded('<f4', [count, 2, h, w], HEADER_BYTES), 0, HEADER_BYTES, 0);
       } finally {
-        progress.stop();
-        await out.close();
+        // Also on a read error: frames of the events decoded before the fault are written, and the .npy
+        // header always matches what is in the file.
+        try {
+          if (count < limit) binner.flush(write);
+          const [h, w] = shape ?? [0, 0];
+          writeSync(fd, npyHeaderPadded('<f4', [count, 2, h, w], HEADER_BYTES), 0, HEADER_BYTES, 0);
+        } finally {
+          progress.stop();
+          closeSync(fd);
+        }
       }
       warnings.summary();
       if (binner.lateDropped) console.error(`warning: ${binner.lateDropped} events arrived more than one window late and were dropped`);
+      const summary = timeSummary((info?.outliers ?? 0) + binner.outliers, Math.max(info?.discontinuities ?? 0, binner.discontinuities), binner.gapWindows);
+      if (summary) console.error(`frames: ${summary}`);
       console.log(count);
     });
 }

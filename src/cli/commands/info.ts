@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { readEventFile } from '../../events/read-file.js';
 import { EventStats } from '../../events/stats.js';
 import { warningPrinter } from '../warnings.js';
+import { parseMaxGap } from './frames.js';
 
 export function registerInfo(program: Command): void {
   program
@@ -10,11 +11,14 @@ export function registerInfo(program: Command): void {
     .argument('<file>', 'AEDAT 2.0 / 3.1 / 4.0 or DDD17 HDF5 file (format detected by content)')
     .option('--json', 'print one JSON object')
     .option('--strict', 'fail on any corruption instead of skipping it with a warning')
-    .action(async (file: string, opts: { json?: boolean; strict?: boolean }) => {
+    .option('--max-gap <s>', 'largest plausible time jump in seconds: a larger jump the next events do not confirm is an outlier (dropped, counted); 0 = off', '10')
+    .action(async (file: string, opts: { json?: boolean; strict?: boolean; maxGap: string }) => {
+      const maxGapUs = parseMaxGap(opts.maxGap);
       const stats = new EventStats();
       const warnings = warningPrinter();
-      const info = await readEventFile(file, (b) => stats.add(b), { strict: opts.strict, onWarning: warnings.onWarning });
+      const info = await readEventFile(file, (b) => stats.add(b), { strict: opts.strict, onWarning: warnings.onWarning, maxGapUs });
       warnings.summary();
+      const has = stats.events > 0;
       const summary: Record<string, unknown> = {
         file,
         format: info.format,
@@ -23,11 +27,16 @@ export function registerInfo(program: Command): void {
         events: stats.events,
         on: stats.on,
         off: stats.off,
-        tFirstUs: Number.isNaN(stats.tFirstUs) ? null : stats.tFirstUs,
-        tLastUs: Number.isNaN(stats.tLastUs) ? null : stats.tLastUs,
-        durationUs: stats.events > 0 ? stats.tLastUs - stats.tFirstUs : 0,
+        tFirstUs: has ? stats.tFirstUs : null,
+        tLastUs: has ? stats.tLastUs : null,
+        tMinUs: has ? stats.tMinUs : null,
+        tMaxUs: has ? stats.tMaxUs : null,
+        durationUs: has ? stats.tLastUs - stats.tFirstUs : 0,
         skipped: info.skipped,
         nonMonotonic: stats.nonMonotonic,
+        outliers: info.outliers ?? 0,
+        discontinuities: info.discontinuities ?? 0,
+        jumps: info.jumps ?? [],
         checksums: { xyp: stats.xypChecksum, dt: stats.dtChecksum },
         warnings: warnings.count(),
       };
@@ -42,11 +51,17 @@ export function registerInfo(program: Command): void {
         ['format', info.format + (info.compression ? ` (${info.compression})` : '')],
         ['sensor', `${info.width} x ${info.height}`],
         ['events', `${stats.events} (ON ${stats.on}, OFF ${stats.off})`],
-        ['time', stats.events ? `${stats.tFirstUs} .. ${stats.tLastUs} µs (${((stats.tLastUs - stats.tFirstUs) / 1e6).toFixed(3)} s)` : '-'],
+        ['time', has ? `${stats.tFirstUs} .. ${stats.tLastUs} µs (${((stats.tLastUs - stats.tFirstUs) / 1e6).toFixed(3)} s)` : '-'],
+        ['time range', has ? `${stats.tMinUs} .. ${stats.tMaxUs} µs (smallest .. largest)` : '-'],
         ['skipped', Object.entries(info.skipped).map(([k, v]) => `${k} ${v}`).join(', ') || 'nothing'],
       ];
       if (info.streams) rows.push(['streams', info.streams.map((s) => `${s.id} ${s.name} (${s.typeIdentifier})`).join(', ')]);
       if (stats.nonMonotonic) rows.push(['out of order', `${stats.nonMonotonic} events`]);
+      rows.push(['outliers', `${info.outliers ?? 0} ${info.outliers === 1 ? 'event' : 'events'} dropped (implausible timestamps)`]);
+      if (info.discontinuities) {
+        const listed = (info.jumps ?? []).map((j) => `${j.direction} ${(j.sizeUs / 1e6).toFixed(3)} s at event ${j.atEvent}`).join('; ');
+        rows.push(['time jumps', `${info.discontinuities}${listed ? ` (${listed}${info.discontinuities > (info.jumps?.length ?? 0) ? '; ...' : ''})` : ''}`]);
+      }
       for (const [k, v] of rows) console.log(`${k.padEnd(13)}${v}`);
     });
 }
