@@ -257,3 +257,33 @@ test('on a read error the undecided held run is delivered before the error; at a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+const HDF5 = sharedRecording('davis240-translboxes.ddd17.hdf5');
+
+test('readEventFile guards DDD17 HDF5 too: one overwritten event timestamp is dropped', { skip: skipUnless(HDF5) }, async () => {
+  // Find event #1000's 8 bytes (cAER polarity word + int32 timestamp) in the file and overwrite the timestamp.
+  let ev: Row | undefined;
+  let seen = 0;
+  await readEventFile(HDF5!, (b) => {
+    for (let i = 0; i < b.length; i++, seen++) if (seen === 1000) ev = [b.t[i]!, b.x[i]!, b.y[i]!, b.p[i]!];
+  });
+  const [t, x, y, p] = ev!;
+  const pattern = Buffer.alloc(8);
+  pattern.writeUInt32LE((1 | (p << 1) | (y << 2) | (x << 17)) >>> 0, 0);
+  pattern.writeInt32LE(t, 4);
+  const bytes = readFileSync(HDF5!);
+  const at = bytes.indexOf(pattern);
+  assert.ok(at > 0 && bytes.indexOf(pattern, at + 1) < 0, 'the event is stored once, uncompressed');
+  bytes.writeInt32LE(0x7fffffff, at + 4);
+  const dir = mkdtempSync(join(tmpdir(), 'evstream-tg-'));
+  try {
+    const path = join(dir, 'm.hdf5');
+    writeFileSync(path, bytes);
+    const { s, info } = await stats(path);
+    assert.equal(s.events, facts.events - 1);
+    assert.equal(info.outliers, 1);
+    assert.equal(s.tMaxUs, facts.tLastUs);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

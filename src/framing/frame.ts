@@ -1,6 +1,10 @@
 /** A two-channel event-count frame for one time window. */
 export interface Frame {
-  /** Window index k since the first event: the window is [t0, t1) = [origin + k*window, origin + (k+1)*window). */
+  /**
+   * Window index k since the first event: the window is [t0, t1) = [origin + k*window, origin + (k+1)*window).
+   * Always increasing; it jumps over the silent windows of a skipped discontinuity, and after a clock reset
+   * (new origin) it goes on from the last index + 1.
+   */
   index: number;
   t0: number;
   t1: number;
