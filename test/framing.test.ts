@@ -231,9 +231,13 @@ test('a confirmed backward jump (clock reset) restarts the windows instead of dr
 test('silent windows below maxGap are still emitted as empty frames, lazily', () => {
   const b = new FrameBinner({ windowUs: 100 });
   let n = 0;
-  b.push(batch([[0, 0, 0, 1], [5_000_000, 0, 0, 1]]), (f) => {
+  const stopAt10 = (): void => {
     if (++n === 10) b.stop();
-  });
+  };
+  // The event 5 s ahead is held until the stream confirms it (here: its end), then the gap is emitted.
+  b.push(batch([[0, 0, 0, 1], [5_000_000, 0, 0, 1]]), stopAt10);
+  assert.equal(n, 0);
+  b.flush(stopAt10);
   assert.equal(n, 10, 'a 5 s gap at 0.1 ms is 50 000 frames: stop() after 10 shows they come one by one');
   const c = new FrameBinner({ windowUs: 1000 });
   const frames = [...pushAll(c, batch([[0, 0, 0, 1], [5_000_000, 0, 0, 1]])), ...flushAll(c)];

@@ -45,6 +45,13 @@ export interface TimeGuardOptions {
   maxGapUs?: number;
   /** Events in a run that confirm a jump (integer >= 1, default DEFAULT_CONFIRM_EVENTS). */
   confirmEvents?: number;
+  /**
+   * Jump (µs) past which an event is held for judgement (default `maxGapUs`, at most `maxGapUs`). A framer
+   * sets it near its lateness: a lone stray a few seconds ahead then costs that event, not the seconds of
+   * events behind it that would otherwise arrive "late". A confirmed jump smaller than `maxGapUs` is an
+   * ordinary silence and is not counted as a discontinuity.
+   */
+  suspectUs?: number;
 }
 
 /** A confirmed time jump. */
@@ -74,6 +81,7 @@ export function checkMaxGapUs(maxGapUs: number, what = 'maxGapUs'): number {
 export class TimeGuard {
   readonly maxGapUs: number;
   readonly confirmEvents: number;
+  readonly suspectUs: number;
   readonly enabled: boolean;
   /** Events dropped as implausible (unconfirmed jumps, non-finite times). */
   outliers = 0;
@@ -100,6 +108,9 @@ export class TimeGuard {
     if (!Number.isInteger(this.confirmEvents) || this.confirmEvents < 1 || this.confirmEvents > 1 << 20)
       throw new RangeError(`confirmEvents must be an integer in 1..${1 << 20}, got ${opts.confirmEvents}`);
     this.enabled = gapCheckEnabled(this.maxGapUs);
+    const suspect = opts.suspectUs ?? this.maxGapUs;
+    if (this.enabled && !(suspect > 0)) throw new RangeError(`suspectUs must be > 0 µs, got ${opts.suspectUs}`);
+    this.suspectUs = Math.min(suspect, this.maxGapUs);
     const cap = this.enabled ? this.confirmEvents : 0;
     this.ht = new Float64Array(cap);
     this.hx = new Uint16Array(cap);
@@ -122,7 +133,10 @@ export class TimeGuard {
       this.seen += n;
       return b;
     }
-    const g = this.maxGapUs;
+    // Forward, a jump past suspectUs is held; backward, only past maxGapUs (an event behind the stream
+    // cannot make others late: the framer drops it alone if it is too old).
+    const g = this.suspectUs;
+    const back = this.maxGapUs;
     const t = b.t;
     let base = this.base;
     let i = 0;
@@ -131,7 +145,8 @@ export class TimeGuard {
       if (Number.isNaN(base) && Number.isFinite(t[0]!)) base = t[i++]!; // the stream's first event: the base
       for (; i < n; i++) {
         const ti = t[i]!;
-        if (!(Math.abs(ti - base) <= g)) break;
+        const d = ti - base;
+        if (!(d <= g && d >= -back)) break;
         base = ti;
       }
       if (i === n) {
@@ -157,11 +172,22 @@ export class TimeGuard {
         this.outliers++;
         continue;
       }
-      let accept = Number.isNaN(base) || Math.abs(tj - base) <= g;
+      if (this.nHeld > 0 && this.continuesSilence(base, tj)) {
+        // The held run was the end of an ordinary silence (a sparse stream), not a stray: release it.
+        const k = this.nHeld;
+        ot.set(ht.subarray(0, k), o);
+        ox.set(hx.subarray(0, k), o);
+        oy.set(hy.subarray(0, k), o);
+        op.set(hp.subarray(0, k), o);
+        o += k;
+        base = ht[k - 1]!;
+        this.nHeld = 0;
+      }
+      let accept = Number.isNaN(base) || (tj - base <= g && base - tj <= back);
       if (accept) {
         this.outliers += this.nHeld; // the held run jumped away and came back: it was the outlier
         this.nHeld = 0;
-      } else if (this.nHeld > 0 && Math.abs(tj - ht[this.nHeld - 1]!) <= g) {
+      } else if (this.nHeld > 0 && tj - ht[this.nHeld - 1]! <= g && ht[this.nHeld - 1]! - tj <= back) {
         this.hold(b, j);
       } else {
         this.outliers += this.nHeld; // fits neither base: the old run was noise; this may start a new one
@@ -169,11 +195,14 @@ export class TimeGuard {
         this.heldAt = this.seen + j;
         this.hold(b, j);
       }
-      if (this.nHeld === this.confirmEvents) {
+      // Confirmed by count, or by a run that itself lasts as long as the jump threshold (a sparse stream
+      // after a real silence must not wait for confirmEvents events).
+      if (this.nHeld === this.confirmEvents || (this.nHeld > 1 && ht[this.nHeld - 1]! - ht[0]! >= g)) {
         // Confirmed: a real jump. Release the run in order; its last event is the new base.
         const first = ht[0]!;
-        this.discontinuities++;
-        if (this.jumps.length < MAX_LISTED_JUMPS)
+        const isGap = !(Math.abs(first - base) <= this.maxGapUs);
+        if (isGap) this.discontinuities++;
+        if (isGap && this.jumps.length < MAX_LISTED_JUMPS)
           this.jumps.push({ direction: first > base ? 'forward' : 'backward', fromUs: base, toUs: first, sizeUs: Math.abs(first - base), atEvent: this.heldAt });
         const k = this.nHeld;
         ot.set(ht.subarray(0, k), o);
@@ -199,6 +228,17 @@ export class TimeGuard {
     return { t: ot.subarray(0, o), x: ox.subarray(0, o), y: oy.subarray(0, o), p: op.subarray(0, o), length: o, width: b.width, height: b.height };
   }
 
+  /**
+   * With `suspectUs` below `maxGapUs`, a held forward run followed by a later event within `maxGapUs` of the
+   * base is a sparse stream moving on (silence, event, silence, event), so the run is released. A stray
+   * ahead is followed by events *behind* it, which this never matches.
+   */
+  private continuesSilence(base: number, tj: number): boolean {
+    const first = this.ht[0]!;
+    const last = this.ht[this.nHeld - 1]!;
+    return this.suspectUs < this.maxGapUs && first > base && tj >= last && tj - base <= this.maxGapUs;
+  }
+
   private hold(b: EventBatch, j: number): void {
     const k = this.nHeld++;
     this.ht[k] = b.t[j]!;
@@ -207,12 +247,17 @@ export class TimeGuard {
     this.hp[k] = b.p[j]!;
   }
 
-  /** End of stream: an unconfirmed held run is outliers. Returns how many were dropped. */
-  end(): number {
+  /**
+   * End of stream: an unconfirmed held run is outliers, unless it lies forward within `maxGapUs` of the base
+   * (possible only with `suspectUs < maxGapUs`: the stream's last events after an ordinary silence), which
+   * is released. Returns the released events (usually none).
+   */
+  end(): EventBatch {
     const k = this.nHeld;
+    if (k > 0 && this.suspectUs < this.maxGapUs && this.ht[0]! > this.base && this.ht[k - 1]! - this.base <= this.maxGapUs) return this.releaseHeld();
     this.outliers += k;
     this.nHeld = 0;
-    return k;
+    return this.releaseHeld();
   }
 
   /**

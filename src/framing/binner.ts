@@ -117,7 +117,9 @@ export class FrameBinner {
     this.maxGapUs = checkMaxGapUs(opts.maxGapUs ?? DEFAULT_MAX_GAP_US, 'binFrames: maxGapUs');
     this.gapOn = gapCheckEnabled(this.maxGapUs);
     this.keepGaps = opts.keepGaps ?? false;
-    this.guard = new TimeGuard({ maxGapUs: this.maxGapUs });
+    // Events are held for judgement past lateness + one window: a lone stray closer than that delays no
+    // window, one farther would make every following event "late".
+    this.guard = new TimeGuard({ maxGapUs: this.maxGapUs, suspectUs: Math.min(this.maxGapUs, this.latenessUs + this.windowUs) });
     if (opts.width !== undefined && opts.height !== undefined) this.configure(opts.width, opts.height);
   }
 
@@ -381,9 +383,11 @@ export class FrameBinner {
     return { index: k + this.indexShift, t0, t1: t0 + this.windowUs, counts, width: outW, height: this.outH, events, lateDropped: this.lateDropped };
   }
 
-  /** End of stream: the guard's undecided run is dropped as outliers, then every open window is emitted. */
+  /** End of stream: the guard's undecided run is judged (see TimeGuard.end), then every open window is emitted. */
   flush(emit: FrameSink): void {
-    this.guard.end();
+    const last = this.guard.end();
+    if (this.stopped) return;
+    if (last.length > 0) this.bin(last, emit);
     if (this.stopped) return;
     this.closeAll(emit);
   }
