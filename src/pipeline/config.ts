@@ -14,7 +14,14 @@ import { MIN_WINDOW_US } from '../framing/binner.js';
 export type SourceConfig =
   | { type: 'file'; path: string; speed: number; loop: boolean }
   | { type: 'ddd17'; path: string; speed: number; loop: boolean }
-  | { type: 'dv-tcp'; url: string };
+  | {
+      type: 'dv-tcp';
+      url: string;
+      /** Reconnect when no complete packet arrived for this long (ms; 0 = never). Absent: fromDvTcp's default (5000). */
+      idleTimeoutMs?: number;
+      /** Largest packet (and IOHeader) accepted from the peer, bytes. Absent: fromDvTcp's default (16 MiB). */
+      maxPacketBytes?: number;
+    };
 
 export interface FramingConfig {
   windowMs: number;
@@ -142,6 +149,9 @@ export const PIPELINE_SCHEMA = {
             properties: {
               type: { const: 'dv-tcp' },
               url: { type: 'string', pattern: '^(tcp://)?[^:/\\s]+:[0-9]{1,5}/?$', default: 'tcp://127.0.0.1:7777' },
+              // no defaults here: absent means fromDvTcp's defaults (DV_TCP_DEFAULTS), kept in one place
+              idleTimeoutMs: int({ minimum: 0, maximum: 3_600_000 }),
+              maxPacketBytes: int({ minimum: 1024, maximum: 1024 * 1024 * 1024 }),
             },
           },
         },
@@ -360,7 +370,8 @@ export interface PipelineOverrides {
 export function applyOverrides(cfg: PipelineConfig, o: PipelineOverrides): PipelineConfig {
   const out: PipelineConfig = structuredClone(cfg);
   if (o.source !== undefined) {
-    if (/^tcp:\/\//.test(o.source) || /^[^/\\]+:\d+$/.test(o.source)) out.source = { type: 'dv-tcp', url: o.source };
+    // a new address keeps the pipeline's live-source limits
+    if (/^tcp:\/\//.test(o.source) || /^[^/\\]+:\d+$/.test(o.source)) out.source = { ...(out.source.type === 'dv-tcp' ? out.source : {}), type: 'dv-tcp', url: o.source };
     else {
       const prev = out.source.type === 'dv-tcp' ? { speed: 1, loop: true } : out.source;
       out.source = { type: out.source.type === 'ddd17' ? 'ddd17' : 'file', path: resolve(o.source), speed: prev.speed, loop: prev.loop };

@@ -116,7 +116,7 @@ export class Pipeline {
     this.log = opts.log ?? (() => {});
     const s = cfg.source;
     this.sourceType = s.type;
-    this.source = s.type === 'dv-tcp' ? new LiveTcpSource(s.url) : new PacedFileSource(resolveIn(cfg, s.path), { speed: s.speed, loop: s.loop });
+    this.source = s.type === 'dv-tcp' ? new LiveTcpSource(s.url, { idleTimeoutMs: s.idleTimeoutMs, maxPacketBytes: s.maxPacketBytes, log: this.log }) : new PacedFileSource(resolveIn(cfg, s.path), { speed: s.speed, loop: s.loop });
     this.results$ = this.out.asObservable();
   }
 

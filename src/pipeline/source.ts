@@ -9,7 +9,7 @@
 import { Observable, BehaviorSubject } from 'rxjs';
 import type { EventBatch } from '../events/types.js';
 import { readEventFileLooped } from '../sources/looped-read.js';
-import { fromDvTcp } from '../sources/dv-tcp.js';
+import { fromDvTcp, type DvTcpOptions } from '../sources/dv-tcp.js';
 import { shiftTime, sliceByDuration } from '../sources/batch-time.js';
 import { sleep } from '../util/sleep.js';
 
@@ -157,18 +157,51 @@ export class PacedFileSource implements ControlledSource {
   }
 }
 
+export interface LiveTcpOptions extends Pick<DvTcpOptions, 'idleTimeoutMs' | 'maxPacketBytes' | 'initialBackoffMs' | 'maxBackoffMs' | 'scheduler'> {
+  /** Pipeline log: decoder warnings and corrupt-stream reports go here (a flood is collapsed). */
+  log?: (line: string) => void;
+  /** Warnings logged in full before they are only counted (default 20). */
+  warningLimit?: number;
+}
+
 /** A DV TCP camera (or replay server). Pausing is handled by the pipeline (frames dropped while paused). */
 export class LiveTcpSource implements ControlledSource {
   readonly kind = 'live' as const;
   readonly status$ = new BehaviorSubject<SourceStatus>({ state: 'connecting' });
   readonly events$: Observable<EventBatch>;
   private _paused = false;
+  /** Format warnings from the stream (corrupt packets, dropped connections for corruption). */
+  warnings = 0;
 
-  constructor(readonly url: string) {
-    const src = fromDvTcp(url);
+  constructor(
+    readonly url: string,
+    opts: LiveTcpOptions = {},
+  ) {
+    const log = opts.log ?? (() => {});
+    const limit = opts.warningLimit ?? 20;
+    const src = fromDvTcp(url, {
+      idleTimeoutMs: opts.idleTimeoutMs,
+      maxPacketBytes: opts.maxPacketBytes,
+      initialBackoffMs: opts.initialBackoffMs,
+      maxBackoffMs: opts.maxBackoffMs,
+      scheduler: opts.scheduler,
+      // A broken camera or server can warn on every packet: the first few are logged in full, then one
+      // line per 1000 so the log shows it goes on without drowning.
+      onWarning: (w) => {
+        this.warnings++;
+        if (this.warnings <= limit) log(`evstream: warning: ${w.message}`);
+        else if (this.warnings % 1000 === 0) log(`evstream: ${this.warnings} warnings from ${url} so far (last: ${w.message})`);
+      },
+    });
     this.events$ = new Observable<EventBatch>((subscriber) => {
       const st = src.status$.subscribe((s) => {
-        const detail = s.state === 'reconnecting' ? `${s.reason ?? 'no connection'}; retry in ${s.retryInMs ?? 0} ms (attempt ${s.attempt})` : s.url;
+        // fromDvTcp says 'reconnecting' twice per retry: when a connection ends (reason, delay) and when the
+        // next attempt starts; the second adds nothing to the first (and would double the log lines)
+        if (s.state === 'reconnecting' && s.retryInMs === undefined && this.status$.value.state === 'reconnecting') return;
+        const detail =
+          s.state !== 'reconnecting' || s.retryInMs === undefined
+            ? s.url
+            : `${s.reason ?? 'no connection'}; retry in ${s.retryInMs} ms${s.attempt > 0 ? ` (attempt ${s.attempt})` : ''}`;
         this.status$.next({ state: s.state, detail });
       });
       const sub = src.subscribe(subscriber);
