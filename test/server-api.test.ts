@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildServer } from '../src/server/app.js';
-import { FakePipeline } from './server-helpers.js';
+import { FakePipeline, ROOT } from './server-helpers.js';
+import { SPEED_MAX, SPEED_MIN } from '../src/pipeline/speed.js';
+import { PacedFileSource } from '../src/pipeline/source.js';
+import { applyOverrides, parsePipeline, PipelineConfigError } from '../src/pipeline/config.js';
 
 test('GET / serves the viewer page and its module', async () => {
   const p = new FakePipeline();
@@ -95,4 +98,60 @@ test('GET /api/snapshot.png: 503 before the first frame, then a scaled PNG', asy
   } finally {
     await app.close();
   }
+});
+
+test('speed is a number in [SPEED_MIN, SPEED_MAX] at every entry point: POST /api/control, setSpeed, pipeline file, --speed', async () => {
+  assert.ok(SPEED_MIN > 0 && SPEED_MIN < 1 && SPEED_MAX > 1, 'the bounds include real time');
+  const p = new FakePipeline();
+  const { app } = await buildServer(p);
+  try {
+    const post = (value: unknown) => app.inject({ method: 'POST', url: '/api/control', payload: { action: 'speed', value } as object });
+    // refused, each with a 400 naming the field and the rule, before the pipeline sees it
+    const refused: [unknown, RegExp][] = [
+      ['2', /body\/value must be number/], // no silent coercion of strings
+      [1e-300, new RegExp(`body/value must be >= ${SPEED_MIN}`)], // would freeze the pipeline at 0 fps
+      [SPEED_MIN / 2, />=/],
+      [0, />=/],
+      [-1, />=/],
+      [SPEED_MAX * 1.01, new RegExp(`body/value must be <= ${SPEED_MAX}`)],
+      [1e300, /<=/],
+      [true, /number/],
+      [null, /number/],
+      [[2], /number/],
+    ];
+    for (const [value, why] of refused) {
+      const r = await post(value);
+      assert.equal(r.statusCode, 400, `speed ${JSON.stringify(value)} refused`);
+      assert.match(r.json().message, why);
+    }
+    assert.equal(p.commands.length, 0);
+    for (const value of [SPEED_MIN, 1, SPEED_MAX]) {
+      const r = await post(value);
+      assert.equal(r.statusCode, 200);
+      assert.equal(r.json().speed, value);
+    }
+  } finally {
+    await app.close();
+  }
+
+  // the paced file source itself (library users, the real pipeline's control())
+  const src = new PacedFileSource('never-opened.aedat4', { speed: 1, loop: false });
+  for (const bad of [1e-300, 0, -1, NaN, Infinity, SPEED_MAX + 1, '2' as unknown as number]) assert.throws(() => src.setSpeed(bad), RangeError, `setSpeed(${String(bad)})`);
+  assert.equal(src.speed, 1);
+  src.setSpeed(SPEED_MIN);
+  assert.equal(src.speed, SPEED_MIN);
+  src.setSpeed(SPEED_MAX);
+  assert.equal(src.speed, SPEED_MAX);
+
+  // pipeline files and --speed
+  const withSpeed = (speed: unknown) => parsePipeline({ source: { type: 'file', path: 'a.aedat4', speed } }, ROOT, 'p.json');
+  assert.throws(() => withSpeed(1e-300), (e: Error) => e instanceof PipelineConfigError && /\/source\/speed must be >= 0.01/.test(e.message));
+  assert.throws(() => withSpeed('2'), /\/source\/speed must be number/);
+  assert.throws(() => withSpeed(SPEED_MAX + 1), /\/source\/speed must be <=/);
+  assert.deepEqual(withSpeed(SPEED_MIN).source, { type: 'file', path: 'a.aedat4', speed: SPEED_MIN, loop: true });
+  const cfg = withSpeed(1);
+  assert.throws(() => applyOverrides(cfg, { speed: 1e-300 }), /--speed must be in \[0\.01, 100\]/);
+  assert.throws(() => applyOverrides(cfg, { speed: 101 }), /--speed/);
+  const fast = applyOverrides(cfg, { speed: SPEED_MAX }).source;
+  assert.ok(fast.type === 'file' && fast.speed === SPEED_MAX);
 });

@@ -71,6 +71,16 @@ test('ws: malformed client messages are rejected and logged, the server keeps se
     assert.match(msgs[2]!, /value/);
     assert.match(msgs[3]!, /binary/);
     assert.equal(p.commands.length, 0);
+    // speed: a JSON number within the bounds; a string is not coerced, 1e-300 and 1000 are refused
+    c.ws.send(JSON.stringify({ type: 'control', action: 'speed', value: '2' }));
+    c.ws.send(JSON.stringify({ type: 'control', action: 'speed', value: 1e-300 }));
+    c.ws.send(JSON.stringify({ type: 'control', action: 'speed', value: 1000 }));
+    await c.waitFor(() => c.of('error').length >= 8, 3000, '8 error replies');
+    const speedErrors = c.of('error').slice(5).map((m) => String(m.message));
+    assert.match(speedErrors[0]!, /\/value must be number/);
+    assert.match(speedErrors[1]!, /\/value must be >= 0\.01/);
+    assert.match(speedErrors[2]!, /\/value must be <= 100/);
+    assert.equal(p.commands.length, 0);
     // valid messages still work
     c.ws.send(JSON.stringify({ type: 'ping', id: 7 }));
     c.ws.send(JSON.stringify({ type: 'control', action: 'pause' }));

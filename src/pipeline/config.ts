@@ -10,6 +10,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadAjv } from './ajv.js';
 import { MIN_WINDOW_US } from '../framing/binner.js';
+import { SPEED_MAX, SPEED_MIN } from './speed.js';
 
 export type SourceConfig =
   | { type: 'file'; path: string; speed: number; loop: boolean }
@@ -87,7 +88,11 @@ export interface RuntimeConfig {
 }
 
 export interface SinksConfig {
-  viewer: { enabled: boolean; host: string; port: number };
+  /**
+   * allowHosts / allowOrigins extend the server's Host and Origin checks (src/server/plugins/guard.ts):
+   * `name` or `name:port` Host values, and `http(s)://host[:port]` origins.
+   */
+  viewer: { enabled: boolean; host: string; port: number; allowHosts: string[]; allowOrigins: string[] };
   /** JSON lines of pipeline metrics every `intervalMs` (null path: none). "-" = stdout. */
   metrics: { path: string | null; intervalMs: number };
   /** Prediction recording (class maps per frame; see sinks.ts for the format). */
@@ -136,7 +141,7 @@ export const PIPELINE_SCHEMA = {
             properties: {
               type: { enum: ['file', 'ddd17'] },
               path: { type: 'string', minLength: 1 },
-              speed: num({ exclusiveMinimum: 0, maximum: 64, default: 1 }),
+              speed: num({ minimum: SPEED_MIN, maximum: SPEED_MAX, default: 1 }),
               loop: { type: 'boolean', default: true },
             },
           },
@@ -216,6 +221,9 @@ export const PIPELINE_SCHEMA = {
             enabled: { type: 'boolean', default: true },
             host: { type: 'string', minLength: 1, default: '127.0.0.1' },
             port: int({ minimum: 0, maximum: 65535, default: 8080 }),
+            // checked in detail by the server's guard when it starts (one rule, one error message)
+            allowHosts: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 260 }, maxItems: 64, default: [] },
+            allowOrigins: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 270 }, maxItems: 64, default: [] },
           },
         },
         metrics: {
@@ -364,6 +372,9 @@ export interface PipelineOverrides {
   metrics?: string;
   record?: string;
   viewer?: boolean;
+  /** Added to sinks.viewer.allowHosts / allowOrigins. */
+  allowHosts?: string[];
+  allowOrigins?: string[];
 }
 
 /** Apply command-line overrides (paths given on the command line are relative to the working directory). */
@@ -378,7 +389,7 @@ export function applyOverrides(cfg: PipelineConfig, o: PipelineOverrides): Pipel
     }
   }
   if (o.speed !== undefined) {
-    if (!(o.speed > 0 && o.speed <= 64)) throw new PipelineConfigError(`--speed must be in (0, 64], got ${o.speed}`);
+    if (!(o.speed >= SPEED_MIN && o.speed <= SPEED_MAX)) throw new PipelineConfigError(`--speed must be in [${SPEED_MIN}, ${SPEED_MAX}], got ${o.speed}`);
     if (out.source.type !== 'dv-tcp') out.source.speed = o.speed;
   }
   if (o.loop !== undefined && out.source.type !== 'dv-tcp') out.source.loop = o.loop;
@@ -389,6 +400,8 @@ export function applyOverrides(cfg: PipelineConfig, o: PipelineOverrides): Pipel
   }
   if (o.host !== undefined) out.sinks.viewer.host = o.host;
   if (o.viewer !== undefined) out.sinks.viewer.enabled = o.viewer;
+  if (o.allowHosts) out.sinks.viewer.allowHosts = [...out.sinks.viewer.allowHosts, ...o.allowHosts];
+  if (o.allowOrigins) out.sinks.viewer.allowOrigins = [...out.sinks.viewer.allowOrigins, ...o.allowOrigins];
   if (o.saveOverlays !== undefined) out.sinks.overlays.dir = resolve(o.saveOverlays);
   if (o.metrics !== undefined) out.sinks.metrics.path = o.metrics === '-' ? '-' : resolve(o.metrics);
   if (o.record !== undefined) out.sinks.record.path = resolve(o.record);

@@ -12,6 +12,7 @@ import { readEventFileLooped } from '../sources/looped-read.js';
 import { fromDvTcp, type DvTcpOptions } from '../sources/dv-tcp.js';
 import { shiftTime, sliceByDuration } from '../sources/batch-time.js';
 import { sleep } from '../util/sleep.js';
+import { isValidSpeed, SPEED_MAX, SPEED_MIN } from './speed.js';
 
 export type SourceState = 'starting' | 'playing' | 'paused' | 'connecting' | 'connected' | 'reconnecting' | 'ended' | 'stopped' | 'error';
 
@@ -135,7 +136,8 @@ export class PacedFileSource implements ControlledSource {
   }
 
   setSpeed(speed: number): void {
-    if (!(speed > 0 && speed <= 64)) throw new RangeError(`speed must be in (0, 64], got ${speed}`);
+    // checked here too, not only in the schemas: every caller (API, websocket, library users) is bounded
+    if (!isValidSpeed(speed)) throw new RangeError(`speed must be a number in [${SPEED_MIN}, ${SPEED_MAX}], got ${typeof speed === 'string' ? JSON.stringify(speed) : String(speed)}`);
     if (!Number.isNaN(this.lastEmittedT)) this.reanchor(this.lastEmittedT);
     this._speed = speed;
     this.wake?.abort();

@@ -1,6 +1,7 @@
 /**
- * The viewer server: fastify with one plugin per concern (static viewer, JSON API, websocket stream).
- * Binds to 127.0.0.1 unless told otherwise.
+ * The viewer server: fastify with one plugin per concern (request guard, static viewer, JSON API,
+ * websocket stream). Binds to 127.0.0.1 unless told otherwise; the guard (plugins/guard.ts) refuses
+ * foreign Host and Origin headers on every route, so other web pages can neither read nor control it.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,7 @@ import { FrameHub, type HubOptions } from './hub.js';
 import { apiPlugin } from './plugins/api.js';
 import { wsPlugin } from './plugins/ws.js';
 import { staticPlugin } from './plugins/static.js';
+import { guardPlugin, type GuardOptions } from './plugins/guard.js';
 import type { LiveController } from './types.js';
 
 export interface ViewerServerOptions {
@@ -17,6 +19,8 @@ export interface ViewerServerOptions {
   /** fastify logger: false (default), true, or a level name. */
   logger?: boolean | string;
   hub?: HubOptions;
+  /** Host / Origin checks (boundHost defaults to the listen address in startViewerServer, else 127.0.0.1). */
+  guard?: GuardOptions;
 }
 
 export function defaultWebRoot(): string {
@@ -29,6 +33,8 @@ export async function buildServer(pipeline: LiveController, opts: ViewerServerOp
   const logger = typeof opts.logger === 'string' ? { level: opts.logger } : (opts.logger ?? false);
   const app = Fastify({ logger, ajv: { customOptions: { allErrors: true, removeAdditional: false } } });
   const hub = new FrameHub(opts.hub);
+  // first: its onRequest hook must run before any route, static file or websocket upgrade
+  await app.register(guardPlugin, opts.guard ?? {});
   await app.register(staticPlugin, { root: opts.webRoot ?? defaultWebRoot() });
   await app.register(apiPlugin, {
     pipeline,
@@ -48,8 +54,8 @@ export interface RunningServer {
 
 /** Build and listen (default 127.0.0.1:8080). */
 export async function startViewerServer(pipeline: LiveController, listen: { host?: string; port?: number } = {}, opts: ViewerServerOptions = {}): Promise<RunningServer> {
-  const { app, hub } = await buildServer(pipeline, opts);
   const host = listen.host ?? '127.0.0.1';
+  const { app, hub } = await buildServer(pipeline, { ...opts, guard: { boundHost: host, ...opts.guard } });
   await app.listen({ host, port: listen.port ?? 8080 });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : (listen.port ?? 8080);

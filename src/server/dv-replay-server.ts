@@ -17,13 +17,22 @@ export interface ReplayServerOptions {
   compression?: Aedat4WriteCompression;
   /** Largest time span of one packet (default 10 ms): the stream's granularity. */
   packetUs?: number;
+  /**
+   * Most clients served at once (default 8); a connection beyond it is closed at once and logged. Each
+   * client costs its own file reader and socket buffers, so this bounds what a peer can make us hold.
+   */
+  maxClients?: number;
   log?: (line: string) => void;
 }
+
+export const DEFAULT_REPLAY_MAX_CLIENTS = 8;
 
 export interface ReplayServer {
   readonly port: number;
   readonly host: string;
   readonly clients: number;
+  /** Connections closed at once because maxClients were already served. */
+  readonly refused: number;
   close(): Promise<void>;
 }
 
@@ -49,7 +58,10 @@ export async function startReplayServer(file: string, opts: ReplayServerOptions 
   const speed = opts.speed ?? 1;
   const packetUs = opts.packetUs ?? 10_000;
   const log = opts.log ?? (() => {});
+  const maxClients = opts.maxClients ?? DEFAULT_REPLAY_MAX_CLIENTS;
+  if (!(Number.isInteger(maxClients) && maxClients >= 1)) throw new RangeError(`maxClients must be an integer >= 1, got ${maxClients}`);
   const sockets = new Set<Socket>();
+  let refused = 0;
   // Sensor size comes from the file's header; read it once (cheap) before accepting clients.
   const probe = new AbortController();
   let size = { width: 0, height: 0 };
@@ -100,8 +112,15 @@ export async function startReplayServer(file: string, opts: ReplayServerOptions 
   };
 
   const server: Server = createServer((socket) => {
-    sockets.add(socket);
     const who = `${socket.remoteAddress}:${socket.remotePort}`;
+    if (sockets.size >= maxClients) {
+      refused++;
+      log(`client ${who} refused: ${maxClients} clients already connected (--max-clients)`);
+      socket.on('error', () => {});
+      socket.destroy();
+      return;
+    }
+    sockets.add(socket);
     log(`client ${who} connected`);
     const abort = new AbortController();
     socket.on('error', () => abort.abort());
@@ -126,9 +145,13 @@ export async function startReplayServer(file: string, opts: ReplayServerOptions 
   const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 7777);
   return {
     port,
-    host: opts.host ?? '127.0.0.1',
+    // the address actually bound (127.0.0.1 unless told otherwise: a recording is not served to the LAN by default)
+    host: typeof addr === 'object' && addr ? addr.address : (opts.host ?? '127.0.0.1'),
     get clients() {
       return sockets.size;
+    },
+    get refused() {
+      return refused;
     },
     async close() {
       for (const s of sockets) s.destroy();

@@ -29,7 +29,12 @@ export async function runPipeline(cfg: PipelineConfig, opts: RunOptions = {}): P
   const pipeline = await Pipeline.create(cfg, { log });
   let server: RunningServer | undefined;
   try {
-    if (cfg.sinks.viewer.enabled) server = await startViewerServer(pipeline, { host: cfg.sinks.viewer.host, port: cfg.sinks.viewer.port }, opts.server);
+    if (cfg.sinks.viewer.enabled) {
+      const v = cfg.sinks.viewer;
+      // refused requests go to the run's log (fastify's own logger is off in `evstream run`)
+      const guard = { allowHosts: v.allowHosts, allowOrigins: v.allowOrigins, log, ...opts.server?.guard };
+      server = await startViewerServer(pipeline, { host: v.host, port: v.port }, { ...opts.server, guard });
+    }
   } catch (e) {
     pipeline.stop();
     const err = e as NodeJS.ErrnoException;

@@ -16,6 +16,8 @@
  */
 import { countsToBytes } from '../pipeline/render.js';
 import type { FrameResult } from '../pipeline/runner.js';
+import { SPEED_MAX, SPEED_MIN } from '../pipeline/speed.js';
+import { loadAjv, type AjvLike } from '../pipeline/ajv.js';
 
 export const FRAME_MAGIC = 0xe5;
 export const PROTOCOL_VERSION = 1;
@@ -108,6 +110,12 @@ export interface FrameStats {
   speed: number;
 }
 
+/**
+ * `value` of a speed command: a JSON number within the shared bounds. Both schemas below are compiled
+ * without type coercion (see plugins/api.ts and plugins/ws.ts), so `"2"` is refused, not read as 2.
+ */
+export const SPEED_VALUE_SCHEMA = { type: 'number', minimum: SPEED_MIN, maximum: SPEED_MAX } as const;
+
 /** Client message schema (ajv), used by the ws plugin. */
 export const CLIENT_MESSAGE_SCHEMA = {
   oneOf: [
@@ -124,7 +132,7 @@ export const CLIENT_MESSAGE_SCHEMA = {
       properties: {
         type: { const: 'control' },
         action: { enum: ['pause', 'resume', 'reset', 'speed'] },
-        value: { type: 'number', exclusiveMinimum: 0, maximum: 64 },
+        value: SPEED_VALUE_SCHEMA,
       },
       if: { properties: { action: { const: 'speed' } } },
       then: { required: ['value'] },
@@ -139,8 +147,19 @@ export const CONTROL_BODY_SCHEMA = {
   required: ['action'],
   properties: {
     action: { enum: ['pause', 'resume', 'reset', 'speed'] },
-    value: { type: 'number', exclusiveMinimum: 0, maximum: 64 },
+    value: SPEED_VALUE_SCHEMA,
   },
   if: { properties: { action: { const: 'speed' } } },
   then: { required: ['value'] },
 } as const;
+
+let strictAjv: AjvLike | undefined;
+
+/**
+ * Compile a schema for client input with an ajv that never coerces types. fastify's own ajv coerces by
+ * default (`coerceTypes: 'array'`, right for query strings), which would silently turn `"2"` into 2.
+ */
+export function compileStrict(schema: object): ReturnType<AjvLike['compile']> {
+  strictAjv ??= new (loadAjv())({ allErrors: true, strict: false, coerceTypes: false, useDefaults: false, removeAdditional: false });
+  return strictAjv.compile(schema);
+}

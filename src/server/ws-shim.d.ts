@@ -12,6 +12,8 @@ declare module 'ws' {
       maxPayload?: number;
       perMessageDeflate?: boolean;
       headers?: Record<string, string>;
+      /** Origin header of the handshake. */
+      origin?: string;
     }
   }
 

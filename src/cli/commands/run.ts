@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { applyOverrides, loadPipeline, type PipelineOverrides } from '../../pipeline/config.js';
+import { SPEED_MAX, SPEED_MIN } from '../../pipeline/speed.js';
+import { RequestGuard } from '../../server/plugins/guard.js';
 
 interface RunOpts {
   source?: string;
@@ -14,7 +16,12 @@ interface RunOpts {
   viewer?: boolean;
   duration?: string;
   quiet?: boolean;
+  allowHost?: string[];
+  allowOrigin?: string[];
 }
+
+/** Repeatable option that also takes a comma list: `--allow-host a --allow-host b,c`. */
+const collect = (value: string, prev: string[] | undefined): string[] => [...(prev ?? []), ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
 
 export function registerRun(program: Command): void {
   program
@@ -24,8 +31,10 @@ export function registerRun(program: Command): void {
     .option('--source <path|url>', 'event file / DDD17 drive path, or tcp://host:port of a DV camera or replay server')
     .option('--checkpoint <file>', 'model weights (.safetensors)')
     .option('--port <n>', 'viewer port (default: $PORT, else the pipeline\'s, else 8080; 0 = any free port)')
-    .option('--host <addr>', 'viewer address to bind (default 127.0.0.1)')
-    .option('--speed <x>', 'replay speed of a file source (1 = real time)')
+    .option('--host <addr>', 'viewer address to bind (default 127.0.0.1; 0.0.0.0 = every interface, reachable by IP, names need --allow-host)')
+    .option('--allow-host <host>', "also accept this Host header, 'name' (any port) or 'name:port' (repeatable, or a comma list; default: localhost, 127.0.0.1, [::1] and the bound address)", collect)
+    .option('--allow-origin <origin>', "also accept websocket / control requests from pages of this origin, e.g. http://dashboard.lan:3000 (repeatable, or a comma list; default: the viewer's own)", collect)
+    .option('--speed <x>', `replay speed of a file source (1 = real time, ${SPEED_MIN}..${SPEED_MAX})`)
     .option('--no-loop', 'play a file source once')
     .option('--save-overlays <dir>', 'write a PNG overlay per processed frame into <dir>')
     .option('--metrics <file>', "append pipeline metrics as JSON lines to <file> ('-' = stdout)")
@@ -53,8 +62,13 @@ export function registerRun(program: Command): void {
         metrics: opts.metrics,
         record: opts.record,
         viewer: opts.viewer === false ? false : undefined,
+        allowHosts: opts.allowHost,
+        allowOrigins: opts.allowOrigin,
       };
       const cfg = applyOverrides(loadPipeline(name), o);
+      // check the guard's options now, before the model loads (the server checks them again when it starts)
+      const v = cfg.sinks.viewer;
+      if (v.enabled) new RequestGuard({ boundHost: v.host, allowHosts: v.allowHosts, allowOrigins: v.allowOrigins });
       const duration = num(opts.duration, '--duration');
       // The pipeline (tfjs, fastify) loads only when a pipeline runs, so other commands start fast.
       const { runPipeline } = await import('../../server/live-run.js');

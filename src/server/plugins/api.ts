@@ -4,11 +4,13 @@
  *   GET  /api/pipeline      the resolved pipeline configuration
  *   POST /api/control       { action: 'pause' | 'resume' | 'reset' | 'speed', value? } (schema-validated)
  *   GET  /api/snapshot.png  current overlay (sharp, nearest-neighbour upscale): ?scale=1..16&alpha=0..1
+ * Every route sits behind the guard (plugins/guard.ts): a foreign Host, or on the control POST a foreign
+ * Origin, is a 403 before any of this runs.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifySchemaCompiler } from 'fastify';
 import type { LiveController } from '../types.js';
 import type { FrameHub } from '../hub.js';
-import { CONTROL_BODY_SCHEMA } from '../protocol.js';
+import { compileStrict, CONTROL_BODY_SCHEMA } from '../protocol.js';
 import { classStyle, overlayPng } from '../../pipeline/render.js';
 import type { ControlCommand } from '../../pipeline/runner.js';
 
@@ -37,7 +39,8 @@ export const apiPlugin: FastifyPluginAsync<ApiPluginOptions> = async (app, opts)
     return cfg;
   });
 
-  app.post<{ Body: ControlCommand }>('/api/control', { schema: { body: CONTROL_BODY_SCHEMA } }, async (req, reply) => {
+  // strict validation (no coercion): `{"action":"speed","value":"2"}` is a 400, not speed 2
+  app.post<{ Body: ControlCommand }>('/api/control', { schema: { body: CONTROL_BODY_SCHEMA }, validatorCompiler: ({ schema }) => compileStrict(schema) as ReturnType<FastifySchemaCompiler<unknown>> }, async (req, reply) => {
     const cmd = req.body;
     try {
       p.control(cmd);

@@ -1,7 +1,8 @@
 /**
  * Websocket stream at /ws (protocol: ../protocol.ts). Subscribes to the pipeline's results and hands each
  * frame to the FrameHub (per-client backpressure). Client messages are validated; bad ones are answered
- * with an `error` message and logged, and a client that keeps sending them is disconnected.
+ * with an `error` message and logged, and a client that keeps sending them is disconnected. Who may open
+ * the socket at all (Host, Origin) is decided before the upgrade, by the guard (guard.ts).
  */
 import type { FastifyPluginAsync } from 'fastify';
 import fastifyWebsocket from '@fastify/websocket';
@@ -9,8 +10,7 @@ import type WebSocket from 'ws';
 import type { Subscription } from 'rxjs';
 import type { LiveController } from '../types.js';
 import type { FrameHub } from '../hub.js';
-import { CLIENT_MESSAGE_SCHEMA, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION, type FrameStats } from '../protocol.js';
-import { loadAjv } from '../../pipeline/ajv.js';
+import { CLIENT_MESSAGE_SCHEMA, compileStrict, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION, type FrameStats } from '../protocol.js';
 import { formatSchemaErrors } from '../../pipeline/config.js';
 import { classStyle } from '../../pipeline/render.js';
 import type { ControlCommand, FrameResult } from '../../pipeline/runner.js';
@@ -86,8 +86,7 @@ export const wsPlugin: FastifyPluginAsync<WsPluginOptions> = async (app, opts) =
   const p = opts.pipeline;
   const hub = opts.hub;
   const maxRejected = opts.maxRejected ?? 20;
-  const Ajv = loadAjv();
-  const validate = new Ajv({ allErrors: true, strict: false }).compile(CLIENT_MESSAGE_SCHEMA);
+  const validate = compileStrict(CLIENT_MESSAGE_SCHEMA);
   const classes = p.model.info.classes;
 
   await app.register(fastifyWebsocket, { options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES, perMessageDeflate: false } });
