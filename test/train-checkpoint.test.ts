@@ -115,6 +115,13 @@ test('checkpoint files: a directory, a missing file, truncated or corrupt safete
     };
     const ok = file('good.safetensors', good);
     loadCheckpointModel(ok).model.dispose(); // the intact file loads: each failure below is the damage
+    // a JSON of the same stem that is no checkpoint's (pipelines/demo.json beside demo.safetensors) is not needed
+    for (const other of ['{"name": "demo", "model": null}', '{ not json']) {
+      writeFileSync(join(dir, 'good.json'), other);
+      const c = loadCheckpointModel(ok);
+      assert.equal(c.json, null);
+      c.model.dispose();
+    }
 
     // every reader of a checkpoint path says what it expected of a directory or a missing file
     const sub = join(dir, 'run.safetensors');

@@ -181,10 +181,20 @@ export function loadCheckpointModel(weights: string): LoadedCheckpoint {
   const sd = decodeSafetensors(buf, weights);
   const md = safetensorsMetadata(buf);
   const side = sidecarPath(weights);
-  const json = side !== weights && existsSync(side) ? readCheckpointJson(side) : null;
+  // `<stem>.json` is only a guess at a sidecar (pipelines/demo.json beside demo.safetensors is a pipeline):
+  // one without a `model` object is not a checkpoint's, and it is only required when the weights lack metadata
+  let json: CheckpointJson | null = null;
+  if (side !== weights && existsSync(side)) {
+    try {
+      json = readCheckpointJson(side);
+    } catch (e) {
+      // unreadable or not JSON: an error only where it was needed; valid JSON without `model`: not a sidecar
+      if (!md.evstream && !(e instanceof InputFileError && e.field)) throw e;
+    }
+  }
   let meta: ModelMeta;
   if (md.evstream) meta = checkModelMeta(parseJsonFile(weights, md.evstream, 'the model options as JSON in __metadata__.evstream'), sd, weights, '__metadata__.evstream');
-  else if (json?.model) meta = checkModelMeta(json.model, sd, side, 'model');
+  else if (json) meta = checkModelMeta(json.model, sd, side, 'model');
   else meta = inferMeta(sd, weights);
   const model = SegModel.create(meta.arch, { classes: meta.classes, size: meta.size, T: meta.T, width: meta.width, bn: meta.bn, inputChannels: meta.inputChannels, surrogate: meta.surrogate });
   try {
