@@ -8,7 +8,7 @@
  *   <stem>.optim.safetensors  Adam moments `m.<key>` / `v.<key>` (the step count is in the JSON).
  * Files are written to a temporary name and renamed, so an interrupted save leaves the old checkpoint.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ARCHS, type Arch } from '../snn/definition.js';
 import { SegModel } from '../snn/model.js';

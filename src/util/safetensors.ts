@@ -5,6 +5,11 @@
  * little-endian data (offsets relative to byte 8 + n).
  *
  * Supported dtypes: F32, F16 (decoded to float32 on load), BF16 (decoded to float32), I64, I32.
+ *
+ * A file is untrusted input: the header length is checked against the file before anything is allocated
+ * (and against the format's 100 MB header limit), and every tensor's dtype, shape and data_offsets must fit
+ * the file. Problems are `SafetensorsError`s (an InputFileError: one line naming the file and the field; the
+ * CLI exits with 2); a directory or missing path given as weights is an InputFileError too.
  */
 import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { checkInputFile, InputFileError, readInputFile } from './input-error.js';
