@@ -1,8 +1,9 @@
 import { EventFormatError } from '../events/errors.js';
+import { InputFileError } from '../util/input-error.js';
 
 /** Print a one-line, human-readable error (no stack for expected input errors); returns the exit code. */
 export function reportError(err: unknown): number {
-  if (err instanceof EventFormatError) {
+  if (err instanceof EventFormatError || err instanceof InputFileError) {
     console.error(`evstream: ${err.message}`);
     return 2;
   }

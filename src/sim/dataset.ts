@@ -5,12 +5,13 @@
  * writer buffers).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join, normalize, sep } from 'node:path';
 import sharp from 'sharp';
 import type { EventBatch } from '../events/types.js';
 import { CLASS_NAMES, IGNORE_LABEL } from './classes.js';
 import { hashSeed } from './prng.js';
 import { resolveSimOptions, simulateSequence, type ResolvedSimOptions, type SimOptions } from './simulate.js';
+import { InputFileError } from '../util/input-error.js';
 
 export const GENERATOR_VERSION = 'evstream-sim 1';
 
@@ -142,4 +143,80 @@ export async function defaultAedat4Writer(): Promise<WriteEvents> {
       await w.close();
     }
   };
+}
+
+// ------------------------------------------------------------------ reading a manifest back
+
+/** The part of a manifest the loaders rely on (also what `evstream simulate-scene` writes). */
+export interface SimManifestInput {
+  generator?: string;
+  seed?: number;
+  width: number;
+  height: number;
+  windowUs: number;
+  sequences: { name: string; events: string; labels: string; frames: number; windowUs?: number; t0: number }[];
+}
+
+/**
+ * Bounds of a manifest: sensor sides 1..65535 (events store uint16 coordinates), windows of 100 µs (the
+ * framing lower bound) to 1 hour, at most 10^7 frames per sequence (139 hours of 50 ms windows; what a
+ * set's frames take in memory is checked by the loader, which knows the network input size).
+ */
+export const MANIFEST_LIMITS = { maxSide: 65535, minWindowUs: 100, maxWindowUs: 3.6e9, maxFrames: 1e7 } as const;
+
+const MANIFEST = "a manifest.json of 'evstream simulate'";
+
+/**
+ * Parse and check `manifest.json` (`text` = its content, `path` names it in errors). Every error is an
+ * InputFileError naming the file and the field (`sequences[2].frames`). Paths in the manifest must stay
+ * inside the dataset folder: the loader writes its cache under each sequence's folder.
+ */
+export function parseSimManifest(text: string, path: string): SimManifestInput {
+  let m: unknown;
+  try {
+    m = JSON.parse(text);
+  } catch (e) {
+    throw new InputFileError(path, `is not valid JSON (${(e as Error).message})`, MANIFEST);
+  }
+  const bad = (field: string, v: unknown, expected: string): never => {
+    const shown = JSON.stringify(v) ?? 'missing';
+    throw new InputFileError(path, `is ${shown.length > 60 ? `${shown.slice(0, 57)}...` : shown}`, expected, field);
+  };
+  const obj = (field: string, v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : bad(field, v, 'an object'));
+  const int = (field: string, v: unknown, lo: number, hi: number): number => (typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi ? v : bad(field, v, `an integer in ${lo}..${hi}`));
+  const windowUs = (field: string, v: unknown): number =>
+    typeof v === 'number' && v >= MANIFEST_LIMITS.minWindowUs && v <= MANIFEST_LIMITS.maxWindowUs ? v : bad(field, v, `a window length in µs, ${MANIFEST_LIMITS.minWindowUs}..${MANIFEST_LIMITS.maxWindowUs}`);
+  const inside = (field: string, v: unknown): string => {
+    if (typeof v !== 'string' || v === '') return bad(field, v, 'a path relative to the dataset folder');
+    const n = normalize(v);
+    if (isAbsolute(v) || n === '..' || n.startsWith(`..${sep}`) || n === '.') return bad(field, v, 'a path inside the dataset folder');
+    return v;
+  };
+  const top = obj('(top level)', m);
+  if (top.generator !== undefined && typeof top.generator !== 'string') bad('generator', top.generator, 'a string');
+  if (top.seed !== undefined && typeof top.seed !== 'number') bad('seed', top.seed, 'a number');
+  const out: SimManifestInput = {
+    ...(top.generator !== undefined ? { generator: top.generator as string } : {}),
+    ...(top.seed !== undefined ? { seed: top.seed as number } : {}),
+    width: int('width', top.width, 1, MANIFEST_LIMITS.maxSide),
+    height: int('height', top.height, 1, MANIFEST_LIMITS.maxSide),
+    windowUs: windowUs('windowUs', top.windowUs),
+    sequences: [],
+  };
+  if (!Array.isArray(top.sequences) || top.sequences.length === 0) bad('sequences', top.sequences, 'a non-empty array of sequences');
+  (top.sequences as unknown[]).forEach((v, i) => {
+    const f = `sequences[${i}]`;
+    const q = obj(f, v);
+    const t0 = q.t0;
+    if (typeof t0 !== 'number' || !Number.isFinite(t0)) bad(`${f}.t0`, t0, 'the start of window 0 in µs (a finite number)');
+    out.sequences.push({
+      name: inside(`${f}.name`, q.name),
+      events: inside(`${f}.events`, q.events),
+      labels: inside(`${f}.labels`, q.labels),
+      frames: int(`${f}.frames`, q.frames, 0, MANIFEST_LIMITS.maxFrames),
+      ...(q.windowUs !== undefined ? { windowUs: windowUs(`${f}.windowUs`, q.windowUs) } : {}),
+      t0: t0 as number,
+    });
+  });
+  return out;
 }

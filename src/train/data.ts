@@ -25,6 +25,11 @@
  * - Static images ('voc': JPEGImages/ + SegmentationClass/; 'images': images/ + masks/): RGB frames
  *   [n, 3, H, W], one per image, for Poisson rate coding; see images.ts.
  *
+ * Broken input names the file: a corrupt or wrongly sized label PNG or event image is an EventFormatError, a
+ * bad manifest.json an InputFileError naming the field (checked by `parseSimManifest`, frame counts against
+ * `maxBytes` before anything is allocated). A missing label leaves its window unlabelled and is counted in
+ * `SegData.summary`; decoder warnings go to `onWarning` and are counted there too.
+ *
  * A `SegData` holds frames [n, C, H, W] (C = 2 for events, 3 for images) and labels [n, H, W] in
  * memory (plus sequence / window ids); `FrameDataset` turns it into samples for one of the frame modes:
  * - 'poisson': one frame per sample, Poisson-sampled for T steps at batch time (the paper's default);
@@ -33,8 +38,13 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { totalmem } from 'node:os';
 import { basename, join } from 'node:path';
-import { readEventFile } from '../events/read-file.js';
+import { readEventFile as readEventFileWith, type BatchHandler } from '../events/read-file.js';
+import { EventFormatError, type FormatWarning } from '../events/errors.js';
+import type { StreamInfo } from '../events/types.js';
+import { checkInputFile, InputFileError, readInputFile } from '../util/input-error.js';
+import { parseSimManifest, type SimManifestInput } from '../sim/dataset.js';
 import { FrameBinner } from '../framing/binner.js';
 import { DDD17_CROP, type CropRect } from '../framing/frame.js';
 import { areaWeights, resizeArea } from '../framing/resize.js';
@@ -66,6 +76,62 @@ export interface PreprocessOptions {
   history?: number;
   /** Progress callback: items done / total (sequences, files or windows). */
   onProgress?: (done: number, total: number, what: string) => void;
+  /**
+   * Non-fatal problems, each naming its file: decoder warnings of damaged event files (a corrupt packet
+   * is skipped and reading goes on) and skipped samples. Counted in `SegData.summary.warnings`.
+   */
+  onWarning?: (w: FormatWarning) => void;
+  /**
+   * Synthetic sets: refuse a manifest whose frames would take more than this many bytes once preprocessed
+   * (default half this machine's memory), before anything is allocated.
+   */
+  maxBytes?: number;
+  /** Called by `openSegData` when a set is loaded (the CLI prints `formatLoadSummary` of it). */
+  onLoaded?: (path: string, data: SegData) => void;
+}
+
+/**
+ * What loading skipped, for the report at its end (`evstream train` / `eval` print it). A missing label
+ * leaves its window unlabelled: it is neither trained nor evaluated on.
+ */
+export interface LoadSummary {
+  /** Label files the dataset should have but that are absent. */
+  missingLabels: number;
+  /** The first few of them (paths), for the report line. */
+  missingLabelFiles: string[];
+  /** Warnings passed to `onWarning` while loading. */
+  warnings: number;
+}
+
+/** How many missing label files a summary lists by name. */
+const MISSING_SHOWN = 5;
+
+/** One line for a summary with something to report, else undefined. */
+export function formatLoadSummary(path: string, s: LoadSummary | undefined): string | undefined {
+  if (!s || (s.missingLabels === 0 && s.warnings === 0)) return undefined;
+  const parts: string[] = [];
+  if (s.missingLabels) {
+    const more = s.missingLabels - s.missingLabelFiles.length;
+    parts.push(`${s.missingLabels} label file${s.missingLabels === 1 ? '' : 's'} missing (those windows are not trained or evaluated on): ${s.missingLabelFiles.join(', ')}${more > 0 ? ` and ${more} more` : ''}`);
+  }
+  if (s.warnings) parts.push(`${s.warnings} warning${s.warnings === 1 ? '' : 's'} while reading`);
+  return `${path}: ${parts.join('; ')}`;
+}
+
+/** Counts what a loader skips; `onWarning` forwards to the caller's. */
+class Skipped {
+  missing: string[] = [];
+  warnings = 0;
+  readonly onWarning: (w: FormatWarning) => void;
+  constructor(forward?: (w: FormatWarning) => void) {
+    this.onWarning = (w) => {
+      this.warnings++;
+      forward?.(w);
+    };
+  }
+  summary(): LoadSummary {
+    return { missingLabels: this.missing.length, missingLabelFiles: this.missing.slice(0, MISSING_SHOWN), warnings: this.warnings };
+  }
 }
 
 /** A preprocessed set in memory. Frames of one sequence are stored consecutively, in window order. */
@@ -91,6 +157,8 @@ export interface SegData {
   /** window number of frame i within its sequence */
   window: Int32Array;
   sequences: string[];
+  /** What the loader skipped (event datasets; absent for image sets). */
+  summary?: LoadSummary;
 }
 
 // ------------------------------------------------------------------ helpers
@@ -203,22 +271,32 @@ class Builder {
 
 // ------------------------------------------------------------------ synthetic sets
 
-interface SimManifestLike {
-  generator?: string;
-  seed?: number;
-  width: number;
-  height: number;
-  windowUs: number;
-  sequences: { name: string; events: string; labels: string; frames: number; windowUs: number; t0: number }[];
-}
+type SimManifestLike = SimManifestInput;
 
 export function isSimDataset(dir: string): boolean {
   return existsSync(join(dir, 'manifest.json')) && statSync(dir).isDirectory();
 }
 
+/** The checked manifest (errors name the file and the field; see `parseSimManifest`). */
 function readManifest(dir: string): SimManifestLike {
-  return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as SimManifestLike;
+  const path = join(dir, 'manifest.json');
+  return parseSimManifest(readInputFile(path, "a manifest.json of 'evstream simulate'").toString('utf8'), path);
 }
+
+/** Label file of window k of a sequence. */
+function simLabelPath(dir: string, s: SimManifestLike['sequences'][number], k: number): string {
+  return join(dir, s.labels, `${String(k).padStart(6, '0')}.png`);
+}
+
+/** A label PNG of a synthetic set: sensor-sized, else the crop would read outside it. */
+async function readSimLabel(path: string, m: SimManifestLike): Promise<{ label: Uint8Array; width: number }> {
+  const png = await readLabelPng(path);
+  if (png.width !== m.width || png.height !== m.height) throw new EventFormatError('bad-header', path, 0, `a ${m.width} x ${m.height} label (the sensor size in manifest.json)`, `${png.width} x ${png.height}`);
+  return png;
+}
+
+/** `readEventFile` with the loader's options (onWarning) bound. */
+type EventFileReader = (path: string, onBatch: BatchHandler) => Promise<StreamInfo>;
 
 /** Sequence indices of a split of a synthetic set with `count` sequences (see header). */
 export function simSplitSequences(count: number, split: Split): number[] {
@@ -228,8 +306,12 @@ export function simSplitSequences(count: number, split: Split): number[] {
   return split === 'train' ? all.slice(0, count - nVal) : all.slice(count - nVal);
 }
 
-/** Preprocess one synthetic sequence -> frames [k, 2, H, W] + labels [k, H, W] (k = manifest frames). */
-async function loadSimSequence(dir: string, m: SimManifestLike, s: SimManifestLike['sequences'][number], o: Required<Pick<PreprocessOptions, 'size' | 'labelResize' | 'normalize'>> & { crop: CropRect }): Promise<{ frames: Float32Array; labels: Uint8Array; count: number }> {
+/**
+ * Preprocess one synthetic sequence -> frames [k, 2, H, W] + labels [k, H, W] (k = manifest frames).
+ * `readEventFile` is the event reader with the loader's onWarning bound (decoder warnings of a damaged
+ * events file reach the caller, counted).
+ */
+async function loadSimSequence(dir: string, m: SimManifestLike, s: SimManifestLike['sequences'][number], o: Required<Pick<PreprocessOptions, 'size' | 'labelResize' | 'normalize'>> & { crop: CropRect }, readEventFile: EventFileReader): Promise<{ frames: Float32Array; labels: Uint8Array; count: number }> {
   const [H, W] = o.size;
   const plane = H * W;
   const frames = new Float32Array(s.frames * 2 * plane);
@@ -248,9 +330,9 @@ async function loadSimSequence(dir: string, m: SimManifestLike, s: SimManifestLi
   if (misaligned) throw new Error(`${join(dir, s.events)}: the first event is not on a window boundary t0 + k * ${windowUs} µs (manifest t0 ${s.t0}); cannot pair frames with labels`);
   // windows without any event (before the first or after the last) stay all-zero (normalised: 0)
   for (let k = 0; k < s.frames; k++) {
-    const p = join(dir, s.labels, `${String(k).padStart(6, '0')}.png`);
-    if (!existsSync(p)) continue;
-    const png = await readLabelPng(p);
+    const p = simLabelPath(dir, s, k);
+    if (!existsSync(p)) continue; // counted by loadSimData, which reports it
+    const png = await readSimLabel(p, m);
     const cropped = cropLabel(png.label, png.width, o.crop);
     labels.set(resizeLabel(cropped, o.crop.width, o.crop.height, W, H, o.labelResize), k * plane);
   }
@@ -302,6 +384,36 @@ export async function loadSimData(dir: string, split: Split = 'all', opts: Prepr
   const b = new Builder(H * W);
   const single = m.sequences.length === 1 && split !== 'all';
   const seqs = simSplitSequences(m.sequences.length, split);
+  // what the manifest claims is checked before anything is allocated or read
+  const claimed = seqs.reduce((n, si) => n + m.sequences[si]!.frames, 0);
+  const bytes = claimed * (2 * H * W * 4 + H * W) * 2; // frames + labels, per sequence and then the whole set
+  const maxBytes = opts.maxBytes ?? totalmem() / 2;
+  if (bytes > maxBytes) {
+    const gb = (x: number): string => (x / 2 ** 30).toFixed(x < 2 ** 30 ? 3 : 1);
+    throw new InputFileError(join(dir, 'manifest.json'), `claim ${claimed} frames (${gb(bytes)} GiB while preprocessing to ${H}x${W})`, `at most ${gb(maxBytes)} GiB (half this machine's memory)`, 'sequences[].frames');
+  }
+  const skipped = new Skipped(opts.onWarning);
+  const readEvents: EventFileReader = (path, onBatch) => readEventFileWith(path, onBatch, { onWarning: skipped.onWarning });
+  /** Windows [k0, k1) of a sequence in this split (one sequence: its last 20 % are 'val'). */
+  const range = (s: SimManifestLike['sequences'][number]): [number, number] => {
+    if (!single) return [0, s.frames];
+    const cut = s.frames - Math.max(1, Math.ceil(s.frames * 0.2));
+    return split === 'train' ? [0, cut] : [cut, s.frames];
+  };
+  // missing labels are looked up on every load, cached or not: the summary must not depend on the cache
+  const missing = new Map<number, Set<number>>();
+  for (const si of seqs) {
+    const s = m.sequences[si]!;
+    checkInputFile(join(dir, s.events), `the events file of ${s.name} (manifest.json sequences[${si}].events)`);
+    const [k0, k1] = range(s);
+    const gone = new Set<number>();
+    for (let k = k0; k < k1; k++) {
+      if (existsSync(simLabelPath(dir, s, k))) continue;
+      gone.add(k);
+      skipped.missing.push(simLabelPath(dir, s, k));
+    }
+    missing.set(si, gone);
+  }
   const key = cacheKey({ v: 1, size, crop, labelResize: o.labelResize, normalize: o.normalize, windowUs: m.windowUs, generator: m.generator, seed: m.seed });
   let done = 0;
   for (const si of seqs) {
@@ -310,25 +422,22 @@ export async function loadSimData(dir: string, split: Split = 'all', opts: Prepr
     const fp = join(cdir, `${key}.frames.npy`);
     const lp = join(cdir, `${key}.labels.npy`);
     const useCache = opts.cache ?? true;
-    let data = useCache ? readCache(fp, lp, [join(dir, s.events), join(dir, 'manifest.json')]) : undefined;
+    // the labels folder's time changes when a label is added or deleted
+    let data = useCache ? readCache(fp, lp, [join(dir, s.events), join(dir, 'manifest.json'), join(dir, s.labels)]) : undefined;
     if (!data || data.frames.length !== s.frames * 2 * H * W) {
-      const r = await loadSimSequence(dir, m, s, o);
+      const r = await loadSimSequence(dir, m, s, o, readEvents);
       data = r;
       if (useCache) writeCache(cdir, fp, lp, r.frames, [s.frames, 2, H, W], r.labels, [s.frames, H, W]);
     }
-    let k0 = 0;
-    let k1 = s.frames;
-    if (single) {
-      const cut = s.frames - Math.max(1, Math.ceil(s.frames * 0.2));
-      if (split === 'train') k1 = cut;
-      else k0 = cut;
-    }
+    const [k0, k1] = range(s);
     const seqIdx = b.sequences.length;
+    const gone = missing.get(si)!;
     b.sequences.push(s.name);
-    for (let k = k0; k < k1; k++) b.add(data.frames.slice(k * 2 * H * W, (k + 1) * 2 * H * W), data.labels.slice(k * H * W, (k + 1) * H * W), seqIdx, k);
+    // a window whose label is missing stays in the sequence (history of 'frames' mode) but unlabelled
+    for (let k = k0; k < k1; k++) b.add(data.frames.slice(k * 2 * H * W, (k + 1) * 2 * H * W), gone.has(k) ? undefined : data.labels.slice(k * H * W, (k + 1) * H * W), seqIdx, k);
     opts.onProgress?.(++done, seqs.length, 'sequences');
   }
-  return b.build({ name: basename(dir), layout: 'sim', split, channels: 2, height: H, width: W, classes: DDD17_CLASSES });
+  return b.build({ name: basename(dir), layout: 'sim', split, channels: 2, height: H, width: W, classes: DDD17_CLASSES, summary: skipped.summary() });
 }
 
 // ------------------------------------------------------------------ Ev-SegNet
@@ -340,13 +449,14 @@ export async function loadEvSegNetData(root: string, split: Split, opts: Preproc
   const splits = name === 'all' ? ['train', 'test'] : [name];
   const b = new Builder(H * W);
   const seqIndex = new Map<string, number>();
+  const skipped = new Skipped(opts.onWarning);
   for (const sp of splits) {
     const folders = evSegNetFolders(root, sp);
     if (!folders) throw new Error(`${root}: no Ev-SegNet split '${sp}' (${sp}/events + ${sp}/labels)`);
     const total = readdirSync(folders.events).filter((f) => f.toLowerCase().endsWith('.npy')).length;
     let done = 0;
     const items: { rec: string; k: number; frame: Float32Array; label: Uint8Array }[] = [];
-    for await (const s of readEvSegNet(root, { split: sp })) {
+    for await (const s of readEvSegNet(root, { split: sp, onWarning: skipped.onWarning, onMissingLabel: (p) => skipped.missing.push(p) })) {
       const crop: CropRect = opts.crop === undefined || opts.crop === 'ddd17' || opts.crop === 'none' ? { x: 0, y: 0, width: s.width, height: s.height } : opts.crop; // stored images are already 346 x 200
       const frame = preprocessFrame(s.events, s.width, s.height, crop, size, opts.normalize ?? true);
       const label = resizeLabel(cropLabel(s.label, s.width, crop), crop.width, crop.height, W, H, opts.labelResize ?? 'nearest');
@@ -365,7 +475,7 @@ export async function loadEvSegNetData(root: string, split: Split, opts: Preproc
       b.add(it.frame, it.label, si, it.k);
     }
   }
-  return b.build({ name: basename(root), layout: 'evsegnet', split, channels: 2, height: H, width: W, classes: DDD17_CLASSES });
+  return b.build({ name: basename(root), layout: 'evsegnet', split, channels: 2, height: H, width: W, classes: DDD17_CLASSES, summary: skipped.summary() });
 }
 
 // ------------------------------------------------------------------ ESS DDD17
@@ -377,11 +487,12 @@ export async function loadEssData(path: string, split: Split, opts: PreprocessOp
   if (!drives.length) throw new Error(`${path}: no ESS drive dirs (dir0..dir6 with events.dat.t/.xyp and index/)`);
   const history = opts.history ?? 0;
   const b = new Builder(H * W);
+  const skipped = new Skipped(opts.onWarning);
   for (const [di, drive] of drives.entries()) {
     b.sequences.push(basename(drive));
     const pending: { frame: Float32Array; window: number }[] = [];
     let lastKept = -Infinity;
-    for await (const w of readEssDrive(drive)) {
+    for await (const w of readEssDrive(drive, { onWarning: skipped.onWarning })) {
       const crop = resolveCrop(opts.crop, w.batch.width, w.batch.height);
       const frame = preprocessFrame(countEvents(w.batch, w.batch.width, w.batch.height), w.batch.width, w.batch.height, crop, size, opts.normalize ?? true);
       if (w.label) {
@@ -401,7 +512,7 @@ export async function loadEssData(path: string, split: Split, opts: PreprocessOp
       if (w.index % 200 === 0) opts.onProgress?.(w.index, NaN, `windows of ${basename(drive)}`);
     }
   }
-  return b.build({ name: basename(path), layout: 'ess', split, channels: 2, height: H, width: W, classes: DDD17_CLASSES });
+  return b.build({ name: basename(path), layout: 'ess', split, channels: 2, height: H, width: W, classes: DDD17_CLASSES, summary: skipped.summary() });
 }
 
 // ------------------------------------------------------------------ entry point
@@ -420,16 +531,20 @@ export function isStaticImageLayout(layout: DataLayout | undefined): layout is '
 export async function openSegData(path: string, split: Split, opts: PreprocessOptions = {}): Promise<SegData> {
   if (!existsSync(path)) throw new Error(`dataset '${path}' does not exist`);
   const layout = detectLayout(path);
+  const loaded = (data: SegData): SegData => {
+    opts.onLoaded?.(path, data);
+    return data;
+  };
   switch (layout) {
     case 'sim':
-      return loadSimData(path, split, opts);
+      return loaded(await loadSimData(path, split, opts));
     case 'evsegnet':
-      return loadEvSegNetData(path, split, opts);
+      return loaded(await loadEvSegNetData(path, split, opts));
     case 'ess':
-      return loadEssData(path, split, opts);
+      return loaded(await loadEssData(path, split, opts));
     case 'voc':
     case 'images':
-      return loadImageData(path, split, opts);
+      return loaded(await loadImageData(path, split, opts));
     default:
       throw new Error(`${path}: not a dataset evstream knows (expected manifest.json of 'evstream simulate', an Ev-SegNet root <split>/events + <split>/labels, ESS DDD17 drive dirs, a VOC root JPEGImages/ + SegmentationClass/, or an image folder images/ + masks/)`);
   }

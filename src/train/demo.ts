@@ -8,7 +8,7 @@
  *   `evstream simulate` derives its sequences' seeds by hashing, so it cannot reproduce the demo scene;
  *   this gives the demo recording's labels, for a held-out streaming evaluation on it.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { CLASS_NAMES, IGNORE_LABEL } from '../sim/classes.js';
@@ -18,6 +18,7 @@ import type { ScenePresetName } from '../sim/presets.js';
 import type { EventBatch } from '../events/types.js';
 import { decodeSafetensors, encodeSafetensors, type SafeTensorIn } from '../util/safetensors.js';
 import { safetensorsMetadata, type ModelMeta } from './checkpoint.js';
+import { readInputFile } from '../util/input-error.js';
 
 export interface ExportOptions {
   dtype?: 'F16' | 'F32';
@@ -27,7 +28,7 @@ export interface ExportOptions {
 
 /** Write `src` (a checkpoint written by `evstream train`) as a live-pipeline checkpoint. Returns bytes written. */
 export function exportLiveCheckpoint(src: string, out: string, o: ExportOptions = {}): number {
-  const buf = new Uint8Array(readFileSync(src));
+  const buf = new Uint8Array(readInputFile(src, 'a .safetensors checkpoint file (written by evstream train)'));
   const md = safetensorsMetadata(buf);
   if (!md.evstream) throw new Error(`${src}: no evstream model metadata (not a checkpoint of evstream train)`);
   const meta = JSON.parse(md.evstream) as ModelMeta;

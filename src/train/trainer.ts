@@ -61,6 +61,8 @@ export interface TrainOptions {
   /** Preloaded data (tests, benches). */
   trainData?: SegData;
   valData?: SegData;
+  /** Dataset warnings and load summaries (`evstream train` prints them). */
+  data?: Pick<PreprocessOptions, 'onWarning' | 'onLoaded'>;
 }
 
 export interface TrainResult {
@@ -127,7 +129,7 @@ export async function train(cfg: TrainConfig, o: TrainOptions = {}): Promise<Tra
 
   const useBar = o.progress === true || ((o.progress ?? 'auto') === 'auto' && !!process.stderr.isTTY);
   const say = o.log ?? ((s: string) => (useBar ? undefined : process.stderr.write(s + '\n')));
-  const loadOpts = { size: cfg.size, labelResize: cfg.labelResize, cache: cfg.cache, history: plan.mode === 'frames' ? plan.steps - 1 : 0, crop: cropOption(cfg.crop) };
+  const loadOpts = { size: cfg.size, labelResize: cfg.labelResize, cache: cfg.cache, history: plan.mode === 'frames' ? plan.steps - 1 : 0, crop: cropOption(cfg.crop), ...o.data };
   const trainData = o.trainData ?? (await openSegData(cfg.data, cfg.trainSplit, loadOpts));
   const valData = o.valData ?? (await openSegData(cfg.val ?? cfg.data, cfg.valSplit ?? (cfg.val ? 'all' : 'val'), loadOpts));
   // static images have no time axis: each one is rate-coded (poisson) or fed as is (direct)

@@ -8,11 +8,13 @@
  *
  * --json prints one JSON object: { miou, perClassIoU, pixelAccuracy, presentClasses, spikeRates
  * { layer: R_s }, spikeRateDetails [...], inputSpikeRate, energy { annJ, snnJ, ratio, ... }, frames,
- * pixels, confusion, arch, T, mode, split, checkpoint, data, seconds }.
+ * pixels, confusion, arch, T, mode, split, loadSummary { missingLabels, missingLabelFiles, warnings },
+ * checkpoint, data, seconds }. Missing label files and decoder warnings are also printed on stderr.
  */
 import type { Command } from 'commander';
 import type { FrameMode, LabelResize, Split } from '../../train/data.js';
 import type { EnergyConvention } from '../../train/energy.js';
+import { warningPrinter } from '../warnings.js';
 
 export interface EvalCliOptions {
   checkpoint: string;
@@ -37,7 +39,7 @@ export async function runEval(o: EvalCliOptions): Promise<Record<string, unknown
   const { initBackend } = await import('../../snn/backend.js');
   const { loadCheckpointModel } = await import('../../train/checkpoint.js');
   const { inputPlan } = await import('../../train/config.js');
-  const { detectLayout, FrameDataset, openSegData } = await import('../../train/data.js');
+  const { detectLayout, FrameDataset, formatLoadSummary, openSegData } = await import('../../train/data.js');
   const { evaluate } = await import('../../train/evaluate.js');
   const { cropOption } = await import('../../train/trainer.js');
   await initBackend();
@@ -54,7 +56,11 @@ export async function runEval(o: EvalCliOptions): Promise<Record<string, unknown
     const convention = (o.convention ?? 'input') as EnergyConvention;
     if (convention !== 'input' && convention !== 'layer') throw new Error(`--convention must be input | layer, got '${convention}'`);
     const plan = inputPlan({ arch: meta.arch, mode, T });
-    const data = await openSegData(o.data, split, { size: meta.size, labelResize: (o.labelResize ?? 'nearest') as LabelResize, cache: o.cache ?? true, history: plan.mode === 'frames' ? plan.steps - 1 : 0, crop: cropOption(meta.crop) });
+    const warnings = warningPrinter();
+    const data = await openSegData(o.data, split, { size: meta.size, labelResize: (o.labelResize ?? 'nearest') as LabelResize, cache: o.cache ?? true, history: plan.mode === 'frames' ? plan.steps - 1 : 0, crop: cropOption(meta.crop), onWarning: warnings.onWarning });
+    warnings.summary();
+    const skipped = formatLoadSummary(o.data, data.summary);
+    if (skipped) console.error(`warning: ${skipped}`);
     const ds = new FrameDataset(data, plan.mode, plan.steps);
     if (ds.length === 0) throw new Error(`${o.data}: no labelled samples in split '${split}' (mode ${plan.mode}, T ${plan.steps})`);
     const r = evaluate(model, ds, { batch: Number(o.batch ?? 16), maxBatches: Number(o.maxBatches ?? 0), seed: Number(o.seed ?? 12345), convention });
@@ -77,6 +83,7 @@ export async function runEval(o: EvalCliOptions): Promise<Record<string, unknown
       mode: plan.mode,
       split,
       layout,
+      loadSummary: data.summary,
       checkpoint: o.checkpoint,
       data: o.data,
       backend: tf.getBackend(),

@@ -10,11 +10,12 @@
  * y: float32 [N, classes, H, W]. spikes.json: per spiking layer in forward order
  * { name, spikes, neurons } (spikes: total over steps and batch; neurons: per sample).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { decodeNpy, encodeNpy } from '../../util/npy.js';
 import { ARCHS, parseSize, type Arch } from '../../snn/definition.js';
-import { decodeSafetensors, type SafeTensor } from '../../util/safetensors.js';
+import { readSafetensors, type SafeTensor } from '../../util/safetensors.js';
+import { readInputFile } from '../../util/input-error.js';
 
 export interface InferOptions {
   arch: string;
@@ -58,11 +59,11 @@ export async function runInfer(o: InferOptions): Promise<InferResult> {
   const { SegModel } = await import('../../snn/model.js');
   await initBackend();
   (await import('../../snn/engines/kernels.js')).selectKernels();
-  const x = decodeNpy(new Uint8Array(readFileSync(o.input)), o.input);
+  const x = decodeNpy(new Uint8Array(readInputFile(o.input, 'a .npy input file (float32 [T, N, C, H, W])')), o.input);
   if (x.dtype !== '<f4') throw new Error(`${o.input}: expected float32 (<f4), got ${x.dtype}`);
   if (x.fortranOrder) throw new Error(`${o.input}: Fortran-order arrays are not supported`);
   if (x.shape.length !== 5) throw new Error(`${o.input}: expected shape [T, N, C, H, W], got [${x.shape.join(', ')}]`);
-  const sd = decodeSafetensors(new Uint8Array(readFileSync(o.weights)), o.weights);
+  const sd = readSafetensors(o.weights, 'a .safetensors weights file');
   const { T, width } = shapeFromWeights(sd, arch, o.weights);
   const bn = arch.startsWith('spiking') ? sd.has('bn_features.0.0.running_mean') : sd.has('bn_features.0.running_mean');
   const model = SegModel.create(arch, { classes, size, T, width, bn, inputChannels: x.shape[2] });

@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { ARCHS, parseSize, type Arch } from '../../snn/definition.js';
 import { resolveConfig, type TrainConfig } from '../../train/config.js';
 import type { TrainResult } from '../../train/trainer.js';
-import type { FrameMode, LabelResize, Split } from '../../train/data.js';
+import type { FrameMode, LabelResize, SegData, Split } from '../../train/data.js';
+import { warningPrinter } from '../warnings.js';
 import type { SurrogateKind } from '../../snn/surrogate.js';
 
 export interface TrainCliOptions {
@@ -100,7 +101,18 @@ export async function runTrain(o: TrainCliOptions, extra: { handleSigint?: boole
   const config = resolveConfig(trainOverrides(o), file);
   // tfjs and the trainer load only when training runs, so other commands start fast.
   const { train } = await import('../../train/trainer.js');
-  return train(config, { resume: !!o.resume, handleSigint: extra.handleSigint, progress: o.progress === false ? false : (extra.progress ?? 'auto'), log: extra.log });
+  const { formatLoadSummary } = await import('../../train/data.js');
+  // dataset problems go to stderr as they are met, and a summary line per set once it is loaded
+  const warnings = warningPrinter();
+  const data = {
+    onWarning: warnings.onWarning,
+    onLoaded: (path: string, d: SegData): void => {
+      warnings.summary();
+      const line = formatLoadSummary(`${path} (${d.split})`, d.summary);
+      if (line) console.error(`warning: ${line}`);
+    },
+  };
+  return train(config, { resume: !!o.resume, handleSigint: extra.handleSigint, progress: o.progress === false ? false : (extra.progress ?? 'auto'), log: extra.log, data });
 }
 
 export function registerTrain(program: Command): Command {

@@ -123,14 +123,6 @@ function readIndex(path: string): NpyArray {
   }
 }
 
-async function readMask(path: string): Promise<{ label: Uint8Array; width: number; height: number }> {
-  try {
-    return await readLabelPng(path);
-  } catch (e) {
-    // sharp's own messages do not say which file
-    throw new EventFormatError('corrupt-packet', path, 0, 'a PNG segmentation mask', (e as Error).message);
-  }
-}
 
 export async function* readEssDrive(dir: string, opts: EssDriveOptions = {}): AsyncGenerator<EssWindow> {
   const files = essEventFiles(dir);
@@ -200,7 +192,7 @@ export async function* readEssDrive(dir: string, opts: EssDriveOptions = {}): As
       const t1 = nsToMicros(at(r, 0));
       const window: EssWindow = { index: r, t0: t1 - intervalMs * 1000, t1, batch };
       if (labelPath) {
-        const png = await readMask(labelPath);
+        const png = await readLabelPng(labelPath); // a corrupt mask is an EventFormatError naming it
         window.label = png.label;
         window.labelWidth = png.width;
         window.labelHeight = png.height;

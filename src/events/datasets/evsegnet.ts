@@ -19,7 +19,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import sharp from 'sharp';
-import { readNpy } from '../../util/npy.js';
+import { NpyError, readNpy } from '../../util/npy.js';
 import { EventFormatError, type FormatWarning } from '../errors.js';
 
 export const EVSEGNET_CLASSES = ['flat', 'construction+sky', 'object', 'nature', 'human', 'vehicle'] as const;
@@ -41,6 +41,8 @@ export interface EvSegNetSample {
 export interface EvSegNetOptions {
   split: string;
   onWarning?: (w: FormatWarning) => void;
+  /** Called with the expected label path of each event image skipped for want of a label (after onWarning). */
+  onMissingLabel?: (labelPath: string) => void;
   signal?: AbortSignal;
 }
 
@@ -74,9 +76,25 @@ export function evSegNetSplits(root: string): string[] {
 
 const natural = (a: string, b: string): number => a.localeCompare(b, 'en', { numeric: true });
 
-/** Decode a label PNG to one uint8 per pixel (first channel of gray / RGB files). */
+/**
+ * Label images are sensor-sized (346 x 200 here, 1280 x 720 for the largest event cameras); a PNG claiming
+ * more pixels than this is refused before it is decoded, so a small file cannot expand to gigabytes.
+ */
+export const MAX_LABEL_PIXELS = 4096 * 4096;
+
+/**
+ * Decode a label PNG to one uint8 per pixel (first channel of gray / RGB files). A missing, truncated or
+ * corrupt file is an EventFormatError naming it (sharp's own messages do not say which file).
+ */
 export async function readLabelPng(path: string): Promise<{ label: Uint8Array; width: number; height: number }> {
-  const { data, info } = await sharp(readFileSync(path)).raw().toBuffer({ resolveWithObject: true });
+  let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
+  try {
+    // sharp's default failOn 'warning' makes a PNG cut short an error, not an image missing its bottom rows
+    decoded = await sharp(readFileSync(path), { limitInputPixels: MAX_LABEL_PIXELS }).raw().toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    throw new EventFormatError('corrupt-packet', path, 0, 'a PNG label image (one class id per pixel)', (e as Error).message.replace(/\s+/g, ' ').trim());
+  }
+  const { data, info } = decoded;
   const n = info.width * info.height;
   const label = new Uint8Array(n);
   const c = info.channels;
@@ -99,6 +117,7 @@ export async function* readEvSegNet(root: string, opts: EvSegNetOptions): AsyncG
     const eventPath = join(folders.events, f);
     if (!labelPath) {
       opts.onWarning?.({ kind: 'unsupported', source: eventPath, offset: 0, message: `${eventPath}: no label ${id}.png in ${folders.labels}; sample skipped` });
+      opts.onMissingLabel?.(join(folders.labels, `${id}.png`));
       continue;
     }
     yield await loadSample(id, eventPath, labelPath);
@@ -106,7 +125,14 @@ export async function* readEvSegNet(root: string, opts: EvSegNetOptions): AsyncG
 }
 
 async function loadSample(id: string, eventPath: string, labelPath: string): Promise<EvSegNetSample> {
-  const npy = readNpy(eventPath);
+  let npy;
+  try {
+    npy = readNpy(eventPath);
+  } catch (e) {
+    // as the ESS index: .npy problems are dataset errors naming the file and byte
+    if (e instanceof NpyError) throw new EventFormatError(/truncated/.test(e.message) ? 'truncated' : 'bad-header', eventPath, e.offset, 'a float (H, W, C) .npy event image', e.message);
+    throw e;
+  }
   if (npy.shape.length !== 3 || npy.shape[2]! < 2 || npy.fortranOrder) {
     throw new EventFormatError('bad-header', eventPath, 0, 'a C-order (H, W, C >= 2) event image', `shape (${npy.shape.join(', ')})${npy.fortranOrder ? ' Fortran order' : ''}`);
   }
