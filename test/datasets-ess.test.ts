@@ -5,7 +5,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { detectDatasetLayout, essSplit, listEssDrives, readEssDrive, type EssWindow } from '../src/events/datasets/index.js';
-import { essMaskRows, writeEssDataset, type EssDriveSummary } from '../src/events/datasets/ess-writer.js';
+import { essMaskRows, writeEssDataset, type EssDriveSummary } from '../src/sim/ess-writer.js';
 import { EventFormatError } from '../src/events/errors.js';
 import { simulateSequence, type SimChunk } from '../src/sim/simulate.js';
 import { countEvents, defaultCrop, loadEssData, preprocessFrame, resizeLabel } from '../src/train/data.js';

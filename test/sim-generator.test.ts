@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CLASS_NAMES, IGNORE_LABEL, NUM_CLASSES, ClassId } from '../src/sim/classes.js';
+import { CLASS_NAMES, IGNORE_LABEL, NUM_CLASSES, ClassId } from '../src/labels/index.js';
 import { simulateSequence, type SimChunk, type SimOptions } from '../src/sim/simulate.js';
 import { renderPreview } from '../src/sim/preview.js';
 

@@ -1,4 +1,7 @@
-import type { EventBatch } from './types.js';
+import type { EventBatch, TimeJump } from './types.js';
+
+// TimeJump is declared in types.ts (StreamInfo carries it), so that file needs no import of this one.
+export type { TimeJump };
 
 /**
  * Timestamp plausibility guard: one corrupt timestamp must cost that event, never the rest of the stream
@@ -52,19 +55,6 @@ export interface TimeGuardOptions {
    * ordinary silence and is not counted as a discontinuity.
    */
   suspectUs?: number;
-}
-
-/** A confirmed time jump. */
-export interface TimeJump {
-  direction: 'forward' | 'backward';
-  /** Time of the last accepted event before the jump (µs). */
-  fromUs: number;
-  /** Time of the first event after it (µs). */
-  toUs: number;
-  /** |toUs - fromUs| (µs). */
-  sizeUs: number;
-  /** Position of the first event after the jump in the guard's input (0-based). */
-  atEvent: number;
 }
 
 /** True when `maxGapUs` enables gap checks (finite and > 0). */

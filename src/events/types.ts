@@ -1,4 +1,3 @@
-import type { TimeJump } from './time-guard.js';
 
 /**
  * Events in memory: struct-of-arrays batches, never one object per event.
@@ -86,4 +85,17 @@ export function concatBatches(batches: readonly EventBatch[], width?: number, he
     o += b.length;
   }
   return out;
+}
+
+/** A confirmed time jump (time-guard.ts finds them). */
+export interface TimeJump {
+  direction: 'forward' | 'backward';
+  /** Time of the last accepted event before the jump (µs). */
+  fromUs: number;
+  /** Time of the first event after it (µs). */
+  toUs: number;
+  /** |toUs - fromUs| (µs). */
+  sizeUs: number;
+  /** Position of the first event after the jump in the guard's input (0-based). */
+  atEvent: number;
 }

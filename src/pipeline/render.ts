@@ -4,7 +4,7 @@
  * The browser viewer uses the same colours (web/app.js).
  */
 import sharp from 'sharp';
-import { CLASS_COLORS, CLASS_NAMES } from '../sim/classes.js';
+import { CLASS_COLORS, CLASS_NAMES } from '../labels/index.js';
 
 export const BACKGROUND: readonly [number, number, number] = [11, 14, 20];
 export const ON_COLOR: readonly [number, number, number] = [90, 200, 255];
@@ -15,7 +15,7 @@ export interface ClassStyle {
   colors: [number, number, number][];
 }
 
-/** Names and colours for `classes` classes (the DDD17 six from src/sim/classes.ts, then generated ones). */
+/** Names and colours for `classes` classes (the DDD17 six from src/labels, then generated ones). */
 export function classStyle(classes: number): ClassStyle {
   const names: string[] = [];
   const colors: [number, number, number][] = [];

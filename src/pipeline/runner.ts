@@ -15,7 +15,9 @@ import { boundedStep } from './bounded-step.js';
 import { describeSource, resolveIn, type PipelineConfig } from './config.js';
 import { LiveModel, tensorCount, type ModelInfo } from './model-adapter.js';
 import { LiveTcpSource, PacedFileSource, continuousTime, type ControlledSource, type SourceStatus } from './source.js';
-import { Stats } from './stats.js';
+import { Stats, type Percentiles } from './stats.js';
+
+export type { Percentiles };
 
 /** One processed frame, as handed to every sink. */
 export interface FrameResult {
@@ -69,12 +71,6 @@ export interface PipelineStatus {
   tensors: number;
   memory: { rssMB: number; heapMB: number };
   uptimeS: number;
-}
-
-export interface Percentiles {
-  last: number;
-  p50: number;
-  p95: number;
 }
 
 interface TimedFrame extends Frame {

@@ -1,5 +1,11 @@
 /** Rolling pipeline statistics: frame rates over the last seconds, latency percentiles over recent frames. */
-import type { Percentiles } from './runner.js';
+
+/** Latest value, median and 95th percentile of a series (rounded to 0.01; NaN before any sample). */
+export interface Percentiles {
+  last: number;
+  p50: number;
+  p95: number;
+}
 
 /** Fixed-size ring of samples with percentiles (bounded memory). */
 export class Ring {

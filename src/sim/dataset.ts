@@ -8,7 +8,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, normalize, sep } from 'node:path';
 import sharp from 'sharp';
 import type { EventBatch } from '../events/types.js';
-import { CLASS_NAMES, IGNORE_LABEL } from './classes.js';
+import { Aedat4Writer } from '../events/aedat4/index.js';
+import { CLASS_NAMES, IGNORE_LABEL } from '../labels/index.js';
 import { hashSeed } from './prng.js';
 import { resolveSimOptions, simulateSequence, type ResolvedSimOptions, type SimOptions } from './simulate.js';
 import { InputFileError } from '../util/input-error.js';
@@ -119,24 +120,10 @@ export async function writeSimDataset(outDir: string, opts: SimDatasetOptions, w
   return manifest;
 }
 
-interface Aedat4WriterLike {
-  write(batch: EventBatch): Promise<void>;
-  close(): Promise<void>;
-}
-
-/** Wraps `Aedat4Writer` from ../events/aedat4/index.js (another module; resolved at run time). */
+/** Writes each sequence with the AEDAT 4 writer of src/events (LZ4-compressed packets). */
 export async function defaultAedat4Writer(): Promise<WriteEvents> {
-  const specifier = '../events/aedat4/index.js';
-  let mod: { Aedat4Writer?: { open(path: string, o: { width: number; height: number; compression?: string }): Promise<Aedat4WriterLike> | Aedat4WriterLike } };
-  try {
-    mod = (await import(specifier)) as typeof mod;
-  } catch (e) {
-    throw new Error(`writeSimDataset: no event writer given and the AEDAT 4 writer (${specifier}) could not be loaded: ${(e as Error).message}`);
-  }
-  const Writer = mod.Aedat4Writer;
-  if (!Writer) throw new Error('writeSimDataset: ../events/aedat4/index.js has no Aedat4Writer export');
   return async (path, batches, size) => {
-    const w = await Writer.open(path, { width: size.width, height: size.height, compression: 'lz4' });
+    const w = await Aedat4Writer.open(path, { width: size.width, height: size.height, compression: 'lz4' });
     try {
       for await (const b of batches) await w.write(b);
     } finally {

@@ -1,6 +1,6 @@
-/** Synthetic labelled event-camera driving scenes (DDD17-like classes). */
-export { CLASS_COLORS, CLASS_NAMES, ClassId, IGNORE_COLOR, IGNORE_LABEL, NUM_CLASSES, classColor, type ClassName } from './classes.js';
+/** Synthetic labelled event-camera driving scenes (DDD17 classes: their names, ids and colours live in src/labels). */
 export { simulateSequence, resolveSimOptions, type SimChunk, type SimOptions, type ResolvedSimOptions } from './simulate.js';
+export { writeEssDataset, essMaskRows, type EssWriteOptions, type EssDriveSummary } from './ess-writer.js';
 export { writeSimDataset, defaultAedat4Writer, GENERATOR_VERSION, type SimDatasetOptions, type SimManifest, type SimSequenceManifest, type WriteEvents } from './dataset.js';
 export { renderPreview, logToGray, type PreviewImage } from './preview.js';
 export { DvsSensor, EventBuffer, type SensorOptions } from './sensor.js';

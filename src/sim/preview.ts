@@ -1,6 +1,6 @@
 /** Debug/viewer images: events drawn over dimmed label colours. */
 import type { EventBatch } from '../events/types.js';
-import { classColor } from './classes.js';
+import { classColor } from '../labels/index.js';
 
 export interface PreviewImage {
   rgb: Uint8Array;

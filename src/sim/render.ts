@@ -6,7 +6,7 @@
  * at the pixel centre, so the mask is exact for the rendered image.
  */
 import { CameraView, type CameraPose } from './camera.js';
-import { ClassId, IGNORE_LABEL } from './classes.js';
+import { ClassId, IGNORE_LABEL } from '../labels/index.js';
 import { ASPHALT, World, type Drawable, type Sprite, type SpritePart, type Wall } from './scene.js';
 import { mipLevel, Texture } from './texture.js';
 

@@ -6,7 +6,7 @@
  * closed-form trajectories pos(t) = p + v (t - tRef).
  */
 import { CameraPath, type CameraPose } from './camera.js';
-import { ClassId } from './classes.js';
+import { ClassId } from '../labels/index.js';
 import { hashSeed, Rng } from './prng.js';
 import type { ScenePreset } from './presets.js';
 import { buildTextureSet, Texture, type TextureSet } from './texture.js';

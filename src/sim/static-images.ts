@@ -16,11 +16,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { vocColor } from '../util/voc-colors.js';
+import { IGNORE_LABEL, vocColor } from '../labels/index.js';
 import { hashSeed, Rng } from './prng.js';
 
 export const STATIC_CLASS_NAMES = ['background', 'circle', 'square', 'triangle'] as const;
-const IGNORE = 255;
 
 export type StaticImageLayout = 'voc' | 'images';
 
@@ -128,7 +127,7 @@ export function renderStaticImage(seed: number, index: number, width: number, he
         let edge = false;
         for (let yy = Math.max(0, y - border); yy <= Math.min(height - 1, y + border) && !edge; yy++)
           for (let xx = Math.max(0, x - border); xx <= Math.min(width - 1, x + border) && !edge; xx++) edge = label[yy * width + xx] !== l;
-        if (edge) out[y * width + x] = IGNORE;
+        if (edge) out[y * width + x] = IGNORE_LABEL;
       }
     return { rgb, label: out };
   }

@@ -16,7 +16,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BnPolicy } from './bntt.js';
-import type { SegModel } from './model.js';
+import type { ModelDef } from './definition.js';
+
+/**
+ * What a session needs of its model: the definition and one time step. `SegModel` (model.ts) satisfies it;
+ * declaring it here, rather than importing SegModel, keeps model.ts -> session.ts one way
+ * (`SegModel.createSession` constructs sessions).
+ */
+export interface SteppableModel {
+  readonly def: ModelDef;
+  stepCore(x: tf.Tensor4D, mems: (tf.Tensor | null)[], t: number, opts: { bnPolicy?: BnPolicy }): { contribution: tf.Tensor4D; mems: tf.Tensor[]; spikeSums: tf.Tensor[] };
+}
 
 export interface SessionOptions {
   /** Batch size N of the frames (default 1). */
@@ -54,7 +64,7 @@ export class SnnSession {
   private disposed = false;
 
   constructor(
-    readonly model: SegModel,
+    readonly model: SteppableModel,
     opts: SessionOptions = {},
   ) {
     this.batch = opts.batch ?? 1;

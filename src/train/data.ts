@@ -54,54 +54,12 @@ import { decodeNpy, encodeNpy } from '../util/npy.js';
 import { detectImageLayout, loadImageData } from './images.js';
 import type { EventBatch } from '../events/types.js';
 
-export const IGNORE = 255;
-export const DDD17_CLASSES = 6;
+import { IGNORE_LABEL, NUM_CLASSES } from '../labels/index.js';
+import { resizeLabel, type DataLayout, type LoadSummary, type PreprocessOptions, type SegData, type Split } from './seg-data.js';
 
-export type Split = 'train' | 'val' | 'test' | 'all';
+export { resizeLabel, type DataLayout, type LabelResize, type LoadSummary, type PreprocessOptions, type SegData, type Split } from './seg-data.js';
+
 export type FrameMode = 'poisson' | 'frames' | 'direct';
-export type LabelResize = 'nearest' | 'majority';
-export type DataLayout = 'sim' | 'evsegnet' | 'ess' | 'voc' | 'images';
-
-export interface PreprocessOptions {
-  /** Network input size [H, W] (default [64, 64]). */
-  size?: [number, number];
-  /** Sensor crop: a rect, 'ddd17' (the rule above, default) or 'none'. */
-  crop?: CropRect | 'ddd17' | 'none';
-  labelResize?: LabelResize;
-  /** Per-channel min-max to [-0.5, 0.5] (default true). */
-  normalize?: boolean;
-  /** Write / use the .npy cache of synthetic sets (default true). */
-  cache?: boolean;
-  /** ESS only: keep this many unlabelled windows before each labelled one (frames mode history). */
-  history?: number;
-  /** Progress callback: items done / total (sequences, files or windows). */
-  onProgress?: (done: number, total: number, what: string) => void;
-  /**
-   * Non-fatal problems, each naming its file: decoder warnings of damaged event files (a corrupt packet
-   * is skipped and reading goes on) and skipped samples. Counted in `SegData.summary.warnings`.
-   */
-  onWarning?: (w: FormatWarning) => void;
-  /**
-   * Synthetic sets: refuse a manifest whose frames would take more than this many bytes once preprocessed
-   * (default half this machine's memory), before anything is allocated.
-   */
-  maxBytes?: number;
-  /** Called by `openSegData` when a set is loaded (the CLI prints `formatLoadSummary` of it). */
-  onLoaded?: (path: string, data: SegData) => void;
-}
-
-/**
- * What loading skipped, for the report at its end (`evstream train` / `eval` print it). A missing label
- * leaves its window unlabelled: it is neither trained nor evaluated on.
- */
-export interface LoadSummary {
-  /** Label files the dataset should have but that are absent. */
-  missingLabels: number;
-  /** The first few of them (paths), for the report line. */
-  missingLabelFiles: string[];
-  /** Warnings passed to `onWarning` while loading. */
-  warnings: number;
-}
 
 /** How many missing label files a summary lists by name. */
 const MISSING_SHOWN = 5;
@@ -134,32 +92,6 @@ class Skipped {
   }
 }
 
-/** A preprocessed set in memory. Frames of one sequence are stored consecutively, in window order. */
-export interface SegData {
-  name: string;
-  layout: DataLayout;
-  split: Split;
-  n: number;
-  channels: number;
-  height: number;
-  width: number;
-  classes: number;
-  /** Class names, where the dataset defines them (VOC, classes.json of a folder set). */
-  classNames?: string[];
-  /** [n, channels, height, width] */
-  frames: Float32Array;
-  /** [n, height, width], 255 = ignore (also for unlabelled frames) */
-  labels: Uint8Array;
-  /** 1 when frame i has a label */
-  labelled: Uint8Array;
-  /** sequence number of frame i (index into `sequences`) */
-  seq: Int32Array;
-  /** window number of frame i within its sequence */
-  window: Int32Array;
-  sequences: string[];
-  /** What the loader skipped (event datasets; absent for image sets). */
-  summary?: LoadSummary;
-}
 
 // ------------------------------------------------------------------ helpers
 
@@ -182,40 +114,6 @@ export function cropLabel(label: Uint8Array, width: number, crop: CropRect): Uin
   return out;
 }
 
-/** Resize a label plane: nearest (cv2.INTER_NEAREST) or majority vote. */
-export function resizeLabel(label: Uint8Array, inW: number, inH: number, outW: number, outH: number, mode: LabelResize = 'nearest'): Uint8Array {
-  const out = new Uint8Array(outW * outH);
-  if (mode === 'nearest') {
-    const sx = inW / outW;
-    const sy = inH / outH;
-    for (let y = 0; y < outH; y++) {
-      const yy = Math.min(inH - 1, Math.floor(y * sy));
-      for (let x = 0; x < outW; x++) out[y * outW + x] = label[yy * inW + Math.min(inW - 1, Math.floor(x * sx))]!;
-    }
-    return out;
-  }
-  const votes = new Int32Array(256);
-  for (let y = 0; y < outH; y++) {
-    const y0 = Math.floor((y * inH) / outH);
-    const y1 = Math.max(y0 + 1, Math.ceil(((y + 1) * inH) / outH));
-    for (let x = 0; x < outW; x++) {
-      const x0 = Math.floor((x * inW) / outW);
-      const x1 = Math.max(x0 + 1, Math.ceil(((x + 1) * inW) / outW));
-      votes.fill(0);
-      let best = 0;
-      let bv = -1;
-      for (let a = y0; a < Math.min(y1, inH); a++)
-        for (let b = x0; b < Math.min(x1, inW); b++) votes[label[a * inW + b]!]!++;
-      for (let c = 0; c < 256; c++)
-        if (votes[c]! > bv) {
-          bv = votes[c]!;
-          best = c;
-        }
-      out[y * outW + x] = best;
-    }
-  }
-  return out;
-}
 
 /** Two-channel [2, H, W] plane of a sensor-size image -> crop -> area resize -> (normalize). */
 export function preprocessFrame(planes: Float32Array, inW: number, inH: number, crop: CropRect, size: [number, number], normalize = true): Float32Array {
@@ -254,7 +152,7 @@ class Builder {
   constructor(readonly plane: number) {}
   add(frame: Float32Array, label: Uint8Array | undefined, seq: number, window: number): void {
     this.frames.push(frame);
-    this.labels.push(label ?? new Uint8Array(this.plane).fill(IGNORE));
+    this.labels.push(label ?? new Uint8Array(this.plane).fill(IGNORE_LABEL));
     this.labelled.push(label ? 1 : 0);
     this.seq.push(seq);
     this.window.push(window);
@@ -315,7 +213,7 @@ async function loadSimSequence(dir: string, m: SimManifestLike, s: SimManifestLi
   const [H, W] = o.size;
   const plane = H * W;
   const frames = new Float32Array(s.frames * 2 * plane);
-  const labels = new Uint8Array(s.frames * plane).fill(IGNORE);
+  const labels = new Uint8Array(s.frames * plane).fill(IGNORE_LABEL);
   const windowUs = s.windowUs ?? m.windowUs;
   const binner = new FrameBinner({ windowUs, width: m.width, height: m.height, crop: o.crop, resize: { width: W, height: H }, normalize: o.normalize, latenessUs: windowUs });
   let misaligned = false;
@@ -437,7 +335,7 @@ export async function loadSimData(dir: string, split: Split = 'all', opts: Prepr
     for (let k = k0; k < k1; k++) b.add(data.frames.slice(k * 2 * H * W, (k + 1) * 2 * H * W), gone.has(k) ? undefined : data.labels.slice(k * H * W, (k + 1) * H * W), seqIdx, k);
     opts.onProgress?.(++done, seqs.length, 'sequences');
   }
-  return b.build({ name: basename(dir), layout: 'sim', split, channels: 2, height: H, width: W, classes: DDD17_CLASSES, summary: skipped.summary() });
+  return b.build({ name: basename(dir), layout: 'sim', split, channels: 2, height: H, width: W, classes: NUM_CLASSES, summary: skipped.summary() });
 }
 
 // ------------------------------------------------------------------ Ev-SegNet
@@ -475,7 +373,7 @@ export async function loadEvSegNetData(root: string, split: Split, opts: Preproc
       b.add(it.frame, it.label, si, it.k);
     }
   }
-  return b.build({ name: basename(root), layout: 'evsegnet', split, channels: 2, height: H, width: W, classes: DDD17_CLASSES, summary: skipped.summary() });
+  return b.build({ name: basename(root), layout: 'evsegnet', split, channels: 2, height: H, width: W, classes: NUM_CLASSES, summary: skipped.summary() });
 }
 
 // ------------------------------------------------------------------ ESS DDD17
@@ -512,7 +410,7 @@ export async function loadEssData(path: string, split: Split, opts: PreprocessOp
       if (w.index % 200 === 0) opts.onProgress?.(w.index, NaN, `windows of ${basename(drive)}`);
     }
   }
-  return b.build({ name: basename(path), layout: 'ess', split, channels: 2, height: H, width: W, classes: DDD17_CLASSES, summary: skipped.summary() });
+  return b.build({ name: basename(path), layout: 'ess', split, channels: 2, height: H, width: W, classes: NUM_CLASSES, summary: skipped.summary() });
 }
 
 // ------------------------------------------------------------------ entry point

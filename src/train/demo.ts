@@ -11,7 +11,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { CLASS_NAMES, IGNORE_LABEL } from '../sim/classes.js';
+import { CLASS_NAMES, IGNORE_LABEL } from '../labels/index.js';
 import { defaultAedat4Writer, GENERATOR_VERSION } from '../sim/dataset.js';
 import { resolveSimOptions, simulateSequence } from '../sim/simulate.js';
 import type { ScenePresetName } from '../sim/presets.js';

@@ -26,15 +26,14 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
-import { IGNORE, resizeLabel, type PreprocessOptions, type SegData, type Split } from './data.js';
-import { vocColor } from '../util/voc-colors.js';
+import { resizeLabel, type PreprocessOptions, type SegData, type Split } from './seg-data.js';
+import { IGNORE_LABEL, VOC_CLASS_NAMES, VOC_CLASSES, vocColor } from '../labels/index.js';
 
-export { vocColor };
+// The VOC names, count and colour map live in src/labels; re-exported for callers of the image loader.
+export { VOC_CLASS_NAMES, VOC_CLASSES, vocColor };
 
 export type ImageLayout = 'voc' | 'images';
 
-export const VOC_CLASSES = 21;
-export const VOC_CLASS_NAMES = ['background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train', 'tvmonitor'] as const;
 /** Per-channel RGB mean / std of ImageNet (torchvision's Normalize constants). */
 export const IMAGE_MEAN = [0.485, 0.456, 0.406] as const;
 export const IMAGE_STD = [0.229, 0.224, 0.225] as const;
@@ -62,7 +61,7 @@ export class ImageDataError extends Error {
 /** 0xRRGGBB -> label for indices 0..classes-1 and the 255 border; other colours are absent (-> 255). */
 export function vocLabelLookup(classes = VOC_CLASSES): Map<number, number> {
   const m = new Map<number, number>();
-  for (const i of [...Array.from({ length: classes }, (_, k) => k), IGNORE]) {
+  for (const i of [...Array.from({ length: classes }, (_, k) => k), IGNORE_LABEL]) {
     const [r, g, b] = vocColor(i);
     m.set((r << 16) | (g << 8) | b, i);
   }
@@ -73,7 +72,7 @@ export function vocLabelLookup(classes = VOC_CLASSES): Map<number, number> {
 export function decodeVocMask(px: Uint8Array, channels: number, lookup: Map<number, number> = vocLabelLookup()): Uint8Array {
   const n = Math.floor(px.length / channels);
   const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = lookup.get((px[i * channels]! << 16) | (px[i * channels + 1]! << 8) | px[i * channels + 2]!) ?? IGNORE;
+  for (let i = 0; i < n; i++) out[i] = lookup.get((px[i * channels]! << 16) | (px[i * channels + 1]! << 8) | px[i * channels + 2]!) ?? IGNORE_LABEL;
   return out;
 }
 
@@ -273,7 +272,7 @@ async function mapPool<T, R>(xs: T[], fn: (x: T, i: number) => Promise<R>): Prom
 
 const maxLabel = (l: Uint8Array): number => {
   let m = -1;
-  for (const v of l) if (v !== IGNORE && v > m) m = v;
+  for (const v of l) if (v !== IGNORE_LABEL && v > m) m = v;
   return m;
 };
 

@@ -5,7 +5,7 @@
  */
 import sharp from 'sharp';
 import { writeFileSync } from 'node:fs';
-import { CLASS_COLORS, CLASS_NAMES, IGNORE_COLOR } from '../sim/classes.js';
+import { CLASS_COLORS, CLASS_NAMES, IGNORE_COLOR } from '../labels/index.js';
 
 export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#17becf', '#7f7f7f'];
 

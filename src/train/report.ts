@@ -33,7 +33,7 @@ import { energyMarkdown, energyTable, evaluateStreaming, measureEnergy, noiseSwe
 import { outputStride, resolutionCeiling, type CeilingResult } from './ceiling.js';
 import { conversionSweep, convertAnnToSnn, preActivationMax, spikingTwinOf, thresholdsFromMax, type ConversionPoint, type ThresholdMode } from './convert.js';
 import { barChart, lineChart, overlayPanel, writePlot, PALETTE } from './plots.js';
-import { CLASS_NAMES } from '../sim/classes.js';
+import { CLASS_NAMES } from '../labels/index.js';
 
 export interface ReportOptions {
   /** Evaluation data (sim set, Ev-SegNet, ESS) and split (default 'val'). Needed by every sweep. */

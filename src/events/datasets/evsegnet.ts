@@ -21,9 +21,7 @@ import { basename, join } from 'node:path';
 import sharp from 'sharp';
 import { NpyError, readNpy } from '../../util/npy.js';
 import { EventFormatError, type FormatWarning } from '../errors.js';
-
-export const EVSEGNET_CLASSES = ['flat', 'construction+sky', 'object', 'nature', 'human', 'vehicle'] as const;
-export const EVSEGNET_IGNORE = 255;
+import { IGNORE_LABEL, NUM_CLASSES } from '../../labels/index.js';
 
 export interface EvSegNetSample {
   id: string;
@@ -152,7 +150,7 @@ async function loadSample(id: string, eventPath: string, labelPath: string): Pro
     throw new EventFormatError('bad-header', labelPath, 0, `a ${width} x ${height} label for ${basename(eventPath)}`, `${png.width} x ${png.height}`);
   }
   const label = png.label;
-  for (let i = 0; i < label.length; i++) if (label[i]! >= EVSEGNET_CLASSES.length) label[i] = EVSEGNET_IGNORE;
+  for (let i = 0; i < label.length; i++) if (label[i]! >= NUM_CLASSES) label[i] = IGNORE_LABEL;
   return { id, width, height, events, raw, channels, label };
 }
 

@@ -1,11 +1,10 @@
 /**
- * The 6 DDD17 semantic classes (as in EV-SegNet's DDD17 labels) plus the ignore id used by the simulator.
+ * The 6 DDD17 semantic classes (EV-SegNet's DDD17 labels; ESS uses the same six). The synthetic scenes
+ * of src/sim are labelled with them, and they are the default legend of a model with 6 outputs.
  */
+import { IGNORE_COLOR, IGNORE_LABEL, type LabelSet, type Rgb } from './label-set.js';
 
 export const NUM_CLASSES = 6;
-
-/** Label id for pixels excluded from training/evaluation (the simulator's ego-vehicle hood band). */
-export const IGNORE_LABEL = 255;
 
 export const CLASS_NAMES = ['flat', 'construction+sky', 'object', 'nature', 'human', 'vehicle'] as const;
 
@@ -21,7 +20,7 @@ export const ClassId = {
 } as const;
 
 /** RGB per class id, Cityscapes-like: road purple, sky/building grey-blue, object yellow, nature green, human red, vehicle blue. */
-export const CLASS_COLORS: readonly (readonly [number, number, number])[] = [
+export const CLASS_COLORS: readonly Rgb[] = [
   [128, 64, 128],
   [100, 130, 170],
   [250, 200, 30],
@@ -30,9 +29,9 @@ export const CLASS_COLORS: readonly (readonly [number, number, number])[] = [
   [30, 60, 230],
 ];
 
-/** Colour for the ignore label. */
-export const IGNORE_COLOR: readonly [number, number, number] = [0, 0, 0];
+export const DDD17_LABELS: LabelSet = { name: 'ddd17', classes: CLASS_NAMES, colors: CLASS_COLORS, ignore: IGNORE_LABEL };
 
-export function classColor(id: number): readonly [number, number, number] {
+/** DDD17 colour of a class id; black for the ignore id and ids >= 6. */
+export function classColor(id: number): Rgb {
   return CLASS_COLORS[id] ?? IGNORE_COLOR;
 }

@@ -1,5 +1,5 @@
 /**
- * Writes DDD17 in the ESS layout (see ess.ts) from the project's synthetic scenes, so that the ESS reader
+ * Writes DDD17 in the ESS layout (read by src/events/datasets/ess.ts) from the project's synthetic scenes, so that the ESS reader
  * and loader can be tested end to end without the real (licence-bound, 10s of GB) data.
  *
  * Per drive `dir<k>`:
@@ -17,10 +17,10 @@
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { hashSeed } from '../../sim/prng.js';
-import { simulateSequence, type SimOptions } from '../../sim/simulate.js';
-import { writeNpy } from '../../util/npy.js';
-import { ESS_HEIGHT, ESS_WIDTH } from './ess.js';
+import { ESS_HEIGHT, ESS_WIDTH } from '../events/datasets/ess.js';
+import { writeNpy } from '../util/npy.js';
+import { hashSeed } from './prng.js';
+import { simulateSequence, type SimOptions } from './simulate.js';
 
 export interface EssWriteOptions extends Omit<SimOptions, 'seed' | 'width' | 'height' | 'windowUs'> {
   seed: number;
