@@ -12,6 +12,7 @@
  * checkpoint, data, seconds }. Missing label files and decoder warnings are also printed on stderr.
  */
 import type { Command } from 'commander';
+import { CLASS_NAMES } from '../../labels/index.js';
 import type { FrameMode, LabelResize, Split } from '../../train/data.js';
 import type { EnergyConvention } from '../../train/energy.js';
 import { warningPrinter } from '../warnings.js';
@@ -30,8 +31,6 @@ export interface EvalCliOptions {
   cache?: boolean;
   json?: boolean;
 }
-
-const CLASS_NAMES = ['flat', 'construction+sky', 'object', 'nature', 'human', 'vehicle'];
 
 export async function runEval(o: EvalCliOptions): Promise<Record<string, unknown>> {
   // tfjs and the training code load only when eval runs, so other commands start fast.
