@@ -4,7 +4,7 @@
  * The browser viewer uses the same colours (web/app.js).
  */
 import sharp from 'sharp';
-import { CLASS_COLORS, CLASS_NAMES } from '../labels/index.js';
+import { DDD17_LABELS, type LabelSet } from '../labels/index.js';
 
 export const BACKGROUND: readonly [number, number, number] = [11, 14, 20];
 export const ON_COLOR: readonly [number, number, number] = [90, 200, 255];
@@ -15,13 +15,17 @@ export interface ClassStyle {
   colors: [number, number, number][];
 }
 
-/** Names and colours for `classes` classes (the DDD17 six from src/labels, then generated ones). */
-export function classStyle(classes: number): ClassStyle {
+/**
+ * The legend of a model with `classes` outputs: the names and colours of `set` (default the DDD17 six of
+ * src/labels), then generated ones past the set's end. The server sends it to the viewer in `hello`, so
+ * web/ holds no class list of its own.
+ */
+export function classStyle(classes: number, set: LabelSet = DDD17_LABELS): ClassStyle {
   const names: string[] = [];
   const colors: [number, number, number][] = [];
   for (let c = 0; c < classes; c++) {
-    names.push(CLASS_NAMES[c] ?? `class ${c}`);
-    const col = CLASS_COLORS[c];
+    names.push(set.classes[c] ?? `class ${c}`);
+    const col = set.colors[c];
     if (col) colors.push([col[0], col[1], col[2]]);
     else colors.push([(c * 97 + 60) % 256, (c * 57 + 80) % 256, (c * 151 + 40) % 256]);
   }

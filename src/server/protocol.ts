@@ -8,8 +8,9 @@
  *     32 u8[W*H] class map | u8[W*H] ON counts * 255 / ON scale | u8[W*H] OFF counts * 255 / OFF scale
  * 2. text, JSON `{ type: 'frame', seq, ... }` (FrameStats): per-layer spike rates, times, counters.
  *
- * Other server messages (JSON): `hello` (on connect: model, layers, classes, source), `source` (state
- * changes), `control` (ack), `pong`, `error` (a rejected client message).
+ * Other server messages (JSON): `hello` (on connect: model, layers, source, and `classes`, the legend
+ * `{ names, colors }` from `classStyle`: the viewer draws class ids with it),
+ * `source` (state changes), `control` (ack), `pong`, `error` (a rejected client message).
  *
  * Client -> server (JSON text only, max 4 KiB): `{type:'ping', id?}`, `{type:'control', action, value?}`
  * (same actions as POST /api/control). Anything else is rejected with an `error` message and logged.
