@@ -1,7 +1,7 @@
 /**
  * Small hand-written SVG charts (no plotting dependency) and PNG output through sharp:
  * `lineChart` (x/y series, optional log x, legend), `barChart` (grouped bars, optional log y),
- * `overlayPanel` (event frame | prediction | ground truth, class colours of src/sim/classes.ts).
+ * `overlayPanel` (event frame | prediction | ground truth, DDD17 class colours of src/labels).
  */
 import sharp from 'sharp';
 import { writeFileSync } from 'node:fs';
