@@ -107,7 +107,7 @@ test('bad input: unknown format, empty file, missing file and bad options fail c
     [['info', junk], /junk\.bin: unknown-format at byte 0/],
     [['info', empty], /empty\.aedat4: empty at byte 0/],
     [['info', join(tmp, 'nope.aedat')], /nope\.aedat/],
-    [['frames', junk, '--out', join(tmp, 'x.npy'), '--size', '64'], /expected WxH|unknown-format/],
+    [['frames', junk, '--out', join(tmp, 'x.npy'), '--size', '64x'], /--size must be W x H in pixels, width first/],
     [['convert', junk, join(tmp, 'never.aedat4')], /unknown-format/],
   ] as const) {
     const r = await runCli([...args]);
@@ -148,8 +148,8 @@ test('simulate writes a reproducible labelled set that info and frames read', as
     assert.equal(info.nonMonotonic, 0);
   }
   const bad = await runCli(['simulate', '--seed', 'x', '--out', join(tmp, 'simC')]);
-  assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /--seed must be an integer/);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr, "evstream: --seed must be an integer, got 'x'\n");
 });
 
 // ------------------------------------------------------------------ hostile timestamps (issue 12)
@@ -242,10 +242,10 @@ test('frames refuses windows below 0.1 ms and bad --max-gap with one line and ex
   const junk = join(tmp, 'never-read.aedat');
   writeFileSync(junk, '');
   for (const [args, pattern] of [
-    [['--window-ms', '0.001'], /--window-ms must be between 0\.1 and 60000 ms, got '0\.001'/],
-    [['--window-ms', '120000'], /--window-ms must be between/],
-    [['--window-ms', 'abc'], /--window-ms must be between/],
-    [['--max-gap', '-1'], /--max-gap must be a number of seconds >= 0/],
+    [['--window-ms', '0.001'], /--window-ms must be a number between 0\.1 and 60000, got '0\.001'/],
+    [['--window-ms', '120000'], /--window-ms must be a number between/],
+    [['--window-ms', 'abc'], /--window-ms must be a number between 0\.1 and 60000, got 'abc'/],
+    [['--max-gap', '-1'], /--max-gap must be a number >= 0 \(seconds; 0 or Infinity: off\), got '-1'/],
   ] as const) {
     const out = join(tmp, 'refused.npy');
     const r = await runCli(['frames', junk, ...args, '--out', out]);
@@ -257,4 +257,72 @@ test('frames refuses windows below 0.1 ms and bad --max-gap with one line and ex
   const info = await runCli(['info', junk, '--max-gap', 'x']);
   assert.equal(info.code, 2);
   assert.match(info.stderr, /--max-gap must be/);
+});
+
+// ------------------------------------------------------------------ one options module (issue 13)
+
+const COMMANDS = ['info', 'frames', 'convert', 'replay-server', 'simulate', 'simulate-images', 'infer', 'run', 'make-demo', 'train', 'eval', 'report', 'train-stream', 'export-model', 'simulate-scene'];
+
+test('every command prints its help (built-in defaults parse at start-up) and every --size is WxH', async () => {
+  const top = await runCli(['--help']);
+  for (const cmd of COMMANDS) assert.match(top.stdout, new RegExp(`^  ${cmd}\\b`, 'm'), `${cmd} listed`);
+  let sizes = 0;
+  for (const cmd of COMMANDS) {
+    const r = await runCli([cmd, '--help']);
+    assert.equal(r.code, 0, `${cmd}: ${r.stderr}`);
+    assert.equal(r.stderr, '');
+    assert.doesNotMatch(r.stdout, /HxW|H x W/, `${cmd} --help`);
+    if (/--size </.test(r.stdout)) {
+      sizes++;
+      assert.match(r.stdout, /--size <WxH>/, cmd);
+    }
+  }
+  assert.equal(sizes, 6, 'frames, simulate, simulate-images, infer, train, simulate-scene');
+});
+
+test("commander's own usage errors are one line with exit code 2, like a bad value", async () => {
+  for (const [args, line] of [
+    [['info', 'x', '--bogus'], "evstream: unknown option '--bogus' (run with --help for usage)"],
+    [['simulate', '--seed', '1'], "evstream: required option '--out <dir>' not specified (run with --help for usage)"],
+    [['frames'], /^evstream: (missing required argument 'file'|required option '--out <frames\.npy>' not specified) \(run with --help for usage\)$/],
+    [['inf'], "evstream: unknown command 'inf' (Did you mean info?) (run with --help for usage)"],
+    [['replay-server', 'x', '--port', '70000'], "evstream: --port must be an integer between 0 and 65535, got '70000'"],
+    [['report', join(tmp, 'no-run')], `evstream: ${join(tmp, 'no-run')}: does not exist, expected a training run directory for <run_dir>`],
+  ] as const) {
+    const r = await runCli([...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    if (typeof line === 'string') assert.equal(lines[0], line);
+    else assert.match(lines[0]!, line);
+  }
+  const version = await runCli(['--version']);
+  assert.equal(version.code, 0);
+  assert.match(version.stdout, /^\d+\.\d+\.\d+/);
+});
+
+test('infer reads --size as W x H and notes the old H x W reading of a non-square size', async () => {
+  const { initBackend } = await import('../src/snn/backend.js');
+  const { SegModel } = await import('../src/snn/model.js');
+  const { encodeNpy } = await import('../src/util/npy.js');
+  await initBackend('wasm', false);
+  const [W, H] = [32, 16];
+  const m = SegModel.create('ann-fcn', { width: 0.125, size: [H, W], classes: 3 });
+  const w = join(tmp, 'wide.safetensors');
+  writeFileSync(w, m.encodeWeights());
+  m.dispose();
+  const x = join(tmp, 'wide-x.npy');
+  writeFileSync(x, encodeNpy(new Float32Array(1 * 1 * 2 * H * W).fill(0.5), [1, 1, 2, H, W]));
+  const y = join(tmp, 'wide-y.npy');
+  const ok = await runCli(['infer', '--arch', 'ann-fcn', '--weights', w, '--input', x, '--out', y, '--classes', '3', '--size', `${W}x${H}`]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.deepEqual(readNpy(y).shape, [1, 3, H, W], '32x16 = 32 wide, 16 high');
+  assert.match(ok.stderr, /^note: --size is W x H \(width first\) in every command; train and infer used to read H x W\. 32x16 = 32 wide, 16 high$/m);
+  // the old form (height first) no longer fits this model; the note says how it was read
+  const old = await runCli(['infer', '--arch', 'ann-fcn', '--weights', w, '--input', x, '--out', y, '--classes', '3', '--size', `${H}x${W}`]);
+  assert.notEqual(old.code, 0);
+  assert.match(old.stderr, /16x32 = 16 wide, 32 high/);
+  // a square size means the same in both readings: no note
+  const sq = await runCli(['infer', '--arch', 'ann-fcn', '--weights', w, '--input', x, '--out', y, '--classes', '3', '--size', '32x32']);
+  assert.doesNotMatch(sq.stderr, /note:/);
 });

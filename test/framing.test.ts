@@ -7,7 +7,6 @@ import type { Frame } from '../src/framing/frame.js';
 import { binFrames } from '../src/framing/bin-frames.js';
 import { areaWeights, resizeArea } from '../src/framing/resize.js';
 import { normalizeMinMax } from '../src/framing/normalize.js';
-import { parseCrop, parseSize } from '../src/framing/frame.js';
 
 function batch(events: [number, number, number, number][], width = 8, height = 6): EventBatch {
   return {
@@ -142,11 +141,8 @@ test('binFrames operator flushes open windows on completion', async () => {
   assert.deepEqual(frames.map((f) => f.events), [1, 1]);
 });
 
-test('size and crop parsing reject malformed values', () => {
-  assert.deepEqual(parseSize('64x32'), { width: 64, height: 32 });
-  assert.throws(() => parseSize('64'), /expected WxH/);
-  assert.deepEqual(parseCrop('0,0,346,200'), { x: 0, y: 0, width: 346, height: 200 });
-  assert.throws(() => parseCrop('0,0,346'), /expected x,y,w,h/);
+// --size / --crop text parsing lives in src/cli/options.ts (test/cli-options.test.ts)
+test('binner rejects a bad window and a crop outside the sensor', () => {
   assert.throws(() => new FrameBinner({ windowUs: 0 }), /windowUs/);
   const b = new FrameBinner({ crop: { x: 0, y: 0, width: 10, height: 10 } });
   assert.throws(() => pushAll(b, batch([[0, 0, 0, 1]], 8, 6)), /exceeds the 8x6 sensor/);

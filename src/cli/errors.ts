@@ -1,9 +1,14 @@
 import { EventFormatError } from '../events/errors.js';
 import { InputFileError } from '../util/input-error.js';
 
+/** A bad command-line value (not a bad file), from src/cli/options.ts: one line on stderr, exit code 2. */
+export class UsageError extends Error {
+  override readonly name: string = 'UsageError';
+}
+
 /** Print a one-line, human-readable error (no stack for expected input errors); returns the exit code. */
 export function reportError(err: unknown): number {
-  if (err instanceof EventFormatError || err instanceof InputFileError) {
+  if (err instanceof EventFormatError || err instanceof InputFileError || err instanceof UsageError) {
     console.error(`evstream: ${err.message}`);
     return 2;
   }

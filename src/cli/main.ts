@@ -20,8 +20,15 @@ program
   .name('evstream')
   .description('Spiking neural networks for semantic segmentation on event-camera (DVS / DAVIS) streams.')
   .version(packageVersion())
-  .showHelpAfterError('(run with --help for usage)')
+  // Commander's own usage errors (unknown option, missing argument, ...) read like ours: one line,
+  // `evstream: ...`, exit code 2 (below). Subcommands inherit this output configuration.
+  .configureOutput({ outputError: (str, write) => write(`evstream: ${usageLine(str)} (run with --help for usage)\n`) })
   .exitOverride();
+
+/** Commander's 'error: unknown command 'x'\n(Did you mean y?)\n' -> one line without its 'error: '. */
+function usageLine(str: string): string {
+  return str.replace(/^error:\s*/, '').replace(/\s*[\r\n]+\s*/g, ' ').trim();
+}
 
 registerInfo(program);
 registerFrames(program);
@@ -40,6 +47,7 @@ registerDemoModel(program);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof CommanderError) process.exitCode = err.exitCode;
+  // --help and --version end with exit code 0; every other CommanderError is a usage error (printed above)
+  if (err instanceof CommanderError) process.exitCode = err.exitCode === 0 ? 0 : 2;
   else process.exitCode = reportError(err);
 }

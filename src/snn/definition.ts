@@ -230,14 +230,6 @@ export function defineModel(arch: Arch, opts: ModelOptions = {}): ModelDef {
   return { arch, spiking, classes, inputChannels: cin0, size: [size[0], size[1]], T, width, bn: useBn, nodes, output, reduce, resize, params, spikingLayers };
 }
 
-/** Parse "64x64" (or "64") into [H, W]. */
-export function parseSize(s: string): [number, number] {
-  const m = /^(\d+)(?:x(\d+))?$/i.exec(s.trim());
-  if (!m) throw new Error(`bad size '${s}' (expected HxW, e.g. 64x64)`);
-  const h = Number(m[1]);
-  return [h, m[2] ? Number(m[2]) : h];
-}
-
 /** Map the fixture manifest's architecture names to ours. */
 export function archFromReference(name: string): Arch {
   if (name === 'dl-vgg9') return 'spiking-deeplab';

@@ -4,17 +4,15 @@ import { Aedat4Writer, type Aedat4WriteCompression } from '../../events/aedat4/i
 import { detectFileFormat } from '../../events/detect.js';
 import { warningPrinter } from '../warnings.js';
 import { byteProgress } from '../progress.js';
+import { argument, compressionOption, existingFile, EVENT_FILE, strictOption, type Compression } from '../options.js';
 
 export function registerConvert(program: Command): void {
-  program
-    .command('convert')
-    .description('convert any readable event file to AEDAT 4.0 (polarity events; other streams are dropped)')
-    .argument('<in>', 'input event file (AEDAT 2.0 / 3.1 / 4.0, DDD17 HDF5)')
-    .argument('<out>', 'output .aedat4 path')
-    .option('--compression <kind>', 'none, lz4 or zstd', 'lz4')
-    .option('--strict', 'fail on any corruption instead of skipping it with a warning')
-    .action(async (input: string, output: string, opts: { compression: string; strict?: boolean }) => {
-      if (!['none', 'lz4', 'zstd'].includes(opts.compression)) throw new Error(`--compression must be none, lz4 or zstd (got '${opts.compression}')`);
+  const cmd = program.command('convert').description('convert any readable event file to AEDAT 4.0 (polarity events; other streams are dropped)');
+  argument(cmd, '<in>', 'input event file (AEDAT 2.0 / 3.1 / 4.0, DDD17 HDF5)', existingFile(EVENT_FILE));
+  cmd.argument('<out>', 'output .aedat4 path');
+  compressionOption(cmd, 'packet compression');
+  strictOption(cmd);
+  cmd.action(async (input: string, output: string, opts: { compression: Compression; strict?: boolean }) => {
       await detectFileFormat(input); // fail on unknown input before creating the output file
       const warnings = warningPrinter();
       const progress = byteProgress('convert');

@@ -16,18 +16,20 @@ import { CLASS_NAMES } from '../../labels/index.js';
 import type { FrameMode, LabelResize, Split } from '../../train/data.js';
 import type { EnergyConvention } from '../../train/energy.js';
 import { warningPrinter } from '../warnings.js';
+import { existingDir, existingFile, integerArg, jsonOption, oneOf, option, requiredOption, seedOption } from '../options.js';
 
+/** Parsed flags (src/cli/options.ts). */
 export interface EvalCliOptions {
   checkpoint: string;
   data: string;
-  split?: string;
-  mode?: string;
-  T?: string;
-  batch?: string;
-  maxBatches?: string;
-  seed?: string;
-  convention?: string;
-  labelResize?: string;
+  split?: Split | 'auto';
+  mode?: FrameMode;
+  T?: number;
+  batch?: number;
+  maxBatches?: number;
+  seed?: number;
+  convention?: EnergyConvention;
+  labelResize?: LabelResize;
   cache?: boolean;
   json?: boolean;
 }
@@ -94,21 +96,20 @@ export async function runEval(o: EvalCliOptions): Promise<Record<string, unknown
 }
 
 export function registerEval(program: Command): Command {
-  return program
-    .command('eval')
-    .description('evaluate a checkpoint: MIoU, per-class IoU, pixel accuracy, spike rates, energy estimate')
-    .requiredOption('--checkpoint <file>', 'weights (.safetensors written by evstream train)')
-    .requiredOption('--data <dir>', 'dataset: evstream simulate output, Ev-SegNet or ESS DDD17 root, a VOC root or an images/ + masks/ folder')
-    .option('--split <s>', 'auto | all | train | val | test (auto: all of a synthetic set, test otherwise)', 'auto')
-    .option('--mode <m>', 'input: poisson | frames | direct (default: as trained)')
-    .option('--T <n>', 'time steps (default: as trained)')
-    .option('--batch <n>', 'batch size', '16')
-    .option('--max-batches <n>', 'evaluate at most this many batches (0 = all)', '0')
-    .option('--seed <n>', 'seed of the Poisson draws', '12345')
-    .option('--convention <c>', 'energy convention: input (conv scaled by its input spike rate) | layer', 'input')
-    .option('--label-resize <m>', 'nearest | majority', 'nearest')
-    .option('--no-cache', 'do not cache preprocessed synthetic frames')
-    .option('--json', 'print one JSON object on stdout')
+  const cmd = program.command('eval').description('evaluate a checkpoint: MIoU, per-class IoU, pixel accuracy, spike rates, energy estimate');
+  requiredOption(cmd, '--checkpoint <file>', 'weights (.safetensors written by evstream train)', existingFile('a .safetensors checkpoint file'));
+  requiredOption(cmd, '--data <dir>', 'dataset: evstream simulate output, Ev-SegNet or ESS DDD17 root, a VOC root or an images/ + masks/ folder', existingDir('a dataset folder'));
+  option(cmd, '--split <s>', 'auto | all | train | val | test (auto: all of a synthetic set, test otherwise)', oneOf(['auto', 'all', 'train', 'val', 'test'] as const), 'auto');
+  option(cmd, '--mode <m>', 'input: poisson | frames | direct (default: as trained)', oneOf(['poisson', 'frames', 'direct'] as const));
+  option(cmd, '--T <n>', 'time steps (default: as trained)', integerArg({ min: 1 }));
+  option(cmd, '--batch <n>', 'batch size', integerArg({ min: 1 }), '16');
+  option(cmd, '--max-batches <n>', 'evaluate at most this many batches (0 = all)', integerArg({ min: 0 }), '0');
+  seedOption(cmd, 'seed of the Poisson draws', '12345');
+  option(cmd, '--convention <c>', 'energy convention: input (conv scaled by its input spike rate) | layer', oneOf(['input', 'layer'] as const), 'input');
+  option(cmd, '--label-resize <m>', 'nearest | majority', oneOf(['nearest', 'majority'] as const), 'nearest');
+  cmd.option('--no-cache', 'do not cache preprocessed synthetic frames');
+  jsonOption(cmd);
+  return cmd
     .action(async (opts: EvalCliOptions) => {
       const r = await runEval(opts);
       if (opts.json) {

@@ -1,30 +1,15 @@
-import { CommanderError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { readEventFile } from '../../events/read-file.js';
 import type { StreamInfo } from '../../events/types.js';
 import { FrameBinner, MAX_WINDOW_US, MIN_WINDOW_US } from '../../framing/binner.js';
-import { parseCrop, parseSize, type Frame } from '../../framing/frame.js';
+import type { Frame } from '../../framing/frame.js';
 import { npyHeaderPadded } from '../../util/npy.js';
 import { warningPrinter } from '../warnings.js';
 import { byteProgress } from '../progress.js';
+import { argument, cropArg, existingFile, EVENT_FILE, integerArg, maxGapOption, maxGapUs, numberArg, option, sizeArg, strictOption, type CropRect, type Size } from '../options.js';
 
 const HEADER_BYTES = 128; // enough for any [N, 2, H, W] shape dict; patched once N is known
-
-/**
- * Refuse a bad option value like bad input: one line on stderr, exit code 2, no usage dump.
- * (main.ts turns a CommanderError into its exit code without printing it.)
- */
-export function badOption(message: string): never {
-  console.error(`evstream: ${message}`);
-  throw new CommanderError(2, 'evstream.badOption', message);
-}
-
-/** `--max-gap <s>` -> µs; 0 or Infinity turns the timestamp guard off. */
-export function parseMaxGap(text: string): number {
-  const s = Number(text);
-  if (text.trim() === '' || !(s >= 0)) badOption(`--max-gap must be a number of seconds >= 0 (0 or Infinity: off), got '${text}'`);
-  return s * 1e6;
-}
 
 /** One line for stderr about dropped / skipped time, or undefined when there is nothing to say. */
 export function timeSummary(outliers: number, discontinuities: number, gapWindows?: number): string | undefined {
@@ -36,47 +21,38 @@ export function timeSummary(outliers: number, discontinuities: number, gapWindow
 }
 
 interface FramesOptions {
-  windowMs: string;
-  size?: string;
-  crop?: string;
-  limit?: string;
+  windowMs: number;
+  size?: Size;
+  crop?: CropRect;
+  limit?: number;
   out: string;
   normalize?: boolean;
   strict?: boolean;
-  maxGap: string;
+  /** seconds */
+  maxGap: number;
   keepGaps?: boolean;
 }
 
 export function registerFrames(program: Command): void {
-  program
-    .command('frames')
-    .description('bin events into fixed windows of two-channel (ON, OFF) counts; writes float32 [N, 2, H, W] .npy')
-    .argument('<file>', 'event file (any supported format)')
-    .option('--window-ms <ms>', `window length in milliseconds (${MIN_WINDOW_US / 1000} .. ${MAX_WINDOW_US / 1000})`, '50')
-    .option('--size <WxH>', 'resize (area average) to W x H after cropping; default: no resize')
-    .option('--crop <x,y,w,h>', 'keep this sensor region first (e.g. 0,0,346,200 for DDD17)')
-    .option('--limit <n>', 'stop after n frames')
-    .option('--normalize', 'per-channel min-max scaling to [-0.5, 0.5] (the reference preprocessing)')
-    .option('--strict', 'fail on any corruption instead of skipping it with a warning')
-    .option('--max-gap <s>', 'largest plausible time jump in seconds: a larger jump the next events do not confirm is an outlier (dropped); a confirmed one is a discontinuity whose silent windows are skipped; 0 = off', '10')
+  const cmd = program.command('frames').description('bin events into fixed windows of two-channel (ON, OFF) counts; writes float32 [N, 2, H, W] .npy');
+  argument(cmd, '<file>', 'event file (any supported format)', existingFile(EVENT_FILE));
+  option(cmd, '--window-ms <ms>', `window length in milliseconds (${MIN_WINDOW_US / 1000} .. ${MAX_WINDOW_US / 1000})`, numberArg({ min: MIN_WINDOW_US / 1000, max: MAX_WINDOW_US / 1000 }), '50');
+  option(cmd, '--size <WxH>', 'resize (area average) to W x H after cropping; default: no resize', sizeArg);
+  option(cmd, '--crop <x,y,w,h>', 'keep this sensor region first (e.g. 0,0,346,200 for DDD17)', cropArg);
+  option(cmd, '--limit <n>', 'stop after n frames', integerArg({ min: 0 }));
+  cmd.option('--normalize', 'per-channel min-max scaling to [-0.5, 0.5] (the reference preprocessing)');
+  strictOption(cmd);
+  maxGapOption(cmd, 'a larger jump the next events do not confirm is an outlier (dropped); a confirmed one is a discontinuity whose silent windows are skipped');
+  cmd
     .option('--keep-gaps', 'write the silent windows of a confirmed time jump too (one empty frame per window)')
     .requiredOption('--out <frames.npy>', 'output .npy path')
     .action(async (file: string, opts: FramesOptions) => {
-      const windowMs = Number(opts.windowMs);
-      if (!(windowMs * 1000 >= MIN_WINDOW_US && windowMs * 1000 <= MAX_WINDOW_US))
-        badOption(`--window-ms must be between ${MIN_WINDOW_US / 1000} and ${MAX_WINDOW_US / 1000} ms, got '${opts.windowMs}'`);
-      const limit = opts.limit === undefined ? Infinity : Number(opts.limit);
-      if (!(limit >= 0) || !Number.isInteger(limit === Infinity ? 0 : limit)) badOption(`--limit must be a non-negative integer, got '${opts.limit}'`);
-      const maxGapUs = parseMaxGap(opts.maxGap);
-      let crop;
-      let resize;
-      try {
-        crop = opts.crop ? parseCrop(opts.crop) : undefined;
-        resize = opts.size ? parseSize(opts.size) : undefined;
-      } catch (err) {
-        badOption((err as Error).message);
-      }
-      const binner = new FrameBinner({ windowUs: windowMs * 1000, crop, resize, normalize: opts.normalize, maxGapUs, keepGaps: opts.keepGaps });
+      const limit = opts.limit ?? Infinity;
+      const gapUs = maxGapUs(opts.maxGap);
+      const windowMs = opts.windowMs;
+      const crop = opts.crop;
+      const resize = opts.size;
+      const binner = new FrameBinner({ windowUs: windowMs * 1000, crop, resize, normalize: opts.normalize, maxGapUs: gapUs, keepGaps: opts.keepGaps });
       const fd = openSync(opts.out, 'w');
       const warnings = warningPrinter();
       const progress = byteProgress('frames');
@@ -101,7 +77,7 @@ export function registerFrames(program: Command): void {
             binner.push(b, write);
             if (count >= limit) abort.abort();
           },
-          { strict: opts.strict, onWarning: warnings.onWarning, signal: abort.signal, onProgress: progress.update, maxGapUs },
+          { strict: opts.strict, onWarning: warnings.onWarning, signal: abort.signal, onProgress: progress.update, maxGapUs: gapUs },
         ).catch((err: unknown) => {
           if (!abort.signal.aborted) throw err;
           return undefined;

@@ -2,7 +2,7 @@
  * `evstream infer`: offline inference of one of the four models on a .npy input.
  *
  *   evstream infer --arch spiking-deeplab|spiking-fcn|ann-deeplab|ann-fcn --weights w.safetensors
- *     --input x.npy --out y.npy [--spikes spikes.json] [--classes 6] [--size 64x64]
+ *     --input x.npy --out y.npy [--spikes spikes.json] [--classes 6] [--size 64x64 (W x H)]
  *
  * x: float32 [T, N, C, H, W], fed one step at a time from zero state (T may differ from the
  * weights' BNTT steps: steps past them use the default BN policy). The BNTT step count and the
@@ -13,9 +13,10 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { decodeNpy, encodeNpy } from '../../util/npy.js';
-import { ARCHS, parseSize, type Arch } from '../../snn/definition.js';
+import { ARCHS, type Arch } from '../../snn/definition.js';
 import { readSafetensors, type SafeTensor } from '../../util/safetensors.js';
 import { readInputFile } from '../../util/input-error.js';
+import { existingFile, integerArg, noteLegacySize, oneOf, option, parseSize, requiredOption, sizeArg, type Size } from '../options.js';
 
 export interface InferOptions {
   arch: string;
@@ -24,7 +25,8 @@ export interface InferOptions {
   out: string;
   spikes?: string;
   classes?: string | number;
-  size?: string;
+  /** W x H: a Size, or its text ('64x32' = 64 wide, 32 high) */
+  size?: string | Size;
 }
 
 export interface InferResult {
@@ -52,7 +54,8 @@ export async function runInfer(o: InferOptions): Promise<InferResult> {
   const arch = o.arch as Arch;
   const classes = Number(o.classes ?? 6);
   if (!Number.isInteger(classes) || classes < 1) throw new Error(`--classes must be a positive integer, got '${String(o.classes)}'`);
-  const size = parseSize(o.size ?? '64x64');
+  const wh = typeof o.size === 'object' ? o.size : parseSize(o.size ?? '64x64');
+  const size: [number, number] = [wh.height, wh.width]; // the model takes [H, W]
   // tfjs loads only when a model runs, so the other commands start fast.
   const tf = await import('@tensorflow/tfjs');
   const { initBackend } = await import('../../snn/backend.js');
@@ -95,17 +98,17 @@ export async function runInfer(o: InferOptions): Promise<InferResult> {
 }
 
 export function registerInfer(program: Command): Command {
-  return program
-    .command('infer')
-    .description('run a segmentation model offline on x.npy [T, N, C, H, W] from zero state, write y.npy [N, classes, H, W]')
-    .requiredOption('--arch <arch>', `model: ${ARCHS.join(' | ')}`)
-    .requiredOption('--weights <file>', 'weights (.safetensors, reference state_dict keys)')
-    .requiredOption('--input <file>', 'input x.npy, float32 [T, N, C, H, W]')
-    .requiredOption('--out <file>', 'output y.npy, float32 [N, classes, H, W]')
-    .option('--spikes <file>', 'write per-layer spike totals as JSON')
-    .option('--classes <n>', 'number of classes', '6')
-    .option('--size <HxW>', 'input size', '64x64')
+  const cmd = program.command('infer').description('run a segmentation model offline on x.npy [T, N, C, H, W] from zero state, write y.npy [N, classes, H, W]');
+  requiredOption(cmd, '--arch <arch>', `model: ${ARCHS.join(' | ')}`, oneOf(ARCHS));
+  requiredOption(cmd, '--weights <file>', 'weights (.safetensors, reference state_dict keys)', existingFile('a .safetensors weights file'));
+  requiredOption(cmd, '--input <file>', 'input x.npy, float32 [T, N, C, H, W]', existingFile('a .npy input file (float32 [T, N, C, H, W])'));
+  cmd.requiredOption('--out <file>', 'output y.npy, float32 [N, classes, H, W]');
+  cmd.option('--spikes <file>', 'write per-layer spike totals as JSON');
+  option(cmd, '--classes <n>', 'number of classes', integerArg({ min: 1, max: 255 }), '6');
+  option(cmd, '--size <WxH>', 'input size, W x H', sizeArg, '64x64');
+  return cmd
     .action(async (opts: InferOptions) => {
+      noteLegacySize(opts.size as Size);
       const r = await runInfer(opts);
       process.stderr.write(`infer: ${opts.arch} -> ${opts.out} [${r.shape.join(', ')}] in ${r.ms.toFixed(0)} ms\n`);
     });

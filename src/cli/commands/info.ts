@@ -2,18 +2,16 @@ import type { Command } from 'commander';
 import { readEventFile } from '../../events/read-file.js';
 import { EventStats } from '../../events/stats.js';
 import { warningPrinter } from '../warnings.js';
-import { parseMaxGap } from './frames.js';
+import { argument, existingFile, EVENT_FILE, jsonOption, maxGapOption, maxGapUs as toUs, strictOption } from '../options.js';
 
 export function registerInfo(program: Command): void {
-  program
-    .command('info')
-    .description('summarise an event file: format, sensor size, event counts, time span, skipped items')
-    .argument('<file>', 'AEDAT 2.0 / 3.1 / 4.0 or DDD17 HDF5 file (format detected by content)')
-    .option('--json', 'print one JSON object')
-    .option('--strict', 'fail on any corruption instead of skipping it with a warning')
-    .option('--max-gap <s>', 'largest plausible time jump in seconds: a larger jump the next events do not confirm is an outlier (dropped, counted); 0 = off', '10')
-    .action(async (file: string, opts: { json?: boolean; strict?: boolean; maxGap: string }) => {
-      const maxGapUs = parseMaxGap(opts.maxGap);
+  const cmd = program.command('info').description('summarise an event file: format, sensor size, event counts, time span, skipped items');
+  argument(cmd, '<file>', 'AEDAT 2.0 / 3.1 / 4.0 or DDD17 HDF5 file (format detected by content)', existingFile(EVENT_FILE));
+  jsonOption(cmd, 'print one JSON object');
+  strictOption(cmd);
+  maxGapOption(cmd, 'a larger jump the next events do not confirm is an outlier (dropped, counted)');
+  cmd.action(async (file: string, opts: { json?: boolean; strict?: boolean; maxGap: number }) => {
+      const maxGapUs = toUs(opts.maxGap);
       const stats = new EventStats();
       const warnings = warningPrinter();
       const info = await readEventFile(file, (b) => stats.add(b), { strict: opts.strict, onWarning: warnings.onWarning, maxGapUs });

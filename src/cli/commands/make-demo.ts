@@ -10,6 +10,7 @@ import { dirname, join, relative } from 'node:path';
 import { Aedat4Writer } from '../../events/aedat4/index.js';
 import { simulateSequence } from '../../sim/index.js';
 import { packageRoot } from '../../pipeline/config.js';
+import { integerArg, numberArg, oneOf, option, sceneOption, sizeArg, type Size } from '../options.js';
 
 export interface DemoRecordingOptions {
   seconds: number;
@@ -72,31 +73,25 @@ export async function writeDemoCheckpoint(path: string, o: DemoCheckpointOptions
 
 export function registerMakeDemo(program: Command): void {
   const root = packageRoot();
-  program
-    .command('make-demo')
-    .description('regenerate the bundled demo recording (synthetic scene) and the untrained demo checkpoint')
-    .option('--recording <file>', 'output recording', join(root, 'recordings', 'demo.aedat4'))
-    .option('--checkpoint <file>', 'output checkpoint', join(root, 'pipelines', 'demo-untrained.safetensors'))
-    .option('--seconds <s>', 'recording length', '8')
-    .option('--seed <n>', 'scene and weight seed', '7')
-    .option('--sensor <WxH>', 'simulated sensor size', '128x96')
-    .option('--scene <name>', 'urban, suburban or highway', 'urban')
-    .option('--width <m>', 'model channel width multiplier', '0.25')
-    .option('--only <what>', 'recording or checkpoint (default both)')
-    .action(async (opts: { recording: string; checkpoint: string; seconds: string; seed: string; sensor: string; scene: string; width: string; only?: string }) => {
-      const m = /^(\d+)x(\d+)$/.exec(opts.sensor);
-      if (!m) throw new Error(`--sensor must be WxH (got '${opts.sensor}')`);
-      const seed = Number(opts.seed);
-      if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer (got '${opts.seed}')`);
-      if (!['urban', 'suburban', 'highway'].includes(opts.scene)) throw new Error(`--scene must be urban, suburban or highway (got '${opts.scene}')`);
+  const cmd = program.command('make-demo').description('regenerate the bundled demo recording (synthetic scene) and the untrained demo checkpoint');
+  cmd.option('--recording <file>', 'output recording', join(root, 'recordings', 'demo.aedat4'));
+  cmd.option('--checkpoint <file>', 'output checkpoint', join(root, 'pipelines', 'demo-untrained.safetensors'));
+  option(cmd, '--seconds <s>', 'recording length', numberArg({ above: 0 }), '8');
+  option(cmd, '--seed <n>', 'scene and weight seed', integerArg({ min: 0 }), '7');
+  option(cmd, '--sensor <WxH>', 'simulated sensor size, W x H', sizeArg, '128x96');
+  sceneOption(cmd, 'scene');
+  option(cmd, '--width <m>', 'model channel width multiplier', numberArg({ above: 0 }), '0.25');
+  option(cmd, '--only <what>', 'recording or checkpoint (default both)', oneOf(['recording', 'checkpoint'] as const));
+  cmd.action(async (opts: { recording: string; checkpoint: string; seconds: number; seed: number; sensor: Size; scene: DemoRecordingOptions['scene']; width: number; only?: 'recording' | 'checkpoint' }) => {
+      const seed = opts.seed;
       const show = (p: string): string => relative(process.cwd(), p) || p;
       if (opts.only !== 'checkpoint') {
         const t0 = performance.now();
-        const n = await writeDemoRecording(opts.recording, { seconds: Number(opts.seconds), seed, width: Number(m[1]), height: Number(m[2]), scene: opts.scene as 'urban' });
+        const n = await writeDemoRecording(opts.recording, { seconds: opts.seconds, seed, width: opts.sensor.width, height: opts.sensor.height, scene: opts.scene });
         console.log(`wrote ${show(opts.recording)}: ${n} events, ${(statSync(opts.recording).size / 2 ** 20).toFixed(2)} MiB (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
       }
       if (opts.only !== 'recording') {
-        const bytes = await writeDemoCheckpoint(opts.checkpoint, { seed, width: Number(opts.width), T: 4, size: [64, 64], classes: 6 });
+        const bytes = await writeDemoCheckpoint(opts.checkpoint, { seed, width: opts.width, T: 4, size: [64, 64], classes: 6 });
         console.log(`wrote ${show(opts.checkpoint)}: ${(bytes / 2 ** 20).toFixed(2)} MiB (untrained spiking-deeplab, width ${opts.width}, seed ${seed})`);
       }
     });

@@ -1,33 +1,32 @@
 import type { Command } from 'commander';
 import { DEFAULT_REPLAY_MAX_CLIENTS, startReplayServer } from '../../server/dv-replay-server.js';
 import { SPEED_MIN } from '../../pipeline/speed.js';
+import { argument, compressionOption, existingFile, EVENT_FILE, integerArg, numberArg, option, parser, refuse, type Compression, type Parse } from '../options.js';
+
+/** 0 (as fast as the client reads) or a finite speed >= SPEED_MIN. */
+const speedArg: Parse<number> = parser(`0 or a number >= ${SPEED_MIN}`, (text, name) => {
+  const v = numberArg({ min: 0 })(text, name);
+  return v === 0 || v >= SPEED_MIN ? v : refuse(name, speedArg.what, text);
+});
 
 export function registerReplayServer(program: Command): void {
-  program
-    .command('replay-server')
-    .description('serve an event file as a DV-compatible live TCP stream (AEDAT 4 network form), paced in real time')
-    .argument('<file>', 'event file (any supported format)')
-    .option('--port <n>', 'TCP port', '7777')
-    .option('--host <addr>', 'address to bind (0.0.0.0 serves every interface: anyone who can reach the port gets the recording)', '127.0.0.1')
-    .option('--speed <x>', `replay speed (1 = real time, 0 = as fast as the client reads, else >= ${SPEED_MIN})`, '1')
-    .option('--max-clients <n>', 'most clients served at once; more connections are closed at once', String(DEFAULT_REPLAY_MAX_CLIENTS))
-    .option('--loop', 'start over at the end of the file')
-    .option('--compression <kind>', 'packet compression: none, lz4, zstd', 'lz4')
-    .action(async (file: string, opts: { port: string; host: string; speed: string; maxClients: string; loop?: boolean; compression: string }) => {
-      const port = Number(opts.port);
-      const speed = Number(opts.speed);
-      const maxClients = Number(opts.maxClients);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535 (got '${opts.port}')`);
-      // a tiny positive speed would hold every client at its first packet for ever
-      if (!(speed === 0 || (speed >= SPEED_MIN && Number.isFinite(speed)))) throw new Error(`--speed must be 0 or >= ${SPEED_MIN} (got '${opts.speed}')`);
-      if (!(Number.isInteger(maxClients) && maxClients >= 1 && maxClients <= 1000)) throw new Error(`--max-clients must be 1..1000 (got '${opts.maxClients}')`);
-      if (!['none', 'lz4', 'zstd'].includes(opts.compression)) throw new Error(`--compression must be none, lz4 or zstd (got '${opts.compression}')`);
+  const cmd = program.command('replay-server').description('serve an event file as a DV-compatible live TCP stream (AEDAT 4 network form), paced in real time');
+  argument(cmd, '<file>', 'event file (any supported format)', existingFile(EVENT_FILE));
+  option(cmd, '--port <n>', 'TCP port (0 = any free port)', integerArg({ min: 0, max: 65535 }), '7777');
+  cmd.option('--host <addr>', 'address to bind (0.0.0.0 serves every interface: anyone who can reach the port gets the recording)', '127.0.0.1');
+  // a tiny positive speed would hold every client at its first packet for ever
+  option(cmd, '--speed <x>', `replay speed (1 = real time, 0 = as fast as the client reads, else >= ${SPEED_MIN})`, speedArg, '1');
+  option(cmd, '--max-clients <n>', 'most clients served at once; more connections are closed at once', integerArg({ min: 1, max: 1000 }), String(DEFAULT_REPLAY_MAX_CLIENTS));
+  cmd.option('--loop', 'start over at the end of the file');
+  compressionOption(cmd, 'packet compression');
+  cmd.action(async (file: string, opts: { port: number; host: string; speed: number; maxClients: number; loop?: boolean; compression: Compression }) => {
+      const { port, speed, maxClients } = opts;
       const server = await startReplayServer(file, {
         port,
         host: opts.host,
         speed,
         loop: opts.loop,
-        compression: opts.compression as 'none' | 'lz4' | 'zstd',
+        compression: opts.compression,
         maxClients,
         log: (line) => console.error(line),
       });

@@ -11,110 +11,109 @@
  */
 import type { Command } from 'commander';
 import type { Split } from '../../train/data.js';
+import { argument, existingDir, existingFile, integerArg, jsonOption, listOf, numberArg, oneOf, option } from '../options.js';
 
+/** Parsed flags (src/cli/options.ts). */
 export interface ReportCliOptions {
   data?: string;
-  split?: string;
-  batch?: string;
-  maxBatches?: string;
-  overlays?: string;
+  split?: Split;
+  batch?: number;
+  maxBatches?: number;
+  overlays?: number;
   streaming?: boolean;
-  warmup?: string;
-  resetEvery?: string;
+  warmup?: number;
+  resetEvery?: number;
   slidingWindow?: boolean;
-  engine?: string;
+  engine?: 'tfjs' | 'onnx' | 'auto';
   robustness?: boolean;
-  sigmas?: string;
+  sigmas?: number[];
   ann?: string;
   conversion?: boolean;
-  convSteps?: string;
+  convSteps?: number[];
   calibData?: string;
-  calibSplit?: string;
-  calibSamples?: string;
-  thresholdScale?: string;
-  convSamples?: string;
-  convLeak?: string;
+  calibSplit?: Split;
+  calibSamples?: number;
+  thresholdScale?: number;
+  convSamples?: number;
+  convLeak?: number;
   energyFull?: boolean;
   energyCheckpoint?: string[];
   energyData?: string;
-  energyT?: string;
-  energySamples?: string;
+  energyT?: number;
+  energySamples?: number;
   json?: boolean;
 }
 
-const num = (name: string, v: string | undefined, int = false): number | undefined => {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || (int && !Number.isInteger(n))) throw new Error(`--${name} must be a${int ? 'n integer' : ' number'}, got '${v}'`);
-  return n;
-};
-const list = (name: string, v: string | undefined): number[] | undefined => (v === undefined ? undefined : v.split(',').filter((s) => s.trim()).map((s) => num(name, s.trim())!));
-const split = (name: string, v: string | undefined): Split | undefined => {
-  if (v === undefined) return undefined;
-  if (!['train', 'val', 'test', 'all'].includes(v)) throw new Error(`--${name} must be train | val | test | all, got '${v}'`);
-  return v as Split;
-};
+const SPLITS: readonly Split[] = ['train', 'val', 'test', 'all'];
+const CHECKPOINT = 'a .safetensors checkpoint file';
+const DATASET = 'a dataset folder';
 
 export function registerReport(program: Command): Command {
-  return program
+  const cmd = program
     .command('report')
-    .description('evaluation sweeps (streaming, noise robustness, ANN-to-SNN conversion, full-size energy) and RUN_DIR/report.md + report.json + plots')
-    .argument('<run_dir>', 'training run directory (evstream train --out)')
-    .option('--data <dir>', 'evaluation data; evaluates the best checkpoint and the untrained init (needed by every sweep)')
-    .option('--split <s>', 'split of --data: train | val | test | all', 'val')
-    .option('--batch <n>', 'evaluation batch size', '16')
-    .option('--max-batches <n>', 'evaluate at most this many batches (0 = all)', '0')
-    .option('--overlays <n>', 'example rows (events | prediction | ground truth)', '4')
-    .option('--streaming', 'also evaluate through a streaming session, one frame per step (the live pipeline)')
-    .option('--warmup <n>', 'streaming: unscored steps at the start of each sequence (default T)')
-    .option('--reset-every <n>', 'streaming: zero the membranes every n steps, as a pipeline with model.resetEvery n (default 0: never)')
-    .option('--sliding-window', 'streaming: T staggered sessions, each zeroed every T steps, as a pipeline with model.slidingWindow')
-    .option('--engine <e>', 'streaming engine: tfjs | onnx | auto (default: the model\'s tfjs session)')
-    .option('--robustness', 'Gaussian-noise sweep of the run (and of --ann)')
-    .option('--sigmas <list>', 'noise sigmas', '0,0.05,0.1,0.2,0.3,0.5')
-    .option('--ann <checkpoint>', 'ANN twin checkpoint (robustness comparison, conversion source)')
-    .option('--conversion', 'ANN-to-SNN conversion of --ann, MIoU vs time steps')
-    .option('--conv-steps <list>', 'conversion time steps', '4,8,16,32,64')
-    .option('--calib-data <dir>', 'conversion calibration data (default --data)')
-    .option('--calib-split <s>', 'calibration split', 'train')
-    .option('--calib-samples <n>', 'calibration samples (spread over the split)', '256')
-    .option('--threshold-scale <x>', 'threshold = scale x max pre-activation', '0.7')
-    .option('--conv-samples <n>', 'evaluation samples of the conversion sweep', '128')
-    .option('--conv-leak <x>', 'membrane leak of the converted neurons (1 = integrate-and-fire)', '1')
-    .option('--energy-full', 'energy tables of the full-size spiking DeepLab and FCN from measured spike rates')
-    .option('--energy-data <dir>', 'input frames of --energy-full (default --data; all of the set)')
-    .option('--energy-T <n>', '--energy-full time steps (Poisson input)', '20')
-    .option('--energy-samples <n>', '--energy-full samples', '8')
-    .option('--energy-checkpoint <files...>', '--energy-full from trained full-size checkpoints (spiking-deeplab and / or spiking-fcn, width 1, 64x64) with their own T and input mode; an arch without one uses a seeded init')
-    .option('--json', 'print report.json on stdout')
+    .description('evaluation sweeps (streaming, noise robustness, ANN-to-SNN conversion, full-size energy) and RUN_DIR/report.md + report.json + plots');
+  argument(cmd, '<run_dir>', 'training run directory (evstream train --out)', existingDir('a training run directory'));
+  option(cmd, '--data <dir>', 'evaluation data; evaluates the best checkpoint and the untrained init (needed by every sweep)', existingDir(DATASET));
+  option(cmd, '--split <s>', 'split of --data: train | val | test | all', oneOf(SPLITS), 'val');
+  option(cmd, '--batch <n>', 'evaluation batch size', integerArg({ min: 1 }), '16');
+  option(cmd, '--max-batches <n>', 'evaluate at most this many batches (0 = all)', integerArg({ min: 0 }), '0');
+  option(cmd, '--overlays <n>', 'example rows (events | prediction | ground truth)', integerArg({ min: 0 }), '4');
+  cmd.option('--streaming', 'also evaluate through a streaming session, one frame per step (the live pipeline)');
+  option(cmd, '--warmup <n>', 'streaming: unscored steps at the start of each sequence (default T)', integerArg({ min: 0 }));
+  option(cmd, '--reset-every <n>', 'streaming: zero the membranes every n steps, as a pipeline with model.resetEvery n (default 0: never)', integerArg({ min: 0 }));
+  cmd.option('--sliding-window', 'streaming: T staggered sessions, each zeroed every T steps, as a pipeline with model.slidingWindow');
+  option(cmd, '--engine <e>', "streaming engine: tfjs | onnx | auto (default: the model's tfjs session)", oneOf(['tfjs', 'onnx', 'auto'] as const));
+  cmd.option('--robustness', 'Gaussian-noise sweep of the run (and of --ann)');
+  option(cmd, '--sigmas <list>', 'noise sigmas', listOf(numberArg({ min: 0 })), '0,0.05,0.1,0.2,0.3,0.5');
+  option(cmd, '--ann <checkpoint>', 'ANN twin checkpoint (robustness comparison, conversion source)', existingFile(CHECKPOINT));
+  cmd.option('--conversion', 'ANN-to-SNN conversion of --ann, MIoU vs time steps');
+  option(cmd, '--conv-steps <list>', 'conversion time steps', listOf(integerArg({ min: 1 })), '4,8,16,32,64');
+  option(cmd, '--calib-data <dir>', 'conversion calibration data (default --data)', existingDir(DATASET));
+  option(cmd, '--calib-split <s>', 'calibration split', oneOf(SPLITS), 'train');
+  option(cmd, '--calib-samples <n>', 'calibration samples (spread over the split)', integerArg({ min: 1 }), '256');
+  option(cmd, '--threshold-scale <x>', 'threshold = scale x max pre-activation', numberArg({ above: 0 }), '0.7');
+  option(cmd, '--conv-samples <n>', 'evaluation samples of the conversion sweep', integerArg({ min: 1 }), '128');
+  option(cmd, '--conv-leak <x>', 'membrane leak of the converted neurons (1 = integrate-and-fire)', numberArg({ min: 0, max: 1 }), '1');
+  cmd.option('--energy-full', 'energy tables of the full-size spiking DeepLab and FCN from measured spike rates');
+  option(cmd, '--energy-data <dir>', 'input frames of --energy-full (default --data; all of the set)', existingDir(DATASET));
+  option(cmd, '--energy-T <n>', '--energy-full time steps (Poisson input)', integerArg({ min: 1 }), '20');
+  option(cmd, '--energy-samples <n>', '--energy-full samples', integerArg({ min: 1 }), '8');
+  option(
+    cmd,
+    '--energy-checkpoint <files...>',
+    '--energy-full from trained full-size checkpoints (spiking-deeplab and / or spiking-fcn, width 1, 64x64) with their own T and input mode; an arch without one uses a seeded init',
+    existingFile(CHECKPOINT),
+  );
+  jsonOption(cmd, 'print report.json on stdout');
+  return cmd
     .action(async (runDir: string, o: ReportCliOptions) => {
       const { runReport } = await import('../../train/report.js');
       const rep = await runReport(runDir, {
         data: o.data,
-        split: split('split', o.split),
-        batch: num('batch', o.batch, true),
-        maxBatches: num('max-batches', o.maxBatches, true),
-        overlays: num('overlays', o.overlays, true),
+        split: o.split,
+        batch: o.batch,
+        maxBatches: o.maxBatches,
+        overlays: o.overlays,
         streaming: !!o.streaming,
-        warmup: num('warmup', o.warmup, true),
-        resetEvery: num('reset-every', o.resetEvery, true),
+        warmup: o.warmup,
+        resetEvery: o.resetEvery,
         slidingWindow: !!o.slidingWindow,
-        engine: o.engine === undefined ? undefined : (['tfjs', 'onnx', 'auto'].includes(o.engine) ? (o.engine as 'tfjs') : (() => { throw new Error(`--engine must be tfjs | onnx | auto, got '${o.engine}'`); })()),
+        engine: o.engine,
         robustness: !!o.robustness,
-        sigmas: list('sigmas', o.sigmas),
+        sigmas: o.sigmas,
         ann: o.ann,
         conversion: !!o.conversion,
-        convSteps: list('conv-steps', o.convSteps),
+        convSteps: o.convSteps,
         calibData: o.calibData,
-        calibSplit: split('calib-split', o.calibSplit),
-        calibSamples: num('calib-samples', o.calibSamples, true),
-        thresholdScale: num('threshold-scale', o.thresholdScale),
-        convSamples: num('conv-samples', o.convSamples, true),
-        convLeak: num('conv-leak', o.convLeak),
+        calibSplit: o.calibSplit,
+        calibSamples: o.calibSamples,
+        thresholdScale: o.thresholdScale,
+        convSamples: o.convSamples,
+        convLeak: o.convLeak,
         energyFull: !!o.energyFull,
         energyData: o.energyData,
-        energyT: num('energy-T', o.energyT, true),
-        energySamples: num('energy-samples', o.energySamples, true),
+        energyT: o.energyT,
+        energySamples: o.energySamples,
         energyCheckpoints: o.energyCheckpoint,
       });
       if (o.json) process.stdout.write(JSON.stringify(rep) + '\n');

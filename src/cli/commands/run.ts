@@ -2,60 +2,56 @@ import type { Command } from 'commander';
 import { applyOverrides, loadPipeline, type PipelineOverrides } from '../../pipeline/config.js';
 import { SPEED_MAX, SPEED_MIN } from '../../pipeline/speed.js';
 import { RequestGuard } from '../../server/plugins/guard.js';
+import { integerArg, numberArg, option, repeatableListOption } from '../options.js';
 
 interface RunOpts {
   source?: string;
   checkpoint?: string;
-  port?: string;
+  port?: number;
   host?: string;
-  speed?: string;
+  speed?: number;
   loop?: boolean;
   saveOverlays?: string;
   metrics?: string;
   record?: string;
   viewer?: boolean;
-  duration?: string;
+  duration?: number;
   quiet?: boolean;
   allowHost?: string[];
   allowOrigin?: string[];
 }
 
-/** Repeatable option that also takes a comma list: `--allow-host a --allow-host b,c`. */
-const collect = (value: string, prev: string[] | undefined): string[] => [...(prev ?? []), ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
+const portArg = integerArg({ min: 0, max: 65535 });
 
 export function registerRun(program: Command): void {
-  program
+  const cmd = program
     .command('run')
     .description('run a live pipeline (pipelines/<name>.json or a path): events -> frames -> SNN -> browser viewer and sinks')
     .argument('<pipeline>', 'pipeline name (demo, ddd17, live-davis) or path to a pipeline .json')
     .option('--source <path|url>', 'event file / DDD17 drive path, or tcp://host:port of a DV camera or replay server')
-    .option('--checkpoint <file>', 'model weights (.safetensors)')
-    .option('--port <n>', 'viewer port (default: $PORT, else the pipeline\'s, else 8080; 0 = any free port)')
-    .option('--host <addr>', 'viewer address to bind (default 127.0.0.1; 0.0.0.0 = every interface, reachable by IP, names need --allow-host)')
-    .option('--allow-host <host>', "also accept this Host header, 'name' (any port) or 'name:port' (repeatable, or a comma list; default: localhost, 127.0.0.1, [::1] and the bound address)", collect)
-    .option('--allow-origin <origin>', "also accept websocket / control requests from pages of this origin, e.g. http://dashboard.lan:3000 (repeatable, or a comma list; default: the viewer's own)", collect)
-    .option('--speed <x>', `replay speed of a file source (1 = real time, ${SPEED_MIN}..${SPEED_MAX})`)
+    .option('--checkpoint <file>', 'model weights (.safetensors)');
+  option(cmd, '--port <n>', "viewer port (default: $PORT, else the pipeline's, else 8080; 0 = any free port)", portArg);
+  cmd.option('--host <addr>', 'viewer address to bind (default 127.0.0.1; 0.0.0.0 = every interface, reachable by IP, names need --allow-host)');
+  repeatableListOption(cmd, '--allow-host <host>', "also accept this Host header, 'name' (any port) or 'name:port' (repeatable, or a comma list; default: localhost, 127.0.0.1, [::1] and the bound address)");
+  repeatableListOption(cmd, '--allow-origin <origin>', "also accept websocket / control requests from pages of this origin, e.g. http://dashboard.lan:3000 (repeatable, or a comma list; default: the viewer's own)");
+  // the range is the pipeline's (src/pipeline/speed.ts), checked with the pipeline file's own value
+  option(cmd, '--speed <x>', `replay speed of a file source (1 = real time, ${SPEED_MIN}..${SPEED_MAX})`, numberArg());
+  cmd
     .option('--no-loop', 'play a file source once')
     .option('--save-overlays <dir>', 'write a PNG overlay per processed frame into <dir>')
     .option('--metrics <file>', "append pipeline metrics as JSON lines to <file> ('-' = stdout)")
     .option('--record <file>', 'record the predicted class maps (.evpred)')
-    .option('--no-viewer', 'no web server (headless: use --metrics)')
-    .option('--duration <s>', 'stop after this many seconds')
-    .option('-q, --quiet', 'no periodic status line')
-    .action(async (name: string, opts: RunOpts) => {
-      const num = (v: string | undefined, what: string): number | undefined => {
-        if (v === undefined) return undefined;
-        const n = Number(v);
-        if (!Number.isFinite(n)) throw new Error(`${what} must be a number (got '${v}')`);
-        return n;
-      };
-      const envPort = process.env.PORT !== undefined && process.env.PORT !== '' ? num(process.env.PORT, 'PORT') : undefined;
+    .option('--no-viewer', 'no web server (headless: use --metrics)');
+  option(cmd, '--duration <s>', 'stop after this many seconds', numberArg({ above: 0 }));
+  cmd.option('-q, --quiet', 'no periodic status line');
+  cmd.action(async (name: string, opts: RunOpts) => {
+      const envPort = process.env.PORT !== undefined && process.env.PORT !== '' ? portArg(process.env.PORT, 'PORT') : undefined;
       const o: PipelineOverrides = {
         source: opts.source,
         checkpoint: opts.checkpoint,
-        port: num(opts.port, '--port') ?? envPort,
+        port: opts.port ?? envPort,
         host: opts.host,
-        speed: num(opts.speed, '--speed'),
+        speed: opts.speed,
         // commander sets loop=true unless --no-loop: only an explicit --no-loop overrides the pipeline
         loop: opts.loop === false ? false : undefined,
         saveOverlays: opts.saveOverlays,
@@ -69,7 +65,7 @@ export function registerRun(program: Command): void {
       // check the guard's options now, before the model loads (the server checks them again when it starts)
       const v = cfg.sinks.viewer;
       if (v.enabled) new RequestGuard({ boundHost: v.host, allowHosts: v.allowHosts, allowOrigins: v.allowOrigins });
-      const duration = num(opts.duration, '--duration');
+      const duration = opts.duration;
       // The pipeline (tfjs, fastify) loads only when a pipeline runs, so other commands start fast.
       const { runPipeline } = await import('../../server/live-run.js');
       const run = await runPipeline(cfg, { log: (l) => console.error(l), statusEveryS: opts.quiet ? 0 : 10 });

@@ -1,46 +1,33 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { writeSimDataset } from '../../sim/dataset.js';
-import { SCENE_PRESETS } from '../../sim/presets.js';
 import type { ScenePresetName } from '../../sim/presets.js';
-import { parseSize } from '../../framing/frame.js';
+import { integerArg, numberArg, option, sceneOption, seedOption, sizeArg, type Size } from '../options.js';
 
 interface SimulateOptions {
-  seed: string;
-  sequences: string;
-  seconds: string;
+  seed: number;
+  sequences: number;
+  seconds: number;
   out: string;
-  scene: string;
-  size: string;
-  noiseRate?: string;
-  threshold?: string;
-}
-
-function positiveNumber(name: string, text: string, integer = false): number {
-  const v = Number(text);
-  if (!(v > 0) || (integer && !Number.isInteger(v))) throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'} (got '${text}')`);
-  return v;
+  scene: ScenePresetName;
+  size: Size;
+  noiseRate?: number;
+  threshold?: number;
 }
 
 export function registerSimulate(program: Command): void {
-  program
-    .command('simulate')
-    .description('write a labelled synthetic driving-scene event set: per sequence AEDAT 4 events + 50 ms label PNGs, and a manifest')
-    .requiredOption('--seed <s>', 'random seed (same seed, same data)')
-    .option('--sequences <n>', 'number of sequences', '1')
-    .option('--seconds <d>', 'seconds per sequence', '5')
-    .requiredOption('--out <dir>', 'output folder')
-    .option('--scene <preset>', `scene preset: ${Object.keys(SCENE_PRESETS).join(', ')}`, 'urban')
-    .option('--size <WxH>', 'sensor size', '346x260')
-    .option('--noise-rate <hz>', 'background noise events per pixel per second')
-    .option('--threshold <c>', 'contrast threshold (log intensity)')
-    .action(async (opts: SimulateOptions) => {
-      const seed = Number(opts.seed);
-      if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer (got '${opts.seed}')`);
-      if (!(opts.scene in SCENE_PRESETS)) throw new Error(`--scene must be one of ${Object.keys(SCENE_PRESETS).join(', ')} (got '${opts.scene}')`);
-      const { width, height } = parseSize(opts.size);
-      const sequences = positiveNumber('sequences', opts.sequences, true);
-      const seconds = positiveNumber('seconds', opts.seconds);
+  const cmd = program.command('simulate').description('write a labelled synthetic driving-scene event set: per sequence AEDAT 4 events + 50 ms label PNGs, and a manifest');
+  seedOption(cmd, 'random seed (same seed, same data)', undefined, true);
+  option(cmd, '--sequences <n>', 'number of sequences', integerArg({ min: 1 }), '1');
+  option(cmd, '--seconds <d>', 'seconds per sequence', numberArg({ above: 0 }), '5');
+  cmd.requiredOption('--out <dir>', 'output folder');
+  sceneOption(cmd, 'scene preset');
+  option(cmd, '--size <WxH>', 'sensor size, W x H', sizeArg, '346x260');
+  option(cmd, '--noise-rate <hz>', 'background noise events per pixel per second', numberArg({ above: 0 }));
+  option(cmd, '--threshold <c>', 'contrast threshold (log intensity)', numberArg({ above: 0 }));
+  cmd.action(async (opts: SimulateOptions) => {
+      const { seed, sequences, seconds } = opts;
+      const { width, height } = opts.size;
       const bar = process.stderr.isTTY
         ? new cliProgress.SingleBar({ format: 'simulate [{bar}] {percentage}% | seq {seq} | ETA {eta_formatted}', stream: process.stderr }, cliProgress.Presets.shades_classic)
         : undefined;
@@ -51,9 +38,9 @@ export function registerSimulate(program: Command): void {
         seconds,
         width,
         height,
-        scene: opts.scene as ScenePresetName,
-        ...(opts.noiseRate !== undefined ? { noiseRate: positiveNumber('noise-rate', opts.noiseRate) } : {}),
-        ...(opts.threshold !== undefined ? { contrastThreshold: positiveNumber('threshold', opts.threshold) } : {}),
+        scene: opts.scene,
+        ...(opts.noiseRate !== undefined ? { noiseRate: opts.noiseRate } : {}),
+        ...(opts.threshold !== undefined ? { contrastThreshold: opts.threshold } : {}),
         onWindow: (seq, window, windows) => {
           if (!bar) return;
           const total = windows * sequences;
