@@ -183,11 +183,11 @@ export class Aedat2Decoder implements EventDecoder {
   private readonly carry = new Uint8Array(8);
   private carryLength = 0;
   private offset = 0;
-  /** Wrap tracking (see the module comment): raw and unwrapped time of the previous timed record. */
+  /** Wrap tracking (see the module comment): raw and unwrapped time of the previous timed record, and the
+   * unwrapped time of the one before it (NaN until seen: the first record is never plausible). */
   private lastRaw = -1;
-  private lastT = -1;
-  /** The previous timed record was reached by a small step (a wrap may follow it). */
-  private lastPlausible = false;
+  private lastT = NaN;
+  private prevT = NaN;
   /** The previous timed record was a wrap (an immediate jump back up undoes it). */
   private justWrapped = false;
   private wrapOffset = 0;
@@ -328,7 +328,7 @@ export class Aedat2Decoder implements EventDecoder {
     const flipY = this.display ? this.height - 1 : -1;
     let lastRaw = this.lastRaw;
     let lastT = this.lastT;
-    let lastPlausible = this.lastPlausible;
+    let prevT = this.prevT;
     let justWrapped = this.justWrapped;
     let wrapOffset = this.wrapOffset;
     let wraps = this.wraps;
@@ -350,21 +350,23 @@ export class Aedat2Decoder implements EventDecoder {
           invalid++; // garbage: its timestamp must not steer the wrap rule
           continue;
         }
-        if (lastRaw >= 0) {
-          if (justWrapped && ts - lastRaw > TWO_POW_31) {
+        if (justWrapped) {
+          justWrapped = false;
+          if (ts - lastRaw > TWO_POW_31) {
             wrapOffset -= TWO_POW_32; // the "wrap" was one stray low value
             wraps--;
-            justWrapped = false;
-          } else if (lastRaw - ts > TWO_POW_31 && lastPlausible) {
+          }
+        } else if (lastRaw - ts > TWO_POW_31) {
+          // Plausibility of the previous record is only needed here, so it is not tracked per record.
+          const step = lastT - prevT; // NaN (not plausible) when the previous record was the first
+          if (step <= AEDAT2_PLAUSIBLE_STEP_US && step >= -AEDAT2_PLAUSIBLE_STEP_US) {
             wrapOffset += TWO_POW_32;
             wraps++;
             justWrapped = true;
-          } else {
-            justWrapped = false;
           }
         }
         const full = ts + wrapOffset;
-        lastPlausible = lastT >= 0 && Math.abs(full - lastT) <= AEDAT2_PLAUSIBLE_STEP_US;
+        prevT = lastT;
         lastRaw = ts;
         lastT = full;
         let ex: number;
@@ -404,7 +406,7 @@ export class Aedat2Decoder implements EventDecoder {
     }
     this.lastRaw = lastRaw;
     this.lastT = lastT;
-    this.lastPlausible = lastPlausible;
+    this.prevT = prevT;
     this.justWrapped = justWrapped;
     this.wrapOffset = wrapOffset;
     this.wraps = wraps;
