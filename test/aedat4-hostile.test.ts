@@ -22,7 +22,8 @@ import {
   readAedat4DataTable,
   type Aedat4Compression,
 } from '../src/events/aedat4/index.js';
-import { buildIoHeader, encodeEventPacket, parseInfoXml } from '../src/events/aedat4/format.js';
+import { Builder } from 'flatbuffers';
+import { buildIoHeader, encodeEventPacket, parseDataTable, parseInfoXml } from '../src/events/aedat4/format.js';
 import { concatBytes, decodeChunked, statsOf, syntheticEvents } from './aedat4-helpers.js';
 
 const require = createRequire(import.meta.url);
@@ -233,6 +234,39 @@ test('data table bomb: the table is refused (warning), events are all read, the 
   const dir = mkdtempSync(join(tmpdir(), 'evstream-table-'));
   try {
     const path = join(dir, 'table-bomb.aedat4');
+    writeFileSync(path, bombed);
+    assert.equal(await readAedat4DataTable(path), undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('data table with aliased entries (4 bytes each): refused before a million objects are made', async () => {
+  const events = syntheticEvents(2000);
+  const bytes = await encodeAedat4([events], { width: 346, height: 260, compression: 'none', maxPacketEvents: 1000, dataTable: true });
+  const tablePos = parseIoHeader(bytes.subarray(18, 18 + new DataView(bytes.buffer, bytes.byteOffset).getInt32(14, true))).dataTablePosition;
+  // One entry table, referenced 1 000 000 times by the entries vector.
+  const b = new Builder(1024);
+  b.startObject(5);
+  b.addFieldInt64(0, 100n, 0n);
+  const entry = b.endObject();
+  b.startVector(4, 1_000_000, 4);
+  for (let i = 0; i < 1_000_000; i++) b.addOffset(entry);
+  const vec = b.endVector();
+  b.startObject(1);
+  b.addFieldOffset(0, vec, 0);
+  b.finish(b.endObject(), 'FTAB', true);
+  const table = b.asUint8Array();
+  assert.throws(() => parseDataTable(table, 1000), /1000000 table entries/);
+  const bombed = concatBytes(bytes.subarray(0, tablePos), table);
+  const r = decodeChunked(bombed, 65536);
+  assert.equal(r.error, undefined);
+  assert.equal(statsOf(r.batches).count, 2000);
+  assert.deepEqual(r.warnings.map((w) => [w.kind, w.offset]), [['corrupt-packet', tablePos]]);
+  assert.match(r.warnings[0]!.message, /more than the \d+ packets that fit/);
+  const dir = mkdtempSync(join(tmpdir(), 'evstream-alias-'));
+  try {
+    const path = join(dir, 'alias.aedat4');
     writeFileSync(path, bombed);
     assert.equal(await readAedat4DataTable(path), undefined);
   } finally {

@@ -504,7 +504,8 @@ export class Aedat4Decoder implements EventDecoder {
       return;
     }
     try {
-      this.tableEntries = parseDataTable(this.decompressTable!(bytes.subarray(0, frameLength))).length;
+      const maxEntries = Math.floor((tablePos - this.firstPacketOffset) / 8);
+      this.tableEntries = parseDataTable(this.decompressTable!(bytes.subarray(0, frameLength)), maxEntries).length;
     } catch (e) {
       this.problem('corrupt-packet', tablePos, 'a readable FTAB file data table', (e as Error).message, true);
       return;

@@ -434,13 +434,18 @@ export interface DataTableEntry {
   timestampEnd: number;
 }
 
-/** Parse an (uncompressed) FTAB flatbuffer. Throws FlatbufferError. */
-export function parseDataTable(bytes: Uint8Array): DataTableEntry[] {
+/**
+ * Parse an (uncompressed) FTAB flatbuffer. Throws FlatbufferError. `maxEntries` is checked before anything
+ * is allocated: flatbuffer offsets may alias, so 4 bytes per entry could otherwise make millions of objects;
+ * callers pass the number of 8-byte packet headers that fit before the table.
+ */
+export function parseDataTable(bytes: Uint8Array, maxEntries = Infinity): DataTableEntry[] {
   const fb = openPacket(bytes, 'FTAB');
   const root = fb.rootTable();
   const tPos = fb.field(root, 0);
   if (!tPos) return [];
   const { start, length } = fb.vector(tPos, 4);
+  if (length > maxEntries) throw new FlatbufferError(`${length} table entries, more than the ${maxEntries} packets that fit before the table`);
   const out: DataTableEntry[] = new Array(length);
   for (let i = 0; i < length; i++) {
     const e = fb.indirect(start + i * 4);

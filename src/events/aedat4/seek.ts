@@ -91,7 +91,8 @@ async function readTable(fh: FileHandle, h: Aedat4FileHeader): Promise<DataTable
   try {
     const len = h.compression === 'none' ? bytes.length : compressedFrameLength(h.compression, bytes);
     if (len < 0) return undefined;
-    const entries = parseDataTable(packetDecompressor(h.compression, { maxBytes: MAX_DATA_TABLE_BYTES })(bytes.subarray(0, len)));
+    const maxEntries = Math.floor((h.dataTablePosition - h.firstPacketOffset) / 8);
+    const entries = parseDataTable(packetDecompressor(h.compression, { maxBytes: MAX_DATA_TABLE_BYTES })(bytes.subarray(0, len)), maxEntries);
     // Reject tables that point outside the packet region (a stale or foreign table) or claim absurd packets.
     for (const e of entries) {
       if (e.byteOffset < h.firstPacketOffset + 8 || e.size < 0 || e.size > MAX_PACKET_SIZE || e.byteOffset + e.size > h.dataTablePosition) return undefined;
