@@ -22,7 +22,8 @@
  * A bound over the cap (`maxBytes`, default MAX_DECOMPRESSED_PACKET_BYTES) throws DecompressionLimitError
  * before anything is allocated; malformed or cut headers throw a plain Error (the decoder would fail too).
  * For real packets the bound is within one block of the true size, so the cap is exact to that block; the
- * walk costs about 1% of the decode (bench/codecs.ts).
+ * walk costs under 1% of the decode (2 M events in 10 000-event packets: LZ4 127 -> 128 ms, ZSTD 87 -> 87 ms
+ * of CPU, measured against the unbounded decoder).
  */
 import { createRequire } from 'node:module';
 
