@@ -207,6 +207,9 @@ test('size fields: memory follows the bytes received, not what a packet or heade
   const h = decodeChunked(header, 10);
   assert.ok(h.error instanceof EventFormatError && h.error.kind === 'truncated');
   assert.ok(process.memoryUsage().arrayBuffers - before2 < 50 * 1024 * 1024);
+  // maxPacketBytes bounds the header size too (the TCP source's peer could otherwise claim 64 MiB).
+  const small = decodeChunked(header, 10, { maxPacketBytes: 1 << 20 });
+  assert.ok(small.error instanceof EventFormatError && small.error.kind === 'bad-header' && small.error.offset === 14, String(small.error));
 });
 
 test('info XML: deep nesting is linear and bounded; too many elements is a bad-header error', () => {

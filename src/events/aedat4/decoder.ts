@@ -70,7 +70,8 @@ export interface Aedat4DecoderOptions extends DecoderOptions {
   expectVersionLine?: boolean | 'auto';
   /**
    * Largest packet payload accepted, by its size field (default MAX_PACKET_SIZE, 256 MiB, for files). The
-   * live TCP source sets it lower. A larger size field is a 'corrupt-packet' fault.
+   * live TCP source sets it lower. A larger size field is a 'corrupt-packet' fault. It also caps the IOHeader
+   * size (itself capped at MAX_IOHEADER_SIZE, 64 MiB).
    */
   maxPacketBytes?: number;
   /**
@@ -366,13 +367,15 @@ export class Aedat4Decoder implements EventDecoder {
 
   private onHeaderSize(unit: Uint8Array): void {
     const size = new DataView(unit.buffer, unit.byteOffset, 4).getInt32(0, true);
-    if (size < 8 || size > MAX_IOHEADER_SIZE) {
+    // The header is one unit like a packet: a lower packet cap (the live TCP source's) bounds it too.
+    const maxHeader = Math.min(MAX_IOHEADER_SIZE, this.maxPacketBytes);
+    if (size < 8 || size > maxHeader) {
       this.fail(
         this.headerKind(),
         this.pos - 4,
         this.tcpForm && this.versionMode === 'auto'
-          ? `${JSON.stringify(VERSION_LINE)} or an int32 IOHeader size (8..${MAX_IOHEADER_SIZE})`
-          : `an int32 IOHeader size in 8..${MAX_IOHEADER_SIZE}`,
+          ? `${JSON.stringify(VERSION_LINE)} or an int32 IOHeader size (8..${maxHeader})`
+          : `an int32 IOHeader size in 8..${maxHeader}`,
         String(size),
       );
     }
