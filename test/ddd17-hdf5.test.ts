@@ -1,13 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collectDdd17Hdf5, probeDdd17Hdf5, readDdd17Hdf5 } from '../src/events/ddd17-hdf5.js';
-import { EventFormatError } from '../src/events/errors.js';
+import { EventFormatError, type FormatWarning } from '../src/events/errors.js';
 import { concatBatches } from '../src/events/types.js';
 import { sharedRecording, skipUnless } from './helpers/shared.js';
 import { factsOf as facts } from './helpers/event-facts.js';
+import { runCli } from './helpers/cli.js';
 
 const ddd17 = sharedRecording('davis240-translboxes.ddd17.hdf5');
 
@@ -85,4 +86,122 @@ test('DDD17 HDF5: not HDF5, zero-length and missing files are clear errors', asy
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// ------------------------------------------------------------------------------------ hostile files (issue 12)
+
+/** A copy of the shared file with `patch` applied, in a fresh temp dir (never written into ../shared). */
+function mutant(dir: string, name: string, patch: (b: Buffer) => void): string {
+  const bytes = readFileSync(ddd17!);
+  patch(bytes);
+  const path = join(dir, name);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+async function timed<T>(what: string, limitMs: number, f: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  const r = await f();
+  const ms = performance.now() - started;
+  assert.ok(ms < limitMs, `${what}: ${ms.toFixed(0)} ms`);
+  return r;
+}
+
+test('DDD17 hostile: a corrupt dvs/data row count (byte 1864) is a bad-header error, not an endless read', { skip: skipUnless(ddd17) }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'evstream-ddd17-rows-'));
+  try {
+    const path = mutant(dir, 'rows.hdf5', (b) => b.writeUInt32LE(0x7fffffff, 1864));
+    for (const read of [() => collectDdd17Hdf5(path), () => probeDdd17Hdf5(path)]) {
+      await timed('row count', 15_000, () =>
+        assert.rejects(read(), (e: unknown) => {
+          assert.ok(e instanceof EventFormatError, String(e));
+          assert.equal(e.kind, 'bad-header');
+          assert.equal(e.source, path);
+          assert.match(e.message, /row count .* at most \d+ .*found 2147483647 rows/);
+          return true;
+        }),
+      );
+    }
+    const cli = await runCli(['info', path]);
+    assert.equal(cli.code, 2);
+    assert.equal(cli.stderr.trim().split('\n').length, 1, cli.stderr);
+    assert.match(cli.stderr, /rows\.hdf5: bad-header/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('DDD17 hostile: a corrupt data block (byte 1629224) loses that row only; strict names the row; no HDF5 noise', { skip: skipUnless(ddd17) }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'evstream-ddd17-block-'));
+  try {
+    const path = mutant(dir, 'block.hdf5', (b) => void (b[1629224] ^= 0xff));
+    const ref = concatBatches((await collectDdd17Hdf5(ddd17!)).batches);
+    const warnings: FormatWarning[] = [];
+    const got = concatBatches((await timed('block', 15_000, () => collectDdd17Hdf5(path, { onWarning: (w) => warnings.push(w) }))).batches);
+    assert.equal(warnings.length, 1);
+    const w = warnings[0]!;
+    assert.equal(w.kind, 'corrupt-packet');
+    assert.equal(w.unit, 'row');
+    assert.equal(w.source, path);
+    assert.match(w.message, /block\.hdf5: corrupt-packet at row \d+: .*HDF5: /);
+    // The events are the reference with one contiguous run (that row's packet) missing.
+    const lost = ref.length - got.length;
+    assert.ok(lost > 0 && lost < 10_000, `lost ${lost}`);
+    let a = 0;
+    while (a < got.length && got.t[a] === ref.t[a] && got.x[a] === ref.x[a]) a++;
+    for (let i = a; i < got.length; i++) {
+      assert.ok(got.t[i] === ref.t[i + lost] && got.x[i] === ref.x[i + lost] && got.y[i] === ref.y[i + lost], `event ${i}`);
+    }
+    await assert.rejects(collectDdd17Hdf5(path, { strict: true }), (e: unknown) => {
+      assert.ok(e instanceof EventFormatError && e.kind === 'corrupt-packet' && e.unit === 'row' && e.offset === w.offset, String(e));
+      return true;
+    });
+    for (const [args, code, lines] of [[['info', path], 0, 1], [['info', '--strict', path], 2, 1]] as const) {
+      const cli = await runCli([...args]);
+      assert.equal(cli.code, code, cli.stderr);
+      assert.equal(cli.stderr.trim().split('\n').length, lines, cli.stderr);
+      assert.doesNotMatch(cli.stderr, /HDF5-DIAG|#0\d\d:|Aborted/);
+      assert.match(cli.stderr, new RegExp(`block\\.hdf5: corrupt-packet at row ${w.offset}`));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('DDD17 hostile: superblock / object-header / B-tree mutants fail cleanly and leave no stale HDF5 state', { skip: skipUnless(ddd17) }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'evstream-ddd17-hdr-'));
+  try {
+    // The same path for every mutant: HDF5 recognises a file by device and inode, so a file left open
+    // inside the library after an error would serve stale metadata to the next one (this looped forever).
+    const path = join(dir, 'm.hdf5');
+    const original = readFileSync(ddd17!);
+    for (const [offset, value] of [[12, 0xf7], [24, 0xff], [48, 0x00], [48, 0xff], [1864, 0x95], [2000, 0xff], [3000, 0xff], [4100, 0x7f]] as const) {
+      const bytes = Buffer.from(original);
+      bytes[offset] = value;
+      writeFileSync(path, bytes);
+      const outcome = await timed(`byte ${offset}`, 15_000, async () => {
+        try {
+          const r = await collectDdd17Hdf5(path, { onWarning: (w) => assert.equal(w.source, path) });
+          return concatBatches(r.batches).length;
+        } catch (e) {
+          assert.ok(e instanceof EventFormatError && e.source === path, `byte ${offset}: ${String(e)}`);
+          return e.kind;
+        }
+      });
+      assert.ok(typeof outcome === 'number' || outcome === 'bad-header' || outcome === 'corrupt-packet', `byte ${offset}: ${outcome}`);
+    }
+    writeFileSync(path, original);
+    assert.equal(concatBatches((await collectDdd17Hdf5(path)).batches).length, 162771, 'the restored file reads in full');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('DDD17 hostile: the HDF5 watchdog kills a reader that does not answer; the next read gets a fresh one', { skip: skipUnless(ddd17) }, async () => {
+  await assert.rejects(collectDdd17Hdf5(ddd17!, { stallTimeoutMs: 1 }), (e: unknown) => {
+    assert.ok(e instanceof EventFormatError && e.source === ddd17, String(e));
+    assert.match(e.message, /did not answer within 1 ms/);
+    return true;
+  });
+  assert.equal(concatBatches((await collectDdd17Hdf5(ddd17!)).batches).length, 162771);
 });

@@ -10,8 +10,18 @@
  *     three containers.
  *   'display': jAER's rendering converted to top-left origin. jAER flips x (x' = W-1-x) and draws with the
  *     origin bottom-left (y up); turning that into y-down gives y' = H-1-y. Applied for DVS128 and DAVIS.
- * - Timestamps are 32-bit; a backwards jump of more than 2^31 µs is taken as a wrap and 2^32 is added to
- *   every later timestamp (small backwards jumps are kept as they are: real recordings have them).
+ * - Timestamps are 32-bit µs and wrap every 71.6 minutes. The wrap rule (so that one corrupt timestamp never
+ *   shifts the rest of the stream by 2^32 µs):
+ *   a record is a wrap only if its raw timestamp is more than 2^31 below the previous one AND that previous
+ *   timestamp was plausible: reached from its own predecessor by a step of at most 10 s (unwrapped, either
+ *   direction). Then 2^32 is added to this and every later timestamp. A stray high value (0xffffffff in a
+ *   stream at 1e6 µs) is reached by a huge step, so the normal values after it are not a wrap. A stray low
+ *   value near the top of the range looks like a wrap; if the very next record jumps back up by more than
+ *   2^31, the wrap is undone (only the stray record keeps the +2^32, an outlier for the stream's guard).
+ *   The first record, having no predecessor, is never plausible. Limitation: two or more adjacent corrupt
+ *   timestamps that agree within 10 s near the top of the range, followed by values near 0, are taken for a
+ *   wrap. Small backwards jumps are kept as they are: real recordings have them. DVS128 `invalid` records
+ *   (garbage by definition) take no part in this.
  * - DVS128 addresses with bits above 15 set are not DVS128 events (filler, corruption): skipped and counted
  *   as `invalid`; bit 15 set = external/sync event: `special`.
  * - DAVIS: bit 31 set = APS or IMU word; readout type (bits 10..11) 3 = IMU (`imu`), else APS (`aps`).
@@ -39,22 +49,36 @@ const SENSOR_SIZE: Readonly<Record<Aedat2Sensor, readonly [number, number]>> = {
 
 const HASH = 0x23;
 const NEWLINE = 0x0a;
-const MAX_HEADER_LINE = 1 << 20;
 const FLUSH_EVENTS = 1 << 16;
 const TWO_POW_31 = 2147483648;
 const TWO_POW_32 = 4294967296;
+/** Largest step (µs, either direction) between two records for the later one to count as plausible. */
+export const AEDAT2_PLAUSIBLE_STEP_US = 10_000_000;
+
+/** Longest `#` header line accepted: bytes before its `\n`, a `\r` included (real jAER lines are under 1 KiB). */
+export const MAX_HEADER_LINE_BYTES = 64 * 1024;
+/** Largest `#` header accepted, in bytes and in lines (the shared DAVIS240 file: 175 KB, 2104 lines). */
+export const MAX_HEADER_BYTES = 4 * 1024 * 1024;
+export const MAX_HEADER_LINES = 50_000;
 
 /**
  * Incremental reader of `#` comment-line headers (AEDAT 2 and 3.1), byte-exact for any chunking.
  * The header ends at the first line not starting with `#`, or right after a line for which `isLastLine`
  * returns true (`#End Of ASCII Header`, `#!END-HEADER`), whichever comes first.
+ *
+ * Memory is bounded whatever the input claims: a line longer than MAX_HEADER_LINE_BYTES, a header longer
+ * than MAX_HEADER_BYTES or with more than MAX_HEADER_LINES lines is a `bad-header` error at the byte where
+ * the limit is crossed (a file of nothing but `#` lines would otherwise be read into memory whole).
+ * Lines are decoded as Latin-1 (one char per byte, as jAER headers are ASCII) from a reused byte buffer:
+ * no per-byte arrays and no argument spreading, which overflows the call stack on long lines.
  */
 export class HashHeaderReader {
   readonly lines: string[] = [];
   done = false;
   /** Bytes of header consumed so far (= data start once done). */
   bytes = 0;
-  private line: number[] = [];
+  private line = new Uint8Array(256);
+  private lineLength = 0;
   private atLineStart = true;
 
   constructor(
@@ -66,32 +90,61 @@ export class HashHeaderReader {
   feed(chunk: Uint8Array, from = 0): number {
     let i = from;
     while (i < chunk.length && !this.done) {
-      const b = chunk[i]!;
-      if (this.atLineStart && b !== HASH) {
-        this.done = true;
-        break;
+      if (this.atLineStart) {
+        if (chunk[i] !== HASH) {
+          this.done = true;
+          break;
+        }
+        if (this.lines.length >= MAX_HEADER_LINES) {
+          throw new EventFormatError('bad-header', this.source, this.bytes, `at most ${MAX_HEADER_LINES} header lines`, 'more (a runaway header)');
+        }
+        this.atLineStart = false;
       }
-      this.atLineStart = false;
+      // Copy up to the end of the line (or chunk) in one step.
+      let end = chunk.indexOf(NEWLINE, i);
+      const complete = end >= 0;
+      if (!complete) end = chunk.length;
+      const take = end - i;
+      if (this.lineLength + take > MAX_HEADER_LINE_BYTES) {
+        const at = this.bytes + (MAX_HEADER_LINE_BYTES - this.lineLength);
+        throw new EventFormatError('bad-header', this.source, at, `a header line of at most ${MAX_HEADER_LINE_BYTES} bytes`, 'a longer line');
+      }
+      if (this.bytes + take + (complete ? 1 : 0) > MAX_HEADER_BYTES) {
+        throw new EventFormatError('bad-header', this.source, MAX_HEADER_BYTES, `a header of at most ${MAX_HEADER_BYTES} bytes`, 'a longer header');
+      }
+      this.append(chunk.subarray(i, end));
+      this.bytes += take;
+      i = end;
+      if (!complete) break;
       i++;
       this.bytes++;
-      if (b === NEWLINE) {
-        const text = String.fromCharCode(...this.line).replace(/\r$/, '');
-        this.lines.push(text);
-        this.line = [];
-        this.atLineStart = true;
-        if (this.isLastLine(text)) this.done = true;
-      } else {
-        if (this.line.length >= MAX_HEADER_LINE)
-          throw new EventFormatError('bad-header', this.source, this.bytes - 1, `a header line shorter than ${MAX_HEADER_LINE} bytes`);
-        this.line.push(b);
-      }
+      const text = this.text().replace(/\r$/, '');
+      this.lines.push(text);
+      this.lineLength = 0;
+      this.atLineStart = true;
+      if (this.isLastLine(text)) this.done = true;
     }
     return i;
   }
 
   /** Text of a line still being read when the input ended (no newline yet). */
   get pendingLine(): string | undefined {
-    return this.line.length > 0 ? String.fromCharCode(...this.line) : undefined;
+    return this.lineLength > 0 ? this.text() : undefined;
+  }
+
+  private append(bytes: Uint8Array): void {
+    const need = this.lineLength + bytes.length;
+    if (need > this.line.length) {
+      const grown = new Uint8Array(Math.min(MAX_HEADER_LINE_BYTES, Math.max(need, this.line.length * 2)));
+      grown.set(this.line.subarray(0, this.lineLength));
+      this.line = grown;
+    }
+    this.line.set(bytes, this.lineLength);
+    this.lineLength = need;
+  }
+
+  private text(): string {
+    return Buffer.from(this.line.buffer, this.line.byteOffset, this.lineLength).toString('latin1');
   }
 }
 
@@ -130,7 +183,13 @@ export class Aedat2Decoder implements EventDecoder {
   private readonly carry = new Uint8Array(8);
   private carryLength = 0;
   private offset = 0;
+  /** Wrap tracking (see the module comment): raw and unwrapped time of the previous timed record, and the
+   * unwrapped time of the one before it (NaN until seen: the first record is never plausible). */
   private lastRaw = -1;
+  private lastT = NaN;
+  private prevT = NaN;
+  /** The previous timed record was a wrap (an immediate jump back up undoes it). */
+  private justWrapped = false;
   private wrapOffset = 0;
   private wraps = 0;
   private checkedMagic = false;
@@ -268,7 +327,11 @@ export class Aedat2Decoder implements EventDecoder {
     const flipX = this.display ? this.width - 1 : -1;
     const flipY = this.display ? this.height - 1 : -1;
     let lastRaw = this.lastRaw;
+    let lastT = this.lastT;
+    let prevT = this.prevT;
+    let justWrapped = this.justWrapped;
     let wrapOffset = this.wrapOffset;
+    let wraps = this.wraps;
     let imu = 0;
     let aps = 0;
     let special = 0;
@@ -283,19 +346,33 @@ export class Aedat2Decoder implements EventDecoder {
       for (let at = done * 8; at < endAt; at += 8) {
         const a = dv.getUint32(at, false);
         const ts = dv.getUint32(at + 4, false);
-        if (ts < lastRaw && lastRaw - ts > TWO_POW_31) {
-          wrapOffset += TWO_POW_32;
-          this.wraps++;
+        if (dvs128 && a > 0xffff) {
+          invalid++; // garbage: its timestamp must not steer the wrap rule
+          continue;
         }
+        if (justWrapped) {
+          justWrapped = false;
+          if (ts - lastRaw > TWO_POW_31) {
+            wrapOffset -= TWO_POW_32; // the "wrap" was one stray low value
+            wraps--;
+          }
+        } else if (lastRaw - ts > TWO_POW_31) {
+          // Plausibility of the previous record is only needed here, so it is not tracked per record.
+          const step = lastT - prevT; // NaN (not plausible) when the previous record was the first
+          if (step <= AEDAT2_PLAUSIBLE_STEP_US && step >= -AEDAT2_PLAUSIBLE_STEP_US) {
+            wrapOffset += TWO_POW_32;
+            wraps++;
+            justWrapped = true;
+          }
+        }
+        const full = ts + wrapOffset;
+        prevT = lastT;
         lastRaw = ts;
+        lastT = full;
         let ex: number;
         let ey: number;
         let ep: number;
         if (dvs128) {
-          if (a > 0xffff) {
-            invalid++;
-            continue;
-          }
           if ((a & 0x8000) !== 0) {
             special++;
             continue;
@@ -317,7 +394,7 @@ export class Aedat2Decoder implements EventDecoder {
           ey = (a >>> 22) & 0x1ff;
           ep = (a >>> 11) & 1;
         }
-        t[k] = ts + wrapOffset;
+        t[k] = full;
         x[k] = flipX >= 0 ? flipX - ex : ex;
         y[k] = flipY >= 0 ? flipY - ey : ey;
         p[k] = ep;
@@ -328,7 +405,11 @@ export class Aedat2Decoder implements EventDecoder {
       if (builder.length >= FLUSH_EVENTS) this.flush();
     }
     this.lastRaw = lastRaw;
+    this.lastT = lastT;
+    this.prevT = prevT;
+    this.justWrapped = justWrapped;
     this.wrapOffset = wrapOffset;
+    this.wraps = wraps;
     this.offset += count * 8;
     const s = this.skipped;
     if (imu) s['imu'] = (s['imu'] ?? 0) + imu;

@@ -9,15 +9,30 @@
  * DAVIS346 (346 x 260), the DDD17 camera.
  *
  * Errors and warnings name the file; their `offset` is the **row index** in `dvs/data` (byte offsets mean
- * nothing inside HDF5), and the message says so.
+ * nothing inside HDF5): `unit` is 'row' and the message says "at row N".
+ *
+ * Hostile files (see ddd17-hdf5-worker.ts for h5wasm's failure modes):
+ * - h5wasm runs in a worker thread with its throwing error handler: HDF5 errors become one EventFormatError
+ *   naming the file, the row and HDF5's innermost message; HDF5 prints nothing. A worker that saw an HDF5
+ *   error, trapped, aborted or died is terminated and the next file gets a fresh one; a clean worker is
+ *   kept (unref'd) for the next file.
+ * - A block of rows that fails is re-read row by row: the rows before the bad one are delivered, then the
+ *   fault (non-strict: a warning, and reading goes on with the next row; strict: thrown). A wasm crash ends
+ *   the file in both modes.
+ * - Every request to the worker has a watchdog (`stallTimeoutMs`, default 60 s): HDF5 looping on a corrupt
+ *   structure is killed and reported as an EventFormatError instead of stalling silently.
+ * - The stored row count is bounded by the file size: every row stores three 16-byte variable-length
+ *   references, and a non-empty row's cells also occupy more than 48 bytes of the global heap (compression
+ *   does not touch the heap), so more than fileSize / 48 rows is a `bad-header` error (a corrupt row count
+ *   of 2^31 otherwise reads two billion empty rows: "spins forever").
  *
  * API: `readDdd17Hdf5` yields batches and *returns* the StreamInfo (use `for await` plus `.next()` result,
  * or `collectDdd17Hdf5`); `probeDdd17Hdf5` gives the size, row count and packet counts by type without
  * decoding events (invalid events are only counted by a full read).
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
-import type H5Wasm from 'h5wasm/node';
+import { Worker } from 'node:worker_threads';
+import type { H5Command, H5Reply, H5Request } from './ddd17-hdf5-worker.js';
 import { BatchBuilder } from './batch-builder.js';
 import {
   CAER_HEADER_BYTES,
@@ -42,36 +57,203 @@ export interface Ddd17Options {
   height?: number;
   onWarning?: (w: FormatWarning) => void;
   signal?: AbortSignal;
+  /**
+   * Longest wait for one request to the HDF5 worker (open, or one block of rows), default
+   * DDD17_STALL_TIMEOUT_MS. Beyond it the worker is killed and the file fails with an EventFormatError.
+   */
+  stallTimeoutMs?: number;
 }
+
+export const DDD17_STALL_TIMEOUT_MS = 60_000;
 
 export const DDD17_DEFAULT_WIDTH = 346;
 export const DDD17_DEFAULT_HEIGHT = 260;
 
 const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** Bytes a `dvs/data` row occupies in the file at least (see the module comment). */
+export const DDD17_MIN_ROW_BYTES = 48;
+
+/** Why the worker could not answer: it crashed, died, or stalled past the watchdog. */
+class WorkerFailure extends Error {}
+
+/**
+ * One h5wasm worker: request/reply with a watchdog per request. Ref'd while a request is pending (the
+ * process waits for it), unref'd otherwise (an idle pooled worker never keeps the process alive).
+ */
+class H5Session {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, { resolve: (r: H5Reply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private nextId = 1;
+  /** Saw an HDF5 error: must not serve another file. */
+  tainted = false;
+  dead = false;
+
+  constructor() {
+    // The worker silences its own stdout/stderr (piping them here would keep the process alive).
+    this.worker = new Worker(new URL('./ddd17-hdf5-worker.js', import.meta.url));
+    this.worker.unref();
+    this.worker.on('message', (r: H5Reply) => {
+      const p = this.pending.get(r.id);
+      if (!p) return;
+      this.settle(r.id);
+      if (r.tainted) this.tainted = true;
+      p.resolve(r);
+    });
+    const die = (why: string): void => {
+      this.dead = true;
+      for (const [id, p] of [...this.pending]) {
+        this.settle(id);
+        p.reject(new WorkerFailure(why));
+      }
+    };
+    this.worker.on('error', (e) => die(`the HDF5 worker failed: ${e.message.split('\n')[0]}`));
+    this.worker.on('exit', (code) => die(`the HDF5 worker exited (code ${code})`));
+  }
+
+  request(msg: H5Command, timeoutMs: number): Promise<H5Reply> {
+    if (this.dead) return Promise.reject(new WorkerFailure('the HDF5 worker is gone'));
+    const id = this.nextId++;
+    return new Promise<H5Reply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.settle(id);
+        this.kill();
+        reject(new WorkerFailure(`HDF5 did not answer within ${timeoutMs} ms (worker killed)`));
+      }, timeoutMs);
+      timer.unref();
+      this.pending.set(id, { resolve, reject, timer });
+      this.worker.ref();
+      this.worker.postMessage({ ...msg, id } as H5Request);
+    });
+  }
+
+  kill(): void {
+    this.dead = true;
+    void this.worker.terminate();
+  }
+
+  private settle(id: number): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.pending.delete(id);
+    if (this.pending.size === 0) this.worker.unref();
+  }
+}
+
+/** One clean worker kept between files (h5wasm takes a moment to load). */
+let idleSession: H5Session | undefined;
+
+function acquireSession(): H5Session {
+  const s = idleSession;
+  idleSession = undefined;
+  return s && !s.dead && !s.tainted ? s : new H5Session();
+}
+
+function releaseSession(s: H5Session): void {
+  if (s.dead || s.tainted || idleSession) s.kill();
+  else idleSession = s;
+}
+
+/** An open `dvs/data`: rows, and reads of row blocks as cells (3 per row, or 1 with a column). */
+class Ddd17Dataset {
+  private constructor(
+    private readonly session: H5Session,
+    readonly path: string,
+    readonly rows: number,
+    private readonly timeoutMs: number,
+  ) {}
+
+  static async open(path: string, timeoutMs: number): Promise<Ddd17Dataset> {
+    const fileSize = checkFile(path);
+    const session = acquireSession();
+    let reply: H5Reply;
+    try {
+      reply = await session.request({ op: 'open', path }, timeoutMs);
+    } catch (e) {
+      session.kill();
+      throw new EventFormatError('bad-header', path, 0, 'an HDF5 file the HDF5 reader can open', (e as Error).message);
+    }
+    const ds = new Ddd17Dataset(session, path, 0, timeoutMs);
+    try {
+      if ('error' in reply) {
+        const what = reply.error === 'dataset' ? `a readable dataset '${DATASET}'` : 'an HDF5 file the HDF5 reader can open';
+        throw new EventFormatError('bad-header', path, 0, what, reply.error === 'crash' ? `h5wasm crashed (${reply.reason})` : reply.reason);
+      }
+      if (reply.ok !== 'open') throw new Error(`unexpected HDF5 worker reply ${reply.ok}`);
+      const shape = reply.shape;
+      if (!shape || shape.length !== 2 || shape[1] !== 3) {
+        throw new EventFormatError('bad-header', path, 0, `a dataset '${DATASET}' of shape (N, 3)`, shape ? `shape (${shape.join(', ')})` : 'no such dataset');
+      }
+      const rows = shape[0]!;
+      const maxRows = Math.floor(fileSize / DDD17_MIN_ROW_BYTES);
+      if (!Number.isSafeInteger(rows) || rows < 0 || rows > maxRows) {
+        throw new EventFormatError(
+          'bad-header',
+          path,
+          0,
+          `a '${DATASET}' row count (shape[0]) of at most ${maxRows} (file size ${fileSize} / ${DDD17_MIN_ROW_BYTES} bytes per row)`,
+          `${rows} rows`,
+        );
+      }
+      return new Ddd17Dataset(session, path, rows, timeoutMs);
+    } catch (e) {
+      await ds.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Cells of rows [from, to), stopping before the first row HDF5 cannot read (`bad`). Throws an
+   * EventFormatError when the worker crashed, died or stalled: nothing more can be read from this file.
+   */
+  async read(from: number, to: number, column?: number): Promise<{ cells: Uint8Array[]; bad?: { row: number; reason: string } }> {
+    let reply: H5Reply;
+    try {
+      reply = await this.session.request(column === undefined ? { op: 'read', from, to } : { op: 'read', from, to, column }, this.timeoutMs);
+    } catch (e) {
+      throw crashError(this.path, from, to, (e as Error).message);
+    }
+    if ('error' in reply) throw crashError(this.path, from, to, reply.error === 'crash' ? `h5wasm crashed (${reply.reason})` : reply.reason);
+    if (reply.ok !== 'read') throw new Error(`unexpected HDF5 worker reply ${reply.ok}`);
+    const cells: Uint8Array[] = new Array(reply.lengths.length);
+    let o = 0;
+    for (let i = 0; i < cells.length; i++) {
+      const n = reply.lengths[i]!;
+      cells[i] = reply.data.subarray(o, o + n);
+      o += n;
+    }
+    return reply.bad ? { cells, bad: reply.bad } : { cells };
+  }
+
+  /** Close the file and give the worker back (or kill it if it saw an error). Never throws. */
+  async close(): Promise<void> {
+    const s = this.session;
+    if (!s.dead) {
+      try {
+        await s.request({ op: 'close' }, this.timeoutMs);
+      } catch {
+        // The worker died or stalled while closing: it is killed below.
+      }
+    }
+    releaseSession(s);
+  }
+}
+
+/** The EventFormatError for a worker that crashed, died or stalled while reading rows [from, to). */
+function crashError(path: string, from: number, to: number, why: string): EventFormatError {
+  const rows = to - from === 1 ? 'this row' : `rows ${from}..${to - 1}`;
+  return new EventFormatError('corrupt-packet', path, from, `${rows} of ${DATASET} readable by HDF5`, why, 'row');
+}
+
 const DATASET = 'dvs/data';
 
-type H5File = InstanceType<typeof H5Wasm.File>;
-
-/** h5wasm (a large wasm module) is loaded on first use, so tools that never read HDF5 start fast. */
-let h5wasmModule: Promise<typeof H5Wasm> | undefined;
-async function loadH5wasm(): Promise<typeof H5Wasm> {
-  h5wasmModule ??= import('h5wasm/node').then(async (m) => {
-    await m.default.ready;
-    return m.default;
-  });
-  return h5wasmModule;
-}
-interface H5Dataset {
-  shape: number[] | null;
-  slice(ranges: Array<[number, number] | []>): unknown;
-}
-
 function rowError(kind: EventFormatError['kind'], path: string, row: number, expected: string, found?: string): EventFormatError {
-  return new EventFormatError(kind, path, row, `${DATASET} row ${row} (offset = row index, not a byte): ${expected}`, found);
+  return new EventFormatError(kind, path, row, `${expected} in ${DATASET}`, found, 'row');
 }
 
 /** Check the file exists and is HDF5 before handing it to h5wasm (whose errors are opaque). */
-function checkFile(path: string): void {
+function checkFile(path: string): number {
   let size: number;
   try {
     size = statSync(path).size;
@@ -89,36 +271,19 @@ function checkFile(path: string): void {
   if (!HDF5_SIGNATURE.every((b, i) => head[i] === b)) {
     throw new EventFormatError('bad-magic', path, 0, 'the HDF5 signature \\x89HDF\\r\\n\\x1a\\n', Array.from(head, (b) => b.toString(16).padStart(2, '0')).join(' '));
   }
+  return size;
 }
 
-async function openDataset(path: string): Promise<{ file: H5File; data: H5Dataset; rows: number }> {
-  checkFile(path);
-  const h5wasm = await loadH5wasm();
-  const file = new h5wasm.File(resolve(path), 'r');
-  try {
-    const data = file.get(DATASET) as unknown as H5Dataset | null;
-    const shape = data?.shape;
-    if (!data || !shape || shape.length !== 2 || shape[1] !== 3) {
-      throw new EventFormatError('bad-header', path, 0, `a dataset '${DATASET}' of shape (N, 3)`, data ? `shape (${shape?.join(', ')})` : 'no such dataset');
-    }
-    return { file, data, rows: shape[0]! };
-  } catch (e) {
-    file.close();
-    throw e;
-  }
-}
-
-function cells(data: H5Dataset, from: number, to: number, column?: number): Uint8Array[] {
-  const ranges: Array<[number, number]> = column === undefined ? [[from, to]] : [[from, to], [column, column + 1]];
-  return data.slice(ranges) as Uint8Array[];
-}
-
-/** First frame packet's size, scanning only the 28-byte header column. */
-function scanHeaders(data: H5Dataset, rows: number, block: number, skipped?: SkipCounts): { width: number; height: number } | undefined {
+/**
+ * First frame packet's size, scanning only the 28-byte header column. Rows HDF5 cannot read are skipped
+ * here (the full read reports them) and counted as `unreadableRows` when `skipped` is given.
+ */
+async function scanHeaders(o: Ddd17Dataset, block: number, skipped?: SkipCounts): Promise<{ width: number; height: number } | undefined> {
   let size: { width: number; height: number } | undefined;
-  for (let r = 0; r < rows; r += block) {
-    const end = Math.min(rows, r + block);
-    const headers = cells(data, r, end, 1);
+  for (let r = 0; r < o.rows; ) {
+    const end = Math.min(o.rows, r + block);
+    const read = await o.read(r, end, 1);
+    const headers = read.cells;
     for (let i = 0; i < headers.length; i++) {
       const hb = headers[i]!;
       if (hb.length !== CAER_HEADER_BYTES) {
@@ -132,28 +297,34 @@ function scanHeaders(data: H5Dataset, rows: number, block: number, skipped?: Ski
         else countSkippedPacket(h, skipped);
       }
       if (!size && h.eventType === CaerEventType.frame) {
-        const payload = cells(data, r + i, r + i + 1, 2)[0];
+        const payload = (await o.read(r + i, r + i + 1, 2)).cells[0];
         if (payload) size = caerFrameSize(h, payload);
         if (size && !skipped) return size;
       }
+    }
+    if (read.bad) {
+      if (skipped) skipped['unreadableRows'] = (skipped['unreadableRows'] ?? 0) + 1;
+      r = read.bad.row + 1;
+    } else {
+      r = end;
     }
   }
   return size;
 }
 
 /**
- * Size, row count and per-type packet counts (`<type>Packets`, `<type>` events, `emptyRows`; plus
- * `polarityPackets`) from the header column only. `invalidEvents` needs a full read.
+ * Size, row count and per-type packet counts (`<type>Packets`, `<type>` events, `emptyRows`,
+ * `unreadableRows`; plus `polarityPackets`) from the header column only. `invalidEvents` needs a full read.
  */
-export async function probeDdd17Hdf5(path: string, opts: Pick<Ddd17Options, 'width' | 'height' | 'rowsPerRead'> = {}): Promise<StreamInfo> {
-  const { file, data, rows } = await openDataset(path);
+export async function probeDdd17Hdf5(path: string, opts: Pick<Ddd17Options, 'width' | 'height' | 'rowsPerRead' | 'stallTimeoutMs'> = {}): Promise<StreamInfo> {
+  const o = await Ddd17Dataset.open(path, opts.stallTimeoutMs ?? DDD17_STALL_TIMEOUT_MS);
   try {
     const skipped: SkipCounts = {};
-    const frame = scanHeaders(data, rows, opts.rowsPerRead ?? 1024, skipped);
+    const frame = await scanHeaders(o, opts.rowsPerRead ?? 1024, skipped);
     const { width, height, sizeFrom } = pickSize(opts, frame);
-    return { format: 'ddd17-hdf5', width, height, skipped, header: { rows, sizeFrom } };
+    return { format: 'ddd17-hdf5', width, height, skipped, header: { rows: o.rows, sizeFrom } };
   } finally {
-    file.close();
+    await o.close();
   }
 }
 
@@ -167,14 +338,18 @@ function pickSize(opts: Pick<Ddd17Options, 'width' | 'height'>, frame: { width: 
  * Decode a DDD17 HDF5 recording into event batches (one per block of rows that holds events).
  * The generator's return value is the StreamInfo. The h5wasm file is closed on completion, on error, on
  * early `return()` by the consumer and on abort (`signal`: throws the signal's reason).
+ * A row HDF5 cannot read, or whose cells are not a cAER packet, is a fault at that row: the rows before it
+ * are delivered first; non-strict warns and goes on with the next row, strict throws. A wasm crash ends the
+ * file in both modes (see the module comment).
  */
 export async function* readDdd17Hdf5(path: string, opts: Ddd17Options = {}): AsyncGenerator<EventBatch, StreamInfo> {
   opts.signal?.throwIfAborted();
   const strict = opts.strict ?? false;
   const block = Math.max(1, Math.floor(opts.rowsPerRead ?? 256));
-  const { file, data, rows } = await openDataset(path);
+  const o = await Ddd17Dataset.open(path, opts.stallTimeoutMs ?? DDD17_STALL_TIMEOUT_MS);
+  const rows = o.rows;
   try {
-    const { width, height, sizeFrom } = pickSize(opts, opts.width && opts.height ? undefined : scanHeaders(data, rows, Math.max(block, 1024)));
+    const { width, height, sizeFrom } = pickSize(opts, opts.width && opts.height ? undefined : await scanHeaders(o, Math.max(block, 1024)));
     const builder = new BatchBuilder(width, height, 8192);
     const skipped: SkipCounts = {};
     let packets = 0;
@@ -183,12 +358,14 @@ export async function* readDdd17Hdf5(path: string, opts: Ddd17Options = {}): Asy
       if (strict) throw err;
       opts.onWarning?.(warningFrom(err));
     };
-    for (let r = 0; r < rows; r += block) {
+    for (let r = 0; r < rows; ) {
       opts.signal?.throwIfAborted();
       const end = Math.min(rows, r + block);
-      const flat = cells(data, r, end);
+      const read = await o.read(r, end);
+      const flat = read.cells;
+      const readRows = flat.length / 3;
       let pendingError: EventFormatError | undefined;
-      for (let i = 0; i < end - r && !pendingError; i++) {
+      for (let i = 0; i < readRows && !pendingError; i++) {
         const row = r + i;
         const ts = flat[3 * i]!;
         const hb = flat[3 * i + 1]!;
@@ -197,9 +374,9 @@ export async function* readDdd17Hdf5(path: string, opts: Ddd17Options = {}): Asy
           skipped['emptyRows'] = (skipped['emptyRows'] ?? 0) + 1;
           continue;
         }
-        if (firstHostTime === undefined && ts.length > 0) firstHostTime = String.fromCharCode(...ts.subarray(0, 32));
+        if (firstHostTime === undefined && ts.length > 0) firstHostTime = Buffer.from(ts.subarray(0, 32)).toString('latin1');
         if (hb.length !== CAER_HEADER_BYTES) {
-          pendingError = rowError('corrupt-packet', path, row, `a ${CAER_HEADER_BYTES}-byte cAER header in column 1`, `${hb.length} bytes`);
+          pendingError = rowError('corrupt-packet', path, row, `a ${CAER_HEADER_BYTES}-byte cAER header (column 1)`, `${hb.length} bytes`);
           break;
         }
         const h: CaerPacketHeader = parseCaerHeader(hb);
@@ -217,23 +394,25 @@ export async function* readDdd17Hdf5(path: string, opts: Ddd17Options = {}): Asy
         if (h.eventType === CaerEventType.polarity) decodeCaerPolarity(h, payload, builder, skipped);
         else countSkippedPacket(h, skipped);
       }
+      if (!pendingError && read.bad) {
+        pendingError = rowError('corrupt-packet', path, read.bad.row, 'cells HDF5 can read', read.bad.reason);
+      }
       // Deliver what came before the fault first, then report it.
       const batch = builder.flush();
       if (batch) yield batch;
       if (pendingError) {
         fault(pendingError);
         // Non-strict: skip the bad row and go on with the next one.
-        const next = pendingError.offset + 1;
-        if (next < end) {
-          r = next - block; // loop increment brings r to `next`
-        }
+        r = pendingError.offset + 1;
+      } else {
+        r = end;
       }
     }
     const header: Record<string, string | number> = { rows, packets, sizeFrom };
     if (firstHostTime !== undefined) header['firstHostTime'] = firstHostTime;
     return { format: 'ddd17-hdf5', width, height, skipped, header };
   } finally {
-    file.close();
+    await o.close();
   }
 }
 

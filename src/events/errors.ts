@@ -1,6 +1,7 @@
 /**
  * Typed errors for bad input. Every error names the file (or stream), the byte offset and what was expected,
- * so a user can open the file in a hex editor and see the problem.
+ * so a user can open the file in a hex editor and see the problem. Inside HDF5 byte offsets mean nothing to
+ * a user: those errors count rows instead (`unit` 'row', "at row N" in the message).
  */
 export type FormatErrorKind =
   | 'unknown-format'
@@ -24,8 +25,10 @@ export class EventFormatError extends Error {
     readonly expected: string,
     /** Optional detail: what it found instead. */
     readonly found?: string,
+    /** What `offset` counts: bytes (default) or rows (HDF5 datasets). */
+    readonly unit: 'byte' | 'row' = 'byte',
   ) {
-    super(`${source}: ${kind} at byte ${offset}: expected ${expected}${found ? `, found ${found}` : ''}`);
+    super(`${source}: ${kind} at ${unit} ${offset}: expected ${expected}${found ? `, found ${found}` : ''}`);
   }
 }
 
@@ -34,9 +37,13 @@ export interface FormatWarning {
   kind: FormatErrorKind;
   source: string;
   offset: number;
+  /** What `offset` counts (absent: bytes). */
+  unit?: 'byte' | 'row';
   message: string;
 }
 
 export function warningFrom(err: EventFormatError): FormatWarning {
-  return { kind: err.kind, source: err.source, offset: err.offset, message: err.message };
+  const w: FormatWarning = { kind: err.kind, source: err.source, offset: err.offset, message: err.message };
+  if (err.unit !== 'byte') w.unit = err.unit;
+  return w;
 }

@@ -20,9 +20,18 @@
  *   'truncated'. These are thrown in both modes: nothing can be decoded without the header.
  * - packet payload that fails to decompress ('decompression') or parse ('corrupt-packet'): non-strict
  *   warns and resumes at the next packet (the size field is intact); strict throws.
- * - absurd packet size (negative, > 1 GiB, or running past the data table): 'corrupt-packet'. Packets
- *   carry no sync marker, so there is no reliable resync: non-strict warns and ignores the rest of the
- *   input; strict throws.
+ * - a packet whose payload would decompress to more than `maxDecompressedBytes` (default 64 MiB; a
+ *   decompression bomb): 'decompression', refused from the frame headers before anything is decompressed
+ *   (see compression.ts); like any packet that fails to decompress, non-strict warns and resumes at the
+ *   next packet.
+ * - absurd packet size (negative, > `maxPacketBytes` (default 256 MiB), or running past the data table):
+ *   'corrupt-packet'. Packets carry no sync marker, so there is no reliable resync: non-strict warns and
+ *   ignores the rest of the input; strict throws.
+ *
+ * Memory: the buffer for the unit being gathered (header, packet payload) grows with the bytes that have
+ * actually arrived, never to what a size field claims up front, so a packet claiming 256 MiB in a small file
+ * or on a socket costs only the bytes received. At most `maxPacketBytes` + `maxDecompressedBytes` (plus the
+ * decoded events) are held at once.
  * - input ending inside a packet, or before a data table the header announced: 'truncated' at the offset
  *   of the first missing/incomplete packet header; non-strict warns from end(), strict throws from end().
  * - bytes after the data table's compressed frame (appended garbage) or an unreadable data table:
@@ -33,8 +42,15 @@
 import { EventFormatError, warningFrom, type FormatErrorKind } from '../errors.js';
 import type { DecoderOptions, DecoderSink, EventDecoder } from '../decoder.js';
 import type { EventBatch, SkipCounts, StreamDescriptor, StreamInfo } from '../types.js';
-import { compressedFrameLength, packetDecompressor, type Aedat4Compression } from './compression.js';
 import {
+  DecompressionLimitError,
+  MAX_DECOMPRESSED_PACKET_BYTES,
+  compressedFrameLength,
+  packetDecompressor,
+  type Aedat4Compression,
+} from './compression.js';
+import {
+  MAX_DATA_TABLE_BYTES,
   MAX_IOHEADER_SIZE,
   MAX_PACKET_SIZE,
   VERSION_LINE,
@@ -52,6 +68,17 @@ export interface Aedat4DecoderOptions extends DecoderOptions {
    * size (DV TCP stream). 'auto' (default): a leading `#` means the file form.
    */
   expectVersionLine?: boolean | 'auto';
+  /**
+   * Largest packet payload accepted, by its size field (default MAX_PACKET_SIZE, 256 MiB, for files). The
+   * live TCP source sets it lower. A larger size field is a 'corrupt-packet' fault. It also caps the IOHeader
+   * size (itself capped at MAX_IOHEADER_SIZE, 64 MiB).
+   */
+  maxPacketBytes?: number;
+  /**
+   * Cap on one packet's decompressed size (default MAX_DECOMPRESSED_PACKET_BYTES, 64 MiB): larger is a
+   * 'decompression' fault for that packet, found before decompressing.
+   */
+  maxDecompressedBytes?: number;
 }
 
 const enum State {
@@ -69,6 +96,8 @@ const enum State {
 
 /** The data table is small (about 40 bytes per packet); beyond this it is skipped unchecked. */
 const MAX_BUFFERED_TABLE = 64 * 1024 * 1024;
+/** Initial size of the gathering buffer; it grows with the bytes received. */
+const ACC_INITIAL = 64;
 
 const KIND_BY_TYPE: Record<string, string> = { IMUS: 'imu', FRME: 'frame', TRIG: 'trigger', EVTS: 'events' };
 
@@ -76,11 +105,13 @@ export class Aedat4Decoder implements EventDecoder {
   private readonly source: string;
   private readonly strict: boolean;
   private readonly versionMode: boolean | 'auto';
+  private readonly maxPacketBytes: number;
+  private readonly maxDecompressedBytes: number;
 
   private state = State.Detect;
   /** Absolute offset of the next byte to be consumed. */
   private pos = 0;
-  private acc = new Uint8Array(64);
+  private acc = new Uint8Array(ACC_INITIAL);
   private accFill = 0;
   private need = 0;
   private skipLeft = 0;
@@ -90,6 +121,7 @@ export class Aedat4Decoder implements EventDecoder {
   private ioHeaderSize = 0;
   private firstPacketOffset = -1;
   private decompress: ((src: Uint8Array) => Uint8Array) | undefined;
+  private decompressTable: ((src: Uint8Array) => Uint8Array) | undefined;
   private eventsStreamId = -1;
   private kindByStream = new Map<number, string>();
   private xmlWidth: number | undefined;
@@ -116,6 +148,8 @@ export class Aedat4Decoder implements EventDecoder {
     this.source = opts.source;
     this.strict = opts.strict ?? false;
     this.versionMode = opts.expectVersionLine ?? 'auto';
+    this.maxPacketBytes = Math.max(0, Math.min(opts.maxPacketBytes ?? MAX_PACKET_SIZE, 0x7fffffff));
+    this.maxDecompressedBytes = opts.maxDecompressedBytes ?? MAX_DECOMPRESSED_PACKET_BYTES;
   }
 
   push(chunk: Uint8Array): void {
@@ -166,6 +200,7 @@ export class Aedat4Decoder implements EventDecoder {
             this.pos += need;
           } else {
             const k = Math.min(need - this.accFill, n - i);
+            this.reserveAcc(this.accFill + k);
             this.acc.set(chunk.subarray(i, i + k), this.accFill);
             this.accFill += k;
             i += k;
@@ -276,7 +311,16 @@ export class Aedat4Decoder implements EventDecoder {
     this.state = state;
     this.need = n;
     this.accFill = 0;
-    if (this.acc.length < n) this.acc = new Uint8Array(Math.max(n, this.acc.length * 2));
+    // A large packet is followed by small ones: give a big buffer back rather than hold it for the stream.
+    if (this.acc.length > 1 << 20 && n < this.acc.length >> 2) this.acc = new Uint8Array(ACC_INITIAL);
+  }
+
+  /** Grow the gathering buffer to hold `fill` bytes: doubling, never beyond the unit's size. */
+  private reserveAcc(fill: number): void {
+    if (fill <= this.acc.length) return;
+    const grown = new Uint8Array(Math.min(this.need, Math.max(fill, this.acc.length * 2)));
+    grown.set(this.acc.subarray(0, this.accFill));
+    this.acc = grown;
   }
 
   private expectPacketHeader(): void {
@@ -323,13 +367,15 @@ export class Aedat4Decoder implements EventDecoder {
 
   private onHeaderSize(unit: Uint8Array): void {
     const size = new DataView(unit.buffer, unit.byteOffset, 4).getInt32(0, true);
-    if (size < 8 || size > MAX_IOHEADER_SIZE) {
+    // The header is one unit like a packet: a lower packet cap (the live TCP source's) bounds it too.
+    const maxHeader = Math.min(MAX_IOHEADER_SIZE, this.maxPacketBytes);
+    if (size < 8 || size > maxHeader) {
       this.fail(
         this.headerKind(),
         this.pos - 4,
         this.tcpForm && this.versionMode === 'auto'
-          ? `${JSON.stringify(VERSION_LINE)} or an int32 IOHeader size (8..${MAX_IOHEADER_SIZE})`
-          : `an int32 IOHeader size in 8..${MAX_IOHEADER_SIZE}`,
+          ? `${JSON.stringify(VERSION_LINE)} or an int32 IOHeader size (8..${maxHeader})`
+          : `an int32 IOHeader size in 8..${maxHeader}`,
         String(size),
       );
     }
@@ -352,7 +398,8 @@ export class Aedat4Decoder implements EventDecoder {
     this.header = header;
     this.firstPacketOffset = this.pos;
     try {
-      this.decompress = packetDecompressor(header.compression);
+      this.decompress = packetDecompressor(header.compression, { maxBytes: this.maxDecompressedBytes });
+      this.decompressTable = packetDecompressor(header.compression, { maxBytes: MAX_DATA_TABLE_BYTES });
     } catch (e) {
       return this.fail('unsupported', start, `a ${header.compression} decoder`, (e as Error).message);
     }
@@ -373,8 +420,8 @@ export class Aedat4Decoder implements EventDecoder {
     this.packetStart = this.pos - 8;
     this.packetSize = size;
     const tablePos = this.tablePos();
-    if (size < 0 || size > MAX_PACKET_SIZE || (tablePos >= 0 && this.pos + size > tablePos)) {
-      const limit = tablePos >= 0 ? Math.min(MAX_PACKET_SIZE, tablePos - this.pos) : MAX_PACKET_SIZE;
+    if (size < 0 || size > this.maxPacketBytes || (tablePos >= 0 && this.pos + size > tablePos)) {
+      const limit = tablePos >= 0 ? Math.min(this.maxPacketBytes, tablePos - this.pos) : this.maxPacketBytes;
       this.problem('corrupt-packet', this.packetStart, `a packet size in 0..${limit} (stream ${streamId})`, String(size), false);
       this.state = State.Stopped;
       return;
@@ -399,7 +446,11 @@ export class Aedat4Decoder implements EventDecoder {
     try {
       raw = this.decompress!(payload);
     } catch (e) {
-      this.dropPacket('decompression', `a ${this.header!.compression} frame of ${payload.length} bytes`, e);
+      const expected =
+        e instanceof DecompressionLimitError
+          ? `a ${this.header!.compression} frame of ${payload.length} bytes that decompresses to at most ${e.cap} bytes`
+          : `a ${this.header!.compression} frame of ${payload.length} bytes`;
+      this.dropPacket('decompression', expected, e);
       return;
     }
     let decoded;
@@ -456,7 +507,8 @@ export class Aedat4Decoder implements EventDecoder {
       return;
     }
     try {
-      this.tableEntries = parseDataTable(this.decompress!(bytes.subarray(0, frameLength))).length;
+      const maxEntries = Math.floor((tablePos - this.firstPacketOffset) / 8);
+      this.tableEntries = parseDataTable(this.decompressTable!(bytes.subarray(0, frameLength)), maxEntries).length;
     } catch (e) {
       this.problem('corrupt-packet', tablePos, 'a readable FTAB file data table', (e as Error).message, true);
       return;

@@ -26,7 +26,10 @@ export const VERSION_LINE_BYTES = new TextEncoder().encode(VERSION_LINE);
 export const EVENT_STRUCT_SIZE = 16;
 /** Header sizes beyond this are treated as garbage (real ones are a few kB). */
 export const MAX_IOHEADER_SIZE = 64 * 1024 * 1024;
-export const MAX_PACKET_SIZE = 1024 * 1024 * 1024;
+/** Default cap on one packet's payload (its size field) for files; the live TCP source sets a lower one. */
+export const MAX_PACKET_SIZE = 256 * 1024 * 1024;
+/** Cap on the decompressed file data table (about 40 bytes per packet: 6 million packets). */
+export const MAX_DATA_TABLE_BYTES = 256 * 1024 * 1024;
 
 /** Thrown by the flatbuffer accessors; callers turn it into an EventFormatError with a file offset. */
 export class FlatbufferError extends Error {}
@@ -190,12 +193,20 @@ export function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
+/**
+ * Most `<node>` plus `<attr>` elements accepted in the info XML. DV writes a few hundred; without a limit a
+ * 64 MiB header of `<attr key=""/>` would become millions of objects (about 1 GB).
+ */
+export const MAX_XML_ELEMENTS = 100_000;
+
 /** DV's config-tree XML: nested `<node name=..>` with `<attr key=.. type=..>value</attr>`. */
 function parseXmlTree(xml: string): XmlNode {
   const root: XmlNode = { name: '', attrs: {}, children: [] };
   const stack: XmlNode[] = [root];
   const re = /<node\s+name="([^"]*)"[^>]*?(\/?)>|<\/node\s*>|<attr\s+key="([^"]*)"[^>]*?(?:\/>|>([^<]*)<\/attr\s*>)/g;
+  let elements = 0;
   for (let m = re.exec(xml); m !== null; m = re.exec(xml)) {
+    if (++elements > MAX_XML_ELEMENTS) throw new FlatbufferError(`info XML with more than ${MAX_XML_ELEMENTS} elements`);
     const top = stack[stack.length - 1]!;
     if (m[1] !== undefined) {
       const node: XmlNode = { name: unescapeXml(m[1]), attrs: {}, children: [] };
@@ -210,9 +221,14 @@ function parseXmlTree(xml: string): XmlNode {
   return root;
 }
 
-function* walk(node: XmlNode): Generator<XmlNode> {
-  yield node;
-  for (const c of node.children) yield* walk(c);
+/** Depth-first, pre-order. Iterative: nesting depth is whatever the file says (recursion overflowed). */
+function* walk(root: XmlNode): Generator<XmlNode> {
+  const todo: XmlNode[] = [root];
+  while (todo.length > 0) {
+    const node = todo.pop()!;
+    yield node;
+    for (let i = node.children.length - 1; i >= 0; i--) todo.push(node.children[i]!);
+  }
 }
 
 /** Streams = nodes with a numeric name and a `typeIdentifier` attribute (children of `outInfo` in DV). */
@@ -418,13 +434,18 @@ export interface DataTableEntry {
   timestampEnd: number;
 }
 
-/** Parse an (uncompressed) FTAB flatbuffer. Throws FlatbufferError. */
-export function parseDataTable(bytes: Uint8Array): DataTableEntry[] {
+/**
+ * Parse an (uncompressed) FTAB flatbuffer. Throws FlatbufferError. `maxEntries` is checked before anything
+ * is allocated: flatbuffer offsets may alias, so 4 bytes per entry could otherwise make millions of objects;
+ * callers pass the number of 8-byte packet headers that fit before the table.
+ */
+export function parseDataTable(bytes: Uint8Array, maxEntries = Infinity): DataTableEntry[] {
   const fb = openPacket(bytes, 'FTAB');
   const root = fb.rootTable();
   const tPos = fb.field(root, 0);
   if (!tPos) return [];
   const { start, length } = fb.vector(tPos, 4);
+  if (length > maxEntries) throw new FlatbufferError(`${length} table entries, more than the ${maxEntries} packets that fit before the table`);
   const out: DataTableEntry[] = new Array(length);
   for (let i = 0; i < length; i++) {
     const e = fb.indirect(start + i * 4);

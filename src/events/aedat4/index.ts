@@ -14,6 +14,9 @@ export {
   type Aedat4FileHeader,
 } from './seek.js';
 export {
+  DecompressionLimitError,
+  MAX_DECOMPRESSED_PACKET_BYTES,
+  decompressedBound,
   availableCodecs,
   initZstdWasm,
   packetCompressor,
@@ -21,6 +24,8 @@ export {
   compressedFrameLength,
   COMPRESSION_BY_ENUM,
   type Aedat4Compression,
+  type FrameBound,
   type FrameCodec,
+  type PacketDecompressorOptions,
 } from './compression.js';
-export { parseDataTable, parseIoHeader, type DataTableEntry, type IoHeader } from './format.js';
+export { MAX_DATA_TABLE_BYTES, MAX_PACKET_SIZE, parseDataTable, parseIoHeader, type DataTableEntry, type IoHeader } from './format.js';

@@ -7,10 +7,12 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { EventFormatError } from '../errors.js';
 import type { EventBatch } from '../types.js';
-import { compressedFrameLength, packetDecompressor } from './compression.js';
+import { DecompressionLimitError, compressedFrameLength, packetDecompressor } from './compression.js';
 import { Aedat4Decoder } from './decoder.js';
 import {
+  MAX_DATA_TABLE_BYTES,
   MAX_IOHEADER_SIZE,
+  MAX_PACKET_SIZE,
   VERSION_LINE_BYTES,
   decodeEventPacket,
   maxOf,
@@ -79,16 +81,21 @@ export async function readAedat4Header(path: string): Promise<Aedat4FileHeader> 
   }
 }
 
+/** A table region larger than this is not read (a corrupt dataTablePosition pointing early in a big file). */
+const MAX_TABLE_REGION = 64 * 1024 * 1024;
+
 async function readTable(fh: FileHandle, h: Aedat4FileHeader): Promise<DataTableEntry[] | undefined> {
   if (h.dataTablePosition < h.firstPacketOffset || h.dataTablePosition >= h.fileSize) return undefined;
+  if (h.fileSize - h.dataTablePosition > MAX_TABLE_REGION) return undefined;
   const bytes = await readExactly(fh, h.dataTablePosition, h.fileSize - h.dataTablePosition);
   try {
     const len = h.compression === 'none' ? bytes.length : compressedFrameLength(h.compression, bytes);
     if (len < 0) return undefined;
-    const entries = parseDataTable(packetDecompressor(h.compression)(bytes.subarray(0, len)));
-    // Reject tables that point outside the packet region (a stale or foreign table).
+    const maxEntries = Math.floor((h.dataTablePosition - h.firstPacketOffset) / 8);
+    const entries = parseDataTable(packetDecompressor(h.compression, { maxBytes: MAX_DATA_TABLE_BYTES })(bytes.subarray(0, len)), maxEntries);
+    // Reject tables that point outside the packet region (a stale or foreign table) or claim absurd packets.
     for (const e of entries) {
-      if (e.byteOffset < h.firstPacketOffset + 8 || e.size < 0 || e.byteOffset + e.size > h.dataTablePosition) return undefined;
+      if (e.byteOffset < h.firstPacketOffset + 8 || e.size < 0 || e.size > MAX_PACKET_SIZE || e.byteOffset + e.size > h.dataTablePosition) return undefined;
     }
     return entries;
   } catch {
@@ -169,7 +176,8 @@ export async function* readAedat4Range(
         try {
           decoded = decodeEventPacket(decompress(payload));
         } catch (err) {
-          throw new EventFormatError('corrupt-packet', path, e.byteOffset - 8, 'a readable event packet', (err as Error).message);
+          const kind = err instanceof DecompressionLimitError ? 'decompression' : 'corrupt-packet';
+          throw new EventFormatError(kind, path, e.byteOffset - 8, 'a readable event packet', (err as Error).message);
         }
         const clipped = clip({ ...decoded, width: header.width || maxOf(decoded.x) + 1, height: header.height || maxOf(decoded.y) + 1 }, t0, t1);
         if (clipped) yield clipped;
