@@ -128,7 +128,9 @@ export function fromDvTcp(url: string, opts: DvTcpOptions = {}): DvTcpSource {
             opts.onWarning?.(w);
           },
         },
-        { source: label, strict: false, expectVersionLine: 'auto' },
+        // The packet guard below refuses oversize packets before they are buffered; the decoder holds the
+        // same cap (and its own decompressed-size cap) in case a packet slips past.
+        { source: label, strict: false, expectVersionLine: 'auto', maxPacketBytes },
       );
       const guard = new DvPacketGuard(label, maxPacketBytes);
       let connected = false;
