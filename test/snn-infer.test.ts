@@ -11,6 +11,7 @@ import { readNpy } from '../src/util/npy.js';
 import { initBackend } from '../src/snn/backend.js';
 import { SegModel } from '../src/snn/model.js';
 import { encodeNpy } from '../src/util/npy.js';
+import { encodeSafetensors } from '../src/util/safetensors.js';
 
 const fx = listFixtures().find((f) => f.arch === 'spiking-deeplab' && f.weightFiles.length === 1);
 
@@ -43,7 +44,7 @@ test('infer: ANN twin on a small model, and clear errors', async () => {
   try {
     const m = SegModel.create('ann-fcn', { width: 0.125, size: [16, 16], classes: 3 });
     const w = join(dir, 'w.safetensors');
-    writeFileSync(w, m.encodeWeights());
+    writeFileSync(w, encodeSafetensors(m.stateDict())); // bare reference weights, no model options (as the PyTorch reference writes them)
     m.dispose();
     const x = join(dir, 'x.npy');
     writeFileSync(x, encodeNpy(new Float32Array(2 * 1 * 2 * 16 * 16).fill(0.5), [2, 1, 2, 16, 16]));
