@@ -2,13 +2,13 @@
  * `evstream eval --checkpoint FILE --data DIR [--json]`: MIoU (confusion matrix over the whole set),
  * per-class IoU, pixel accuracy, per-layer spike rates and the paper's energy estimate.
  *
- * The model is rebuilt from the checkpoint's safetensors metadata (`evstream` key), else the sidecar
- * `<stem>.json`, else inferred from the weights (64x64 input, poisson mode). `--split auto` evaluates
- * a whole synthetic set ('all') and the test split of Ev-SegNet / ESS.
+ * The work is src/train/eval-run.ts `runEval` (the model and its training framing from the checkpoint,
+ * src/snn/checkpoint.ts); this file parses the flags and prints. `--split auto` evaluates a whole
+ * synthetic set ('all') and the test split of Ev-SegNet / ESS.
  *
  * --json prints one JSON object: { miou, perClassIoU, pixelAccuracy, presentClasses, spikeRates
  * { layer: R_s }, spikeRateDetails [...], inputSpikeRate, energy { annJ, snnJ, ratio, ... }, frames,
- * pixels, confusion, arch, T, mode, split, loadSummary { missingLabels, missingLabelFiles, warnings },
+ * pixels, confusion, arch, width, size, T, mode, split, loadSummary { missingLabels, missingLabelFiles, warnings },
  * checkpoint, data, seconds }. Missing label files and decoder warnings are also printed on stderr.
  */
 import type { Command } from 'commander';
@@ -38,8 +38,12 @@ export async function runEval(o: EvalCliOptions): Promise<Record<string, unknown
   const { runEval: evalCheckpoint } = await import('../../train/eval-run.js');
   const { formatLoadSummary } = await import('../../train/data.js');
   const warnings = warningPrinter();
-  const r = await evalCheckpoint({ ...o, T: o.T === undefined ? undefined : Number(o.T), batch: Number(o.batch ?? 16), maxBatches: Number(o.maxBatches ?? 0), seed: Number(o.seed ?? 12345), onWarning: warnings.onWarning });
-  warnings.summary();
+  let r: Awaited<ReturnType<typeof evalCheckpoint>>;
+  try {
+    r = await evalCheckpoint({ ...o, T: o.T === undefined ? undefined : Number(o.T), batch: Number(o.batch ?? 16), maxBatches: Number(o.maxBatches ?? 0), seed: Number(o.seed ?? 12345), onWarning: warnings.onWarning });
+  } finally {
+    warnings.summary();
+  }
   const skipped = r.loadSummary ? formatLoadSummary(o.data, r.loadSummary) : '';
   if (skipped) console.error(`warning: ${skipped}`);
   return r;
