@@ -15,7 +15,7 @@ import { resolveConfig } from '../src/train/config.js';
 import { trainStreaming } from '../src/train/stream-trainer.js';
 import { loadCheckpointModel } from '../src/train/checkpoint.js';
 import { exportLiveCheckpoint } from '../src/train/demo.js';
-import { readSafetensorsMetadata } from '../src/pipeline/model-adapter.js';
+import { readCheckpointInfo } from '../src/snn/checkpoint.js';
 
 test('streaming training on a tiny set; export for the live pipeline', async () => {
   await initBackend('wasm', false);
@@ -45,11 +45,13 @@ test('streaming training on a tiny set; export for the live pipeline', async () 
     assert.ok(Math.abs(r2.curves.initialValMiou! - r.bestMiou!) < 1e-9, `--init starts from the checkpoint (${r2.curves.initialValMiou} vs ${r.bestMiou})`);
     const live = join(dir, 'live.safetensors');
     exportLiveCheckpoint(join(out, 'best.safetensors'), live);
-    const md = readSafetensorsMetadata(live);
+    const { meta: md, source } = readCheckpointInfo(live);
+    assert.equal(source, 'format-1');
     assert.equal(md.arch, 'spiking-deeplab');
-    assert.equal(md.T, '2');
-    assert.equal(md.width, '0.0625');
-    assert.equal(md.untrained, 'false');
+    assert.equal(md.T, 2);
+    assert.equal(md.width, 0.0625);
+    assert.equal(md.untrained, false);
+    assert.equal(md.streaming, 'continuous', 'train-stream checkpoints run live with their state carried');
     assert.ok(JSON.parse(readFileSync(join(out, 'curves.json'), 'utf8')).epochs[0].valMiou >= 0);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -5,12 +5,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { registerInfer, runInfer } from '../src/cli/commands/infer.js';
+import { registerInfer } from '../src/cli/commands/infer.js';
+import { runInfer } from '../src/snn/infer.js';
+import type { Arch } from '../src/snn/definition.js';
 import { listFixtures, loadFixtureData } from './helpers/fixtures.js';
 import { readNpy } from '../src/util/npy.js';
 import { initBackend } from '../src/snn/backend.js';
 import { SegModel } from '../src/snn/model.js';
 import { encodeNpy } from '../src/util/npy.js';
+import { encodeSafetensors } from '../src/util/safetensors.js';
 
 const fx = listFixtures().find((f) => f.arch === 'spiking-deeplab' && f.weightFiles.length === 1);
 
@@ -43,17 +46,17 @@ test('infer: ANN twin on a small model, and clear errors', async () => {
   try {
     const m = SegModel.create('ann-fcn', { width: 0.125, size: [16, 16], classes: 3 });
     const w = join(dir, 'w.safetensors');
-    writeFileSync(w, m.encodeWeights());
+    writeFileSync(w, encodeSafetensors(m.stateDict())); // bare reference weights, no model options (as the PyTorch reference writes them)
     m.dispose();
     const x = join(dir, 'x.npy');
     writeFileSync(x, encodeNpy(new Float32Array(2 * 1 * 2 * 16 * 16).fill(0.5), [2, 1, 2, 16, 16]));
-    const r = await runInfer({ arch: 'ann-fcn', weights: w, input: x, out: join(dir, 'y.npy'), classes: 3, size: '16x16' });
+    const r = await runInfer({ arch: 'ann-fcn', weights: w, input: x, out: join(dir, 'y.npy'), classes: 3, size: [16, 16] });
     assert.deepEqual(r.shape, [1, 3, 16, 16]);
     assert.deepEqual(r.spikes, []);
-    await assert.rejects(runInfer({ arch: 'ann-fcn', weights: w, input: x, out: join(dir, 'y.npy'), classes: 6, size: '16x16' }), /key 'skips_features\.2\.weight' has shape \[3, 8, 1, 1\], expected \[6, 8, 1, 1\]/);
-    await assert.rejects(runInfer({ arch: 'spiking-fcn', weights: w, input: x, out: join(dir, 'y.npy'), classes: 3, size: '16x16' }), /missing key 'bn_features\.0\.0\.weight'|unexpected key/);
-    await assert.rejects(runInfer({ arch: 'ann-fcn', weights: w, input: x, out: join(dir, 'y.npy'), classes: 3, size: '32x32' }), /x: expected spatial size 32x32, got 16x16/);
-    await assert.rejects(runInfer({ arch: 'vgg', weights: w, input: x, out: join(dir, 'y.npy') }), /--arch must be one of/);
+    await assert.rejects(runInfer({ arch: 'ann-fcn', weights: w, input: x, out: join(dir, 'y.npy'), classes: 6, size: [16, 16] }), /key 'skips_features\.2\.weight' has shape \[3, 8, 1, 1\], expected \[6, 8, 1, 1\]/);
+    await assert.rejects(runInfer({ arch: 'spiking-fcn', weights: w, input: x, out: join(dir, 'y.npy'), classes: 3, size: [16, 16] }), /missing key 'bn_features\.0\.0\.weight'|unexpected key/);
+    await assert.rejects(runInfer({ arch: 'ann-fcn', weights: w, input: x, out: join(dir, 'y.npy'), classes: 3, size: [32, 32] }), /x: expected spatial size 32x32, got 16x16/);
+    await assert.rejects(runInfer({ arch: 'vgg' as Arch, weights: w, input: x, out: join(dir, 'y.npy') }), /--arch must be one of/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/snn/backend.js';
 import { SegModel } from '../src/snn/model.js';
+import { encodeCheckpoint } from '../src/snn/checkpoint.js';
 import { decodeSafetensors, encodeSafetensors, floatToHalf, halfToFloat, type SafeTensor } from '../src/util/safetensors.js';
 import { defineModel } from '../src/snn/definition.js';
 import { listFixtures } from './helpers/fixtures.js';
@@ -45,8 +46,8 @@ test('save / load round trip in F32 and F16; errors name the key; no leaks', asy
     const b = SegModel.create('spiking-fcn', { T: 2, width: 0.125, size: [16, 16], seed: 2 });
     const p32 = join(dir, 'w32.safetensors');
     const p16 = join(dir, 'w16.safetensors');
-    writeFileSync(p32, a.encodeWeights('F32'));
-    writeFileSync(p16, a.encodeWeights('F16'));
+    writeFileSync(p32, encodeCheckpoint(a, undefined, { dtype: 'F32' }));
+    writeFileSync(p16, encodeCheckpoint(a, undefined, { dtype: 'F16' }));
     const before = tf.memory().numTensors;
     b.loadStateDict(readSafetensors(p32), p32);
     const sa = a.stateDict();

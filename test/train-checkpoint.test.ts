@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/snn/backend.js';
 import { decodeSafetensors, readSafetensors, readSafetensorsHeader } from '../src/util/safetensors.js';
 import { InputFileError } from '../src/util/input-error.js';
-import { readSafetensorsMetadata } from '../src/pipeline/model-adapter.js';
+import { encodeCheckpoint, readCheckpointInfo } from '../src/snn/checkpoint.js';
 import { reportError } from '../src/cli/errors.js';
 import { SegModel } from '../src/snn/model.js';
 import { runCli } from './helpers/cli.js';
@@ -17,7 +17,7 @@ import { writeSimDataset } from '../src/sim/dataset.js';
 import { openSegData } from '../src/train/data.js';
 import { resolveConfig, type TrainConfig } from '../src/train/config.js';
 import { train } from '../src/train/trainer.js';
-import { encodeCheckpointWeights, loadCheckpointModel, type CheckpointJson, type ModelMeta } from '../src/train/checkpoint.js';
+import { loadCheckpointModel, type CheckpointJson, type ModelMeta } from '../src/train/checkpoint.js';
 
 function tensors(path: string): Map<string, number[]> {
   return new Map([...decodeSafetensors(new Uint8Array(readFileSync(path)), path)].map(([k, v]) => [k, Array.from(v.data as ArrayLike<number | bigint>, Number)]));
@@ -106,7 +106,7 @@ test('checkpoint files: a directory, a missing file, truncated or corrupt safete
   try {
     const meta: ModelMeta = { arch: 'spiking-deeplab', classes: 6, size: [16, 16], T: 2, width: 0.0625, bn: true, inputChannels: 2, surrogate: 'linear', mode: 'poisson' };
     const model = SegModel.create(meta.arch, { classes: 6, size: [16, 16], T: 2, width: 0.0625, bn: true, inputChannels: 2 });
-    const good = encodeCheckpointWeights(model, meta);
+    const good = encodeCheckpoint(model, meta);
     model.dispose();
     const file = (name: string, bytes: Uint8Array | string): string => {
       const p = join(dir, name);
@@ -126,7 +126,7 @@ test('checkpoint files: a directory, a missing file, truncated or corrupt safete
     // every reader of a checkpoint path says what it expected of a directory or a missing file
     const sub = join(dir, 'run.safetensors');
     mkdirSync(sub);
-    for (const read of [loadCheckpointModel, readSafetensors, readSafetensorsMetadata, readSafetensorsHeader] as ((p: string) => unknown)[]) {
+    for (const read of [loadCheckpointModel, readSafetensors, readCheckpointInfo, readSafetensorsHeader] as ((p: string) => unknown)[]) {
       assert.throws(() => read(sub), named(`${sub}: is a directory, expected a .safetensors`));
       assert.throws(() => read(join(dir, 'nope.safetensors')), named(join(dir, 'nope.safetensors'), 'does not exist'));
     }
@@ -136,11 +136,11 @@ test('checkpoint files: a directory, a missing file, truncated or corrupt safete
     new DataView(huge.buffer).setBigUint64(0, 2n ** 60n, true);
     const p60 = file('huge.safetensors', huge);
     const rss = process.memoryUsage().rss;
-    for (const read of [loadCheckpointModel, readSafetensors, readSafetensorsMetadata] as ((p: string) => unknown)[]) assert.throws(() => read(p60), named(p60, 'header length (bytes 0..7)', `claims ${2n ** 60n} bytes`));
+    for (const read of [loadCheckpointModel, readSafetensors, readCheckpointInfo] as ((p: string) => unknown)[]) assert.throws(() => read(p60), named(p60, 'header length (bytes 0..7)', `claims ${2n ** 60n} bytes`));
     // 90 MB claimed of a small file (under the 100 MB header limit): still refused before reading it
     new DataView(huge.buffer).setBigUint64(0, 90_000_000n, true);
     const p90 = file('p90.safetensors', huge);
-    assert.throws(() => readSafetensorsMetadata(p90), named(p90, 'header length', 'claims 90000000 bytes'));
+    assert.throws(() => readCheckpointInfo(p90), named(p90, 'header length', 'claims 90000000 bytes'));
     assert.ok(process.memoryUsage().rss - rss < 64 << 20, 'no buffer of the claimed size');
 
     assert.throws(() => readSafetensors(file('short.safetensors', good.subarray(0, 5))), named('short.safetensors', 'too short'));
@@ -150,7 +150,7 @@ test('checkpoint files: a directory, a missing file, truncated or corrupt safete
     // cut in the data section: the last tensor's data_offsets end outside the file
     const cut = file('cut.safetensors', good.subarray(0, good.length - 100));
     assert.throws(() => loadCheckpointModel(cut), named(cut, 'data_offsets', 'outside the file'));
-    assert.throws(() => readSafetensorsMetadata(cut), named(cut, 'data_offsets', 'outside the file'));
+    assert.throws(() => readCheckpointInfo(cut), named(cut, 'data_offsets', 'outside the file'));
     const first = (h: Record<string, unknown>): Record<string, unknown> => h[Object.keys(h).find((k) => k !== '__metadata__')!] as Record<string, unknown>;
     const edited = (name: string, edit: (h: Record<string, unknown>) => void): string => file(name, withHeader(good, (h) => (edit(h), h)));
     assert.throws(() => readSafetensors(edited('dtype.safetensors', (h) => (first(h).dtype = 'toString'))), named('dtype', 'one of F32'));

@@ -6,6 +6,7 @@ export * from './bntt.js';
 export * from './lif.js';
 export * from './surrogate.js';
 export * from './encoders.js';
+export * from './checkpoint.js';
 // The weights format lives in src/util (file I/O stays out of the model library); the codec is re-exported.
 export { decodeSafetensors, encodeSafetensors, halfToFloat, floatToHalf, SafetensorsError, type SafeTensor, type SafeTensorIn, type SafeDtype } from '../util/safetensors.js';
 export * from './backend.js';

@@ -14,7 +14,7 @@ import { bnAffine, bnEval, bnIndex, bnTrain, type BnPolicy, type BnStats } from 
 import { accumulate, lifStep } from './lif.js';
 import { avgPool3s2, conv2d, convTranspose2x, resizeAlign, tapSlice, type TapWeightFn } from './ops.js';
 import type { SurrogateKind } from './surrogate.js';
-import { encodeSafetensors, type SafeTensor, type SafeTensorIn } from '../util/safetensors.js';
+import type { SafeTensor, SafeTensorIn } from '../util/safetensors.js';
 import { mulberry32 } from './encoders.js';
 import { SnnSession, type SessionOptions } from './session.js';
 
@@ -179,10 +179,7 @@ export class SegModel {
     return out;
   }
 
-  /** Encode the weights as safetensors (F32 or F16; num_batches_tracked as I64). */
-  encodeWeights(dtype: 'F32' | 'F16' = 'F32'): Uint8Array {
-    return encodeSafetensors(this.stateDict(dtype), { format: 'pt', arch: this.def.arch, T: String(this.def.T) });
-  }
+  // Files (weights + model options) are written and read by checkpoint.ts, the one home of the format.
 
   /**
    * Load a state dict by the reference keys. Fails, naming the keys, on missing, unexpected or

@@ -1,60 +1,89 @@
 /**
- * The trained demo model's helpers:
- * - `exportLiveCheckpoint`: a training checkpoint -> fp16 safetensors with the metadata the live pipeline
- *   reads (`src/pipeline/model-adapter.ts`: arch, T, width, classes, size, untrained) plus the training
- *   model options (`evstream` key, as checkpoints) and provenance (miou, data, command).
+ * The demo assets' builders (the `make-demo`, `export-model` and `simulate-scene` commands only call them):
+ * - `writeDemoRecording` / `writeDemoCheckpoint`: the bundled synthetic recording and untrained checkpoint;
+ * - `exportLiveCheckpoint`: a training checkpoint -> fp16 checkpoint for the live pipeline, in the one
+ *   checkpoint format (src/snn/checkpoint.ts) plus provenance (source, note).
  * - `writeScenarioSet`: a labelled synthetic set whose single sequence is exactly the scene of a given
  *   simulator seed (as `evstream make-demo` simulates the bundled recording: seed 7, 128x96, urban, 8 s).
  *   `evstream simulate` derives its sequences' seeds by hashing, so it cannot reproduce the demo scene;
  *   this gives the demo recording's labels, for a held-out streaming evaluation on it.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { CLASS_NAMES, IGNORE_LABEL } from '../labels/index.js';
 import { defaultAedat4Writer, GENERATOR_VERSION } from '../sim/dataset.js';
 import { resolveSimOptions, simulateSequence } from '../sim/simulate.js';
 import type { ScenePresetName } from '../sim/presets.js';
 import type { EventBatch } from '../events/types.js';
-import { decodeSafetensors, encodeSafetensors, type SafeTensorIn } from '../util/safetensors.js';
-import { safetensorsMetadata, type ModelMeta } from './checkpoint.js';
-import { readInputFile } from '../util/input-error.js';
+import { Aedat4Writer } from '../events/aedat4/index.js';
+import { SegModel } from '../snn/model.js';
+import { initBackend } from '../snn/backend.js';
+import { metaOfModel, rewriteCheckpoint, writeCheckpoint } from '../snn/checkpoint.js';
 
 export interface ExportOptions {
   dtype?: 'F16' | 'F32';
-  /** Extra metadata (strings). */
+  /** Extra metadata (free-text provenance strings: source, note). */
   extra?: Record<string, string>;
 }
 
-/** Write `src` (a checkpoint written by `evstream train`) as a live-pipeline checkpoint. Returns bytes written. */
+/**
+ * Write `src` (a checkpoint of any dialect: `evstream train`, `train-stream`, an older export) as a
+ * live-pipeline checkpoint: fp16 by default, same format and model options (src/snn/checkpoint.ts), marked
+ * trained. Returns bytes written.
+ */
 export function exportLiveCheckpoint(src: string, out: string, o: ExportOptions = {}): number {
-  const buf = new Uint8Array(readInputFile(src, 'a .safetensors checkpoint file (written by evstream train)'));
-  const md = safetensorsMetadata(buf);
-  if (!md.evstream) throw new Error(`${src}: no evstream model metadata (not a checkpoint of evstream train)`);
-  const meta = JSON.parse(md.evstream) as ModelMeta;
-  const sd = decodeSafetensors(buf, src);
-  const dtype = o.dtype ?? 'F16';
-  const t = new Map<string, SafeTensorIn>();
-  for (const [k, v] of sd) {
-    if (v.data instanceof Float32Array) t.set(k, { dtype, shape: v.shape, data: v.data });
-    else if (v.data instanceof BigInt64Array) t.set(k, { dtype: 'I64', shape: v.shape, data: v.data });
-    else t.set(k, { dtype: 'I64', shape: v.shape, data: BigInt64Array.from(v.data as Int32Array, (x) => BigInt(x)) });
+  return rewriteCheckpoint(src, out, { dtype: o.dtype ?? 'F16', extra: o.extra, set: { untrained: false } }).bytes;
+}
+
+export interface DemoRecordingOptions {
+  seconds: number;
+  seed: number;
+  width: number;
+  height: number;
+  scene: ScenePresetName;
+}
+
+/** Write the synthetic demo recording (AEDAT 4, zstd): the bundled recordings/demo.aedat4. Returns events written. */
+export async function writeDemoRecording(path: string, o: DemoRecordingOptions): Promise<number> {
+  mkdirSync(dirname(path), { recursive: true });
+  const w = await Aedat4Writer.open(path, { width: o.width, height: o.height, compression: 'zstd_high', sourceName: `evstream-sim ${o.scene} seed ${o.seed}` });
+  let n = 0;
+  try {
+    for (const chunk of simulateSequence({ seed: o.seed, seconds: o.seconds, width: o.width, height: o.height, scene: o.scene })) {
+      if (chunk.events.length === 0) continue;
+      await w.write(chunk.events);
+      n += chunk.events.length;
+    }
+  } finally {
+    await w.close();
   }
-  const bytes = encodeSafetensors(t, {
-    format: 'pt',
-    arch: meta.arch,
-    T: String(meta.T),
-    width: String(meta.width),
-    classes: String(meta.classes),
-    size: `${meta.size[0]}x${meta.size[1]}`,
-    untrained: 'false',
-    mode: meta.mode,
-    crop: JSON.stringify(meta.crop ?? 'ddd17'),
-    evstream: JSON.stringify(meta),
-    ...o.extra,
-  });
-  writeFileSync(out, bytes);
-  return bytes.length;
+  return n;
+}
+
+export interface DemoCheckpointOptions {
+  seed: number;
+  width: number;
+  T: number;
+  size: [number, number];
+  classes: number;
+}
+
+/**
+ * Seeded, untrained spiking DeepLab as an fp16 checkpoint (pipelines/demo-untrained.safetensors), marked
+ * untrained so the viewer says its predictions are meaningless. Initialises the tfjs backend.
+ */
+export async function writeDemoCheckpoint(path: string, o: DemoCheckpointOptions): Promise<number> {
+  await initBackend(undefined, false);
+  const model = SegModel.create('spiking-deeplab', { width: o.width, T: o.T, size: o.size, classes: o.classes, seed: o.seed });
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    // the live pipeline feeds it whole-sensor, normalised direct frames (pipelines/demo.json's framing)
+    const meta = metaOfModel(model, { mode: 'direct', crop: 'none', normalize: true, untrained: true });
+    return writeCheckpoint(path, model, meta, { dtype: 'F16', extra: { seed: String(o.seed), note: 'seeded Xavier init, NOT trained: predictions are meaningless (regenerate: evstream make-demo)' } });
+  } finally {
+    model.dispose();
+  }
 }
 
 export interface ScenarioOptions {

@@ -23,6 +23,7 @@ import { selectKernels } from '../snn/engines/kernels.js';
 import { SegModel } from '../snn/model.js';
 import type { Arch } from '../snn/definition.js';
 import { loadCheckpointModel, type LoadedCheckpoint, type ModelMeta } from './checkpoint.js';
+import { readCheckpointInfo } from '../snn/checkpoint.js';
 import { inputPlan, type TrainConfig } from './config.js';
 import { FrameDataset, openSegData, type SegData, type Split } from './data.js';
 import { evaluate, type EvalResult } from './evaluate.js';
@@ -133,7 +134,7 @@ export function checkpointOf(runDir: string): string {
 }
 
 async function loadData(path: string, split: Split, meta: ModelMeta, T: number, mode: string): Promise<SegData> {
-  return openSegData(path, split, { size: meta.size, crop: cropOption(meta.crop), history: mode === 'frames' ? T - 1 : 0 });
+  return openSegData(path, split, { size: meta.size, crop: cropOption(meta.crop), normalize: meta.normalize ?? true, history: mode === 'frames' ? T - 1 : 0 });
 }
 
 function summarize(r: EvalResult, model: SegModel, ds: FrameDataset, checkpoint: string, data: string, split: Split, trained: boolean): EvalSummary {
@@ -200,7 +201,8 @@ export async function runReport(runDir: string, o: ReportOptions = {}): Promise<
         say(`report: untrained MIoU ${pct(un.miou)} %`);
         if (o.streaming) {
           const warmup = o.warmup ?? m.T;
-          const so = { warmup, bnPolicy: 'last' as const, engine: o.engine, resetEvery: o.resetEvery ?? 0, slidingWindow: o.slidingWindow ?? false };
+          // as the checkpoint runs live (its streaming policy), unless the flags say otherwise
+          const so = { warmup, bnPolicy: m.bnPolicy ?? ('last' as const), engine: o.engine, resetEvery: o.resetEvery ?? 0, slidingWindow: o.slidingWindow ?? (o.resetEvery === undefined && m.streaming === 'sliding-window') };
           const tr = evaluateStreaming(model, data, so);
           const ut = evaluateStreaming(untrainedModel, data, so);
           writeFileSync(join(sweeps, 'streaming.json'), JSON.stringify({ trained: tr, untrained: ut, data: o.data, split }, null, 2) + '\n');
@@ -324,7 +326,13 @@ export async function writeReport(runDir: string, extra: { overlayRows?: { frame
   mkdirSync(plotsDir, { recursive: true });
   const config = readJson<Partial<TrainConfig>>(join(runDir, 'config.json'));
   const curves = readJson<Curves>(join(runDir, 'curves.json'));
-  const ckJson = readJson<{ model: ModelMeta }>(join(runDir, 'best.json')) ?? readJson<{ model: ModelMeta }>(join(runDir, 'checkpoint.json'));
+  // the model options from the run's checkpoint itself (any dialect; none: the report has no model section)
+  let ckMeta: ModelMeta | null = null;
+  try {
+    ckMeta = readCheckpointInfo(checkpointOf(runDir)).meta;
+  } catch {
+    ckMeta = null;
+  }
   const stepLosses: { step: number; loss: number }[] = [];
   if (existsSync(join(runDir, 'log.jsonl')))
     for (const line of readFileSync(join(runDir, 'log.jsonl'), 'utf8').split('\n')) {
@@ -340,7 +348,7 @@ export async function writeReport(runDir: string, extra: { overlayRows?: { frame
     runDir,
     generatedAt: new Date().toISOString(),
     config,
-    model: extra.meta ?? ckJson?.model ?? null,
+    model: extra.meta ?? ckMeta,
     curves,
     stepLosses,
     eval: readJson(join(sweeps, 'eval.json')),

@@ -122,7 +122,8 @@ export async function trainStreaming(config: TrainConfig, o: StreamTrainOptions 
   const curvesPath = join(run, 'curves.json');
   const log = (obj: object): void => appendFileSync(logPath, JSON.stringify({ time: new Date().toISOString(), ...obj }) + '\n');
   const say = o.log ?? ((s: string) => process.stderr.write(s + '\n'));
-  const meta = modelMetaOf(config);
+  // trained on continuous streams: runs live with its state carried (pipeline model.resetEvery 0)
+  const meta = { ...modelMetaOf(config), streaming: 'continuous' as const };
   let json: CheckpointJson | null = null;
   if (o.resume) {
     const p = join(run, 'checkpoint.json');

@@ -76,7 +76,9 @@ export interface TrainResult {
 }
 
 export function modelMetaOf(c: TrainConfig, inputChannels = 2): ModelMeta {
-  return { arch: c.arch, classes: c.classes, size: [c.size[0], c.size[1]], T: c.T, width: c.width, bn: c.bn, inputChannels, surrogate: c.surrogate, mode: c.mode, ...(c.crop !== undefined ? { crop: c.crop } : {}) };
+  // the framing the loaders used (normalised frames) and, for frames mode (T-frame windows from a zero
+  // state), how the model runs live: a sliding window of T sessions (train-stream overrides it)
+  return { arch: c.arch, classes: c.classes, size: [c.size[0], c.size[1]], T: c.T, width: c.width, bn: c.bn, inputChannels, surrogate: c.surrogate, mode: c.mode, ...(c.crop !== undefined ? { crop: c.crop } : {}), normalize: true, ...(c.mode === 'frames' ? { streaming: 'sliding-window' as const } : {}) };
 }
 
 /** TrainConfig / ModelMeta crop -> the data loaders' crop option. */

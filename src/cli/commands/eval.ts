@@ -2,17 +2,16 @@
  * `evstream eval --checkpoint FILE --data DIR [--json]`: MIoU (confusion matrix over the whole set),
  * per-class IoU, pixel accuracy, per-layer spike rates and the paper's energy estimate.
  *
- * The model is rebuilt from the checkpoint's safetensors metadata (`evstream` key), else the sidecar
- * `<stem>.json`, else inferred from the weights (64x64 input, poisson mode). `--split auto` evaluates
- * a whole synthetic set ('all') and the test split of Ev-SegNet / ESS.
+ * The work is src/train/eval-run.ts `runEval` (the model and its training framing from the checkpoint,
+ * src/snn/checkpoint.ts); this file parses the flags and prints. `--split auto` evaluates a whole
+ * synthetic set ('all') and the test split of Ev-SegNet / ESS.
  *
  * --json prints one JSON object: { miou, perClassIoU, pixelAccuracy, presentClasses, spikeRates
  * { layer: R_s }, spikeRateDetails [...], inputSpikeRate, energy { annJ, snnJ, ratio, ... }, frames,
- * pixels, confusion, arch, T, mode, split, loadSummary { missingLabels, missingLabelFiles, warnings },
+ * pixels, confusion, arch, width, size, T, mode, split, loadSummary { missingLabels, missingLabelFiles, warnings },
  * checkpoint, data, seconds }. Missing label files and decoder warnings are also printed on stderr.
  */
 import type { Command } from 'commander';
-import { CLASS_NAMES } from '../../labels/index.js';
 import type { FrameMode, LabelResize, Split } from '../../train/data.js';
 import type { EnergyConvention } from '../../train/energy.js';
 import { warningPrinter } from '../warnings.js';
@@ -34,65 +33,24 @@ export interface EvalCliOptions {
   json?: boolean;
 }
 
+/** The command's work: call the library (src/train/eval-run.ts), report load warnings. */
 export async function runEval(o: EvalCliOptions): Promise<Record<string, unknown>> {
   // tfjs and the training code load only when eval runs, so other commands start fast.
-  const tf = await import('@tensorflow/tfjs');
   const { initBackend } = await import('../../snn/backend.js');
-  const { loadCheckpointModel } = await import('../../train/checkpoint.js');
-  const { inputPlan } = await import('../../train/config.js');
-  const { detectLayout, FrameDataset, formatLoadSummary, openSegData } = await import('../../train/data.js');
-  const { evaluate } = await import('../../train/evaluate.js');
-  const { cropOption } = await import('../../train/trainer.js');
   await initBackend();
   (await import('../../snn/engines/kernels.js')).selectKernels();
-  const { model, meta } = loadCheckpointModel(o.checkpoint);
+  const { runEval: evalCheckpoint } = await import('../../train/eval-run.js');
+  const { formatLoadSummary } = await import('../../train/data.js');
+  const warnings = warningPrinter();
+  let r: Awaited<ReturnType<typeof evalCheckpoint>>;
   try {
-    const layout = detectLayout(o.data);
-    const split = (!o.split || o.split === 'auto' ? (layout === 'sim' ? 'all' : 'test') : o.split) as Split;
-    if (!['train', 'val', 'test', 'all'].includes(split)) throw new Error(`--split must be auto | all | train | val | test, got '${split}'`);
-    const T = o.T !== undefined ? Number(o.T) : meta.T;
-    if (!Number.isInteger(T) || T < 1) throw new Error(`--T must be a positive integer, got '${o.T}'`);
-    const mode = (o.mode ?? meta.mode ?? 'poisson') as FrameMode;
-    if (!['poisson', 'frames', 'direct'].includes(mode)) throw new Error(`--mode must be poisson | frames | direct, got '${mode}'`);
-    const convention = (o.convention ?? 'input') as EnergyConvention;
-    if (convention !== 'input' && convention !== 'layer') throw new Error(`--convention must be input | layer, got '${convention}'`);
-    const plan = inputPlan({ arch: meta.arch, mode, T });
-    const warnings = warningPrinter();
-    const data = await openSegData(o.data, split, { size: meta.size, labelResize: (o.labelResize ?? 'nearest') as LabelResize, cache: o.cache ?? true, history: plan.mode === 'frames' ? plan.steps - 1 : 0, crop: cropOption(meta.crop), onWarning: warnings.onWarning });
-    warnings.summary();
-    const skipped = formatLoadSummary(o.data, data.summary);
-    if (skipped) console.error(`warning: ${skipped}`);
-    const ds = new FrameDataset(data, plan.mode, plan.steps);
-    if (ds.length === 0) throw new Error(`${o.data}: no labelled samples in split '${split}' (mode ${plan.mode}, T ${plan.steps})`);
-    const r = evaluate(model, ds, { batch: Number(o.batch ?? 16), maxBatches: Number(o.maxBatches ?? 0), seed: Number(o.seed ?? 12345), convention });
-    return {
-      miou: r.miou,
-      perClassIoU: r.perClassIoU,
-      // image sets name their classes (VOC, classes.json); event sets are DDD17's six
-      classNames: data.classNames?.length === meta.classes ? data.classNames : meta.classes === CLASS_NAMES.length && !data.classNames ? CLASS_NAMES : undefined,
-      pixelAccuracy: r.pixelAccuracy,
-      presentClasses: r.presentClasses,
-      spikeRates: Object.fromEntries(r.spikeRates.map((s) => [s.name, s.rate])),
-      spikeRateDetails: r.spikeRates,
-      inputSpikeRate: r.inputSpikeRate,
-      energy: r.energy,
-      frames: r.frames,
-      pixels: r.pixels,
-      confusion: r.confusion,
-      arch: meta.arch,
-      T: plan.steps,
-      mode: plan.mode,
-      split,
-      layout,
-      loadSummary: data.summary,
-      checkpoint: o.checkpoint,
-      data: o.data,
-      backend: tf.getBackend(),
-      seconds: r.seconds,
-    };
+    r = await evalCheckpoint({ ...o, onWarning: warnings.onWarning });
   } finally {
-    model.dispose();
+    warnings.summary();
   }
+  const skipped = r.loadSummary ? formatLoadSummary(o.data, r.loadSummary) : '';
+  if (skipped) console.error(`warning: ${skipped}`);
+  return r;
 }
 
 export function registerEval(program: Command): Command {
