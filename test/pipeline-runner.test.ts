@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Subject, toArray, firstValueFrom } from 'rxjs';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { boundedStep } from '../src/pipeline/bounded-step.js';
@@ -12,42 +12,68 @@ import { continuousTime } from '../src/pipeline/source.js';
 import type { EventBatch } from '../src/events/types.js';
 import { tensorCount } from '../src/pipeline/model-adapter.js';
 import { ROOT, waitFor } from './server-helpers.js';
+import { ManualQueue, VirtualClock } from './helpers/virtual-time.js';
 
-const busy = (ms: number): void => {
-  const end = performance.now() + ms;
-  while (performance.now() < end);
-};
-
-test('boundedStep drop: a slow step keeps only the newest pending input, in order, and counts the rest', async () => {
+test('boundedStep drop: a slow step keeps only the newest pending input, in order, and counts the rest', () => {
+  // steps run only when the test says: "slow" is 50 arrivals before the first step
+  const steps = new ManualQueue();
   const src = new Subject<number>();
   const dropped: number[] = [];
-  const out = firstValueFrom(
-    src.pipe(
-      boundedStep<number, number>({ maxPending: 1, policy: 'drop', process: (x) => (busy(5), x), onOverflow: (x) => dropped.push(x) }),
-      toArray(),
-    ),
-  );
+  const got: number[] = [];
+  let done = false;
+  src.pipe(boundedStep<number, number>({ maxPending: 1, policy: 'drop', process: (x) => x, onOverflow: (x) => dropped.push(x), scheduler: steps })).subscribe({ next: (x) => got.push(x), complete: () => (done = true) });
   for (let i = 0; i < 50; i++) src.next(i); // all arrive while the first step has not run yet
-  src.complete();
-  const got = await out;
+  assert.equal(steps.length, 1, 'one step scheduled, not one per arrival');
+  steps.step();
   assert.deepEqual(got, [49]);
-  assert.equal(dropped.length, 49);
+  src.next(50);
+  src.next(51);
+  src.complete();
+  steps.drain();
+  assert.deepEqual(got, [49, 51]);
+  assert.ok(done);
+  assert.equal(dropped.length, 50);
   assert.deepEqual(dropped.slice(0, 3), [0, 1, 2]);
+  assert.equal(dropped.at(-1), 50);
 });
 
-test('boundedStep merge: pending inputs are merged, nothing lost, order kept; never more than maxPending queued', async () => {
+test('boundedStep merge: pending inputs are merged, nothing lost, order kept; never more than maxPending queued', () => {
+  const steps = new ManualQueue();
   const src = new Subject<number[]>();
-  const out = firstValueFrom(
-    src.pipe(
-      boundedStep<number[], number[]>({ maxPending: 2, policy: 'merge', merge: (a, b) => [...a, ...b], process: (x) => x }),
-      toArray(),
-    ),
-  );
+  const got: number[][] = [];
+  let merges = 0;
+  src.pipe(boundedStep<number[], number[]>({ maxPending: 2, policy: 'merge', merge: (a, b) => [...a, ...b], process: (x) => x, onOverflow: () => merges++, scheduler: steps })).subscribe((x) => got.push(x));
   for (let i = 0; i < 10; i++) src.next([i]);
   src.complete();
-  const got = await out;
+  steps.drain();
   assert.equal(got.length, 2);
   assert.deepEqual(got.flat(), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.equal(merges, 8);
+});
+
+test('boundedStep: by default one step per macrotask (I/O and timers run between steps); unsubscribing cancels the next step', async () => {
+  const src = new Subject<number>();
+  const order: (number | string)[] = [];
+  const sub = src.pipe(boundedStep<number, number>({ maxPending: 8, policy: 'drop', process: (x) => x })).subscribe((x) => order.push(x));
+  src.next(0);
+  src.next(1);
+  src.next(2);
+  assert.equal(order.length, 0, 'not run synchronously');
+  setImmediate(() => order.push('io')); // queued after the first step, before the second
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(order, [0, 'io', 1]);
+  sub.unsubscribe();
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(order, [0, 'io', 1], 'no step after unsubscribe');
+  // the same with a hand-run scheduler: nothing left queued
+  const steps = new ManualQueue();
+  const s2 = new Subject<number>();
+  const sub2 = s2.pipe(boundedStep<number, number>({ maxPending: 8, policy: 'drop', process: (x) => x, scheduler: steps })).subscribe();
+  s2.next(1);
+  sub2.unsubscribe();
+  assert.equal(steps.length, 0);
 });
 
 test('continuousTime: a restarted live stream (time jumps back) continues after the last event', async () => {
@@ -80,16 +106,21 @@ function smallPipeline(extra: Record<string, unknown> = {}) {
   );
 }
 
-test('pipeline: file -> frames -> SNN session; reset, pause, constant tensor count, sinks', async () => {
+test('pipeline: file -> frames -> SNN session; reset, pause, speed, constant tensor count, sinks (virtual time)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'evs-run-'));
-  const cfg = smallPipeline({ sinks: { viewer: { enabled: false }, record: { path: join(dir, 'pred.evpred') }, overlays: { dir: join(dir, 'png'), every: 5, scale: 2 }, metrics: { path: join(dir, 'm.jsonl'), intervalMs: 200 } } });
-  const p = await Pipeline.create(cfg);
+  const cfg = smallPipeline({ sinks: { viewer: { enabled: false }, record: { path: join(dir, 'pred.evpred') }, overlays: { dir: join(dir, 'png'), every: 5, scale: 2 }, metrics: { path: join(dir, 'm.jsonl'), intervalMs: 100 } } });
+  // the file is paced on a virtual clock; model steps run on real macrotasks as in production
+  const clock = new VirtualClock();
+  const p = await Pipeline.create(cfg, { scheduler: clock.scheduler });
   const got: FrameResult[] = [];
   p.results$.subscribe((r) => got.push(r));
   const sinks = startSinks(p);
   p.start();
+  const until = (what: string, cond: () => boolean) => clock.run({ until: cond, what, realTimeoutMs: 20_000 });
+  /** Event time (µs) covered from `a` to `b`, both indexes into `got`. */
+  const eventSpan = (a: number, b: number) => got[b]!.t1 - got[a]!.t1;
   try {
-    await waitFor(() => got.length >= 12, 20_000, '12 frames');
+    await until('12 frames', () => got.length >= 12);
     const r = got.at(-1)!;
     assert.equal(r.classMap.length, 32 * 32);
     assert.equal(r.counts.length, 2 * 32 * 32);
@@ -97,26 +128,40 @@ test('pipeline: file -> frames -> SNN session; reset, pause, constant tensor cou
     assert.ok(r.layers.every((l) => l.rate >= 0 && l.rate <= 1));
     for (let i = 1; i < got.length; i++) assert.ok(got[i]!.t1 > got[i - 1]!.t1, 'event-time order');
     assert.ok(got.some((g) => g.events > 0));
+    // latency is measured on the source's clock: virtual here, and the model step takes no virtual time
+    assert.ok(got.every((g) => g.e2eMs >= 0 && g.e2eMs < 50), `e2e ${got.map((g) => g.e2eMs).join(' ')}`);
     const tensors = tensorCount();
 
     // reset: the next step starts from t = 0
     p.control({ action: 'reset' });
     const n0 = got.length;
-    await waitFor(() => got.length > n0, 5000, 'frame after reset');
+    await until('frame after reset', () => got.length > n0);
     assert.equal(got[n0]!.t, 0);
 
-    // pause: no frames while paused, frames again after resume
+    // pause: frames already binned are processed, then none for 5 s; event time does not move meanwhile
     p.control({ action: 'pause' });
-    await new Promise((res) => setTimeout(res, 150));
-    const n1 = got.length;
-    await new Promise((res) => setTimeout(res, 400));
-    assert.ok(got.length - n1 <= 1, `frames while paused: ${got.length - n1}`);
     assert.equal(p.status().source.state, 'paused');
+    await clock.advance(100);
+    const n1 = got.length;
+    await clock.advance(5000, '5 s paused');
+    assert.equal(got.length, n1, 'no frames while paused');
     p.control({ action: 'resume' });
-    await waitFor(() => got.length >= n1 + 5, 5000, 'frames after resume');
+    const resumed = clock.now();
+    await until('250 ms after resume', () => clock.now() >= resumed + 250);
+    // at 4x, 250 ms of clock cover 1 s of recording (less the window still being binned), not the 20 s a
+    // burst of the paused time would give
+    const afterResume = eventSpan(n1 - 1, got.length - 1);
+    assert.ok(afterResume > 850_000 && afterResume <= 1_050_000, `event time after resume ${afterResume} µs`);
+
+    // speed 8: 250 ms of clock now cover 2 s of recording
     p.control({ action: 'speed', value: 8 });
     assert.equal(p.status().speed, 8);
-    await waitFor(() => got.length >= n1 + 10, 5000, 'frames after speed change');
+    const n2 = got.length;
+    const changed = clock.now();
+    await until('250 ms at 8x', () => clock.now() >= changed + 250);
+    const atEight = eventSpan(n2 - 1, got.length - 1);
+    assert.ok(atEight > 1_850_000 && atEight <= 2_050_000, `event time at 8x ${atEight} µs`);
+    for (let i = 1; i < got.length; i++) assert.ok(got[i]!.t1 > got[i - 1]!.t1, 'event-time order across pause and speed change');
 
     assert.equal(tensorCount(), tensors, 'tensor count stays constant');
     const s = p.status();
@@ -124,6 +169,8 @@ test('pipeline: file -> frames -> SNN session; reset, pause, constant tensor cou
     const waiting = s.frames.binned - s.frames.processed - s.frames.dropped;
     assert.ok(waiting >= 0 && waiting <= cfg.runtime.maxPending, `every frame is processed, counted as dropped or waiting (${waiting})`);
     assert.ok(s.fps > 0);
+    // the metrics sink writes on its own real-time interval (100 ms here)
+    await waitFor(() => existsSync(join(dir, 'm.jsonl')) && statSync(join(dir, 'm.jsonl')).size > 0, 2000, 'a metrics line');
   } finally {
     p.stop();
     await Promise.all(sinks.map((k) => k.close()));
@@ -144,18 +191,26 @@ test('pipeline: file -> frames -> SNN session; reset, pause, constant tensor cou
 
 test('pipeline: a model slower than real time drops frames by the counted policy, queue stays bounded', async () => {
   const cfg = smallPipeline({ source: { type: 'file', path: 'recordings/demo.aedat4', speed: 16, loop: true } });
-  const p = await Pipeline.create(cfg);
-  // slow the model down artificially: 30 ms per frame vs 50/16 = 3 ms of event time per frame
-  const step = p.model.step.bind(p.model);
-  p.model.step = (x) => (busy(30), step(x));
+  // virtual time: the model takes 30 ms of clock per frame vs 50/16 = 3 ms of event time per frame
+  const clock = new VirtualClock();
+  const steps = new ManualQueue();
+  const p = await Pipeline.create(cfg, { scheduler: clock.scheduler, stepScheduler: steps });
   let n = 0;
   p.results$.subscribe(() => n++);
   p.start();
   try {
-    await waitFor(() => n >= 15, 20_000, '15 frames');
+    let maxWaiting = 0;
+    while (n < 15) {
+      await clock.advance(30, 'one model step');
+      steps.step();
+      const s = p.status();
+      maxWaiting = Math.max(maxWaiting, s.frames.binned - s.frames.processed - s.frames.dropped);
+    }
     const s = p.status();
-    assert.ok(s.frames.dropped > 0, 'frames dropped');
-    assert.ok(s.frames.binned - s.frames.processed - s.frames.dropped <= cfg.runtime.maxPending, 'at most maxPending frames waiting');
+    // about 30 / 3.125 = 9.6 frames binned per step, one processed: the rest dropped
+    assert.ok(s.frames.dropped >= 15 * 7, `frames dropped: ${s.frames.dropped} of ${s.frames.binned}`);
+    assert.ok(maxWaiting <= cfg.runtime.maxPending, `at most maxPending frames waiting (${maxWaiting})`);
+    assert.equal(s.frames.processed, 15);
   } finally {
     p.stop();
   }

@@ -6,7 +6,7 @@
  * The model stage never queues without bound (see bounded-step.ts); frames are stepped in event-time
  * order, so the membranes always advance forward in time. Dropped frames are counted and reported.
  */
-import { Observable, Subject, Subscription, filter, share, tap } from 'rxjs';
+import { Observable, Subject, Subscription, filter, share, tap, type SchedulerLike } from 'rxjs';
 import { existsSync } from 'node:fs';
 import { binFrames } from '../framing/bin-frames.js';
 import { normalizeMinMax } from '../framing/normalize.js';
@@ -14,7 +14,9 @@ import type { Frame } from '../framing/frame.js';
 import { boundedStep } from './bounded-step.js';
 import { describeSource, resolveIn, type PipelineConfig } from './config.js';
 import { LiveModel, tensorCount, type ModelInfo } from './model-adapter.js';
-import { LiveTcpSource, PacedFileSource, continuousTime, type ControlledSource, type SourceStatus } from './source.js';
+import { PacedFileSource } from '../sources/paced-file.js';
+import type { ControlledSource, SourceStatus } from '../sources/controlled.js';
+import { LiveTcpSource, continuousTime } from './source.js';
 import { Stats, type Percentiles } from './stats.js';
 
 export type { Percentiles };
@@ -80,6 +82,10 @@ interface TimedFrame extends Frame {
 
 export interface PipelineOptions {
   log?: (line: string) => void;
+  /** Clock and timers of the source (file pacing, camera reconnects); default realtimeScheduler. */
+  scheduler?: SchedulerLike;
+  /** Where model steps run (see boundedStep); default immediateScheduler, one step per macrotask. */
+  stepScheduler?: SchedulerLike;
 }
 
 export class Pipeline {
@@ -103,6 +109,7 @@ export class Pipeline {
   private readonly out = new Subject<FrameResult>();
   readonly errors$ = new Subject<Error>();
   private readonly log: (line: string) => void;
+  private readonly stepScheduler: SchedulerLike | undefined;
 
   private constructor(
     readonly cfg: PipelineConfig,
@@ -110,9 +117,13 @@ export class Pipeline {
     opts: PipelineOptions,
   ) {
     this.log = opts.log ?? (() => {});
+    this.stepScheduler = opts.stepScheduler;
     const s = cfg.source;
     this.sourceType = s.type;
-    this.source = s.type === 'dv-tcp' ? new LiveTcpSource(s.url, { idleTimeoutMs: s.idleTimeoutMs, maxPacketBytes: s.maxPacketBytes, log: this.log }) : new PacedFileSource(resolveIn(cfg, s.path), { speed: s.speed, loop: s.loop });
+    this.source =
+      s.type === 'dv-tcp'
+        ? new LiveTcpSource(s.url, { idleTimeoutMs: s.idleTimeoutMs, maxPacketBytes: s.maxPacketBytes, log: this.log, scheduler: opts.scheduler })
+        : new PacedFileSource(resolveIn(cfg, s.path), { speed: s.speed, loop: s.loop, scheduler: opts.scheduler });
     this.results$ = this.out.asObservable();
   }
 
@@ -160,6 +171,7 @@ export class Pipeline {
           else this.mergedCount++;
         },
         process: (fr) => this.process(fr),
+        scheduler: this.stepScheduler,
       }),
       share(),
     );
@@ -170,8 +182,9 @@ export class Pipeline {
     if (this.cfg.framing.normalize) normalizeMinMax(input, 2);
     const r = this.model.step(input);
     const doneAt = performance.now();
+    // wallOf is on the source's clock (its scheduler), so the latency is measured on that clock too
     const due = this.source.wallOf(fr.t1);
-    const e2eMs = Number.isNaN(due) ? NaN : doneAt - due;
+    const e2eMs = Number.isNaN(due) ? NaN : this.source.now() - due;
     const wallBase = Date.now() - doneAt; // performance.now() -> epoch ms
     const res: FrameResult = {
       seq: this.seq++,
@@ -189,7 +202,7 @@ export class Pipeline {
       latencyMs: doneAt - fr.readyAt,
       e2eMs,
       doneAt,
-      windowEndWallMs: wallBase + (Number.isNaN(due) ? fr.readyAt : due),
+      windowEndWallMs: Number.isNaN(due) ? wallBase + fr.readyAt : wallBase + doneAt - e2eMs,
       t: r.t,
     };
     this.stats.output(res);

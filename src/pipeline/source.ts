@@ -1,163 +1,20 @@
 /**
- * Pipeline sources with run-time control. A file (or DDD17 drive) is read lazily and paced against the wall
- * clock at a speed that can change while running, and can be paused (event time stands still); a DV TCP
- * source is a live camera (pause drops its frames further down instead).
+ * Pipeline sources with run-time control. A file (or DDD17 drive) is the paced file replay of
+ * src/sources/paced-file.ts (read lazily, paced at a speed that can change while running, pausable: event
+ * time stands still); a DV TCP source is a live camera (pause drops its frames further down instead).
  *
- * Each source maps event time to the wall-clock time at which that event time was "now" (`wallOf`), so the
- * pipeline can report event-to-screen latency.
+ * Each source maps event time to the clock time at which that event time was "now" (`wallOf`, in the
+ * source's `now()`), so the pipeline can report event-to-screen latency.
  */
-import { Observable, BehaviorSubject } from 'rxjs';
+import { Observable, BehaviorSubject, type SchedulerLike } from 'rxjs';
 import type { EventBatch } from '../events/types.js';
-import { readEventFileLooped } from '../sources/looped-read.js';
 import { fromDvTcp, type DvTcpOptions } from '../sources/dv-tcp.js';
-import { shiftTime, sliceByDuration } from '../sources/batch-time.js';
-import { sleep } from '../util/sleep.js';
-import { isValidSpeed, SPEED_MAX, SPEED_MIN } from './speed.js';
+import { shiftTime } from '../sources/batch-time.js';
+import type { ControlledSource, SourceStatus } from '../sources/controlled.js';
+import { realtimeScheduler } from '../util/clock.js';
 
-export type SourceState = 'starting' | 'playing' | 'paused' | 'connecting' | 'connected' | 'reconnecting' | 'ended' | 'stopped' | 'error';
-
-export interface SourceStatus {
-  state: SourceState;
-  detail?: string;
-  /** Loops completed (file sources). */
-  loops?: number;
-}
-
-export interface ControlledSource {
-  readonly kind: 'file' | 'live';
-  readonly events$: Observable<EventBatch>;
-  readonly status$: BehaviorSubject<SourceStatus>;
-  readonly paused: boolean;
-  readonly speed: number;
-  setPaused(paused: boolean): void;
-  /** Replay speed (file sources only; live sources throw). */
-  setSpeed(speed: number): void;
-  /** Wall time (performance.now() ms) at which event time `tUs` was due; NaN when unknown. */
-  wallOf(tUs: number): number;
-}
-
-export interface PacedFileOptions {
-  speed: number;
-  loop: boolean;
-  /** Gap inserted between loops (µs), default 1. */
-  loopGapUs?: number;
-  /** Largest time span of one emitted batch (µs), default 10 ms. */
-  maxBatchUs?: number;
-}
-
-/** A paced file source whose speed and pause can change while it runs. Cold: one reader per subscriber. */
-export class PacedFileSource implements ControlledSource {
-  readonly kind = 'file' as const;
-  readonly status$ = new BehaviorSubject<SourceStatus>({ state: 'starting' });
-  readonly events$: Observable<EventBatch>;
-  private _speed: number;
-  private _paused = false;
-  private anchorWall = NaN;
-  private anchorT = NaN;
-  /** Event time reached so far (last emitted). */
-  private lastEmittedT = NaN;
-  private resume: (() => void) | undefined;
-  private wake: AbortController | undefined;
-
-  constructor(
-    readonly path: string,
-    private readonly opts: PacedFileOptions,
-  ) {
-    this._speed = opts.speed;
-    this.events$ = new Observable<EventBatch>((subscriber) => {
-      const abort = new AbortController();
-      const maxBatchUs = opts.maxBatchUs ?? 10_000;
-      let loops = 0;
-      this.status$.next({ state: this._paused ? 'paused' : 'playing', loops });
-
-      const emit = async (batch: EventBatch): Promise<void> => {
-        if (subscriber.closed) return;
-        for (const part of sliceByDuration(batch, maxBatchUs)) {
-          const tEnd = part.t[part.length - 1]!;
-          if (Number.isNaN(this.anchorT)) this.reanchor(part.t[0]!);
-          for (;;) {
-            while (this._paused && !subscriber.closed) await new Promise<void>((r) => (this.resume = r));
-            if (subscriber.closed) return;
-            const wait = this.wallOf(tEnd) - performance.now();
-            if (wait <= 1) break;
-            // wake early when the speed changes or a pause starts
-            this.wake = new AbortController();
-            const both = AbortSignal.any([abort.signal, this.wake.signal]);
-            await sleep(wait, both);
-            if (abort.signal.aborted) return;
-          }
-          this.lastEmittedT = tEnd;
-          subscriber.next(part);
-        }
-      };
-
-      (async () => {
-        await readEventFileLooped(path, emit, {
-          signal: abort.signal,
-          loop: opts.loop,
-          loopGapUs: opts.loopGapUs,
-          onPassEnd: (passes) => {
-            loops = passes;
-            if (opts.loop && !subscriber.closed) this.status$.next({ state: this._paused ? 'paused' : 'playing', loops });
-          },
-        });
-        this.status$.next({ state: 'ended', loops });
-        subscriber.complete();
-      })().catch((err: unknown) => {
-        if (abort.signal.aborted) return;
-        this.status$.next({ state: 'error', detail: (err as Error).message });
-        subscriber.error(err);
-      });
-
-      return () => {
-        abort.abort();
-        this.resume?.();
-        if (this.status$.value.state !== 'ended' && this.status$.value.state !== 'error') this.status$.next({ state: 'stopped' });
-      };
-    });
-  }
-
-  get speed(): number {
-    return this._speed;
-  }
-  get paused(): boolean {
-    return this._paused;
-  }
-
-  /** Restart the wall-clock mapping at event time `t` = now. */
-  private reanchor(t: number): void {
-    this.anchorT = t;
-    this.anchorWall = performance.now();
-  }
-
-  wallOf(tUs: number): number {
-    if (Number.isNaN(this.anchorT)) return NaN;
-    return this.anchorWall + (tUs - this.anchorT) / 1000 / this._speed;
-  }
-
-  setSpeed(speed: number): void {
-    // checked here too, not only in the schemas: every caller (API, websocket, library users) is bounded
-    if (!isValidSpeed(speed)) throw new RangeError(`speed must be a number in [${SPEED_MIN}, ${SPEED_MAX}], got ${typeof speed === 'string' ? JSON.stringify(speed) : String(speed)}`);
-    if (!Number.isNaN(this.lastEmittedT)) this.reanchor(this.lastEmittedT);
-    this._speed = speed;
-    this.wake?.abort();
-  }
-
-  setPaused(paused: boolean): void {
-    if (paused === this._paused) return;
-    this._paused = paused;
-    if (paused) this.wake?.abort();
-    else {
-      // event time stood still while paused: continue from where it stopped
-      if (!Number.isNaN(this.lastEmittedT)) this.reanchor(this.lastEmittedT);
-      const r = this.resume;
-      this.resume = undefined;
-      r?.();
-    }
-    const s = this.status$.value;
-    if (s.state === 'playing' || s.state === 'paused') this.status$.next({ ...s, state: paused ? 'paused' : 'playing' });
-  }
-}
+export type { ControlledSource, SourceState, SourceStatus } from '../sources/controlled.js';
+export { PacedFileSource, type PacedFileOptions } from '../sources/paced-file.js';
 
 export interface LiveTcpOptions extends Pick<DvTcpOptions, 'idleTimeoutMs' | 'maxPacketBytes' | 'initialBackoffMs' | 'maxBackoffMs' | 'scheduler'> {
   /** Pipeline log: decoder warnings and corrupt-stream reports go here (a flood is collapsed). */
@@ -172,6 +29,7 @@ export class LiveTcpSource implements ControlledSource {
   readonly status$ = new BehaviorSubject<SourceStatus>({ state: 'connecting' });
   readonly events$: Observable<EventBatch>;
   private _paused = false;
+  private readonly clock: SchedulerLike;
   /** Format warnings from the stream (corrupt packets, dropped connections for corruption). */
   warnings = 0;
 
@@ -180,6 +38,7 @@ export class LiveTcpSource implements ControlledSource {
     opts: LiveTcpOptions = {},
   ) {
     const log = opts.log ?? (() => {});
+    this.clock = opts.scheduler ?? realtimeScheduler;
     const limit = opts.warningLimit ?? 20;
     const src = fromDvTcp(url, {
       idleTimeoutMs: opts.idleTimeoutMs,
@@ -228,6 +87,9 @@ export class LiveTcpSource implements ControlledSource {
   }
   wallOf(): number {
     return NaN;
+  }
+  now(): number {
+    return this.clock.now();
   }
 }
 

@@ -1,16 +1,15 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
-import type { EventBatch } from '../events/types.js';
+import type { SchedulerLike } from 'rxjs';
 import { readEventFile } from '../events/read-file.js';
 import { Aedat4Writer, type ByteSink, type Aedat4WriteCompression } from '../events/aedat4/index.js';
-import { sliceByDuration } from '../sources/batch-time.js';
-import { readEventFileLooped } from '../sources/looped-read.js';
-import { sleep } from '../util/sleep.js';
+import { PacedFileSource } from '../sources/paced-file.js';
+import { isValidSpeed, speedError } from '../sources/speed.js';
 
 export interface ReplayServerOptions {
   port?: number;
   host?: string;
-  /** Recorded pace times `speed`; 0 = as fast as the client reads. Default 1. */
+  /** Recorded pace times `speed` (SPEED_MIN..SPEED_MAX); 0 = as fast as the client reads. Default 1. */
   speed?: number;
   /** Start over at the end of the file (timestamps keep increasing). */
   loop?: boolean;
@@ -23,6 +22,8 @@ export interface ReplayServerOptions {
    */
   maxClients?: number;
   log?: (line: string) => void;
+  /** Clock and timers of the pacing (default realtimeScheduler); tests pass virtual time. */
+  scheduler?: SchedulerLike;
 }
 
 export const DEFAULT_REPLAY_MAX_CLIENTS = 8;
@@ -52,10 +53,13 @@ class SocketSink implements ByteSink {
 /**
  * Serves an event file as a DV-compatible live TCP stream (AEDAT 4 network form: IOHeader and packets, no
  * version line, no data table). Every client gets its own replay from the start of the file, paced in real
- * time (or `speed` times faster), like a camera that starts when you connect.
+ * time (or `speed` times faster), like a camera that starts when you connect: a PacedFileSource per client,
+ * whose packet is sent when its last event is due. A slow client slows only its own replay (the source waits
+ * for the socket to drain before it reads on), so memory per client stays bounded.
  */
 export async function startReplayServer(file: string, opts: ReplayServerOptions = {}): Promise<ReplayServer> {
   const speed = opts.speed ?? 1;
+  if (!(speed === 0 || isValidSpeed(speed))) throw speedError('speed', speed, true);
   const packetUs = opts.packetUs ?? 10_000;
   const log = opts.log ?? (() => {});
   const maxClients = opts.maxClients ?? DEFAULT_REPLAY_MAX_CLIENTS;
@@ -87,27 +91,12 @@ export async function startReplayServer(file: string, opts: ReplayServerOptions 
       maxPacketDurationUs: packetUs,
       sourceName: 'evstream-replay',
     });
-    let wallStart = NaN;
-    let streamStart = NaN;
-    await readEventFileLooped(
-      file,
-      async (batch: EventBatch) => {
-        for (const part of sliceByDuration(batch, packetUs)) {
-          if (Number.isNaN(streamStart)) {
-            streamStart = part.t[0]!;
-            wallStart = performance.now();
-          }
-          if (speed > 0) {
-            const wait = wallStart + (part.t[0]! - streamStart) / 1000 / speed - performance.now();
-            if (wait > 1) await sleep(wait, abort.signal);
-          }
-          if (abort.signal.aborted) return;
-          await writer.write(part);
-          await writer.flush();
-        }
-      },
-      { signal: abort.signal, loop: opts.loop },
-    );
+    const replay = new PacedFileSource(file, { speed, loop: opts.loop, maxBatchUs: packetUs, scheduler: opts.scheduler });
+    await replay.run(async (part) => {
+      await writer.write(part);
+      await writer.flush();
+    }, abort.signal);
+    abort.signal.throwIfAborted(); // the client left: not a finished replay
     await writer.close();
   };
 

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { DEFAULT_REPLAY_MAX_CLIENTS, startReplayServer } from '../../server/dv-replay-server.js';
-import { SPEED_MIN } from '../../pipeline/speed.js';
+import { SPEED_MAX, SPEED_MIN, isValidSpeed } from '../../sources/speed.js';
 import { argument, compressionOption, existingFile, EVENT_FILE, integerArg, numberArg, option, parser, refuse, type Compression, type Parse } from '../options.js';
 
-/** 0 (as fast as the client reads) or a finite speed >= SPEED_MIN. */
-const speedArg: Parse<number> = parser(`0 or a number >= ${SPEED_MIN}`, (text, name) => {
+/** 0 (as fast as the client reads) or a speed in SPEED_MIN..SPEED_MAX. */
+const speedArg: Parse<number> = parser(`0 or a number from ${SPEED_MIN} to ${SPEED_MAX}`, (text, name) => {
   const v = numberArg({ min: 0 })(text, name);
-  return v === 0 || v >= SPEED_MIN ? v : refuse(name, speedArg.what, text);
+  return v === 0 || isValidSpeed(v) ? v : refuse(name, speedArg.what, text);
 });
 
 export function registerReplayServer(program: Command): void {
@@ -15,7 +15,7 @@ export function registerReplayServer(program: Command): void {
   option(cmd, '--port <n>', 'TCP port (0 = any free port)', integerArg({ min: 0, max: 65535 }), '7777');
   cmd.option('--host <addr>', 'address to bind (0.0.0.0 serves every interface: anyone who can reach the port gets the recording)', '127.0.0.1');
   // a tiny positive speed would hold every client at its first packet for ever
-  option(cmd, '--speed <x>', `replay speed (1 = real time, 0 = as fast as the client reads, else >= ${SPEED_MIN})`, speedArg, '1');
+  option(cmd, '--speed <x>', `replay speed (1 = real time, 0 = as fast as the client reads, else ${SPEED_MIN}..${SPEED_MAX})`, speedArg, '1');
   option(cmd, '--max-clients <n>', 'most clients served at once; more connections are closed at once', integerArg({ min: 1, max: 1000 }), String(DEFAULT_REPLAY_MAX_CLIENTS));
   cmd.option('--loop', 'start over at the end of the file');
   compressionOption(cmd, 'packet compression');
