@@ -304,12 +304,13 @@ test("commander's own usage errors are one line with exit code 2, like a bad val
 test('infer reads --size as W x H and notes the old H x W reading of a non-square size', async () => {
   const { initBackend } = await import('../src/snn/backend.js');
   const { SegModel } = await import('../src/snn/model.js');
+  const { encodeCheckpoint } = await import('../src/snn/checkpoint.js');
   const { encodeNpy } = await import('../src/util/npy.js');
   await initBackend('wasm', false);
   const [W, H] = [32, 16];
   const m = SegModel.create('ann-fcn', { width: 0.125, size: [H, W], classes: 3 });
   const w = join(tmp, 'wide.safetensors');
-  writeFileSync(w, m.encodeWeights());
+  writeFileSync(w, encodeCheckpoint(m));
   m.dispose();
   const x = join(tmp, 'wide-x.npy');
   writeFileSync(x, encodeNpy(new Float32Array(1 * 1 * 2 * H * W).fill(0.5), [1, 1, 2, H, W]));

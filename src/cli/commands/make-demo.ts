@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { packageRoot } from '../../pipeline/config.js';
+import type { DemoRecordingOptions } from '../../train/demo.js';
 import { integerArg, numberArg, oneOf, option, sceneOption, sizeArg, type Size } from '../options.js';
 
 export function registerMakeDemo(program: Command): void {
