@@ -136,7 +136,7 @@ export function runCliCheck(file: string, command: CliCommand, opts: CliOptions)
     const rss = child.pid === undefined ? undefined : rssOfMb(child.pid);
     if (rss !== undefined) {
       maxSampled = Math.max(maxSampled, rss);
-      if (rss > opts.rssLimitMb) kill(`memory: RSS ${Math.round(rss)} MiB > ${opts.rssLimitMb} MiB`);
+      if (rss > opts.rssLimitMb) kill(`memory: RSS ${Math.ceil(rss)} MiB > ${opts.rssLimitMb} MiB`);
     }
     if (command === 'frames') {
       try {

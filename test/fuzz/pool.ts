@@ -151,7 +151,7 @@ export class ChildPool {
           const rss = child.pid === undefined ? undefined : rssOfMb(child.pid);
           if (rss === undefined) return;
           running.maxSampledMb = Math.max(running.maxSampledMb, rss);
-          if (rss > this.opts.rssLimitMb) this.kill(slot, `memory: RSS ${Math.round(rss)} MiB > ${this.opts.rssLimitMb} MiB`);
+          if (rss > this.opts.rssLimitMb) this.kill(slot, `memory: RSS ${Math.ceil(rss)} MiB > ${this.opts.rssLimitMb} MiB`);
         }, this.opts.pollMs ?? 20);
         child.send(job.message(id), () => {}); // a child that died is reported by its 'exit'
       });
@@ -180,7 +180,7 @@ export class ChildPool {
       outcome: 'failure',
       symptom: `${pass ?? 'start'}: ${symptom}`,
       pass,
-      peakRssMb: Math.round(r.maxSampledMb),
+      peakRssMb: Math.ceil(r.maxSampledMb),
       ms: Math.round(performance.now() - r.start),
     });
   }
@@ -223,7 +223,7 @@ export class ChildPool {
       outcome: 'failure',
       symptom: `${r.pass ?? 'start'}: crash: exit ${code ?? signal}${last ? `: ${last}` : ''}`,
       pass: r.pass,
-      peakRssMb: Math.round(r.maxSampledMb),
+      peakRssMb: Math.ceil(r.maxSampledMb),
       ms: Math.round(performance.now() - (r.start || performance.now())),
     });
   }

@@ -11,6 +11,7 @@ import { runCliCheck, type CliReport } from './cli-check.js';
 import type { CaseSpec } from './cases.js';
 import type { Outcome } from './driver.js';
 import { EXTENSION } from './structure.js';
+import { hashSeed } from '../../src/sim/prng.js';
 
 export interface RunnerOptions {
   tmpDir: string;
@@ -107,6 +108,8 @@ export class CaseRunner {
             timeoutMs: this.opts.cli.timeoutMs,
             rssLimitMb: this.opts.cli.rssLimitMb,
             tag: spec.id.replace(/[^\w.-]/g, '_'),
+            // Half the cases frame at sensor size (the bare `frames --out x.npy`), half resized to 64 x 64.
+            resize: hashSeed(...Array.from(spec.id, (ch) => ch.charCodeAt(0))) % 2 === 0,
           });
           cli.push(r);
           outcomes.push(r.outcome);
