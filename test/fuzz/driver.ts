@@ -47,16 +47,22 @@ export interface DriverResult {
 export const FRAME_SIZE = { width: 64, height: 64 };
 
 /**
- * The one place that knows FrameBinner's push signature. FrameBinner.push is moving to a callback form
- * `push(batch, emit)` (lazy windows); when it lands, this body becomes `binner.push(batch, emit)`.
+ * The one place that knows FrameBinner's push signature. It moved from `push(batch): Frame[]` to the
+ * callback form `push(batch, emit)` (lazy windows, issue 12); this bridge works with both, so the harness
+ * builds on either side of that change. Once both are merged it can simply be `binner.push(batch, emit)`.
  */
+type EitherPush = (batch: EventBatch, emit: (f: Frame) => void) => Frame[] | void;
+type EitherFlush = (emit: (f: Frame) => void) => Frame[] | void;
+
 export function pushFrames(binner: FrameBinner, batch: EventBatch, emit: (f: Frame) => void): void {
-  for (const f of binner.push(batch)) emit(f);
+  const frames = (binner.push as unknown as EitherPush).call(binner, batch, emit);
+  if (Array.isArray(frames)) for (const f of frames) emit(f);
 }
 
-/** End of stream, same adapter rule as pushFrames. */
+/** End of stream, same bridge as pushFrames (`flush(): Frame[]` or `flush(emit)`). */
 export function flushFrames(binner: FrameBinner, emit: (f: Frame) => void): void {
-  for (const f of binner.flush()) emit(f);
+  const frames = (binner.flush as unknown as EitherFlush).call(binner, emit);
+  if (Array.isArray(frames)) for (const f of frames) emit(f);
 }
 
 const POSITION = /\b(?:byte|row)s? \d+/;
