@@ -48,6 +48,18 @@ export interface StreamDescriptor {
   height?: number;
 }
 
+/**
+ * Largest sensor side any reader accepts from a header (pixels). The largest event sensors made are
+ * 1280 x 960; framing allocates count grids from the sensor size, so a header claiming 65535 x 65535 must
+ * not reach it.
+ */
+export const MAX_SENSOR_SIDE = 4096;
+
+/** True when w x h is a plausible sensor size (integers in 1..MAX_SENSOR_SIDE). */
+export function plausibleSensorSize(w: number, h: number): boolean {
+  return Number.isInteger(w) && Number.isInteger(h) && w >= 1 && h >= 1 && w <= MAX_SENSOR_SIDE && h <= MAX_SENSOR_SIDE;
+}
+
 export type EventFormat = 'aedat2' | 'aedat3.1' | 'aedat4' | 'ddd17-hdf5';
 
 export function emptyBatch(width: number, height: number): EventBatch {

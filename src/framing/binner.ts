@@ -1,4 +1,4 @@
-import type { EventBatch } from '../events/types.js';
+import { MAX_SENSOR_SIDE, type EventBatch } from '../events/types.js';
 import { DEFAULT_MAX_GAP_US, TimeGuard, checkMaxGapUs, gapCheckEnabled } from '../events/time-guard.js';
 import type { CropRect, Frame } from './frame.js';
 import { areaWeights, scatterWeights, type ScatterWeights } from './resize.js';
@@ -134,6 +134,10 @@ export class FrameBinner {
   }
 
   private configure(sensorW: number, sensorH: number): void {
+    // Count grids are allocated from the sensor size: a stream claiming (or whose stray coordinates imply)
+    // more than any sensor made is framed within MAX_SENSOR_SIDE; events beyond count as out of bounds.
+    sensorW = Math.max(1, Math.min(Math.floor(sensorW) || 1, MAX_SENSOR_SIDE));
+    sensorH = Math.max(1, Math.min(Math.floor(sensorH) || 1, MAX_SENSOR_SIDE));
     const crop = this.opts.crop ?? { x: 0, y: 0, width: sensorW, height: sensorH };
     if (crop.x + crop.width > sensorW || crop.y + crop.height > sensorH)
       throw new Error(`binFrames: crop ${crop.x},${crop.y},${crop.width},${crop.height} exceeds the ${sensorW}x${sensorH} sensor`);

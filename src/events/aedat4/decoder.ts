@@ -41,7 +41,7 @@
  */
 import { EventFormatError, warningFrom, type FormatErrorKind } from '../errors.js';
 import type { DecoderOptions, DecoderSink, EventDecoder } from '../decoder.js';
-import type { EventBatch, SkipCounts, StreamDescriptor, StreamInfo } from '../types.js';
+import { MAX_SENSOR_SIDE, plausibleSensorSize, type EventBatch, type SkipCounts, type StreamDescriptor, type StreamInfo } from '../types.js';
 import {
   DecompressionLimitError,
   MAX_DECOMPRESSED_PACKET_BYTES,
@@ -407,6 +407,14 @@ export class Aedat4Decoder implements EventDecoder {
     this.eventsStreamId = eventsStream?.id ?? -1;
     this.xmlWidth = eventsStream?.width;
     this.xmlHeight = eventsStream?.height;
+    if ((this.xmlWidth !== undefined || this.xmlHeight !== undefined) && !plausibleSensorSize(this.xmlWidth ?? 1, this.xmlHeight ?? 1)) {
+      // A size nobody makes is a corrupt header: framing would allocate grids from it. Non-strict: use the
+      // events' own extent instead.
+      const found = `${this.xmlWidth ?? '?'} x ${this.xmlHeight ?? '?'}`;
+      this.xmlWidth = undefined;
+      this.xmlHeight = undefined;
+      this.problem('bad-header', start, `an events stream sizeX / sizeY of 1..${MAX_SENSOR_SIDE}`, found, true);
+    }
     for (const s of header.streams) {
       if (s.id !== this.eventsStreamId) this.kindByStream.set(s.id, KIND_BY_TYPE[s.typeIdentifier] ?? s.typeIdentifier);
     }
