@@ -1,7 +1,15 @@
 /** Training and evaluation: datasets, metrics, energy, optimizer, checkpoints, the training loop. */
 export * from './metrics.js';
 export * from './energy.js';
-export * from './data.js';
+export * from './seg-data.js';
+export * from './labels-resize.js';
+export * from './preprocess.js';
+export { formatLoadSummary } from './loaders/collect.js';
+export * from './loaders/sim.js';
+export * from './loaders/evsegnet.js';
+export * from './loaders/ess.js';
+export * from './dataset.js';
+export { detectLayout, isStaticImageLayout, openSegData } from './data.js';
 export * from './rng.js';
 export * from './optim.js';
 export * from './config.js';
