@@ -15,6 +15,7 @@ export * from './optim.js';
 export * from './config.js';
 export * from './checkpoint.js';
 export * from './evaluate.js';
+export * from './loop.js';
 export * from './trainer.js';
 export * from './sweeps.js';
 export * from './convert.js';
