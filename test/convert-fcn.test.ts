@@ -15,7 +15,8 @@ import { initBackend } from '../src/snn/backend.js';
 import { SegModel } from '../src/snn/model.js';
 import { writeSimDataset } from '../src/sim/dataset.js';
 import { annForwardProbe, convertAnnToSnn, preActivationMax, thresholdsFromMax } from '../src/train/convert.js';
-import { FrameDataset, type SegData } from '../src/train/data.js';
+import { FrameDataset } from '../src/train/dataset.js';
+import type { SegData } from '../src/train/seg-data.js';
 import { saveCheckpoint, type ModelMeta } from '../src/train/checkpoint.js';
 import { runReport } from '../src/train/report.js';
 

@@ -8,7 +8,9 @@ import { detectDatasetLayout, essSplit, listEssDrives, readEssDrive, type EssWin
 import { essMaskRows, writeEssDataset, type EssDriveSummary } from '../src/sim/ess-writer.js';
 import { EventFormatError } from '../src/events/errors.js';
 import { simulateSequence, type SimChunk } from '../src/sim/simulate.js';
-import { countEvents, defaultCrop, loadEssData, preprocessFrame, resizeLabel } from '../src/train/data.js';
+import { loadEssData } from '../src/train/loaders/ess.js';
+import { countEvents, defaultCrop, preprocessFrame } from '../src/train/preprocess.js';
+import { resizeLabel } from '../src/train/labels-resize.js';
 
 const SECONDS = 0.2; // 4 windows of 50 ms per drive
 const T0_US = 1_487_339_175_000_000; // epoch µs: ns values beyond 2^53

@@ -9,7 +9,8 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/snn/backend.js';
 import { SegModel } from '../src/snn/model.js';
 import { annForwardProbe, conversionSweep, convertAnnToSnn, preActivationMax, thresholdsFromMax } from '../src/train/convert.js';
-import { FrameDataset, type SegData } from '../src/train/data.js';
+import { FrameDataset } from '../src/train/dataset.js';
+import type { SegData } from '../src/train/seg-data.js';
 
 function handData(n: number, H: number): SegData {
   const frames = new Float32Array(n * 2 * H * H);

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/snn/backend.js';
 import { SegModel } from '../src/snn/model.js';
-import { FrameDataset, type SegData } from '../src/train/data.js';
+import { FrameDataset } from '../src/train/dataset.js';
+import type { SegData } from '../src/train/seg-data.js';
 import { argmaxClasses } from '../src/train/metrics.js';
 import { evaluateStreaming, noiseSweep, withGaussianNoise } from '../src/train/sweeps.js';
 

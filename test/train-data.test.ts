@@ -7,7 +7,11 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { writeSimDataset } from '../src/sim/dataset.js';
 import { encodeNpy } from '../src/util/npy.js';
-import { FrameDataset, defaultCrop, openSegData, preprocessFrame, resizeLabel, simSplitSequences } from '../src/train/data.js';
+import { openSegData } from '../src/train/data.js';
+import { FrameDataset } from '../src/train/dataset.js';
+import { simSplitSequences } from '../src/train/loaders/sim.js';
+import { defaultCrop, preprocessFrame } from '../src/train/preprocess.js';
+import { resizeLabel } from '../src/train/labels-resize.js';
 import { Rng } from '../src/train/rng.js';
 
 test('label resize: nearest (cv2 INTER_NEAREST) and majority', () => {

@@ -83,21 +83,18 @@ export function decodeFrame(data: Uint8Array): DecodedFrame {
   };
 }
 
-export interface FrameStats {
+/**
+ * The fields of the pipeline's `FrameResult` that a frame's JSON message carries. They are picked from
+ * that one declaration (not re-declared here), so a change to it reaches the wire type and every writer
+ * of it (`frameStats` in plugins/ws.ts) fails to compile until it follows.
+ */
+export type FrameResultWireFields = 'seq' | 'index' | 't0' | 't1' | 'events' | 'merged' | 't' | 'layers' | 'stepMs' | 'latencyMs' | 'windowEndWallMs';
+
+/** JSON message 2 of a frame (module comment): the FrameResult's fields, then live counters. */
+export interface FrameStats extends Pick<FrameResult, FrameResultWireFields> {
   type: 'frame';
-  seq: number;
-  index: number;
-  t0: number;
-  t1: number;
-  events: number;
-  merged: number;
-  /** Model step index since the last reset. */
-  t: number;
-  layers: { name: string; rate: number; spikes: number }[];
-  stepMs: number;
-  latencyMs: number;
+  /** FrameResult.e2eMs, with NaN (live source: camera clock unknown) sent as null, which JSON can carry. */
   e2eMs: number | null;
-  windowEndWallMs: number;
   /** Date.now() when the server sent this frame. */
   sentAt: number;
   fps: number;

@@ -11,7 +11,7 @@
  *   it scores: an upper bound, not an estimate.
  */
 import type { ModelDef } from '../snn/definition.js';
-import type { SegData } from './data.js';
+import type { SegData } from './seg-data.js';
 import { ConfusionMatrix } from './metrics.js';
 
 export interface CeilingScore {

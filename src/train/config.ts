@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { ARCHS, type Arch } from '../snn/definition.js';
 import type { SurrogateKind } from '../snn/surrogate.js';
-import type { FrameMode, LabelResize, Split } from './data.js';
+import type { FrameMode } from './dataset.js';
+import type { LabelResize, Split } from './seg-data.js';
 
 export interface TrainConfig {
   /** Training data (sim set, Ev-SegNet root, ESS root, or a static-image set: VOC root or images/ + masks/ folder). */

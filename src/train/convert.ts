@@ -35,7 +35,7 @@ import * as tf from '@tensorflow/tfjs';
 import { SegModel } from '../snn/model.js';
 import { defineModel, type Arch, type ModelDef } from '../snn/definition.js';
 import type { SafeTensor } from '../util/safetensors.js';
-import type { FrameDataset } from './data.js';
+import type { FrameDataset } from './dataset.js';
 import { ConfusionMatrix, argmaxClasses } from './metrics.js';
 
 export type ThresholdMode = 'layer' | 'channel';

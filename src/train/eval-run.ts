@@ -9,11 +9,12 @@ import * as tf from '@tensorflow/tfjs';
 import { loadCheckpoint } from '../snn/checkpoint.js';
 import { CLASS_NAMES } from '../labels/index.js';
 import { inputPlan } from './config.js';
-import { detectLayout, FrameDataset, openSegData, type FrameMode, type LabelResize, type LoadSummary, type Split } from './data.js';
+import { detectLayout, openSegData } from './data.js';
+import { FrameDataset, type FrameMode } from './dataset.js';
+import type { LabelResize, LoadSummary, PreprocessOptions, Split } from './seg-data.js';
 import { evaluate } from './evaluate.js';
 import type { EnergyConvention } from './energy.js';
 import { cropOption } from './trainer.js';
-import type { PreprocessOptions } from './data.js';
 
 export interface EvalRunOptions {
   checkpoint: string;

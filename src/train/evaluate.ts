@@ -8,7 +8,7 @@ import type { SegModel } from '../snn/model.js';
 import { ConfusionMatrix, SpikeRateMeter, argmaxClasses, type LayerRate } from './metrics.js';
 import { estimateEnergy, type EnergyConvention, type EnergyReport } from './energy.js';
 import { mixSeed, Rng } from './rng.js';
-import type { FrameDataset } from './data.js';
+import type { FrameDataset } from './dataset.js';
 
 export interface EvalOptions {
   batch?: number;

@@ -26,7 +26,8 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
-import { resizeLabel, type PreprocessOptions, type SegData, type Split } from './seg-data.js';
+import { resizeLabel } from './labels-resize.js';
+import type { PreprocessOptions, SegData, Split } from './seg-data.js';
 import { IGNORE_LABEL, VOC_CLASS_NAMES, VOC_CLASSES, vocColor } from '../labels/index.js';
 
 // The VOC names, count and colour map live in src/labels; re-exported for callers of the image loader.

@@ -1,8 +1,7 @@
 /**
  * The shapes every segmentation loader shares (the options, the in-memory set, its split and label
- * resizing), in a module of their own so that the event loaders (data.ts) and the static-image loader
- * (images.ts) both import them without importing each other. data.ts re-exports all of it: callers keep
- * importing from there.
+ * resizing), in a module of their own so that the event loaders (loaders/*.ts), the static-image loader
+ * (images.ts) and the entry (data.ts) import them without importing each other.
  */
 import type { FormatWarning } from '../events/errors.js';
 import type { CropRect } from '../framing/frame.js';
@@ -77,39 +76,4 @@ export interface SegData {
   sequences: string[];
   /** What the loader skipped (event datasets; absent for image sets). */
   summary?: LoadSummary;
-}
-
-/** Resize a label plane: nearest (cv2.INTER_NEAREST) or majority vote. */
-export function resizeLabel(label: Uint8Array, inW: number, inH: number, outW: number, outH: number, mode: LabelResize = 'nearest'): Uint8Array {
-  const out = new Uint8Array(outW * outH);
-  if (mode === 'nearest') {
-    const sx = inW / outW;
-    const sy = inH / outH;
-    for (let y = 0; y < outH; y++) {
-      const yy = Math.min(inH - 1, Math.floor(y * sy));
-      for (let x = 0; x < outW; x++) out[y * outW + x] = label[yy * inW + Math.min(inW - 1, Math.floor(x * sx))]!;
-    }
-    return out;
-  }
-  const votes = new Int32Array(256);
-  for (let y = 0; y < outH; y++) {
-    const y0 = Math.floor((y * inH) / outH);
-    const y1 = Math.max(y0 + 1, Math.ceil(((y + 1) * inH) / outH));
-    for (let x = 0; x < outW; x++) {
-      const x0 = Math.floor((x * inW) / outW);
-      const x1 = Math.max(x0 + 1, Math.ceil(((x + 1) * inW) / outW));
-      votes.fill(0);
-      let best = 0;
-      let bv = -1;
-      for (let a = y0; a < Math.min(y1, inH); a++)
-        for (let b = x0; b < Math.min(x1, inW); b++) votes[label[a * inW + b]!]!++;
-      for (let c = 0; c < 256; c++)
-        if (votes[c]! > bv) {
-          bv = votes[c]!;
-          best = c;
-        }
-      out[y * outW + x] = best;
-    }
-  }
-  return out;
 }

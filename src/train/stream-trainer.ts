@@ -23,19 +23,21 @@
  * uninterrupted one bit for bit (tested on tfjs kernels).
  */
 import * as tf from '@tensorflow/tfjs';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../snn/backend.js';
 import { selectKernels } from '../snn/engines/kernels.js';
 import { SegModel } from '../snn/model.js';
-import { lrAt, type TrainConfig } from './config.js';
-import { openSegData, type SegData } from './data.js';
+import type { TrainConfig } from './config.js';
+import { openSegData } from './data.js';
+import type { SegData } from './seg-data.js';
 import { Adam, crossEntropyIgnore } from './optim.js';
 import { atomicWrite, loadOptimizerState, readResumeCheckpoint, safetensorsMetadata, saveCheckpoint, type CheckpointJson, type TrainState } from './checkpoint.js';
 import { decodeSafetensors, encodeSafetensors, readSafetensors, type SafeTensorIn } from '../util/safetensors.js';
 import { mixSeed, Rng } from './rng.js';
 import { evaluateStreaming } from './sweeps.js';
-import { cropOption, interruption, modelMetaOf, type Curves, type EpochRecord } from './trainer.js';
+import { RunDir, runLoop, type Curves } from './loop.js';
+import { cropOption, modelMetaOf } from './trainer.js';
 
 /** Copy BN step T-1 (running stats, scale) into steps 0 .. T-2 of every BNTT layer. */
 export function tieBnSteps(model: SegModel): void {
@@ -86,6 +88,8 @@ interface Stream {
 /** TrainState plus what a streaming run needs to continue mid-stream (saved in checkpoint.json). */
 export interface StreamTrainState extends TrainState {
   epochLossSum: number;
+  /** Steps in epochLossSum (absent in checkpoints written before the shared loop: = batchInEpoch). */
+  epochLossCount?: number;
   epochSeconds: number;
   stream: { rng: number; streams: Stream[]; membranes: string };
 }
@@ -116,23 +120,19 @@ export async function trainStreaming(config: TrainConfig, o: StreamTrainOptions 
   await initBackend();
   selectKernels();
   if (!config.arch.startsWith('spiking')) throw new Error('streaming training is for spiking models');
-  const run = config.out;
-  mkdirSync(run, { recursive: true });
-  const logPath = join(run, 'log.jsonl');
-  const curvesPath = join(run, 'curves.json');
-  const log = (obj: object): void => appendFileSync(logPath, JSON.stringify({ time: new Date().toISOString(), ...obj }) + '\n');
+  const run = new RunDir(config.out);
   const say = o.log ?? ((s: string) => process.stderr.write(s + '\n'));
   // trained on continuous streams: runs live with its state carried (pipeline model.resetEvery 0)
   const meta = { ...modelMetaOf(config), streaming: 'continuous' as const };
   let json: CheckpointJson | null = null;
   if (o.resume) {
-    const p = join(run, 'checkpoint.json');
-    json = readResumeCheckpoint(run, meta);
+    const p = join(run.dir, 'checkpoint.json');
+    json = readResumeCheckpoint(run.dir, meta);
     if (!(json.state as Partial<StreamTrainState>).stream) throw new Error(`--resume: ${p} is not a train-stream checkpoint (no stream state); resume it with evstream train --resume`);
     if ((json.state as StreamTrainState).stream.streams.length !== config.batch) throw new Error(`--resume: the checkpoint has ${(json.state as StreamTrainState).stream.streams.length} streams, the configuration batch ${config.batch}`);
   }
-  writeFileSync(join(run, 'config.json'), JSON.stringify({ ...config, streamingTraining: true }, null, 2) + '\n');
-  if (!json) writeFileSync(logPath, '');
+  writeFileSync(join(run.dir, 'config.json'), JSON.stringify({ ...config, streamingTraining: true }, null, 2) + '\n');
+  if (!json) run.clearLog();
   const T = config.T;
   const loadOpts = { size: config.size, labelResize: config.labelResize, cache: config.cache, crop: cropOption(config.crop) };
   const trainData = o.trainData ?? (await openSegData(config.data, config.trainSplit, loadOpts));
@@ -179,142 +179,112 @@ export async function trainStreaming(config: TrainConfig, o: StreamTrainOptions 
   const valFrames = o.valFrames ?? 0;
   const validate = (): { miou: number; pixelAccuracy: number; perClassIoU: (number | null)[] } => evaluateStreaming(model, valData, { warmup: T, bnPolicy: 'last', maxFrames: valFrames });
   const steps = config.maxBatches || 50;
-  let stepMs = 0;
-  let stepCount = 0;
-  const save = (stem: string): void => {
+  const save = (stem: 'checkpoint' | 'best'): string => {
     tieBnSteps(model);
     state.rng = { seed: config.seed, epoch: state.epoch, batch: state.batchInEpoch };
     state.stream = { rng: rng.state, streams: streams.map((s) => ({ ...s })), membranes: MEMBRANES };
     // 'best' shares the weights' role only; the stream state belongs to 'checkpoint'
-    if (stem === 'checkpoint') saveMembranes(join(run, MEMBRANES), mems, state.globalStep);
-    saveCheckpoint(run, stem, model, meta, opt, state, config);
-    log({ type: 'checkpoint', file: `${stem}.safetensors`, epoch: state.epoch, step: state.globalStep });
+    if (stem === 'checkpoint') saveMembranes(join(run.dir, MEMBRANES), mems, state.globalStep);
+    return saveCheckpoint(run.dir, stem, model, meta, opt, state, config);
   };
-  const stop = interruption(o);
-  let interrupted = false;
+  /** One step: the next T frames of every stream from the carried membranes; streams at the end of their run jump (membranes zeroed). */
+  const step = async (): Promise<{ loss: number; ms: number; samples: number }> => {
+    const x = new Float32Array(T * B * fn);
+    const y = new Uint8Array(B * plane);
+    const keep = new Float32Array(B).fill(1);
+    for (let b = 0; b < B; b++) {
+      let s = streams[b]!;
+      if (s.pos + T > s.end) {
+        s = streams[b] = place();
+        keep[b] = 0;
+      }
+      for (let t = 0; t < T; t++) x.set(trainData.frames.subarray((s.pos + t) * fn, (s.pos + t + 1) * fn), (t * B + b) * fn);
+      y.set(trainData.labels.subarray((s.pos + T - 1) * plane, (s.pos + T) * plane), b * plane);
+      s.pos += T;
+    }
+    const t0 = performance.now();
+    const xt = tf.tidy(() => tf.transpose(tf.tensor5d(x, [T, B, 2, H, W]), [0, 1, 3, 4, 2]));
+    const yt = tf.tensor3d(Int32Array.from(y), [B, H, W], 'int32');
+    if (keep.some((k) => k === 0)) {
+      const mask = tf.tensor4d(keep, [B, 1, 1, 1]);
+      const next = mems.map((m) => (m ? tf.mul(m, mask) : null));
+      mems.forEach((m) => m?.dispose());
+      mems = next;
+      mask.dispose();
+    }
+    const out: tf.Tensor[] = [];
+    const { value, grads } = tf.variableGrads(() => {
+      const xs = tf.unstack(xt) as tf.Tensor4D[];
+      let m = mems;
+      let acc: tf.Tensor4D | null = null;
+      for (let t = 0; t < T; t++) {
+        const r = model.stepCore(xs[t]!, m, T + t, { training: true });
+        m = r.mems;
+        acc = acc ? (tf.add(acc, r.contribution) as tf.Tensor4D) : r.contribution;
+      }
+      for (const mm of m) if (mm) out.push(tf.keep(mm));
+      return crossEntropyIgnore(model.finish(acc!, T), yt, classWeights);
+    }, varList);
+    const g = new Map<string, tf.Tensor>();
+    for (const [name, t] of Object.entries(grads)) g.set(byName.get(name)!, t);
+    opt.apply(g);
+    const loss = (await value.data())[0]!;
+    tf.dispose([value, ...Object.values(grads), xt, yt]);
+    mems.forEach((m) => m?.dispose());
+    mems = out;
+    model.invalidate();
+    return { loss, ms: performance.now() - t0, samples: B };
+  };
   try {
     if (json) {
-      const weights = join(run, 'checkpoint.safetensors');
+      const weights = join(run.dir, 'checkpoint.safetensors');
       model.loadStateDict(readSafetensors(weights), weights);
-      loadOptimizerState(run, json, opt);
+      loadOptimizerState(run.dir, json, opt);
       state = structuredClone(json.state as StreamTrainState);
       rng.state = state.stream.rng;
       streams = state.stream.streams.map((s) => ({ ...s }));
       // positions index the training frames: other data (or preprocessing) would silently feed other frames
       if (!streams.every((s) => runs.some((r) => r.start === s.start && r.end === s.end) && s.pos >= s.start && s.pos <= s.end))
         throw new Error(`--resume: the saved stream positions do not fit the training data (${trainData.n} frames, ${runs.length} runs); resume with the run's data and preprocessing`);
-      mems = loadMembranes(join(run, state.stream.membranes), model.def.spikingLayers.length, state.globalStep);
-      if (existsSync(curvesPath)) curves = JSON.parse(readFileSync(curvesPath, 'utf8')) as Curves;
-      log({ type: 'resume', epoch: state.epoch, batch: state.batchInEpoch, step: state.globalStep });
-      say(`train-stream: resuming ${run} at epoch ${state.epoch + 1}, step ${state.batchInEpoch} of it`);
+      mems = loadMembranes(join(run.dir, state.stream.membranes), model.def.spikingLayers.length, state.globalStep);
+      curves = run.readCurves();
+      run.log({ type: 'resume', epoch: state.epoch, batch: state.batchInEpoch, step: state.globalStep });
+      say(`train-stream: resuming ${run.dir} at epoch ${state.epoch + 1}, step ${state.batchInEpoch} of it`);
     } else {
       streams = Array.from({ length: B }, place);
       const v0 = validate();
       curves.initialValMiou = v0.miou;
-      log({ type: 'start', config, streaming: true, samples: { trainFrames: trainData.n, runs: runs.length, valFrames: valData.n }, backend: tf.getBackend() });
-      log({ type: 'initial-eval', valMiou: v0.miou, valPixelAccuracy: v0.pixelAccuracy });
+      run.log({ type: 'start', config, streaming: true, samples: { trainFrames: trainData.n, runs: runs.length, valFrames: valData.n }, backend: tf.getBackend() });
+      run.log({ type: 'initial-eval', valMiou: v0.miou, valPixelAccuracy: v0.pixelAccuracy });
       say(`train-stream: untrained streaming validation MIoU ${(v0.miou * 100).toFixed(2)} %`);
     }
-    while (state.epoch < config.epochs && !interrupted) {
-      const e = state.epoch;
-      opt.lr = lrAt(config, e);
-      state.lr = opt.lr;
-      if (state.batchInEpoch === 0) {
-        state.epochLossSum = 0;
-        state.epochSeconds = 0;
-      }
-      const tEpoch = performance.now();
-      for (let bi = state.batchInEpoch; bi < steps; bi++) {
-        // next T frames of every stream; streams at the end of their run jump (membranes zeroed)
-        const x = new Float32Array(T * B * fn);
-        const y = new Uint8Array(B * plane);
-        const keep = new Float32Array(B).fill(1);
-        for (let b = 0; b < B; b++) {
-          let s = streams[b]!;
-          if (s.pos + T > s.end) {
-            s = streams[b] = place();
-            keep[b] = 0;
-          }
-          for (let t = 0; t < T; t++) x.set(trainData.frames.subarray((s.pos + t) * fn, (s.pos + t + 1) * fn), (t * B + b) * fn);
-          y.set(trainData.labels.subarray((s.pos + T - 1) * plane, (s.pos + T) * plane), b * plane);
-          s.pos += T;
-        }
-        const t0 = performance.now();
-        const xt = tf.tidy(() => tf.transpose(tf.tensor5d(x, [T, B, 2, H, W]), [0, 1, 3, 4, 2]));
-        const yt = tf.tensor3d(Int32Array.from(y), [B, H, W], 'int32');
-        if (keep.some((k) => k === 0)) {
-          const mask = tf.tensor4d(keep, [B, 1, 1, 1]);
-          const next = mems.map((m) => (m ? tf.mul(m, mask) : null));
-          mems.forEach((m) => m?.dispose());
-          mems = next;
-          mask.dispose();
-        }
-        const out: tf.Tensor[] = [];
-        const { value, grads } = tf.variableGrads(() => {
-          const xs = tf.unstack(xt) as tf.Tensor4D[];
-          let m = mems;
-          let acc: tf.Tensor4D | null = null;
-          for (let t = 0; t < T; t++) {
-            const r = model.stepCore(xs[t]!, m, T + t, { training: true });
-            m = r.mems;
-            acc = acc ? (tf.add(acc, r.contribution) as tf.Tensor4D) : r.contribution;
-          }
-          for (const mm of m) if (mm) out.push(tf.keep(mm));
-          return crossEntropyIgnore(model.finish(acc!, T), yt, classWeights);
-        }, varList);
-        const g = new Map<string, tf.Tensor>();
-        for (const [name, t] of Object.entries(grads)) g.set(byName.get(name)!, t);
-        opt.apply(g);
-        const loss = (await value.data())[0]!;
-        tf.dispose([value, ...Object.values(grads), xt, yt]);
-        mems.forEach((m) => m?.dispose());
-        mems = out;
-        model.invalidate();
-        if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at epoch ${e + 1}, step ${bi + 1}`);
-        state.epochLossSum += loss;
-        const ms = performance.now() - t0;
-        stepMs += ms;
-        stepCount++;
-        state.globalStep++;
-        state.batchInEpoch = bi + 1;
-        o.onStep?.({ epoch: e, batch: bi, step: state.globalStep, loss });
-        if (state.globalStep % config.logEvery === 0) log({ type: 'step', epoch: e, batch: bi, step: state.globalStep, loss, lr: opt.lr, ms });
-        // let the event loop turn (SIGINT handler); the wasm backend resolves data() in a microtask
-        await new Promise((res) => setImmediate(res));
-        if (stop.aborted()) {
-          interrupted = true;
-          break;
-        }
-      }
-      state.epochSeconds += (performance.now() - tEpoch) / 1000;
-      if (interrupted) break;
-      const seconds = state.epochSeconds;
-      tieBnSteps(model);
-      const v = validate();
-      const rec: EpochRecord = { epoch: e + 1, trainLoss: state.epochLossSum / steps, valMiou: v.miou, valPixelAccuracy: v.pixelAccuracy, valPerClassIoU: v.perClassIoU, lr: opt.lr, steps, seconds, samplesPerS: (steps * B) / seconds };
-      curves.epochs.push(rec);
-      writeFileSync(curvesPath, JSON.stringify(curves, null, 2) + '\n');
-      log({ type: 'epoch', ...rec });
-      say(`train-stream: epoch ${e + 1}/${config.epochs} loss ${rec.trainLoss.toFixed(4)} streaming val MIoU ${(v.miou * 100).toFixed(2)} % (${seconds.toFixed(1)} s)`);
-      state.epoch = e + 1;
-      state.batchInEpoch = 0;
-      state.done = state.epoch >= config.epochs;
-      const best = state.bestMiou === null || v.miou > state.bestMiou;
-      if (best) state.bestMiou = v.miou;
-      save('checkpoint');
-      if (best) save('best');
-    }
-    if (interrupted) {
-      save('checkpoint');
-      log({ type: 'interrupt', epoch: state.epoch, batch: state.batchInEpoch, step: state.globalStep });
-      say(`train-stream: interrupted at epoch ${state.epoch + 1}, step ${state.batchInEpoch}; checkpoint saved (continue with --resume ${run})`);
-    } else log({ type: 'done', bestMiou: state.bestMiou, steps: state.globalStep });
+    const r = await runLoop({
+      name: 'train-stream',
+      config,
+      run,
+      state,
+      curves,
+      opt,
+      batchesPerEpoch: steps,
+      unit: 'step',
+      valLabel: 'streaming val',
+      resumeHint: `continue with --resume ${run.dir}`,
+      say,
+      signal: o.signal,
+      handleSigint: o.handleSigint,
+      step,
+      afterStep: o.onStep,
+      validate: () => {
+        tieBnSteps(model);
+        return validate();
+      },
+      save,
+    });
+    return { runDir: run.dir, curves, bestMiou: state.bestMiou, steps: state.globalStep, msPerStep: r.msPerStep, interrupted: r.interrupted, state };
   } finally {
-    stop.dispose();
     mems.forEach((m) => m?.dispose());
     opt.dispose();
     classWeights?.dispose();
     model.dispose();
   }
-  return { runDir: run, curves, bestMiou: state.bestMiou, steps: state.globalStep, msPerStep: stepMs / Math.max(1, stepCount), interrupted, state };
 }

@@ -15,35 +15,20 @@
  * Hence a run interrupted after any step and resumed gives the same weights as an uninterrupted one.
  */
 import * as tf from '@tensorflow/tfjs';
-import cliProgress from 'cli-progress';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../snn/backend.js';
 import { selectKernels } from '../snn/engines/kernels.js';
 import { SegModel } from '../snn/model.js';
 import { inputPlan, lrAt, type TrainConfig } from './config.js';
-import { FrameDataset, isStaticImageLayout, openSegData, type PreprocessOptions, type SegData } from './data.js';
+import { isStaticImageLayout, openSegData } from './data.js';
+import { FrameDataset } from './dataset.js';
+import type { PreprocessOptions, SegData } from './seg-data.js';
 import { Adam, crossEntropyIgnore } from './optim.js';
 import { loadOptimizerState, readResumeCheckpoint, saveCheckpoint, type CheckpointJson, type ModelMeta, type TrainState } from './checkpoint.js';
 import { evaluate, type EvalResult } from './evaluate.js';
+import { fmt, RunDir, runLoop, type Curves, type LoopState } from './loop.js';
 import { mixSeed, Rng, shuffled } from './rng.js';
-
-export interface EpochRecord {
-  epoch: number;
-  trainLoss: number;
-  valMiou: number;
-  valPixelAccuracy: number;
-  valPerClassIoU: (number | null)[];
-  lr: number;
-  steps: number;
-  seconds: number;
-  samplesPerS: number;
-}
-
-export interface Curves {
-  initialValMiou: number | null;
-  epochs: EpochRecord[];
-}
 
 export interface TrainOptions {
   resume?: boolean;
@@ -87,10 +72,6 @@ export function cropOption(c: TrainConfig['crop']): PreprocessOptions['crop'] {
   return { x: c[0], y: c[1], width: c[2], height: c[3] };
 }
 
-function fmt(x: number, d = 4): string {
-  return Number.isFinite(x) ? x.toFixed(d) : String(x);
-}
-
 /**
  * The configuration with the class count fixed by the data: static-image sets define their classes
  * (unless --classes / classWeights gave them); event sets keep the configured count.
@@ -103,30 +84,10 @@ export function resolveDataClasses(config: TrainConfig, data: SegData): TrainCon
   return c;
 }
 
-/**
- * When a training loop should stop: `signal` aborted, or (with `handleSigint`) a Ctrl-C, which is
- * then handled by the loop (finish the step, save a checkpoint) instead of killing the process.
- */
-export function interruption(o: { signal?: AbortSignal; handleSigint?: boolean }): { aborted(): boolean; dispose(): void } {
-  const controller = new AbortController();
-  const onSig = (): void => controller.abort();
-  if (o.handleSigint) process.once('SIGINT', onSig);
-  return {
-    aborted: () => controller.signal.aborted || !!o.signal?.aborted,
-    dispose: () => {
-      if (o.handleSigint) process.removeListener('SIGINT', onSig);
-    },
-  };
-}
-
 export async function train(cfg: TrainConfig, o: TrainOptions = {}): Promise<TrainResult> {
   await initBackend();
   selectKernels();
-  const run = cfg.out;
-  mkdirSync(run, { recursive: true });
-  const logPath = join(run, 'log.jsonl');
-  const curvesPath = join(run, 'curves.json');
-  const log = (obj: object): void => appendFileSync(logPath, JSON.stringify({ time: new Date().toISOString(), ...obj }) + '\n');
+  const run = new RunDir(cfg.out);
   const plan = inputPlan(cfg);
 
   const useBar = o.progress === true || ((o.progress ?? 'auto') === 'auto' && !!process.stderr.isTTY);
@@ -142,9 +103,9 @@ export async function train(cfg: TrainConfig, o: TrainOptions = {}): Promise<Tra
 
   let json: CheckpointJson | null = null;
   if (o.resume) {
-    json = readResumeCheckpoint(run, meta);
+    json = readResumeCheckpoint(run.dir, meta);
   }
-  writeFileSync(join(run, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+  writeFileSync(join(run.dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
 
   const trainDs = new FrameDataset(trainData, plan.mode, plan.steps);
   const valDs = new FrameDataset(valData, plan.mode, plan.steps);
@@ -158,7 +119,7 @@ export async function train(cfg: TrainConfig, o: TrainOptions = {}): Promise<Tra
   const classWeights = config.classWeights ? tf.keep(tf.tensor1d(config.classWeights)) : undefined;
   const opt = new Adam(params, { lr: config.lr, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay });
 
-  let state: TrainState & { epochLossSum?: number; epochLossCount?: number; epochSeconds?: number } = {
+  let state: LoopState = {
     epoch: 0,
     batchInEpoch: 0,
     globalStep: 0,
@@ -170,14 +131,14 @@ export async function train(cfg: TrainConfig, o: TrainOptions = {}): Promise<Tra
   let curves: Curves = { initialValMiou: null, epochs: [] };
   if (json) {
     const { readSafetensors } = await import('../util/safetensors.js');
-    model.loadStateDict(readSafetensors(join(run, 'checkpoint.safetensors')), join(run, 'checkpoint.safetensors'));
-    loadOptimizerState(run, json, opt);
+    model.loadStateDict(readSafetensors(join(run.dir, 'checkpoint.safetensors')), join(run.dir, 'checkpoint.safetensors'));
+    loadOptimizerState(run.dir, json, opt);
     state = { ...json.state };
-    if (existsSync(curvesPath)) curves = JSON.parse(readFileSync(curvesPath, 'utf8')) as Curves;
-    log({ type: 'resume', epoch: state.epoch, batch: state.batchInEpoch, step: state.globalStep });
+    curves = run.readCurves();
+    run.log({ type: 'resume', epoch: state.epoch, batch: state.batchInEpoch, step: state.globalStep });
   } else {
-    writeFileSync(logPath, '');
-    log({ type: 'start', config, samples: { train: trainDs.length, val: valDs.length }, backend: tf.getBackend() });
+    run.clearLog();
+    run.log({ type: 'start', config, samples: { train: trainDs.length, val: valDs.length }, backend: tf.getBackend() });
   }
   const evalOpts = { batch: config.evalBatch, seed: mixSeed(config.seed, 0x5eed), maxBatches: config.valMaxBatches };
 
@@ -185,122 +146,62 @@ export async function train(cfg: TrainConfig, o: TrainOptions = {}): Promise<Tra
   if (!json && (o.initialEval ?? true)) {
     lastEval = evaluate(model, valDs, evalOpts);
     curves.initialValMiou = lastEval.miou;
-    log({ type: 'initial-eval', valMiou: lastEval.miou, valPixelAccuracy: lastEval.pixelAccuracy });
+    run.log({ type: 'initial-eval', valMiou: lastEval.miou, valPixelAccuracy: lastEval.pixelAccuracy });
     say(`train: untrained validation MIoU ${fmt(lastEval.miou * 100, 2)} % on ${lastEval.frames} samples`);
   }
 
-  const stop = interruption(o);
-
   const B = config.batch;
-  const batchesPerEpoch = Math.min(Math.ceil(trainDs.length / B), config.maxBatches || Infinity);
-  let bar: cliProgress.SingleBar | undefined;
-  if (useBar) {
-    bar = new cliProgress.SingleBar(
-      { format: 'epoch {ep} [{bar}] {value}/{total} | loss {loss} | {rate} samples/s | ETA {eta_formatted}', stream: process.stderr, hideCursor: true, etaBuffer: 20 },
-      cliProgress.Presets.shades_classic,
-    );
-  }
-  const save = (stem = 'checkpoint'): string => {
-    const p = saveCheckpoint(run, stem, model, meta, opt, { ...state, rng: { seed: config.seed, epoch: state.epoch, batch: state.batchInEpoch } }, config);
-    log({ type: 'checkpoint', file: `${stem}.safetensors`, epoch: state.epoch, batch: state.batchInEpoch, step: state.globalStep });
-    return p;
-  };
-  let interrupted = false;
-  let stepMs = 0;
-  let stepCount = 0;
-  let checkpoint = join(run, 'checkpoint.safetensors');
+  // this trainer's step: batch bi of the epoch's seeded permutation, Poisson draws seeded by (seed, e, bi)
+  let perm: Int32Array = new Int32Array(0);
+  let lastX: Float32Array = new Float32Array(0);
   try {
-    while (state.epoch < config.epochs && !interrupted) {
-      const e = state.epoch;
-      opt.lr = lrAt(config, e);
-      state.lr = opt.lr;
-      const perm = shuffled(trainDs.length, mixSeed(config.seed, e));
-      if (state.batchInEpoch === 0) {
-        state.epochLossSum = 0;
-        state.epochLossCount = 0;
-        state.epochSeconds = 0;
-      }
-      const tEpoch = performance.now();
-      bar?.start(batchesPerEpoch, state.batchInEpoch, { ep: `${e + 1}/${config.epochs}`, loss: '-', rate: '-' });
-      let samples = 0;
-      for (let bi = state.batchInEpoch; bi < batchesPerEpoch; bi++) {
+    const r = await runLoop({
+      name: 'train',
+      config,
+      run,
+      state,
+      curves,
+      opt,
+      batchesPerEpoch: Math.min(Math.ceil(trainDs.length / B), config.maxBatches || Infinity),
+      unit: 'batch',
+      valLabel: 'val',
+      resumeHint: 'resume with --resume',
+      say,
+      bar: useBar,
+      signal: o.signal,
+      handleSigint: o.handleSigint,
+      startEpoch: (e) => {
+        perm = shuffled(trainDs.length, mixSeed(config.seed, e));
+      },
+      step: async (e, bi) => {
         const which = perm.subarray(bi * B, Math.min(trainDs.length, (bi + 1) * B));
         const rng = new Rng(mixSeed(config.seed, e, bi, 7));
         const b = trainDs.batch(which, rng.fn());
+        lastX = b.x;
         const t0 = performance.now();
         const x = tf.tensor5d(b.x, b.shape);
         const y = tf.tensor3d(Int32Array.from(b.y), [which.length, config.size[0], config.size[1]], 'int32');
-        let loss: number;
         try {
           const { value, grads } = tf.variableGrads(() => crossEntropyIgnore(model.forward(x, { training: true }).output, y, classWeights), varList);
           const g = new Map<string, tf.Tensor>();
           for (const [name, t] of Object.entries(grads)) g.set(byName.get(name)!, t);
           opt.apply(g);
-          loss = (await value.data())[0]!;
+          const loss = (await value.data())[0]!;
           tf.dispose([value, ...Object.values(grads)]);
           model.invalidate();
+          return { loss, ms: performance.now() - t0, samples: which.length };
         } finally {
           tf.dispose([x, y]);
         }
-        const ms = performance.now() - t0;
-        stepMs += ms;
-        stepCount++;
-        samples += which.length;
-        state.globalStep++;
-        state.batchInEpoch = bi + 1;
-        state.epochLossSum! += loss;
-        state.epochLossCount!++;
-        if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at epoch ${e + 1}, batch ${bi + 1}`);
-        o.onStep?.({ epoch: e, batch: bi, step: state.globalStep, loss, x: b.x });
-        if (state.globalStep % config.logEvery === 0) log({ type: 'step', epoch: e, batch: bi, step: state.globalStep, loss, lr: opt.lr, ms });
-        const rate = samples / ((performance.now() - tEpoch) / 1000);
-        bar?.update(bi + 1, { loss: fmt(loss), rate: rate.toFixed(1) });
-        // let the event loop turn (SIGINT handlers, timers): the wasm backend resolves data() in a microtask
-        await new Promise((res) => setImmediate(res));
-        if (stop.aborted()) {
-          interrupted = true;
-          break;
-        }
-      }
-      bar?.stop();
-      state.epochSeconds! += (performance.now() - tEpoch) / 1000;
-      if (interrupted) break;
-      lastEval = evaluate(model, valDs, evalOpts);
-      const rec: EpochRecord = {
-        epoch: e + 1,
-        trainLoss: state.epochLossSum! / Math.max(1, state.epochLossCount!),
-        valMiou: lastEval.miou,
-        valPixelAccuracy: lastEval.pixelAccuracy,
-        valPerClassIoU: lastEval.perClassIoU,
-        lr: opt.lr,
-        steps: state.epochLossCount!,
-        seconds: state.epochSeconds!,
-        samplesPerS: samples / Math.max(1e-9, (performance.now() - tEpoch) / 1000),
-      };
-      curves.epochs.push(rec);
-      writeFileSync(curvesPath, JSON.stringify(curves, null, 2) + '\n');
-      log({ type: 'epoch', ...rec });
-      say(`train: epoch ${e + 1}/${config.epochs} loss ${fmt(rec.trainLoss)} val MIoU ${fmt(rec.valMiou * 100, 2)} % (${rec.seconds.toFixed(1)} s)`);
-      state.epoch = e + 1;
-      state.batchInEpoch = 0;
-      const best = state.bestMiou === null || rec.valMiou > state.bestMiou;
-      if (best) state.bestMiou = rec.valMiou;
-      state.done = state.epoch >= config.epochs;
-      checkpoint = save();
-      if (best) save('best');
-    }
-    if (interrupted) {
-      checkpoint = save();
-      log({ type: 'interrupt', epoch: state.epoch, batch: state.batchInEpoch, step: state.globalStep });
-      say(`train: interrupted at epoch ${state.epoch + 1}, batch ${state.batchInEpoch}; checkpoint saved (resume with --resume)`);
-    } else log({ type: 'done', bestMiou: state.bestMiou, steps: state.globalStep });
-    if (!existsSync(curvesPath)) writeFileSync(curvesPath, JSON.stringify(curves, null, 2) + '\n');
+      },
+      afterStep: (i) => o.onStep?.({ ...i, x: lastX }),
+      validate: () => (lastEval = evaluate(model, valDs, evalOpts)),
+      save: (stem) => saveCheckpoint(run.dir, stem, model, meta, opt, { ...state, rng: { seed: config.seed, epoch: state.epoch, batch: state.batchInEpoch } }, config),
+    });
+    return { runDir: run.dir, interrupted: r.interrupted, state, curves, checkpoint: r.checkpoint, lastEval, msPerStep: r.msPerStep };
   } finally {
-    bar?.stop();
-    stop.dispose();
     opt.dispose();
     classWeights?.dispose();
     model.dispose();
   }
-  return { runDir: run, interrupted, state, curves, checkpoint, lastEval, msPerStep: stepCount ? stepMs / stepCount : 0 };
 }
