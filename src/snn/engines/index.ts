@@ -12,6 +12,7 @@
 import type { SegModel } from '../model.js';
 import { OnnxSession } from './onnx/session.js';
 import { TfjsSession } from './tfjs.js';
+import { runtimeOptions } from '../runtime-options.js';
 import { ENGINES, type EngineName, type EngineOptions, type EngineSession } from './types.js';
 
 export * from './types.js';
@@ -23,14 +24,11 @@ export { WindowedSession, type WindowOptions } from './windowed.js';
 
 const logged = new Set<string>();
 
+/** A caller's explicit engine wins; 'auto' (the default) takes the runtime options' engine (EVSTREAM_ENGINE). */
 function resolveEngine(requested: EngineOptions['engine']): EngineName | 'auto' {
-  const env = process.env.EVSTREAM_ENGINE?.trim().toLowerCase();
   const e = requested ?? 'auto';
-  if (e === 'auto' && env && env !== 'auto') {
-    if (!(ENGINES as readonly string[]).includes(env)) throw new Error(`EVSTREAM_ENGINE='${env}' is not an engine (expected auto, ${ENGINES.join(', ')})`);
-    return env as EngineName;
-  }
-  if (e !== 'auto' && !(ENGINES as readonly string[]).includes(e)) throw new Error(`unknown engine '${String(e)}' (expected auto, ${ENGINES.join(', ')})`);
+  if (e === 'auto') return runtimeOptions().engine;
+  if (!(ENGINES as readonly string[]).includes(e)) throw new Error(`unknown engine '${String(e)}' (expected auto, ${ENGINES.join(', ')})`);
   return e;
 }
 
@@ -47,7 +45,7 @@ export function createSession(model: SegModel, opts: EngineOptions = {}): Engine
   if (e === 'onnx') return new OnnxSession(model, { ...session, onnx });
   try {
     const s = new OnnxSession(model, { ...session, onnx });
-    once(`[evstream] engine auto: onnx (onnxruntime-node, ${onnx?.threads ?? (Number(process.env.EVSTREAM_ORT_THREADS) || 2)} threads) for ${model.def.arch}`);
+    once(`[evstream] engine auto: onnx (onnxruntime-node, ${onnx?.threads ?? runtimeOptions().ortThreads} threads) for ${model.def.arch}`);
     return s;
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
