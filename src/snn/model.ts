@@ -6,7 +6,7 @@
  * - forward(x[T, N, C, H, W]) from zero state: the reference output (DeepLab: bilinear(acc / T);
  *   FCN: acc) as [N, classes, H, W], plus per-layer spike totals. Differentiable (BPTT) when
  *   called with { training: true } (batch-stat BN) or { grad: true } (running-stat BN).
- * - createSession({ batch }): stateful streaming (session.ts).
+ * Streaming sessions come from the one factory, `createSession(model, opts)` (engines/index.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { defineModel, type Arch, type ModelDef, type ModelOptions, type NodeDef, type ParamDef } from './definition.js';
@@ -16,7 +16,6 @@ import { avgPool3s2, conv2d, convTranspose2x, resizeAlign, tapSlice, type TapWei
 import type { SurrogateKind } from './surrogate.js';
 import type { SafeTensor, SafeTensorIn } from '../util/safetensors.js';
 import { mulberry32 } from './encoders.js';
-import { SnnSession, type SessionOptions } from './session.js';
 
 export class WeightsError extends Error {
   override readonly name = 'WeightsError';
@@ -408,11 +407,6 @@ export class SegModel {
       const spikes = totals.length ? (tf.stack(totals) as tf.Tensor1D) : tf.tensor1d([], 'float32');
       return { output: this.finish(acc!, T), spikes };
     });
-  }
-
-  /** Stateful streaming session (see session.ts). */
-  createSession(opts: SessionOptions = {}): SnnSession {
-    return new SnnSession(this, opts);
   }
 
   dispose(): void {
