@@ -78,3 +78,25 @@ test('src/snn reads process.env only in runtime-options.ts', () => {
   const readers = files.filter((f) => /process\.env\b/.test(readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, ''))).map((f) => relative(root, f));
   assert.deepEqual(readers, ['runtime-options.ts']);
 });
+
+test('CLI: a malformed EVSTREAM_* value is one line at start-up, before the command runs; --help lists the variables', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'evstream-rtopts-'));
+  try {
+    const file = join(dir, 'junk.aedat4');
+    writeFileSync(file, 'not an event file');
+    const cli = (env: Record<string, string>, ...args: string[]) => spawnSync(process.execPath, ['bin/evstream.js', ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+    const bad = cli({ EVSTREAM_ORT_THREADS: 'x' }, 'info', file);
+    assert.notEqual(bad.status, 0);
+    assert.equal(bad.stderr, "evstream: EVSTREAM_ORT_THREADS='x' is not an integer thread count in 1..256\n");
+    // the same command with a good value gets as far as the file (its own error, not the variable's)
+    const good = cli({ EVSTREAM_ORT_THREADS: '3' }, 'info', file);
+    assert.doesNotMatch(good.stderr, /EVSTREAM_ORT_THREADS/);
+    const help = cli({}, '--help');
+    assert.equal(help.status, 0);
+    for (const k of RUNTIME_ENV_VARS) assert.ok(help.stdout.includes(k), `--help lists ${k}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
