@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { pathToFileURL } from 'node:url';
 import { availableBackends, initBackend, type BackendName } from '../src/snn/backend.js';
 import { selectKernels } from '../src/snn/engines/kernels.js';
+import { createSession } from '../src/snn/engines/index.js';
 import { ortAvailable } from '../src/snn/engines/onnx/runtime.js';
 import { runTorch } from './torch.js';
 import { ARCHS, benchModel, frame } from './snn-inputs.js';
@@ -43,7 +44,7 @@ async function benchTfjs(backend: BackendName, kernels: 'tfjs' | 'ort', log: (s:
   for (const arch of ARCHS) {
     const model = benchModel(arch);
     for (const batch of [1, 4]) {
-      const s = model.createSession({ batch });
+      const s = createSession(model, { engine: 'tfjs', batch });
       const x = frame(batch * 2 * 64 * 64, batch);
       const warm = slow ? 1 : 3;
       const iters = slow ? 2 : 10;

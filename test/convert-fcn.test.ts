@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/snn/backend.js';
 import { SegModel } from '../src/snn/model.js';
+import { createSession } from '../src/snn/engines/index.js';
 import { writeSimDataset } from '../src/sim/dataset.js';
 import { annForwardProbe, convertAnnToSnn, preActivationMax, thresholdsFromMax } from '../src/train/convert.js';
 import { FrameDataset } from '../src/train/dataset.js';
@@ -110,7 +111,7 @@ test('FCN conversion: probe, decoder thresholds, scaled skip / transposed convs,
     // spiking output vs the ANN's: argmax agreement and error of acc / T
     const K = 6;
     const plane = H * H;
-    const session = snn.createSession({ batch: n, horizon: 'reset', bnPolicy: 'last' });
+    const session = createSession(snn, { engine: 'tfjs', batch: n, horizon: 'reset', bnPolicy: 'last' });
     const agree = new Map<number, number>();
     const err = new Map<number, number>();
     try {

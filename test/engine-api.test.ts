@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/snn/backend.js';
 import { createSession, setOrtLoader, liveNativeSessions, type EngineName } from '../src/snn/engines/index.js';
+import { resolveRuntimeOptions, setRuntimeOptions } from '../src/snn/runtime-options.js';
 import { runtimeFromBinding } from '../src/snn/engines/onnx/runtime.js';
 import { maxAbsDiff, randomInput, smallModel } from './engine-helpers.js';
 
@@ -91,8 +92,7 @@ test('auto picks onnx when it loads, falls back to tfjs with a warning when it d
   await initBackend('wasm', false);
   const m = smallModel('spiking-deeplab');
   const logs: string[] = [];
-  const saved = process.env.EVSTREAM_ENGINE;
-  delete process.env.EVSTREAM_ENGINE;
+  const saved = setRuntimeOptions({ engine: 'auto' });
   try {
     const a = createSession(m, { log: (s) => logs.push(s), onnx: { cacheDir: false } });
     assert.equal(a.engine, 'onnx');
@@ -118,17 +118,19 @@ test('auto picks onnx when it loads, falls back to tfjs with a warning when it d
     assert.match(logs.at(-1)!, /onnxruntime-node 9\.9\.9: its native binding \(dist\/binding\.js\) lacks the synchronous InferenceSession/);
     d.dispose();
     setOrtLoader(null);
-    process.env.EVSTREAM_ENGINE = 'tfjs';
+    setRuntimeOptions(resolveRuntimeOptions({ EVSTREAM_ENGINE: 'tfjs' }));
     const c = createSession(m, { log: (s) => logs.push(s) });
     assert.equal(c.engine, 'tfjs');
     c.dispose();
-    process.env.EVSTREAM_ENGINE = 'bogus';
-    assert.throws(() => createSession(m), /EVSTREAM_ENGINE='bogus' is not an engine/);
+    // an explicit engine wins over EVSTREAM_ENGINE
+    const e = createSession(m, { engine: 'onnx', onnx: { cacheDir: false } });
+    assert.equal(e.engine, 'onnx');
+    e.dispose();
+    assert.throws(() => resolveRuntimeOptions({ EVSTREAM_ENGINE: 'bogus' }), /^RuntimeOptionsError: EVSTREAM_ENGINE='bogus' is not one of auto, tfjs, onnx$/);
     assert.throws(() => createSession(m, { engine: 'torch' as EngineName }), /unknown engine 'torch'/);
   } finally {
     setOrtLoader(null);
-    if (saved === undefined) delete process.env.EVSTREAM_ENGINE;
-    else process.env.EVSTREAM_ENGINE = saved;
+    setRuntimeOptions(saved);
     m.dispose();
   }
 });
@@ -136,9 +138,9 @@ test('auto picks onnx when it loads, falls back to tfjs with a warning when it d
 test('EVSTREAM_ORT=off makes ORT unavailable (auto -> tfjs)', async () => {
   await initBackend('wasm', false);
   const m = smallModel('spiking-deeplab');
-  const saved = process.env.EVSTREAM_ORT;
-  process.env.EVSTREAM_ORT = 'off';
-  setOrtLoader(null); // drop the cached runtime so the env var is read
+  // ORT loaded (and cached) before the switch: the switch still wins
+  const saved = setRuntimeOptions({ engine: 'auto' });
+  setRuntimeOptions({ ortEnabled: resolveRuntimeOptions({ EVSTREAM_ORT: 'off' }).ortEnabled });
   try {
     const logs: string[] = [];
     const s = createSession(m, { log: (x) => logs.push(x) });
@@ -146,8 +148,7 @@ test('EVSTREAM_ORT=off makes ORT unavailable (auto -> tfjs)', async () => {
     assert.match(logs[0]!, /disabled by EVSTREAM_ORT/);
     s.dispose();
   } finally {
-    if (saved === undefined) delete process.env.EVSTREAM_ORT;
-    else process.env.EVSTREAM_ORT = saved;
+    setRuntimeOptions(saved);
     setOrtLoader(null);
     m.dispose();
   }

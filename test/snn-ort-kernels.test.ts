@@ -14,6 +14,7 @@ import { conv2dTrainable, convTranspose2x, gradKernelsInUse } from '../src/snn/o
 import { installOrtKernels, hwioToOihw, hwioToFlippedIohw } from '../src/snn/engines/onnx/tfjs-kernels.js';
 import { ortAvailable, setOrtLoader } from '../src/snn/engines/onnx/runtime.js';
 import { selectKernels } from '../src/snn/engines/kernels.js';
+import { resolveRuntimeOptions, setRuntimeOptions } from '../src/snn/runtime-options.js';
 import { SegModel } from '../src/snn/model.js';
 import { Adam, crossEntropyIgnore } from '../src/train/optim.js';
 
@@ -210,8 +211,7 @@ test('small ops fall back to the backend kernel; uninstall restores the original
 
 test('selectKernels: auto falls back to tfjs when ORT cannot load; ort then fails clearly', async () => {
   await initBackend('wasm', false);
-  const prev = process.env.EVSTREAM_KERNELS;
-  delete process.env.EVSTREAM_KERNELS;
+  const prev = setRuntimeOptions({ kernels: undefined });
   selectKernels('tfjs', false);
   setOrtLoader(() => {
     throw new Error('simulated: no onnxruntime');
@@ -219,12 +219,12 @@ test('selectKernels: auto falls back to tfjs when ORT cannot load; ort then fail
   try {
     assert.equal(selectKernels('auto', false), 'tfjs');
     assert.throws(() => selectKernels('ort', false), /onnxruntime-node cannot load: simulated/);
-    process.env.EVSTREAM_KERNELS = 'bogus';
-    assert.throws(() => selectKernels('auto', false), /EVSTREAM_KERNELS: 'bogus' is not one of auto, ort, tfjs/);
+    // EVSTREAM_KERNELS overrides the caller's mode
+    setRuntimeOptions(resolveRuntimeOptions({ EVSTREAM_KERNELS: 'tfjs' }));
+    assert.equal(selectKernels('ort', false), 'tfjs');
   } finally {
     setOrtLoader(null);
-    if (prev === undefined) delete process.env.EVSTREAM_KERNELS;
-    else process.env.EVSTREAM_KERNELS = prev;
+    setRuntimeOptions(prev);
   }
   if (!skip) {
     assert.equal(selectKernels('auto', false), 'ort');

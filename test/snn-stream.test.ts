@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/snn/backend.js';
 import { SegModel } from '../src/snn/model.js';
+import { createSession } from '../src/snn/engines/index.js';
 import { listFixtures, loadFixtureData } from './helpers/fixtures.js';
 import { mulberry32 } from '../src/snn/encoders.js';
 import type { Arch } from '../src/snn/definition.js';
@@ -47,7 +48,7 @@ test('session: T steps from reset equal offline forward (fixtures, wasm)', async
     model.loadStateDict(readSafetensors(f.weightFiles), f.weightFiles[0]);
     const [T, N, C, H, W] = data.input.shape as [number, number, number, number, number];
     const before = tf.memory().numTensors;
-    const s = model.createSession({ batch: N });
+    const s = createSession(model, { engine: 'tfjs', batch: N });
     const per = N * C * H * W;
     const totals = new Array<number>(model.layerNames.length).fill(0);
     let last;
@@ -82,8 +83,8 @@ for (const arch of ['spiking-deeplab', 'spiking-fcn', 'ann-deeplab', 'ann-fcn'] 
     const rb = offline(xb);
     if (model.def.spiking) assert.ok(ra.spikes.every((s) => s > 0), `every layer fires: ${ra.spikes.join(',')}`);
     const before = tf.memory().numTensors;
-    const sa = model.createSession({ batch: 2 });
-    const sb = model.createSession({ batch: 2 });
+    const sa = createSession(model, { engine: 'tfjs', batch: 2 });
+    const sb = createSession(model, { engine: 'tfjs', batch: 2 });
     const per = 2 * 2 * 16 * 16;
     let la, lb;
     const ta = new Array<number>(model.layerNames.length).fill(0);
@@ -114,7 +115,7 @@ test('session: numTensors unchanged after 1000 steps; every BN policy and horizo
   const model = smallModel('spiking-fcn', 4);
   const frame = randomInput([1, 2, 16, 16], 5);
   for (const cfg of [{ bnPolicy: 'cycle' as const }, { bnPolicy: 'last' as const }, { bnPolicy: 'mean' as const, horizon: 'reset' as const }]) {
-    const s = model.createSession({ batch: 1, ...cfg });
+    const s = createSession(model, { engine: 'tfjs', batch: 1, ...cfg });
     for (let i = 0; i < 5; i++) s.step(frame); // warm the caches and fill the averaging window
     const before = tf.memory().numTensors;
     const cached = model.cachedTensors;
@@ -130,7 +131,7 @@ test('session: numTensors unchanged after 1000 steps; every BN policy and horizo
 test('session: bad frames give clear errors, state unchanged, no leak', async () => {
   await initBackend('wasm', false);
   const model = smallModel('spiking-deeplab', 2);
-  const s = model.createSession({ batch: 1 });
+  const s = createSession(model, { engine: 'tfjs', batch: 1 });
   const good = randomInput([1, 2, 16, 16], 3);
   s.step(good);
   s.step(good);

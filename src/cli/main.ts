@@ -14,6 +14,7 @@ import { registerReport } from './commands/report.js';
 import { registerDemoModel } from './commands/demo-model.js';
 import { reportError } from './errors.js';
 import { packageVersion } from './version.js';
+import { resolveRuntimeOptions, setRuntimeOptions } from '../snn/runtime-options.js';
 
 const program = new Command();
 program
@@ -29,6 +30,25 @@ program
 function usageLine(str: string): string {
   return str.replace(/^error:\s*/, '').replace(/\s*[\r\n]+\s*/g, ' ').trim();
 }
+
+// The EVSTREAM_* runtime options are resolved once, before any command runs, so a bad value is one
+// clean line at start-up (src/snn/runtime-options.ts documents them; nothing else reads them).
+program.hook('preAction', () => {
+  setRuntimeOptions(resolveRuntimeOptions(process.env));
+});
+program.addHelpText(
+  'after',
+  `
+Environment (read once at start-up; src/snn/runtime-options.ts):
+  EVSTREAM_ENGINE=auto|onnx|tfjs       streaming engine for 'auto' (default auto: onnx when it loads)
+  EVSTREAM_BACKEND=node-gpu|node|wasm|cpu  tfjs backend (default: the first that loads, in that order)
+  EVSTREAM_KERNELS=auto|ort|tfjs       conv/matMul kernels of train / eval / infer (default auto)
+  EVSTREAM_ORT_THREADS=N               ONNX Runtime intra-op threads (default 2)
+  EVSTREAM_ORT_ARENA=0|1, EVSTREAM_ORT_SPIN=0|1  ORT memory arena / spinning of the kernels (default 0)
+  EVSTREAM_ONNX_CACHE=DIR              cache of generated ONNX graphs (default <tmpdir>/evstream-onnx)
+  EVSTREAM_ORT=on|off                  off: run as if onnxruntime-node were not installed
+  EVSTREAM_DEBUG=1                     print stack traces with errors`,
+);
 
 registerInfo(program);
 registerFrames(program);

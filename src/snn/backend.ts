@@ -1,6 +1,6 @@
 /**
  * tfjs backend selection at start-up: tfjs-node-gpu > tfjs-node > wasm > cpu; the first that
- * loads wins. `EVSTREAM_BACKEND` (tensorflow | node-gpu | node | wasm | cpu) overrides the order
+ * loads wins. `EVSTREAM_BACKEND` (tensorflow | node-gpu | node | wasm | cpu; runtime-options.ts) overrides the order
  * (an overridden backend that fails to load is an error). The choice is logged to stderr.
  *
  * tfjs-node(-gpu) cannot be installed offline here; they are tried by dynamic import only.
@@ -8,8 +8,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { runtimeOptions, type BackendChoice } from './runtime-options.js';
 
-export type BackendName = 'node-gpu' | 'node' | 'wasm' | 'cpu';
+export type BackendName = BackendChoice;
 
 const require = createRequire(import.meta.url);
 let wasmRegistered = false;
@@ -92,13 +93,11 @@ export async function initBackend(force?: BackendName, log = true): Promise<Back
     return force;
   }
   if (chosen) return chosen;
-  const env = process.env.EVSTREAM_BACKEND?.trim().toLowerCase();
+  const forced = runtimeOptions().backend;
   const order: BackendName[] = ['node-gpu', 'node', 'wasm', 'cpu'];
-  if (env) {
-    const name = (env === 'tensorflow' ? 'node' : env) as BackendName;
-    if (!order.includes(name)) throw new Error(`EVSTREAM_BACKEND='${env}' is not one of ${order.join(', ')}`);
-    if (!(await activate(name))) throw new Error(`EVSTREAM_BACKEND='${env}': backend could not be loaded`);
-    chosen = name;
+  if (forced) {
+    if (!(await activate(forced))) throw new Error(`EVSTREAM_BACKEND='${forced}': backend could not be loaded`);
+    chosen = forced;
   } else {
     for (const name of order) {
       if (await activate(name)) {

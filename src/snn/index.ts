@@ -10,5 +10,6 @@ export * from './checkpoint.js';
 // The weights format lives in src/util (file I/O stays out of the model library); the codec is re-exported.
 export { decodeSafetensors, encodeSafetensors, halfToFloat, floatToHalf, SafetensorsError, type SafeTensor, type SafeTensorIn, type SafeDtype } from '../util/safetensors.js';
 export * from './backend.js';
+export * from './runtime-options.js';
 export { conv2d, conv2dTapSplit, conv2dTrainable, convTranspose2x, avgPool3s2, resizeAlign, convFilterGrad } from './ops.js';
 export * from './engines/index.js';

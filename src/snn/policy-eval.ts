@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BN_POLICIES, type BnPolicy } from './bntt.js';
 import type { SegModel } from './model.js';
+import { createSession } from './engines/index.js';
 
 export interface PolicyReport {
   policy: BnPolicy;
@@ -31,7 +32,7 @@ export function measureBnPolicies(model: SegModel, x: { data: Float32Array; shap
   const out: PolicyReport[] = [];
   let offlineLast: number[] = [];
   for (const policy of BN_POLICIES) {
-    const s = model.createSession({ batch: N, bnPolicy: policy });
+    const s = createSession(model, { engine: 'tfjs', batch: N, bnPolicy: policy });
     const tot = new Array<number>(neurons.length).fill(0);
     for (let k = 0; k < repeats * T; k++) {
       const r = s.step(x.data.slice((k % T) * per, ((k % T) + 1) * per));

@@ -20,8 +20,8 @@ import type { ModelDef } from './definition.js';
 
 /**
  * What a session needs of its model: the definition and one time step. `SegModel` (model.ts) satisfies it;
- * declaring it here, rather than importing SegModel, keeps model.ts -> session.ts one way
- * (`SegModel.createSession` constructs sessions).
+ * declaring it here keeps the session independent of the model class (sessions are made by the
+ * one factory, `createSession` in engines/index.ts).
  */
 export interface SteppableModel {
   readonly def: ModelDef;
@@ -53,7 +53,9 @@ export interface StepResult {
 
 export type FrameInput = tf.Tensor | Float32Array;
 
+/** The tfjs engine's session (an EngineSession: engines/types.ts). */
 export class SnnSession {
+  readonly engine = 'tfjs' as const;
   readonly batch: number;
   readonly horizon: number | 'reset';
   readonly bnPolicy: BnPolicy | undefined;

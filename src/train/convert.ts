@@ -33,6 +33,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { SegModel } from '../snn/model.js';
+import { createSession } from '../snn/engines/index.js';
 import { defineModel, type Arch, type ModelDef } from '../snn/definition.js';
 import type { SafeTensor } from '../util/safetensors.js';
 import type { FrameDataset } from './dataset.js';
@@ -237,7 +238,7 @@ export function conversionSweep(snn: SegModel, ds: FrameDataset, steps: readonly
       x.set(smp.frames[smp.frames.length - 1]!, b * C * plane);
       y.set(smp.label, b * plane);
     }
-    const session = snn.createSession({ batch: m, horizon: 'reset', bnPolicy: 'last' });
+    const session = createSession(snn, { engine: 'tfjs', batch: m, horizon: 'reset', bnPolicy: 'last' });
     const xt = tf.tensor4d(x, [m, C, H, W]);
     try {
       for (let t = 1; t <= Tmax; t++) {

@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { SegModel } from '../snn/model.js';
 import type { Arch } from '../snn/definition.js';
 import type { BnPolicy } from '../snn/bntt.js';
-import { createSession, TfjsSession, WindowedSession, type EngineName, type EngineSession } from '../snn/engines/index.js';
+import { createSession, WindowedSession, type EngineName, type EngineSession } from '../snn/engines/index.js';
 import { FrameDataset, type FrameMode } from './dataset.js';
 import type { SegData } from './seg-data.js';
 import { evaluate, type EvalResult } from './evaluate.js';
@@ -149,7 +149,7 @@ export function evaluateStreaming(model: SegModel, data: SegData, o: StreamingOp
   const horizon = o.horizon ?? model.def.T;
   const plane = data.height * data.width;
   const fn = data.channels * plane;
-  const make = (): EngineSession => (o.engine ? createSession(model, { engine: o.engine, batch: 1, horizon, bnPolicy }) : new TfjsSession(model, { batch: 1, horizon, bnPolicy }));
+  const make = (): EngineSession => createSession(model, { engine: o.engine ?? 'tfjs', batch: 1, horizon, bnPolicy });
   const slidingWindow = o.slidingWindow ?? false;
   const session = new WindowedSession(make, { sliding: slidingWindow ? model.def.T : 0, resetEvery });
   const engine = session.engine;

@@ -1,21 +1,21 @@
 /**
- * Streaming engines. `createSession(model, { engine, batch, horizon, bnPolicy, onnx })` returns an
- * EngineSession (step / reset / dispose, as the tfjs SnnSession) on:
+ * The one session factory. `createSession(model, { engine, batch, horizon, bnPolicy, onnx })` returns an
+ * EngineSession (step / reset / dispose) on:
  *   - 'onnx': ONNX Runtime (onnxruntime-node, CPU) on a graph generated from the model definition
  *     and its current weights (engines/onnx). ~10x faster than tfjs-wasm here.
- *   - 'tfjs': the tfjs session (whatever tfjs backend is initialised).
- *   - 'auto' (default; the env var EVSTREAM_ENGINE=tfjs|onnx|auto overrides it): the fastest engine
+ *   - 'tfjs': the reference SnnSession (session.ts) on whatever tfjs backend is initialised.
+ *   - 'auto' (default; EVSTREAM_ENGINE=tfjs|onnx|auto, via runtime-options.ts, overrides it): the fastest engine
  *     that loads. Measured order on CPU: onnx (13.5 ms/step Spiking-DeepLab b1) before tfjs-wasm
  *     (105-160 ms); a failure to load ORT or build the graph falls back to tfjs with a warning.
  *     The choice is logged.
  */
 import type { SegModel } from '../model.js';
 import { OnnxSession } from './onnx/session.js';
-import { TfjsSession } from './tfjs.js';
+import { SnnSession } from '../session.js';
+import { runtimeOptions } from '../runtime-options.js';
 import { ENGINES, type EngineName, type EngineOptions, type EngineSession } from './types.js';
 
 export * from './types.js';
-export { TfjsSession } from './tfjs.js';
 export { OnnxSession, liveNativeSessions, defaultCacheDir } from './onnx/session.js';
 export { setOrtLoader, loadOrt, ortAvailable } from './onnx/runtime.js';
 export { buildOnnxGraph, graphKey } from './onnx/graph.js';
@@ -23,14 +23,11 @@ export { WindowedSession, type WindowOptions } from './windowed.js';
 
 const logged = new Set<string>();
 
+/** A caller's explicit engine wins; 'auto' (the default) takes the runtime options' engine (EVSTREAM_ENGINE). */
 function resolveEngine(requested: EngineOptions['engine']): EngineName | 'auto' {
-  const env = process.env.EVSTREAM_ENGINE?.trim().toLowerCase();
   const e = requested ?? 'auto';
-  if (e === 'auto' && env && env !== 'auto') {
-    if (!(ENGINES as readonly string[]).includes(env)) throw new Error(`EVSTREAM_ENGINE='${env}' is not an engine (expected auto, ${ENGINES.join(', ')})`);
-    return env as EngineName;
-  }
-  if (e !== 'auto' && !(ENGINES as readonly string[]).includes(e)) throw new Error(`unknown engine '${String(e)}' (expected auto, ${ENGINES.join(', ')})`);
+  if (e === 'auto') return runtimeOptions().engine;
+  if (!(ENGINES as readonly string[]).includes(e)) throw new Error(`unknown engine '${String(e)}' (expected auto, ${ENGINES.join(', ')})`);
   return e;
 }
 
@@ -43,15 +40,15 @@ export function createSession(model: SegModel, opts: EngineOptions = {}): Engine
     logged.add(s);
   };
   const e = resolveEngine(engine);
-  if (e === 'tfjs') return new TfjsSession(model, session);
+  if (e === 'tfjs') return new SnnSession(model, session);
   if (e === 'onnx') return new OnnxSession(model, { ...session, onnx });
   try {
     const s = new OnnxSession(model, { ...session, onnx });
-    once(`[evstream] engine auto: onnx (onnxruntime-node, ${onnx?.threads ?? (Number(process.env.EVSTREAM_ORT_THREADS) || 2)} threads) for ${model.def.arch}`);
+    once(`[evstream] engine auto: onnx (onnxruntime-node, ${onnx?.threads ?? runtimeOptions().ortThreads} threads) for ${model.def.arch}`);
     return s;
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     once(`[evstream] warning: engine auto: onnx unavailable (${msg}); falling back to tfjs`);
-    return new TfjsSession(model, session);
+    return new SnnSession(model, session);
   }
 }

@@ -5,12 +5,13 @@
  * - 'tfjs': the backend's own kernels (and the forward-conv gradient recipe of ops.ts).
  * - 'auto' (default): 'ort' on wasm / cpu when onnxruntime-node loads, else 'tfjs' (tfjs-node and
  *   tfjs-node-gpu keep their own, native kernels).
- * `EVSTREAM_KERNELS` (auto | ort | tfjs) overrides the caller's choice.
+ * `EVSTREAM_KERNELS` (auto | ort | tfjs; runtime-options.ts) overrides the caller's choice.
  */
 import * as tf from '@tensorflow/tfjs';
 import { installOrtKernels, installedOrtKernels } from './onnx/tfjs-kernels.js';
+import { runtimeOptions, type KernelChoice } from '../runtime-options.js';
 
-export type KernelMode = 'auto' | 'ort' | 'tfjs';
+export type KernelMode = KernelChoice;
 
 export function parseKernelMode(s: string, what = 'kernels'): KernelMode {
   const v = s.trim().toLowerCase();
@@ -23,8 +24,7 @@ export function parseKernelMode(s: string, what = 'kernels'): KernelMode {
  * cannot load or the backend is not wasm / cpu.
  */
 export function selectKernels(mode: KernelMode = 'auto', log = true): 'ort' | 'tfjs' {
-  const env = process.env.EVSTREAM_KERNELS;
-  const m = env ? parseKernelMode(env, 'EVSTREAM_KERNELS') : mode;
+  const m = runtimeOptions().kernels ?? mode;
   const backend = tf.getBackend();
   let use: 'ort' | 'tfjs' = 'tfjs';
   let why = '';

@@ -6,6 +6,7 @@
  * `EVSTREAM_ORT=off` makes it fail as if ORT could not load.
  */
 import { createRequire } from 'node:module';
+import { runtimeOptions } from '../../runtime-options.js';
 
 export interface OrtTensor {
   readonly type: string;
@@ -59,7 +60,6 @@ interface BindingModule {
 
 /** The default loader: onnxruntime-node's package + its native binding (synchronous run). */
 export function defaultOrtLoader(): OrtRuntime {
-  if (/^(off|0|false|no)$/i.test(process.env.EVSTREAM_ORT ?? '')) throw new Error('onnxruntime-node disabled by EVSTREAM_ORT');
   const req = createRequire(import.meta.url);
   const ort = req('onnxruntime-node') as { Tensor: OrtTensorCtor; env: { versions?: { node?: string; common?: string } } };
   const bm: unknown = req('onnxruntime-node/dist/binding.js');
@@ -115,6 +115,8 @@ export function setOrtLoader(fn: Loader | null): void {
 
 /** The ORT runtime, loaded once; throws (with the cause) when it cannot load. */
 export function loadOrt(): OrtRuntime {
+  // checked before the cache: the off-switch (EVSTREAM_ORT=off) wins over a runtime loaded earlier
+  if (!runtimeOptions().ortEnabled) throw new Error('onnxruntime-node cannot load: onnxruntime-node disabled by EVSTREAM_ORT');
   if (!cached) {
     try {
       cached = { rt: loader() };

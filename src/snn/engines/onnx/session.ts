@@ -11,8 +11,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runtimeOptions } from '../../runtime-options.js';
 import { bnIndex, type BnPolicy } from '../../bntt.js';
 import type { SegModel } from '../../model.js';
 import type { FrameInput, StepResult } from '../../session.js';
@@ -44,7 +44,7 @@ export function liveNativeSessions(): number {
 }
 
 export function defaultCacheDir(): string {
-  return process.env.EVSTREAM_ONNX_CACHE || join(tmpdir(), 'evstream-onnx');
+  return runtimeOptions().onnxCacheDir;
 }
 
 /**
@@ -80,7 +80,7 @@ function weightSource(model: SegModel): WeightSource {
 
 function acquire(model: SegModel, gopts: GraphOptions, o: OnnxEngineOptions): Shared {
   const rt = loadOrt();
-  const threads = o.threads ?? (Number(process.env.EVSTREAM_ORT_THREADS) || 2);
+  const threads = o.threads ?? runtimeOptions().ortThreads;
   const ortOpts: OrtSessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential', enableCpuMemArena: true, enableMemPattern: true, logSeverityLevel: 3, ...o.ort };
   const w = weightSource(model);
   const gk = graphKey(model.def, w, gopts);

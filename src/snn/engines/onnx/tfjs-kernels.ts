@@ -14,6 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ORT_KERNELS, PLANNERS, fedShape, pair, hwioToOihw, hwioToFlippedIohw, type Attrs, type KernelName, type Plan, type TensorInfo } from './kernel-plans.js';
 import { useGradKernels } from '../../ops.js';
+import { runtimeOptions } from '../../runtime-options.js';
 import { loadOrt, type NativeSession, type OrtRuntime, type OrtSessionOptions } from './runtime.js';
 
 export { ORT_KERNELS, hwioToOihw, hwioToFlippedIohw } from './kernel-plans.js';
@@ -113,9 +114,10 @@ export function installOrtKernels(opts: OrtKernelOptions = {}): OrtKernels {
   const memory = memoryOf(backendName, tf.backend());
   if (!memory) throw new Error(`ORT kernels: backend '${backendName}' is not supported (wasm, cpu)`);
   const rt: OrtRuntime = loadOrt();
-  const threads = opts.threads ?? (Number(process.env.EVSTREAM_ORT_THREADS) || 2);
-  const arena = opts.arena ?? process.env.EVSTREAM_ORT_ARENA === '1';
-  const ortOpts: OrtSessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential', enableCpuMemArena: arena, enableMemPattern: arena, logSeverityLevel: 3, extra: { session: { intra_op: { allow_spinning: process.env.EVSTREAM_ORT_SPIN ?? '0' } } } };
+  const ro = runtimeOptions();
+  const threads = opts.threads ?? ro.ortThreads;
+  const arena = opts.arena ?? ro.ortArena;
+  const ortOpts: OrtSessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential', enableCpuMemArena: arena, enableMemPattern: arena, logSeverityLevel: 3, extra: { session: { intra_op: { allow_spinning: ro.ortSpin ? '1' : '0' } } } };
   const minMacs = opts.minMacs ?? 2e5;
   const maxSessions = opts.maxSessions ?? 512;
   const sessions = new Map<string, NativeSession>();
