@@ -4,22 +4,11 @@ import { readFileSync } from 'node:fs';
 import { Aedat2Decoder, type Aedat2Options } from '../src/events/aedat2.js';
 import { EventFormatError } from '../src/events/errors.js';
 import { sharedRecording, skipUnless } from './helpers/shared.js';
+import { aedat2File, feedAll } from './helpers/bytes.js';
 
 const davis = sharedRecording('davis240-translboxes.aedat');
 const aedat3 = sharedRecording('davis240-translboxes.aedat3');
 
-/** A synthetic AEDAT 2 file: header lines then big-endian (address, timestamp) records. */
-function aedat2File(headerLines: string[], records: Array<[number, number]>): Uint8Array {
-  const head = Buffer.from(headerLines.map((l) => l + '\r\n').join(''), 'latin1');
-  const out = new Uint8Array(head.length + records.length * 8);
-  out.set(head, 0);
-  const dv = new DataView(out.buffer, head.length);
-  records.forEach(([a, t], i) => {
-    dv.setUint32(i * 8, a >>> 0, false);
-    dv.setUint32(i * 8 + 4, t >>> 0, false);
-  });
-  return out;
-}
 
 type Seen = { kind: 'batch'; n: number } | { kind: 'warn'; w: string; offset: number };
 
@@ -41,13 +30,7 @@ function run(data: Uint8Array, opts: Partial<Aedat2Options> = {}, chunk = data.l
     },
     { source: 'synthetic.aedat', ...opts },
   );
-  let error: unknown;
-  try {
-    for (let i = 0; i < data.length; i += chunk) d.push(data.subarray(i, i + chunk));
-    d.end();
-  } catch (e) {
-    error = e;
-  }
+  const error = feedAll(d, data, chunk);
   return { seen, events, info: d.info(), error };
 }
 

@@ -15,21 +15,11 @@ import {
 } from '../src/events/aedat2.js';
 import { EventFormatError } from '../src/events/errors.js';
 import { sharedRecording, skipUnless } from './helpers/shared.js';
+import { aedat2File, feedAll } from './helpers/bytes.js';
 
 const davis = sharedRecording('davis240-translboxes.aedat');
 const TOP = 4294967296;
 
-function aedat2File(headerLines: string[], records: Array<[number, number]>): Uint8Array {
-  const head = Buffer.from(headerLines.map((l) => l + '\r\n').join(''), 'latin1');
-  const out = new Uint8Array(head.length + records.length * 8);
-  out.set(head, 0);
-  const dv = new DataView(out.buffer, head.length);
-  records.forEach(([a, t], i) => {
-    dv.setUint32(i * 8, a >>> 0, false);
-    dv.setUint32(i * 8 + 4, t >>> 0, false);
-  });
-  return out;
-}
 
 function decode(data: Uint8Array, opts: Partial<Aedat2Options> = {}, chunk = data.length || 1) {
   const t: number[] = [];
@@ -45,13 +35,7 @@ function decode(data: Uint8Array, opts: Partial<Aedat2Options> = {}, chunk = dat
     },
     { source: 'hostile.aedat', ...opts },
   );
-  let error: unknown;
-  try {
-    for (let i = 0; i < data.length; i += chunk) d.push(data.subarray(i, i + chunk));
-    d.end();
-  } catch (e) {
-    error = e;
-  }
+  const error = feedAll(d, data, chunk);
   return { t, x, info: d.info(), error };
 }
 

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Aedat3Decoder, type Aedat3Options } from '../src/events/aedat3.js';
 import { EventFormatError } from '../src/events/errors.js';
 import { sharedRecording, skipUnless } from './helpers/shared.js';
+import { caerPacket, feedAll } from './helpers/bytes.js';
 
 const boxes = sharedRecording('davis240-translboxes.aedat3');
 
@@ -13,21 +14,12 @@ interface Polarity { x: number; y: number; p: number; t: number; valid?: boolean
 
 /** A cAER polarity packet; `capacity` may exceed the events (zero-filled slots, as libcaer writes). */
 function polarityPacket(events: Polarity[], overflow = 0, capacity = events.length): Uint8Array {
-  const out = new Uint8Array(28 + capacity * 8);
-  const dv = new DataView(out.buffer);
-  dv.setInt16(0, 1, true);
-  dv.setInt16(2, 1, true);
-  dv.setInt32(4, 8, true);
-  dv.setInt32(8, 4, true);
-  dv.setInt32(12, overflow, true);
-  dv.setInt32(16, capacity, true);
-  dv.setInt32(20, events.length, true);
-  dv.setInt32(24, events.filter((e) => e.valid !== false).length, true);
+  const { bytes, view } = caerPacket({ type: 1, eventSize: 8, tsOverflow: overflow, capacity, number: events.length, valid: events.filter((e) => e.valid !== false).length });
   events.forEach((e, i) => {
-    dv.setUint32(28 + i * 8, ((e.x << 17) | (e.y << 2) | (e.p << 1) | (e.valid === false ? 0 : 1)) >>> 0, true);
-    dv.setInt32(32 + i * 8, e.t, true);
+    view.setUint32(28 + i * 8, ((e.x << 17) | (e.y << 2) | (e.p << 1) | (e.valid === false ? 0 : 1)) >>> 0, true);
+    view.setInt32(32 + i * 8, e.t, true);
   });
-  return out;
+  return bytes;
 }
 
 function imu6Packet(n: number): Uint8Array {
@@ -66,13 +58,7 @@ function run(data: Uint8Array, opts: Partial<Aedat3Options> = {}, chunk = data.l
     },
     { source: 'synthetic.aedat3', ...opts },
   );
-  let error: unknown;
-  try {
-    for (let i = 0; i < data.length; i += chunk) d.push(data.subarray(i, i + chunk));
-    d.end();
-  } catch (e) {
-    error = e;
-  }
+  const error = feedAll(d, data, chunk);
   return { seen, xs, ts, info: d.info(), error, warnings: seen.filter((s) => s.kind === 'warn') };
 }
 

@@ -9,25 +9,20 @@ import { Aedat3Decoder } from '../src/events/aedat3.js';
 import { MAX_HEADER_LINE_BYTES } from '../src/events/aedat2.js';
 import { EventFormatError, type FormatWarning } from '../src/events/errors.js';
 import { sharedRecording, skipUnless } from './helpers/shared.js';
+import { caerPacket, feedAll } from './helpers/bytes.js';
 
 const boxes = sharedRecording('davis240-translboxes.aedat3');
 const HEADER = '#!AER-DAT3.1\r\n#Format: RAW\r\n#Source 1: DAVIS346B\r\n#!END-HEADER\r\n';
 
+/** A polarity packet whose header may claim a larger capacity than the events it carries. */
 function polarityPacket(ts: number[], capacity = ts.length): Uint8Array {
-  const out = new Uint8Array(28 + ts.length * 8);
-  const dv = new DataView(out.buffer);
-  dv.setInt16(0, 1, true);
-  dv.setInt16(2, 1, true);
-  dv.setInt32(4, 8, true);
-  dv.setInt32(8, 4, true);
-  dv.setInt32(16, capacity, true);
-  dv.setInt32(20, ts.length, true);
-  dv.setInt32(24, ts.length, true);
+  const { bytes, view } = caerPacket({ type: 1, eventSize: 8, capacity: ts.length, number: ts.length });
+  view.setInt32(16, capacity, true);
   ts.forEach((t, i) => {
-    dv.setUint32(28 + i * 8, ((i << 17) | (1 << 2) | 1) >>> 0, true);
-    dv.setInt32(32 + i * 8, t, true);
+    view.setUint32(28 + i * 8, ((i << 17) | (1 << 2) | 1) >>> 0, true);
+    view.setInt32(32 + i * 8, t, true);
   });
-  return out;
+  return bytes;
 }
 
 function decode(data: Uint8Array, chunk = data.length || 1) {
@@ -42,13 +37,7 @@ function decode(data: Uint8Array, chunk = data.length || 1) {
     },
     { source: 'hostile.aedat3' },
   );
-  let error: unknown;
-  try {
-    for (let i = 0; i < data.length; i += chunk) d.push(data.subarray(i, i + chunk));
-    d.end();
-  } catch (e) {
-    error = e;
-  }
+  const error = feedAll(d, data, chunk);
   return { t, warnings, error, decoder: d };
 }
 

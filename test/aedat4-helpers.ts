@@ -92,15 +92,7 @@ export function syntheticEvents(n: number, tStart = 1_600_000_000_000_000, seed 
   return { t, x, y, p, length: n, width: 346, height: 260 };
 }
 
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+export { concatBytes } from './helpers/bytes.js';
 
 export function assertSameEvents(a: readonly EventBatch[], b: readonly EventBatch[]): string | undefined {
   const flat = (bs: readonly EventBatch[]) => {

@@ -205,3 +205,21 @@ test('DDD17 hostile: the HDF5 watchdog kills a reader that does not answer; the 
   });
   assert.equal(concatBatches((await collectDdd17Hdf5(ddd17!)).batches).length, 162771);
 });
+
+test('DDD17 hostile: a corrupt global-heap index (byte 461080, found by fuzzing) on which HDF5 loops ends in a typed error', { skip: skipUnless(ddd17) }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'evstream-ddd17-heap-'));
+  try {
+    const path = mutant(dir, 'heap.hdf5', (b) => {
+      b[461080] = 0;
+    });
+    await timed('heap index', 20_000, () =>
+      assert.rejects(collectDdd17Hdf5(path, { stallTimeoutMs: 3000 }), (e: unknown) => {
+        assert.ok(e instanceof EventFormatError, String(e));
+        assert.equal(e.source, path);
+        return true;
+      }),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

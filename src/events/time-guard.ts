@@ -156,6 +156,17 @@ export class TimeGuard {
     op.set(b.p.subarray(0, i));
     let o = i;
     const { ht, hx, hy, hp } = this;
+    /** Append the held run to the output in order; returns its last time (the new base). */
+    const releaseHeld = (): number => {
+      const k = this.nHeld;
+      ot.set(ht.subarray(0, k), o);
+      ox.set(hx.subarray(0, k), o);
+      oy.set(hy.subarray(0, k), o);
+      op.set(hp.subarray(0, k), o);
+      o += k;
+      this.nHeld = 0;
+      return ht[k - 1]!;
+    };
     for (let j = i; j < n; j++) {
       const tj = t[j]!;
       if (!Number.isFinite(tj)) {
@@ -164,14 +175,7 @@ export class TimeGuard {
       }
       if (this.nHeld > 0 && this.continuesSilence(base, tj)) {
         // The held run was the end of an ordinary silence (a sparse stream), not a stray: release it.
-        const k = this.nHeld;
-        ot.set(ht.subarray(0, k), o);
-        ox.set(hx.subarray(0, k), o);
-        oy.set(hy.subarray(0, k), o);
-        op.set(hp.subarray(0, k), o);
-        o += k;
-        base = ht[k - 1]!;
-        this.nHeld = 0;
+        base = releaseHeld();
       }
       let accept = Number.isNaN(base) || (tj - base <= g && base - tj <= back);
       if (accept) {
@@ -194,14 +198,7 @@ export class TimeGuard {
         if (isGap) this.discontinuities++;
         if (isGap && this.jumps.length < MAX_LISTED_JUMPS)
           this.jumps.push({ direction: first > base ? 'forward' : 'backward', fromUs: base, toUs: first, sizeUs: Math.abs(first - base), atEvent: this.heldAt });
-        const k = this.nHeld;
-        ot.set(ht.subarray(0, k), o);
-        ox.set(hx.subarray(0, k), o);
-        oy.set(hy.subarray(0, k), o);
-        op.set(hp.subarray(0, k), o);
-        o += k;
-        base = ht[k - 1]!;
-        this.nHeld = 0;
+        base = releaseHeld();
         accept = false;
       }
       if (accept) {

@@ -8,6 +8,7 @@
  * flatbuffer being malformed).
  */
 import { encodeEventPacket } from '../../src/events/aedat4/format.js';
+import { concatBytes as concatAll } from '../helpers/bytes.js';
 
 const PRIME1 = 2654435761;
 const PRIME2 = 2246822519;
@@ -142,14 +143,9 @@ export function zstdRleBomb(rleBlocks: number, opts: { declareSize?: boolean; ev
   return Uint8Array.from(parts);
 }
 
+/** Array form of the shared concatBytes (test/helpers/bytes.ts), as the fuzz cases build lists of parts. */
 export function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatAll(...parts);
 }
 
 /** An AEDAT 4 packet: [int32 stream id][int32 size][payload]. */

@@ -13,6 +13,7 @@ import { Aedat4Writer, type Aedat4WriteCompression } from '../../src/events/aeda
 import type { EventBatch } from '../../src/events/types.js';
 import { sharedRecording } from '../helpers/shared.js';
 import { mapAedat2, mapAedat3, mapAedat4, mapHdf5, type Container, type Structure } from './structure.js';
+import { caerPacket, concatBytes } from '../helpers/bytes.js';
 
 export interface Seed {
   /** Short stable name used in reports and sidecars. */
@@ -68,15 +69,6 @@ function ascii(s: string): Uint8Array {
   return new Uint8Array(Buffer.from(s, 'latin1'));
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** AEDAT 2.0 DAVIS240 file from events: jAER-style header, big-endian (address, timestamp) records. */
 export function aedat2FromEvents(ev: EventBatch, extraHeader: string[] = []): Uint8Array {
@@ -91,7 +83,7 @@ export function aedat2FromEvents(ev: EventBatch, extraHeader: string[] = []): Ui
     view.setUint32(8 * i, ((y << 22) | (x << 12) | (ev.p[i]! << 11)) >>> 0, false);
     view.setUint32(8 * i + 4, ev.t[i]! % 4294967296, false);
   }
-  return concat([ascii(header), body]);
+  return concatBytes(ascii(header), body);
 }
 
 /** AEDAT 3.1 file from events: header, then cAER polarity packets of `perPacket` events (one IMU6 packet in between). */
@@ -100,16 +92,7 @@ export function aedat3FromEvents(ev: EventBatch, perPacket = 1000): Uint8Array {
   for (let from = 0, k = 0; from < ev.length; from += perPacket, k++) {
     const n = Math.min(perPacket, ev.length - from);
     const overflow = Math.floor(ev.t[from]! / 2147483648);
-    const pkt = new Uint8Array(28 + 8 * n);
-    const view = new DataView(pkt.buffer);
-    view.setInt16(0, 1, true);
-    view.setInt16(2, 1, true);
-    view.setInt32(4, 8, true);
-    view.setInt32(8, 4, true);
-    view.setInt32(12, overflow, true);
-    view.setInt32(16, n, true);
-    view.setInt32(20, n, true);
-    view.setInt32(24, n, true);
+    const { bytes: pkt, view } = caerPacket({ type: 1, eventSize: 8, tsOverflow: overflow, capacity: n });
     for (let i = 0; i < n; i++) {
       const e = from + i;
       view.setUint32(28 + 8 * i, ((ev.x[e]! << 17) | (ev.y[e]! << 2) | (ev.p[e]! << 1) | 1) >>> 0, true);
@@ -118,20 +101,11 @@ export function aedat3FromEvents(ev: EventBatch, perPacket = 1000): Uint8Array {
     parts.push(pkt);
     if (k === 1) {
       // An IMU6 packet (36-byte events): readers must skip it by its size fields.
-      const imu = new Uint8Array(28 + 36 * 2);
-      const iv = new DataView(imu.buffer);
-      iv.setInt16(0, 3, true);
-      iv.setInt16(2, 1, true);
-      iv.setInt32(4, 36, true);
-      iv.setInt32(8, 4, true);
-      iv.setInt32(12, overflow, true);
-      iv.setInt32(16, 2, true);
-      iv.setInt32(20, 2, true);
-      iv.setInt32(24, 2, true);
+      const { bytes: imu } = caerPacket({ type: 3, eventSize: 36, tsOverflow: overflow, capacity: 2 });
       parts.push(imu);
     }
   }
-  return concat(parts);
+  return concatBytes(...parts);
 }
 
 function firstBoundary(s: Structure, name: string): number | undefined {
