@@ -33,6 +33,8 @@ test('errors name the bad field', () => {
   const bad = (data: unknown, re: RegExp) => assert.throws(() => parsePipeline(data, '/x', 'p.json'), (e: unknown) => e instanceof PipelineConfigError && re.test(e.message) && /^p\.json: /.test(e.message));
   bad({ source: { type: 'file', path: 'a' }, framing: { windowMs: 0 } }, /\/framing\/windowMs must be >= 0\.1/);
   bad({ source: { type: 'file', path: 'a' }, framing: { windowMs: 0.001 } }, /\/framing\/windowMs must be >= 0\.1/);
+  bad({ source: { type: 'file', path: 'a' }, framing: { windowMs: 1, latenessMs: 257 } }, /\/framing\/latenessMs must be <= 256 windows \(256 ms\), got 257/);
+  assert.equal(parsePipeline({ source: { type: 'file', path: 'a' }, framing: { windowMs: 1, latenessMs: 256 } }, '/x').framing.latenessMs, 256);
   bad({ source: { type: 'file', path: 'a' }, framing: { size: [64] } }, /\/framing\/size/);
   bad({ source: { type: 'camera' } }, /\/source\/type must be one of "file", "ddd17", "dv-tcp"/);
   bad({ source: { type: 'file' } }, /\/source\/path is required/);

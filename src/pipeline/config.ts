@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadAjv } from './ajv.js';
-import { MIN_WINDOW_US } from '../framing/binner.js';
+import { MAX_LATENESS_WINDOWS, MIN_WINDOW_US } from '../framing/binner.js';
 import { SPEED_MAX, SPEED_MIN } from './speed.js';
 
 export type SourceConfig =
@@ -330,6 +330,8 @@ export function parsePipeline(data: unknown, baseDir: string, source = 'pipeline
     const [, , w, h] = cfg.framing.crop;
     if (w < 1 || h < 1) throw new PipelineConfigError(`${source}: /framing/crop width and height must be >= 1`);
   }
+  if (cfg.framing.latenessMs > MAX_LATENESS_WINDOWS * cfg.framing.windowMs)
+    throw new PipelineConfigError(`${source}: /framing/latenessMs must be <= ${MAX_LATENESS_WINDOWS} windows (${MAX_LATENESS_WINDOWS * cfg.framing.windowMs} ms), got ${cfg.framing.latenessMs}`);
   if (cfg.model.slidingWindow && cfg.model.resetEvery > 0) throw new PipelineConfigError(`${source}: /model/slidingWindow and /model/resetEvery exclude each other (the sliding window resets its sessions itself)`);
   if (cfg.model.slidingWindow && cfg.model.stepsPerFrame !== 1) throw new PipelineConfigError(`${source}: /model/slidingWindow needs /model/stepsPerFrame 1`);
   return cfg;
