@@ -326,4 +326,12 @@ test('infer reads --size as W x H and notes the old H x W reading of a non-squar
   // a square size means the same in both readings: no note
   const sq = await runCli(['infer', '--arch', 'ann-fcn', '--weights', w, '--input', x, '--out', y, '--classes', '3', '--size', '32x32']);
   assert.doesNotMatch(sq.stderr, /note:/);
+  // a corrupt .npy input is a bad file: one line naming it, exit 2 (not a crash, not exit 1)
+  const bad = join(tmp, 'bad-x.npy');
+  writeFileSync(bad, Buffer.from('not an npy file at all'));
+  const corrupt = await runCli(['infer', '--weights', w, '--input', bad, '--out', y]);
+  assert.equal(corrupt.code, 2, corrupt.stderr);
+  // (the backend lines before it are start-up information)
+  assert.match(corrupt.stderr.trim().split('\n').at(-1)!, /^evstream: .*bad-x\.npy: not a \.npy file/);
+  assert.doesNotMatch(corrupt.stderr, /^\s+at /m);
 });

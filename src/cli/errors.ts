@@ -1,5 +1,7 @@
 import { EventFormatError } from '../events/errors.js';
 import { InputFileError } from '../util/input-error.js';
+import { NpyError } from '../util/npy.js';
+import { WeightsError } from '../snn/errors.js';
 
 /** A bad command-line value (not a bad file), from src/cli/options.ts: one line on stderr, exit code 2. */
 export class UsageError extends Error {
@@ -8,7 +10,8 @@ export class UsageError extends Error {
 
 /** Print a one-line, human-readable error (no stack for expected input errors); returns the exit code. */
 export function reportError(err: unknown): number {
-  if (err instanceof EventFormatError || err instanceof InputFileError || err instanceof UsageError) {
+  // Bad input files and values: one line, exit 2 (a bug elsewhere exits 1).
+  if (err instanceof EventFormatError || err instanceof InputFileError || err instanceof UsageError || err instanceof NpyError || err instanceof WeightsError) {
     console.error(`evstream: ${err.message}`);
     return 2;
   }
