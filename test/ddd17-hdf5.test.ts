@@ -197,16 +197,8 @@ test('DDD17 hostile: superblock / object-header / B-tree mutants fail cleanly an
   }
 });
 
-test('DDD17 hostile: the HDF5 watchdog kills a reader that does not answer; the next read gets a fresh one', { skip: skipUnless(ddd17) }, async () => {
-  await assert.rejects(collectDdd17Hdf5(ddd17!, { stallTimeoutMs: 1 }), (e: unknown) => {
-    assert.ok(e instanceof EventFormatError && e.source === ddd17, String(e));
-    assert.match(e.message, /did not answer within 1 ms/);
-    return true;
-  });
-  assert.equal(concatBatches((await collectDdd17Hdf5(ddd17!)).batches).length, 162771);
-});
-
-test('DDD17 hostile: a corrupt global-heap index (byte 461080, found by fuzzing) on which HDF5 loops ends in a typed error', { skip: skipUnless(ddd17) }, async () => {
+test('DDD17 hostile: the HDF5 watchdog kills a reader that does not answer (a corrupt global-heap index, byte 461080, found by fuzzing, makes HDF5 loop); the next read gets a fresh one', { skip: skipUnless(ddd17) }, async () => {
+  // A real stall, not a race against a tiny timeout: on this mutant HDF5 never answers.
   const dir = mkdtempSync(join(tmpdir(), 'evstream-ddd17-heap-'));
   try {
     const path = mutant(dir, 'heap.hdf5', (b) => {
@@ -214,12 +206,13 @@ test('DDD17 hostile: a corrupt global-heap index (byte 461080, found by fuzzing)
     });
     await timed('heap index', 20_000, () =>
       assert.rejects(collectDdd17Hdf5(path, { stallTimeoutMs: 3000 }), (e: unknown) => {
-        assert.ok(e instanceof EventFormatError, String(e));
-        assert.equal(e.source, path);
+        assert.ok(e instanceof EventFormatError && e.source === path, String(e));
+        assert.match(e.message, /did not answer within 3000 ms/);
         return true;
       }),
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  assert.equal(concatBatches((await collectDdd17Hdf5(ddd17!)).batches).length, 162771);
 });

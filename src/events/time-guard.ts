@@ -18,9 +18,16 @@ export type { TimeJump };
  *     one before), the jump is *confirmed* (a real clock jump or reset): the run is released in order,
  *     its last event becomes the base, and a `discontinuities` entry records direction and size.
  *   - An event that fits neither base drops the held run as outliers and starts a new held run.
+ *   - A run is also confirmed when it spans `maxGapUs` itself (a sparse stream after a real jump must
+ *     not wait for `confirmEvents` events).
+ * - With `suspectUs` below `maxGapUs` (the framer holds forward jumps past its lateness plus one window):
+ *   forward, an event past `suspectUs` is suspect; backward, only past `maxGapUs`. A held forward run
+ *   followed by a later event within `maxGapUs` of the base is a sparse stream moving on and is released,
+ *   and so is such a run at the end of the stream. Only confirmed jumps larger than `maxGapUs` count as
+ *   discontinuities. (Read `suspectUs` for `maxGapUs` in the two rules above.)
  * - Non-finite times (NaN, ±Infinity) are always outliers; they carry no time to judge, so they neither
  *   join nor break a held run.
- * - At the end of the stream an unconfirmed held run is outliers (`end()`). On a read error the held run is
+ * - At the end of the stream an unconfirmed held run is outliers (`end()`, with the exception above). On a read error the held run is
  *   undecided rather than proven wrong: `releaseHeld()` hands it over unjudged (read-file.ts delivers it
  *   before rethrowing, like every other event decoded before a fault).
  *
