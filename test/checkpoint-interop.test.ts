@@ -147,3 +147,34 @@ test('checkpoints of train, train-stream, export, make-demo and old dialects loa
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("a checkpoint's framing meets the pipeline file's rules: hostile window and crop are refused by name", async () => {
+  const { writeCheckpoint, metaOfModel } = await import('../src/snn/checkpoint.js');
+  const { PipelineConfigError } = await import('../src/pipeline/config.js');
+  await initBackend('cpu', false);
+  const dir = await mkdtemp(join(tmpdir(), 'evstream-ckpt-framing-'));
+  const m = SegModel.create('spiking-deeplab', { width: 0.0625, T: 2, size: [16, 16], classes: 6 });
+  try {
+    const write = (name: string, rest: Partial<ModelMeta>): string => {
+      const path = join(dir, name);
+      writeCheckpoint(path, m, metaOfModel(m, rest));
+      return path;
+    };
+    // fields the loader refuses, naming the field
+    for (const [name, rest, field] of [
+      ['w001.safetensors', { windowMs: 0.01 }, /windowMs/],
+      ['crop0.safetensors', { crop: [0, 0, 0, 0] as [number, number, number, number] }, /crop/],
+    ] as const) {
+      const path = write(name, rest);
+      assert.throws(() => checkpointPipeline(loadPipeline('demo'), path), (e: unknown) => e instanceof Error && e.message.includes(path) && field.test(e.message), name);
+    }
+    // a window the loader accepts, but with which the pipeline's lateness would exceed 256 windows
+    const small = write('w02.safetensors', { windowMs: 0.2 });
+    const cfg = loadPipeline('demo');
+    cfg.framing.latenessMs = 100;
+    assert.throws(() => checkpointPipeline(cfg, small), (e: unknown) => e instanceof PipelineConfigError && /latenessMs must be <= 256 windows/.test(e.message) && e.message.startsWith(small));
+  } finally {
+    m.dispose();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

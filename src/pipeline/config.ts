@@ -317,6 +317,21 @@ export function resolvePipelinePath(nameOrPath: string): string {
 }
 
 /**
+ * The framing checks the schema cannot state (fields that depend on each other), and the window bounds,
+ * for framing that did not come through the schema too (a checkpoint's own framing, `checkpointPipeline`).
+ */
+export function checkFraming(f: FramingConfig, source: string): void {
+  if (!(f.windowMs >= MIN_WINDOW_US / 1000 && f.windowMs <= 10000))
+    throw new PipelineConfigError(`${source}: /framing/windowMs must be in [${MIN_WINDOW_US / 1000}, 10000], got ${f.windowMs}`);
+  if (f.crop) {
+    const [, , w, h] = f.crop;
+    if (w < 1 || h < 1) throw new PipelineConfigError(`${source}: /framing/crop width and height must be >= 1`);
+  }
+  if (f.latenessMs > MAX_LATENESS_WINDOWS * f.windowMs)
+    throw new PipelineConfigError(`${source}: /framing/latenessMs must be <= ${MAX_LATENESS_WINDOWS} windows (${MAX_LATENESS_WINDOWS * f.windowMs} ms), got ${f.latenessMs}`);
+}
+
+/**
  * Validate a parsed pipeline object (defaults are filled in); throws PipelineConfigError naming every bad
  * field. `baseDir` resolves relative paths.
  */
@@ -326,12 +341,7 @@ export function parsePipeline(data: unknown, baseDir: string, source = 'pipeline
   if (errors) throw new PipelineConfigError(`${source}: ${formatSchemaErrors(errors)}`);
   const c = copy as Omit<PipelineConfig, 'baseDir'>;
   const cfg: PipelineConfig = { ...c, baseDir };
-  if (cfg.framing.crop) {
-    const [, , w, h] = cfg.framing.crop;
-    if (w < 1 || h < 1) throw new PipelineConfigError(`${source}: /framing/crop width and height must be >= 1`);
-  }
-  if (cfg.framing.latenessMs > MAX_LATENESS_WINDOWS * cfg.framing.windowMs)
-    throw new PipelineConfigError(`${source}: /framing/latenessMs must be <= ${MAX_LATENESS_WINDOWS} windows (${MAX_LATENESS_WINDOWS * cfg.framing.windowMs} ms), got ${cfg.framing.latenessMs}`);
+  checkFraming(cfg.framing, source);
   if (cfg.model.slidingWindow && cfg.model.resetEvery > 0) throw new PipelineConfigError(`${source}: /model/slidingWindow and /model/resetEvery exclude each other (the sliding window resets its sessions itself)`);
   if (cfg.model.slidingWindow && cfg.model.stepsPerFrame !== 1) throw new PipelineConfigError(`${source}: /model/slidingWindow needs /model/stepsPerFrame 1`);
   return cfg;

@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { SegModel, PoissonEncoder, initBackend, createSession, loadCheckpoint, readCheckpointInfo, WindowedSession, type Arch, type ModelMeta, type StepResult } from '../snn/index.js';
-import type { ModelConfig, PipelineConfig } from './config.js';
+import { checkFraming, type ModelConfig, type PipelineConfig } from './config.js';
 import { InputFileError } from '../util/input-error.js';
 
 const CHECKPOINT_FILE = 'a .safetensors checkpoint file';
@@ -62,6 +62,7 @@ export function checkpointPipeline(cfg: PipelineConfig, checkpoint: string): { c
     set(m, 'resetEvery', 0, 'model.resetEvery');
   }
   if (meta.bnPolicy) set(m, 'bnPolicy', meta.bnPolicy, 'model.bnPolicy');
+  checkFraming(f, checkpoint); // the checkpoint's framing meets the pipeline file's rules
   return { cfg: out, changes };
 }
 

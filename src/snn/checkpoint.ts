@@ -20,6 +20,7 @@
  */
 import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { ARCHS, type Arch } from './definition.js';
+import { MIN_WINDOW_US } from '../framing/binner.js';
 import { SegModel } from './model.js';
 import type { BnPolicy } from './bntt.js';
 import type { SurrogateKind } from './surrogate.js';
@@ -240,11 +241,11 @@ function checkMeta(meta: unknown, sd: Shapes, path: string, field: string): Mode
   else if (typeof m.surrogate !== 'string') bad('surrogate', m.surrogate, 'a surrogate name');
   if (m.mode === undefined) m.mode = 'poisson';
   else if (!MODES.includes(m.mode as InputMode)) bad('mode', m.mode, MODES.join(' | '));
-  if (m.crop !== undefined && m.crop !== 'ddd17' && m.crop !== 'none' && !(Array.isArray(m.crop) && m.crop.length === 4 && m.crop.every((v) => Number.isInteger(v) && v >= 0)))
-    bad('crop', m.crop, "'ddd17', 'none' or [x, y, width, height]");
+  if (m.crop !== undefined && m.crop !== 'ddd17' && m.crop !== 'none' && !(Array.isArray(m.crop) && m.crop.length === 4 && m.crop.every((v) => Number.isInteger(v) && v >= 0) && m.crop[2] >= 1 && m.crop[3] >= 1))
+    bad('crop', m.crop, "'ddd17', 'none' or [x, y, width, height] (width, height >= 1)");
   if (m.normalize !== undefined && typeof m.normalize !== 'boolean') bad('normalize', m.normalize, 'true or false');
   if (m.untrained !== undefined && typeof m.untrained !== 'boolean') bad('untrained', m.untrained, 'true or false');
-  if (m.windowMs !== undefined && !(typeof m.windowMs === 'number' && m.windowMs > 0 && m.windowMs <= 10000)) bad('windowMs', m.windowMs, 'a number in (0, 10000]');
+  if (m.windowMs !== undefined && !(typeof m.windowMs === 'number' && m.windowMs >= MIN_WINDOW_US / 1000 && m.windowMs <= 10000)) bad('windowMs', m.windowMs, `a number in [${MIN_WINDOW_US / 1000}, 10000]`);
   if (m.streaming !== undefined && m.streaming !== 'sliding-window' && m.streaming !== 'continuous') bad('streaming', m.streaming, "'sliding-window' or 'continuous'");
   if (m.bnPolicy !== undefined && !['cycle', 'last', 'mean'].includes(m.bnPolicy as string)) bad('bnPolicy', m.bnPolicy, 'cycle | last | mean');
   // the weights decide: options that disagree with them would build a model the weights do not fit
