@@ -10,7 +10,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadAjv } from './ajv.js';
 import { MAX_LATENESS_WINDOWS, MIN_WINDOW_US } from '../framing/binner.js';
-import { SPEED_MAX, SPEED_MIN } from './speed.js';
+import { SPEED_MAX, SPEED_MIN, isValidSpeed } from '../sources/speed.js';
 
 export type SourceConfig =
   | { type: 'file'; path: string; speed: number; loop: boolean }
@@ -401,7 +401,7 @@ export function applyOverrides(cfg: PipelineConfig, o: PipelineOverrides): Pipel
     }
   }
   if (o.speed !== undefined) {
-    if (!(o.speed >= SPEED_MIN && o.speed <= SPEED_MAX)) throw new PipelineConfigError(`--speed must be in [${SPEED_MIN}, ${SPEED_MAX}], got ${o.speed}`);
+    if (!isValidSpeed(o.speed)) throw new PipelineConfigError(`--speed must be in [${SPEED_MIN}, ${SPEED_MAX}], got ${o.speed}`);
     if (out.source.type !== 'dv-tcp') out.source.speed = o.speed;
   }
   if (o.loop !== undefined && out.source.type !== 'dv-tcp') out.source.loop = o.loop;

@@ -19,8 +19,6 @@ import type { ControlledSource, SourceStatus } from '../sources/controlled.js';
 import { LiveTcpSource, continuousTime } from './source.js';
 import { Stats, type Percentiles } from './stats.js';
 
-export type { Percentiles };
-
 /** One processed frame, as handed to every sink. */
 export interface FrameResult {
   /** Processed-frame sequence number (since start). */

@@ -17,7 +17,7 @@
  */
 import { countsToBytes } from '../pipeline/render.js';
 import type { FrameResult } from '../pipeline/runner.js';
-import { SPEED_MAX, SPEED_MIN } from '../pipeline/speed.js';
+import { SPEED_MAX, SPEED_MIN } from '../sources/speed.js';
 import { loadAjv, type AjvLike } from '../pipeline/ajv.js';
 
 export const FRAME_MAGIC = 0xe5;

@@ -25,7 +25,7 @@ import { initParameters } from './init.js';
 import { exportStateDict, loadStateDictInto } from './state-dict.js';
 import { Thresholds } from './thresholds.js';
 import { DerivedCache } from './bn-cache.js';
-import { checkInput, finish, forward, stepCore, type ForwardOptions, type ForwardResult, type StepContext, type StepOut } from './forward.js';
+import { finish, forward, stepCore, type ForwardOptions, type ForwardResult, type StepContext, type StepOut } from './forward.js';
 
 export { WeightsError, InputError } from './errors.js';
 export type { ForwardOptions, ForwardResult, StepOut } from './forward.js';
@@ -137,11 +137,6 @@ export class SegModel {
    */
   stepCore(x: tf.Tensor4D, mems: (tf.Tensor | null)[], t: number, opts: ForwardOptions = {}): StepOut {
     return stepCore(this.context(), x, mems, t, opts);
-  }
-
-  /** Check a [T, N, C, H, W] input (shape, channels, size, NaN). Syncs once for the NaN check. */
-  checkInput(x: tf.Tensor, name = 'x'): void {
-    checkInput(this.def, x, name);
   }
 
   /** Final output from the accumulated contribution (NHWC) after `steps` steps -> NCHW. */

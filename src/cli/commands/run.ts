@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { applyOverrides, loadPipeline, type PipelineOverrides } from '../../pipeline/config.js';
-import { SPEED_MAX, SPEED_MIN } from '../../pipeline/speed.js';
+import { SPEED_MAX, SPEED_MIN } from '../../sources/speed.js';
 import { RequestGuard } from '../../server/plugins/guard.js';
 import { integerArg, numberArg, option, repeatableListOption } from '../options.js';
 
@@ -34,7 +34,7 @@ export function registerRun(program: Command): void {
   cmd.option('--host <addr>', 'viewer address to bind (default 127.0.0.1; 0.0.0.0 = every interface, reachable by IP, names need --allow-host)');
   repeatableListOption(cmd, '--allow-host <host>', "also accept this Host header, 'name' (any port) or 'name:port' (repeatable, or a comma list; default: localhost, 127.0.0.1, [::1] and the bound address)");
   repeatableListOption(cmd, '--allow-origin <origin>', "also accept websocket / control requests from pages of this origin, e.g. http://dashboard.lan:3000 (repeatable, or a comma list; default: the viewer's own)");
-  // the range is the pipeline's (src/pipeline/speed.ts), checked with the pipeline file's own value
+  // the range is the pipeline's (src/sources/speed.ts), checked with the pipeline file's own value
   option(cmd, '--speed <x>', `replay speed of a file source (1 = real time, ${SPEED_MIN}..${SPEED_MAX})`, numberArg());
   cmd
     .option('--no-loop', 'play a file source once')

@@ -13,12 +13,6 @@ import { runtimeOptions, type KernelChoice } from '../runtime-options.js';
 
 export type KernelMode = KernelChoice;
 
-export function parseKernelMode(s: string, what = 'kernels'): KernelMode {
-  const v = s.trim().toLowerCase();
-  if (v === 'auto' || v === 'ort' || v === 'tfjs') return v;
-  throw new Error(`${what}: '${s}' is not one of auto, ort, tfjs`);
-}
-
 /**
  * Apply a kernel mode on the current backend; returns what is in use. Throws for 'ort' when ORT
  * cannot load or the backend is not wasm / cpu.
