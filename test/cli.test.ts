@@ -176,6 +176,18 @@ function mutatedAedat3(): string {
   return path;
 }
 
+test('convert keeps every event as read, a stray timestamp included (the guard is for consumers)', { skip: skipUnless(sharedRecording('davis240-translboxes.aedat3')) }, async () => {
+  const mutant = mutatedAedat3();
+  const out = join(tmp, 'converted-mutant.aedat4');
+  const r = await runCli(['convert', mutant, out, '--compression', 'none']);
+  assert.equal(r.code, 0, r.stderr);
+  const src = JSON.parse((await runCli(['info', mutant, '--json', '--max-gap', '0'])).stdout);
+  const dst = JSON.parse((await runCli(['info', out, '--json', '--max-gap', '0'])).stdout);
+  assert.equal(dst.events, src.events);
+  assert.equal(dst.tMaxUs, 0x7fffffff, 'the stray time is carried over');
+  assert.deepEqual(dst.checksums, src.checksums);
+});
+
 test('one corrupt timestamp: frames and info drop that event only, in bounded memory', { skip: skipUnless(sharedRecording('davis240-translboxes.aedat3')) }, async () => {
   const mutant = mutatedAedat3();
   const clean = sharedRecording('davis240-translboxes.aedat3')!;

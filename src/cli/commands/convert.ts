@@ -26,7 +26,8 @@ export function registerConvert(program: Command): void {
             await writer.write(b);
             events += b.length;
           },
-          { strict: opts.strict, onWarning: warnings.onWarning, onProgress: progress.update },
+          // maxGapUs 0: a converter keeps every event as read (the timestamp guard is for consumers)
+          { strict: opts.strict, onWarning: warnings.onWarning, onProgress: progress.update, maxGapUs: 0 },
         );
         // An input with no events still yields a valid (empty) file with the right sensor size.
         writer ??= await Aedat4Writer.open(output, { width: info.width, height: info.height, compression: opts.compression as Aedat4WriteCompression });
