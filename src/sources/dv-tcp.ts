@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
-import { BehaviorSubject, Observable, asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
+import { BehaviorSubject, Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { realtimeScheduler } from '../util/clock.js';
 import type { EventBatch } from '../events/types.js';
 import { EventFormatError, warningFrom, type FormatWarning } from '../events/errors.js';
 import { Aedat4Decoder } from '../events/aedat4/index.js';
@@ -59,7 +60,7 @@ export interface DvTcpOptions {
    * Bytes that do not complete a packet are not progress.
    */
   idleTimeoutMs?: number;
-  /** Timers (backoff, idle timeout) run on this scheduler (default asyncScheduler); tests pass virtual time. */
+  /** Timers (backoff, idle timeout) run on this scheduler (default realtimeScheduler, src/util/clock.ts); tests pass virtual time. */
   scheduler?: SchedulerLike;
   onWarning?: (w: FormatWarning) => void;
 }
@@ -100,7 +101,7 @@ export function fromDvTcp(url: string, opts: DvTcpOptions = {}): DvTcpSource {
   const max = opts.maxBackoffMs ?? DV_TCP_DEFAULTS.maxBackoffMs;
   const maxPacketBytes = opts.maxPacketBytes ?? DV_TCP_DEFAULTS.maxPacketBytes;
   const idleMs = opts.idleTimeoutMs ?? DV_TCP_DEFAULTS.idleTimeoutMs;
-  const scheduler = opts.scheduler ?? asyncScheduler;
+  const scheduler = opts.scheduler ?? realtimeScheduler;
   if (!(idleMs >= 0)) throw new RangeError(`idleTimeoutMs must be >= 0, got ${idleMs}`);
   new DvPacketGuard(label, maxPacketBytes); // validates maxPacketBytes now rather than on the first connection
   const status$ = new BehaviorSubject<DvConnectionStatus>({ state: 'stopped', url: label, attempt: 0, events: 0 });
