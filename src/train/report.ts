@@ -254,7 +254,7 @@ export async function runReport(runDir: string, o: ReportOptions = {}): Promise<
           const scale = o.thresholdScale ?? 0.7;
           const leak = o.convLeak ?? 1.0;
           const steps = o.convSteps ?? [4, 8, 16, 32, 64];
-          const calib = await openSegData(o.calibData ?? o.data, o.calibSplit ?? 'train', { size: a.meta.size, crop: cropOption(a.meta.crop) });
+          const calib = await openSegData(o.calibData ?? o.data, o.calibSplit ?? 'train', { size: a.meta.size, crop: cropOption(a.meta.crop), normalize: a.meta.normalize ?? true });
           const cds = new FrameDataset(calib, 'direct', 1);
           const calibSamples = Math.min(cds.length, o.calibSamples ?? 256);
           // calibration samples spread over the set

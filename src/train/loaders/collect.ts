@@ -24,7 +24,9 @@ export function formatLoadSummary(path: string, s: LoadSummary | undefined): str
 
 /** Counts what a loader skips; `onWarning` forwards to the caller's. */
 export class LoadCounter {
-  missing: string[] = [];
+  /** Missing label files: counted, and the first MISSING_SHOWN kept by path (a manifest may claim millions). */
+  private missingCount = 0;
+  private readonly missingShown: string[] = [];
   warnings = 0;
   readonly onWarning: (w: FormatWarning) => void;
   constructor(forward?: (w: FormatWarning) => void) {
@@ -33,8 +35,11 @@ export class LoadCounter {
       forward?.(w);
     };
   }
+  missing(path: string): void {
+    if (this.missingCount++ < MISSING_SHOWN) this.missingShown.push(path);
+  }
   summary(): LoadSummary {
-    return { missingLabels: this.missing.length, missingLabelFiles: this.missing.slice(0, MISSING_SHOWN), warnings: this.warnings };
+    return { missingLabels: this.missingCount, missingLabelFiles: this.missingShown.slice(), warnings: this.warnings };
   }
 }
 

@@ -28,7 +28,7 @@ export async function loadEvSegNetData(root: string, split: Split, opts: Preproc
     const total = readdirSync(folders.events).filter((f) => f.toLowerCase().endsWith('.npy')).length;
     let done = 0;
     const items: { rec: string; k: number; frame: Float32Array; label: Uint8Array }[] = [];
-    for await (const s of readEvSegNet(root, { split: sp, onWarning: skipped.onWarning, onMissingLabel: (p) => skipped.missing.push(p) })) {
+    for await (const s of readEvSegNet(root, { split: sp, onWarning: skipped.onWarning, onMissingLabel: (p) => skipped.missing(p) })) {
       const crop: CropRect = opts.crop === undefined || opts.crop === 'ddd17' || opts.crop === 'none' ? { x: 0, y: 0, width: s.width, height: s.height } : opts.crop; // stored images are already 346 x 200
       const frame = preprocessFrame(s.events, s.width, s.height, crop, size, opts.normalize ?? true);
       const label = resizeLabel(cropLabel(s.label, s.width, crop), crop.width, crop.height, W, H, opts.labelResize ?? 'nearest');

@@ -130,7 +130,7 @@ export async function loadSimData(dir: string, split: Split = 'all', opts: Prepr
     for (let k = k0; k < k1; k++) {
       if (existsSync(simLabelPath(dir, s, k))) continue;
       gone.add(k);
-      skipped.missing.push(simLabelPath(dir, s, k));
+      skipped.missing(simLabelPath(dir, s, k));
     }
     missing.set(si, gone);
   }
