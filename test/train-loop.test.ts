@@ -136,3 +136,20 @@ test('loop: a non-finite loss stops the run with an error naming epoch and step,
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a run's damaged curves.json on resume is a one-line error naming the file; a folder in its place too", async () => {
+  const { writeFileSync: write, mkdirSync } = await import('node:fs');
+  const { InputFileError } = await import('../src/util/input-error.js');
+  const dir = mkdtempSync(join(tmpdir(), 'evstream-loop-curves-'));
+  try {
+    const run = new RunDir(dir);
+    assert.deepEqual(run.readCurves(), { initialValMiou: null, epochs: [] }, 'absent: a fresh run');
+    write(run.curvesPath, '{"epochs": [');
+    assert.throws(() => run.readCurves(), (e: unknown) => e instanceof InputFileError && e.message.includes(run.curvesPath) && !e.message.includes('\n'));
+    rmSync(run.curvesPath);
+    mkdirSync(run.curvesPath);
+    assert.throws(() => run.readCurves(), (e: unknown) => e instanceof InputFileError && e.message.includes(run.curvesPath) && /directory/.test(e.message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -16,6 +16,7 @@ import cliProgress from 'cli-progress';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lrAt, type TrainConfig } from './config.js';
+import { parseJsonFile, readInputFile } from '../util/input-error.js';
 import type { TrainState } from './checkpoint.js';
 
 export interface EpochRecord {
@@ -63,7 +64,8 @@ export class RunDir {
   }
   /** The curves of the run so far (resume), else empty ones. */
   readCurves(): Curves {
-    return existsSync(this.curvesPath) ? (JSON.parse(readFileSync(this.curvesPath, 'utf8')) as Curves) : { initialValMiou: null, epochs: [] };
+    if (!existsSync(this.curvesPath)) return { initialValMiou: null, epochs: [] };
+    return parseJsonFile(this.curvesPath, readInputFile(this.curvesPath, "the run's curves.json").toString('utf8'), 'the curves JSON a run writes') as Curves;
   }
   writeCurves(c: Curves): void {
     writeFileSync(this.curvesPath, JSON.stringify(c, null, 2) + '\n');

@@ -30,10 +30,11 @@ import { selectKernels } from '../snn/engines/kernels.js';
 import { SegModel } from '../snn/model.js';
 import type { TrainConfig } from './config.js';
 import { openSegData } from './data.js';
-import type { SegData } from './seg-data.js';
+import type { PreprocessOptions, SegData } from './seg-data.js';
 import { Adam, crossEntropyIgnore } from './optim.js';
 import { atomicWrite, loadOptimizerState, readResumeCheckpoint, safetensorsMetadata, saveCheckpoint, type CheckpointJson, type TrainState } from './checkpoint.js';
 import { decodeSafetensors, encodeSafetensors, readSafetensors, type SafeTensorIn } from '../util/safetensors.js';
+import { readInputFile } from '../util/input-error.js';
 import { mixSeed, Rng } from './rng.js';
 import { evaluateStreaming } from './sweeps.js';
 import { RunDir, runLoop, type Curves } from './loop.js';
@@ -56,6 +57,8 @@ export function tieBnSteps(model: SegModel): void {
 
 export interface StreamTrainOptions {
   log?: (line: string) => void;
+  /** Loader callbacks: decoder warnings and a summary per loaded set (as `train`'s). */
+  data?: Pick<PreprocessOptions, 'onWarning' | 'onLoaded'>;
   trainData?: SegData;
   valData?: SegData;
   /** Validation frames scored per epoch (0 = all). */
@@ -104,8 +107,7 @@ function saveMembranes(path: string, mems: readonly (tf.Tensor | null)[], step: 
 }
 
 function loadMembranes(path: string, layers: number, step: number): (tf.Tensor | null)[] {
-  if (!existsSync(path)) throw new Error(`--resume: ${path} not found`);
-  const buf = new Uint8Array(readFileSync(path));
+  const buf = new Uint8Array(readInputFile(path, "the run's membranes (membranes.safetensors)"));
   const saved = safetensorsMetadata(buf).step;
   // the JSON is written last: a save cut short leaves membranes newer than the state they belong to
   if (saved !== String(step)) throw new Error(`--resume: ${path} holds the membranes of step ${saved ?? '?'}, checkpoint.json is at step ${step} (interrupted save?)`);
@@ -134,7 +136,7 @@ export async function trainStreaming(config: TrainConfig, o: StreamTrainOptions 
   writeFileSync(join(run.dir, 'config.json'), JSON.stringify({ ...config, streamingTraining: true }, null, 2) + '\n');
   if (!json) run.clearLog();
   const T = config.T;
-  const loadOpts = { size: config.size, labelResize: config.labelResize, cache: config.cache, crop: cropOption(config.crop) };
+  const loadOpts = { size: config.size, labelResize: config.labelResize, cache: config.cache, crop: cropOption(config.crop), ...o.data };
   const trainData = o.trainData ?? (await openSegData(config.data, config.trainSplit, loadOpts));
   const valData = o.valData ?? (await openSegData(config.val ?? config.data, config.valSplit ?? (config.val ? 'all' : 'val'), loadOpts));
   // contiguous runs of windows of one sequence

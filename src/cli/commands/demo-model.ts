@@ -14,6 +14,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { ScenePresetName } from '../../sim/presets.js';
 import { existingDir, existingFile, integerArg, numberArg, option, requiredOption, sceneOption, seedOption, sizeArg, type Size } from '../options.js';
 import { trainingOptions, trainOverrides, type TrainCliOptions } from './train.js';
+import { datasetReporter } from '../warnings.js';
 
 type TrainStreamOptions = Pick<TrainCliOptions, 'config' | 'data' | 'val' | 'out' | 'epochs' | 'batch' | 'maxBatches' | 'lr' | 'T' | 'width' | 'seed'> & { init?: string; valFrames: number; resume?: string };
 
@@ -42,7 +43,8 @@ export function registerDemoModel(program: Command): void {
       }
       const out = o.resume ?? o.out;
       const config = resolveConfig({ ...trainOverrides({ data: o.data, val: o.val, out, epochs: o.epochs, batch: o.batch, maxBatches: o.maxBatches, lr: o.lr, T: o.T, width: o.width, seed: o.seed }), mode: 'frames', ...(o.init ? { init: o.init } : {}) }, file);
-      const r = await trainStreaming(config, { valFrames: o.valFrames, resume: !!o.resume, handleSigint: true });
+      const { formatLoadSummary } = await import('../../train/data.js');
+      const r = await trainStreaming(config, { valFrames: o.valFrames, resume: !!o.resume, handleSigint: true, data: datasetReporter(formatLoadSummary) });
       process.stderr.write(`train-stream: ${r.interrupted ? 'interrupted' : 'done'}; best streaming validation MIoU ${r.bestMiou === null ? '-' : (r.bestMiou * 100).toFixed(2) + ' %'}; ${r.steps} steps, ${r.msPerStep.toFixed(0)} ms/step; checkpoint ${r.runDir}/${r.interrupted ? 'checkpoint' : 'best'}.safetensors\n`);
       if (r.interrupted) process.exitCode = 130;
     });

@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import { ARCHS, type Arch } from '../../snn/definition.js';
 import { resolveConfig, type TrainConfig } from '../../train/config.js';
 import type { TrainResult } from '../../train/trainer.js';
-import type { FrameMode, LabelResize, SegData, Split } from '../../train/data.js';
-import { warningPrinter } from '../warnings.js';
+import type { FrameMode, LabelResize, Split } from '../../train/data.js';
+import { datasetReporter } from '../warnings.js';
 import type { SurrogateKind } from '../../snn/surrogate.js';
 import { existingDir, existingFile, integerArg, jsonOption, listOf, noteLegacySize, numberArg, oneOf, option, seedOption, sizeArg, type Size } from '../options.js';
 
@@ -122,15 +122,7 @@ export async function runTrain(o: TrainCliOptions, extra: { handleSigint?: boole
   const { train } = await import('../../train/trainer.js');
   const { formatLoadSummary } = await import('../../train/data.js');
   // dataset problems go to stderr as they are met, and a summary line per set once it is loaded
-  const warnings = warningPrinter();
-  const data = {
-    onWarning: warnings.onWarning,
-    onLoaded: (path: string, d: SegData): void => {
-      warnings.summary();
-      const line = formatLoadSummary(`${path} (${d.split})`, d.summary);
-      if (line) console.error(`warning: ${line}`);
-    },
-  };
+  const data = datasetReporter(formatLoadSummary);
   return train(config, { resume: !!o.resume, handleSigint: extra.handleSigint, progress: o.progress === false ? false : (extra.progress ?? 'auto'), log: extra.log, data });
 }
 
