@@ -61,7 +61,7 @@ export interface SimManifest {
 /**
  * Generates `sequences` sequences with seeds derived from `seed` and writes them under outDir.
  * `writeEvents` writes one events file from a stream of batches; default: the AEDAT 4 writer
- * (`src/events/aedat4`), loaded at run time.
+ * (`src/events/aedat4`).
  */
 export async function writeSimDataset(outDir: string, opts: SimDatasetOptions, writeEvents?: WriteEvents): Promise<SimManifest> {
   const write = writeEvents ?? (await defaultAedat4Writer());

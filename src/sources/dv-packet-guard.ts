@@ -4,8 +4,8 @@
  * packets) without decoding anything, and says how many bytes of each chunk may be handed to the decoder.
  *
  * Why a separate pass: the decoder buffers a whole unit once it has read its size field (it trusts sizes up
- * to 1 GiB for packets and 64 MiB for the IOHeader, which is right for files whose length bounds them), and
- * in non-strict mode an absurd size only stops it quietly. A peer is not bounded by anything, so here every
+ * to its `maxPacketBytes`, 256 MiB by default, which is right for files whose length bounds them), and in
+ * non-strict mode an absurd size only stops it quietly. A peer is not bounded by anything, so here every
  * size field is checked against `maxBytes` BEFORE the decoder sees it; a bad one ends the stream (packets
  * carry no sync marker, so there is no resynchronising) and the caller drops the connection.
  *

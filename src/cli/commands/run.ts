@@ -29,7 +29,7 @@ export function registerRun(program: Command): void {
     .description('run a live pipeline (pipelines/<name>.json or a path): events -> frames -> SNN -> browser viewer and sinks')
     .argument('<pipeline>', 'pipeline name (demo, ddd17, live-davis) or path to a pipeline .json')
     .option('--source <path|url>', 'event file / DDD17 drive path, or tcp://host:port of a DV camera or replay server')
-    .option('--checkpoint <file>', 'model weights (.safetensors)');
+    .option('--checkpoint <file>', "model checkpoint (.safetensors); its own framing (size, crop, window, normalize), encoder and streaming policy replace the pipeline's, each change logged");
   option(cmd, '--port <n>', "viewer port (default: $PORT, else the pipeline's, else 8080; 0 = any free port)", portArg);
   cmd.option('--host <addr>', 'viewer address to bind (default 127.0.0.1; 0.0.0.0 = every interface, reachable by IP, names need --allow-host)');
   repeatableListOption(cmd, '--allow-host <host>', "also accept this Host header, 'name' (any port) or 'name:port' (repeatable, or a comma list; default: localhost, 127.0.0.1, [::1] and the bound address)");
