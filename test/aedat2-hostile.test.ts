@@ -8,11 +8,9 @@ import { readFileSync } from 'node:fs';
 import {
   AEDAT2_PLAUSIBLE_STEP_US,
   Aedat2Decoder,
-  MAX_HEADER_BYTES,
-  MAX_HEADER_LINE_BYTES,
-  MAX_HEADER_LINES,
   type Aedat2Options,
 } from '../src/events/aedat2.js';
+import { MAX_HEADER_BYTES, MAX_HEADER_LINE_BYTES, MAX_HEADER_LINES } from '../src/events/header-lines.js';
 import { EventFormatError } from '../src/events/errors.js';
 import { sharedRecording, skipUnless } from './helpers/shared.js';
 import { aedat2File, feedAll } from './helpers/bytes.js';

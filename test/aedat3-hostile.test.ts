@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Aedat3Decoder } from '../src/events/aedat3.js';
-import { MAX_HEADER_LINE_BYTES } from '../src/events/aedat2.js';
+import { MAX_HEADER_LINE_BYTES } from '../src/events/header-lines.js';
 import { EventFormatError, type FormatWarning } from '../src/events/errors.js';
 import { sharedRecording, skipUnless } from './helpers/shared.js';
 import { caerPacket, feedAll } from './helpers/bytes.js';

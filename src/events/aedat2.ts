@@ -31,6 +31,7 @@ import { BatchBuilder } from './batch-builder.js';
 import type { DecoderOptions, DecoderSink, EventDecoder } from './decoder.js';
 import { EventFormatError, warningFrom } from './errors.js';
 import type { SkipCounts, StreamInfo } from './types.js';
+import { CommentHeaderReader, HASH } from './header-lines.js';
 
 export type Aedat2Sensor = 'dvs128' | 'davis240' | 'davis346';
 
@@ -47,106 +48,11 @@ const SENSOR_SIZE: Readonly<Record<Aedat2Sensor, readonly [number, number]>> = {
   davis346: [346, 260],
 };
 
-const HASH = 0x23;
-const NEWLINE = 0x0a;
 const FLUSH_EVENTS = 1 << 16;
 const TWO_POW_31 = 2147483648;
 const TWO_POW_32 = 4294967296;
 /** Largest step (µs, either direction) between two records for the later one to count as plausible. */
 export const AEDAT2_PLAUSIBLE_STEP_US = 10_000_000;
-
-/** Longest `#` header line accepted: bytes before its `\n`, a `\r` included (real jAER lines are under 1 KiB). */
-export const MAX_HEADER_LINE_BYTES = 64 * 1024;
-/** Largest `#` header accepted, in bytes and in lines (the shared DAVIS240 file: 175 KB, 2104 lines). */
-export const MAX_HEADER_BYTES = 4 * 1024 * 1024;
-export const MAX_HEADER_LINES = 50_000;
-
-/**
- * Incremental reader of `#` comment-line headers (AEDAT 2 and 3.1), byte-exact for any chunking.
- * The header ends at the first line not starting with `#`, or right after a line for which `isLastLine`
- * returns true (`#End Of ASCII Header`, `#!END-HEADER`), whichever comes first.
- *
- * Memory is bounded whatever the input claims: a line longer than MAX_HEADER_LINE_BYTES, a header longer
- * than MAX_HEADER_BYTES or with more than MAX_HEADER_LINES lines is a `bad-header` error at the byte where
- * the limit is crossed (a file of nothing but `#` lines would otherwise be read into memory whole).
- * Lines are decoded as Latin-1 (one char per byte, as jAER headers are ASCII) from a reused byte buffer:
- * no per-byte arrays and no argument spreading, which overflows the call stack on long lines.
- */
-export class HashHeaderReader {
-  readonly lines: string[] = [];
-  done = false;
-  /** Bytes of header consumed so far (= data start once done). */
-  bytes = 0;
-  private line = new Uint8Array(256);
-  private lineLength = 0;
-  private atLineStart = true;
-
-  constructor(
-    private readonly source: string,
-    private readonly isLastLine: (line: string) => boolean,
-  ) {}
-
-  /** Consume header bytes from `chunk` starting at `from`; returns the index where data starts (or chunk.length). */
-  feed(chunk: Uint8Array, from = 0): number {
-    let i = from;
-    while (i < chunk.length && !this.done) {
-      if (this.atLineStart) {
-        if (chunk[i] !== HASH) {
-          this.done = true;
-          break;
-        }
-        if (this.lines.length >= MAX_HEADER_LINES) {
-          throw new EventFormatError('bad-header', this.source, this.bytes, `at most ${MAX_HEADER_LINES} header lines`, 'more (a runaway header)');
-        }
-        this.atLineStart = false;
-      }
-      // Copy up to the end of the line (or chunk) in one step.
-      let end = chunk.indexOf(NEWLINE, i);
-      const complete = end >= 0;
-      if (!complete) end = chunk.length;
-      const take = end - i;
-      if (this.lineLength + take > MAX_HEADER_LINE_BYTES) {
-        const at = this.bytes + (MAX_HEADER_LINE_BYTES - this.lineLength);
-        throw new EventFormatError('bad-header', this.source, at, `a header line of at most ${MAX_HEADER_LINE_BYTES} bytes`, 'a longer line');
-      }
-      if (this.bytes + take + (complete ? 1 : 0) > MAX_HEADER_BYTES) {
-        throw new EventFormatError('bad-header', this.source, MAX_HEADER_BYTES, `a header of at most ${MAX_HEADER_BYTES} bytes`, 'a longer header');
-      }
-      this.append(chunk.subarray(i, end));
-      this.bytes += take;
-      i = end;
-      if (!complete) break;
-      i++;
-      this.bytes++;
-      const text = this.text().replace(/\r$/, '');
-      this.lines.push(text);
-      this.lineLength = 0;
-      this.atLineStart = true;
-      if (this.isLastLine(text)) this.done = true;
-    }
-    return i;
-  }
-
-  /** Text of a line still being read when the input ended (no newline yet). */
-  get pendingLine(): string | undefined {
-    return this.lineLength > 0 ? this.text() : undefined;
-  }
-
-  private append(bytes: Uint8Array): void {
-    const need = this.lineLength + bytes.length;
-    if (need > this.line.length) {
-      const grown = new Uint8Array(Math.min(MAX_HEADER_LINE_BYTES, Math.max(need, this.line.length * 2)));
-      grown.set(this.line.subarray(0, this.lineLength));
-      this.line = grown;
-    }
-    this.line.set(bytes, this.lineLength);
-    this.lineLength = need;
-  }
-
-  private text(): string {
-    return Buffer.from(this.line.buffer, this.line.byteOffset, this.lineLength).toString('latin1');
-  }
-}
 
 /** Chip named in AEDAT 2 header lines (AEChip / HardwareInterface first, then any line). */
 export function detectAedat2Sensor(lines: readonly string[]): Aedat2Sensor | undefined {
@@ -170,7 +76,7 @@ export function detectAedat2Sensor(lines: readonly string[]): Aedat2Sensor | und
 }
 
 export class Aedat2Decoder implements EventDecoder {
-  private readonly header: HashHeaderReader;
+  private readonly header: CommentHeaderReader;
   private readonly skipped: SkipCounts = {};
   private readonly strict: boolean;
   private readonly source: string;
@@ -204,7 +110,7 @@ export class Aedat2Decoder implements EventDecoder {
     this.strict = opts.strict ?? false;
     this.display = opts.coordinates === 'display';
     if (opts.sensor && opts.sensor !== 'auto') this.sensor = opts.sensor;
-    this.header = new HashHeaderReader(this.source, (l) => /^#\s*End Of ASCII Header/i.test(l));
+    this.header = new CommentHeaderReader(this.source, (l) => /^#\s*End Of ASCII Header/i.test(l));
   }
 
   push(chunk: Uint8Array): void {

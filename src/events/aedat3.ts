@@ -25,7 +25,7 @@ import {
   parseCaerHeader,
   sensorSizeFromName,
 } from './caer.js';
-import { HashHeaderReader } from './aedat2.js';
+import { CommentHeaderReader } from './header-lines.js';
 import type { DecoderOptions, DecoderSink, EventDecoder } from './decoder.js';
 import { EventFormatError, warningFrom } from './errors.js';
 import type { SkipCounts, StreamInfo } from './types.js';
@@ -41,7 +41,7 @@ const FLUSH_EVENTS = 1 << 16;
 const STAGE_LIMIT = 4096;
 
 export class Aedat3Decoder implements EventDecoder {
-  private readonly header: HashHeaderReader;
+  private readonly header: CommentHeaderReader;
   private readonly queue = new ByteQueue();
   private readonly skipped: SkipCounts = {};
   private readonly strict: boolean;
@@ -68,7 +68,7 @@ export class Aedat3Decoder implements EventDecoder {
   ) {
     this.source = opts.source;
     this.strict = opts.strict ?? false;
-    this.header = new HashHeaderReader(this.source, (l) => /^#!END-HEADER/.test(l));
+    this.header = new CommentHeaderReader(this.source, (l) => /^#!END-HEADER/.test(l));
     if (opts.width && opts.height) {
       this.builder.width = opts.width;
       this.builder.height = opts.height;

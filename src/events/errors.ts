@@ -11,7 +11,9 @@ export type FormatErrorKind =
   | 'corrupt-packet'
   | 'decompression'
   | 'unsupported'
-  | 'empty';
+  | 'empty'
+  /** Not corruption: the file states no sensor size and the reader used the largest coordinates + 1. */
+  | 'guessed-size';
 
 export class EventFormatError extends Error {
   override readonly name = 'EventFormatError';

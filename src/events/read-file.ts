@@ -7,6 +7,7 @@ import { Aedat2Decoder } from './aedat2.js';
 import { Aedat3Decoder } from './aedat3.js';
 import { Aedat4Decoder } from './aedat4/index.js';
 import { readDdd17Hdf5 } from './ddd17-hdf5.js';
+import { isPropheseeFormat, makePropheseeDecoder } from './prophesee/index.js';
 import { DEFAULT_MAX_GAP_US, TimeGuard } from './time-guard.js';
 
 export interface ReadEventFileOptions {
@@ -18,6 +19,8 @@ export interface ReadEventFileOptions {
   onWarning?: (w: FormatWarning) => void;
   /** AEDAT 2 only: sensor layout when the header does not say. */
   sensor?: 'dvs128' | 'davis240' | 'davis346' | 'auto';
+  /** Prophesee and HDF5 event files: sensor size when the file does not state one (`--sensor WxH`). */
+  sensorSize?: { width: number; height: number };
   /** Called after each chunk with bytes read so far and the file size (byte-stream formats only). */
   onProgress?: (bytesRead: number, totalBytes: number) => void;
   /**
@@ -34,7 +37,8 @@ export interface ReadEventFileOptions {
  */
 export type BatchHandler = (batch: EventBatch) => void | Promise<void>;
 
-function makeDecoder(format: StreamInfo['format'], sink: DecoderSink, opts: DecoderOptions & Pick<ReadEventFileOptions, 'sensor'>): EventDecoder {
+function makeDecoder(format: StreamInfo['format'], sink: DecoderSink, opts: DecoderOptions & Pick<ReadEventFileOptions, 'sensor' | 'sensorSize'>): EventDecoder {
+  if (isPropheseeFormat(format)) return makePropheseeDecoder(format, sink, opts);
   switch (format) {
     case 'aedat2':
       return new Aedat2Decoder(sink, { ...opts, sensor: opts.sensor ?? 'auto' });
@@ -103,7 +107,7 @@ export async function readEventFile(path: string, onBatch: BatchHandler, opts: R
   const decoder = makeDecoder(
     format,
     { batch: (b) => void pending.push(b), warn: opts.onWarning },
-    { source: path, strict: opts.strict, sensor: opts.sensor },
+    { source: path, strict: opts.strict, sensor: opts.sensor, sensorSize: opts.sensorSize },
   );
   const drain = async (): Promise<void> => {
     // Splice first so a handler that throws never sees a batch twice.

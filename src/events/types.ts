@@ -29,6 +29,11 @@ export interface StreamInfo {
   compression?: string;
   /** AEDAT 4 only: streams listed in the info XML. */
   streams?: StreamDescriptor[];
+  /**
+   * Where width / height came from: 'header', 'sensor-generation', 'plugin' (Prophesee), 'option'
+   * (`--sensor`), 'max+1' (largest coordinate seen + 1), 'frame' / 'default' (DDD17). Absent: the header.
+   */
+  sizeFrom?: string;
   /** Free-form header facts (sensor name, header line count, ...). */
   header?: Record<string, string | number>;
   /** Set by readEventFile (time-guard.ts): events dropped as implausible timestamps. */
@@ -60,7 +65,11 @@ export function plausibleSensorSize(w: number, h: number): boolean {
   return Number.isInteger(w) && Number.isInteger(h) && w >= 1 && h >= 1 && w <= MAX_SENSOR_SIDE && h <= MAX_SENSOR_SIDE;
 }
 
-export type EventFormat = 'aedat2' | 'aedat3.1' | 'aedat4' | 'ddd17-hdf5';
+/**
+ * Containers evstream reads. `evt2` / `evt2.1` / `evt3`: Prophesee RAW; `dat`: Prophesee DAT (Event2d);
+ * `hdf5-events`: HDF5 files of plain event arrays (DSEC / ESS `events/x|y|t|p`, or `x, y, t, p`).
+ */
+export type EventFormat = 'aedat2' | 'aedat3.1' | 'aedat4' | 'ddd17-hdf5' | 'evt2' | 'evt2.1' | 'evt3' | 'dat' | 'hdf5-events';
 
 export function emptyBatch(width: number, height: number): EventBatch {
   return {

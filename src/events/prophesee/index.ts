@@ -1,0 +1,29 @@
+/**
+ * Prophesee readers: RAW EVT 2.0 / 2.1 / 3.0 and DAT. `makePropheseeDecoder` is how read-file.ts gets one.
+ */
+import type { DecoderSink, EventDecoder } from '../decoder.js';
+import { EventFormatError } from '../errors.js';
+import type { PropheseeDecoderOptions } from './word-decoder.js';
+
+export type { PropheseeDecoderOptions } from './word-decoder.js';
+export { parsePropheseeHeader, resolveGeometry, type Geometry, type GeometrySource, type PropheseeEncoding, type PropheseeHeaderFacts } from './header.js';
+
+export type PropheseeFormat = 'evt2' | 'evt2.1' | 'evt3' | 'dat';
+
+export function isPropheseeFormat(format: string): format is PropheseeFormat {
+  return format === 'evt2' || format === 'evt2.1' || format === 'evt3' || format === 'dat';
+}
+
+export function makePropheseeDecoder(format: PropheseeFormat, sink: DecoderSink, opts: PropheseeDecoderOptions): EventDecoder {
+  switch (format) {
+    case 'evt2':
+      break;
+    case 'evt2.1':
+      break;
+    case 'evt3':
+      break;
+    case 'dat':
+      break;
+  }
+  throw new EventFormatError('unsupported', opts.source, 0, 'a format with a decoder', `${format} (not implemented yet)`);
+}
