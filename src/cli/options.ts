@@ -251,7 +251,12 @@ export function argument<T>(cmd: Command, name: string, description: string, par
 
 // ------------------------------------------------------------------ shared option blocks
 
-export const EVENT_FILE = 'an event file (AEDAT 2.0 / 3.1 / 4.0, DDD17 HDF5)';
+export const EVENT_FILE = 'an event file (AEDAT 2.0 / 3.1 / 4.0, DDD17 HDF5, Prophesee RAW EVT 2.0 / 2.1 / 3.0 or DAT, HDF5 event arrays)';
+
+/** `--sensor <WxH>`: the sensor size of a file that does not state one (a size the file states wins). */
+export function sensorOption(cmd: Command): Command {
+  return option(cmd, '--sensor <WxH>', "sensor size for files that state none (Prophesee RAW / DAT, HDF5 event arrays); default: the file's header, its sensor generation or plugin, else the largest coordinates + 1", sizeArg);
+}
 
 export function strictOption(cmd: Command): Command {
   return cmd.option('--strict', 'fail on any corruption instead of skipping it with a warning');

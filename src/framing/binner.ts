@@ -14,6 +14,17 @@ export const MAX_WINDOW_US = 60_000_000;
  */
 export const MAX_LATENESS_WINDOWS = 256;
 
+/** The largest region of a w x h sensor with the aspect of `out`, centred (integer pixels). */
+export function centredCrop(w: number, h: number, out: { width: number; height: number }): CropRect {
+  // Compare w/h with out.width/out.height without rounding: the wider side is cut.
+  if (w * out.height > h * out.width) {
+    const cw = Math.max(1, Math.round((h * out.width) / out.height));
+    return { x: Math.floor((w - cw) / 2), y: 0, width: cw, height: h };
+  }
+  const ch = Math.max(1, Math.round((w * out.height) / out.width));
+  return { x: 0, y: Math.floor((h - ch) / 2), width: w, height: ch };
+}
+
 /** Receives frames one at a time, in window order. */
 export type FrameSink = (frame: Frame) => void;
 
@@ -27,6 +38,12 @@ export interface BinOptions {
   crop?: CropRect;
   /** Output size (area-averaged resize after crop); default: the crop / sensor size. */
   resize?: { width: number; height: number };
+  /**
+   * Without a `crop`, how a sensor whose aspect differs from `resize` is framed: 'stretch' (default) resizes
+   * the whole sensor; 'crop' keeps the largest centred region with the output's aspect (e.g. 960 x 720 of
+   * a 1280 x 720 camera for a square model input), so objects keep their shape.
+   */
+  fit?: 'stretch' | 'crop';
   /** Per-channel min-max scaling to [-0.5, 0.5] (the reference's DDD17 preprocessing). */
   normalize?: boolean;
   /**
@@ -138,7 +155,7 @@ export class FrameBinner {
     // more than any sensor made is framed within MAX_SENSOR_SIDE; events beyond count as out of bounds.
     sensorW = Math.max(1, Math.min(Math.floor(sensorW) || 1, MAX_SENSOR_SIDE));
     sensorH = Math.max(1, Math.min(Math.floor(sensorH) || 1, MAX_SENSOR_SIDE));
-    const crop = this.opts.crop ?? { x: 0, y: 0, width: sensorW, height: sensorH };
+    const crop = this.opts.crop ?? (this.opts.fit === 'crop' && this.opts.resize ? centredCrop(sensorW, sensorH, this.opts.resize) : { x: 0, y: 0, width: sensorW, height: sensorH });
     if (crop.x + crop.width > sensorW || crop.y + crop.height > sensorH)
       throw new Error(`binFrames: crop ${crop.x},${crop.y},${crop.width},${crop.height} exceeds the ${sensorW}x${sensorH} sensor`);
     this.crop = crop;

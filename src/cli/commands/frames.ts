@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { readEventFile } from '../../events/read-file.js';
+import { scanSensorSizeIfUnstated } from '../../events/sensor-size.js';
 import type { StreamInfo } from '../../events/types.js';
 import { FrameBinner, MAX_WINDOW_US, MIN_WINDOW_US } from '../../framing/binner.js';
 import type { Frame } from '../../framing/frame.js';
 import { npyHeaderPadded } from '../../util/npy.js';
 import { warningPrinter } from '../warnings.js';
 import { byteProgress } from '../progress.js';
-import { argument, cropArg, existingFile, EVENT_FILE, integerArg, maxGapOption, maxGapUs, numberArg, option, sizeArg, strictOption, type CropRect, type Size } from '../options.js';
+import { argument, cropArg, existingFile, EVENT_FILE, integerArg, maxGapOption, maxGapUs, numberArg, option, sensorOption, sizeArg, strictOption, type CropRect, type Size } from '../options.js';
 
 const HEADER_BYTES = 128; // enough for any [N, 2, H, W] shape dict; patched once N is known
 
@@ -28,6 +29,7 @@ interface FramesOptions {
   out: string;
   normalize?: boolean;
   strict?: boolean;
+  sensor?: Size;
   /** seconds */
   maxGap: number;
   keepGaps?: boolean;
@@ -42,6 +44,7 @@ export function registerFrames(program: Command): void {
   option(cmd, '--limit <n>', 'stop after n frames', integerArg({ min: 0 }));
   cmd.option('--normalize', 'per-channel min-max scaling to [-0.5, 0.5] (the reference preprocessing)');
   strictOption(cmd);
+  sensorOption(cmd);
   maxGapOption(cmd, 'a larger jump the next events do not confirm is an outlier (dropped); a confirmed one is a discontinuity whose silent windows are skipped');
   cmd
     .option('--keep-gaps', 'write the silent windows of a confirmed time jump too (one empty frame per window)')
@@ -52,9 +55,11 @@ export function registerFrames(program: Command): void {
       const windowMs = opts.windowMs;
       const crop = opts.crop;
       const resize = opts.size;
-      const binner = new FrameBinner({ windowUs: windowMs * 1000, crop, resize, normalize: opts.normalize, maxGapUs: gapUs, keepGaps: opts.keepGaps });
-      const fd = openSync(opts.out, 'w');
       const warnings = warningPrinter();
+      // A file that states no sensor size is scanned first: the frames must cover its whole extent.
+      const sensor = opts.sensor ?? (await scanSensorSizeIfUnstated(file, { strict: opts.strict, onWarning: warnings.onWarning }));
+      const binner = new FrameBinner({ windowUs: windowMs * 1000, crop, resize, normalize: opts.normalize, maxGapUs: gapUs, keepGaps: opts.keepGaps, width: sensor?.width, height: sensor?.height });
+      const fd = openSync(opts.out, 'w');
       const progress = byteProgress('frames');
       let count = 0;
       let shape: [number, number] | undefined;
@@ -77,7 +82,7 @@ export function registerFrames(program: Command): void {
             binner.push(b, write);
             if (count >= limit) abort.abort();
           },
-          { strict: opts.strict, onWarning: warnings.onWarning, signal: abort.signal, onProgress: progress.update, maxGapUs: gapUs },
+          { strict: opts.strict, onWarning: warnings.onWarning, signal: abort.signal, onProgress: progress.update, maxGapUs: gapUs, sensorSize: sensor },
         ).catch((err: unknown) => {
           if (!abort.signal.aborted) throw err;
           return undefined;

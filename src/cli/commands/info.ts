@@ -2,19 +2,20 @@ import type { Command } from 'commander';
 import { readEventFile } from '../../events/read-file.js';
 import { EventStats } from '../../events/stats.js';
 import { warningPrinter } from '../warnings.js';
-import { argument, existingFile, EVENT_FILE, jsonOption, maxGapOption, maxGapUs as toUs, strictOption } from '../options.js';
+import { argument, existingFile, EVENT_FILE, jsonOption, maxGapOption, maxGapUs as toUs, sensorOption, strictOption, type Size } from '../options.js';
 
 export function registerInfo(program: Command): void {
   const cmd = program.command('info').description('summarise an event file: format, sensor size, event counts, time span, skipped items');
-  argument(cmd, '<file>', 'AEDAT 2.0 / 3.1 / 4.0 or DDD17 HDF5 file (format detected by content)', existingFile(EVENT_FILE));
+  argument(cmd, '<file>', 'event file: AEDAT 2.0 / 3.1 / 4.0, DDD17 HDF5, Prophesee RAW / DAT, HDF5 event arrays (format detected by content)', existingFile(EVENT_FILE));
   jsonOption(cmd, 'print one JSON object');
   strictOption(cmd);
   maxGapOption(cmd, 'a larger jump the next events do not confirm is an outlier (dropped, counted)');
-  cmd.action(async (file: string, opts: { json?: boolean; strict?: boolean; maxGap: number }) => {
+  sensorOption(cmd);
+  cmd.action(async (file: string, opts: { json?: boolean; strict?: boolean; maxGap: number; sensor?: Size }) => {
       const maxGapUs = toUs(opts.maxGap);
       const stats = new EventStats();
       const warnings = warningPrinter();
-      const info = await readEventFile(file, (b) => stats.add(b), { strict: opts.strict, onWarning: warnings.onWarning, maxGapUs });
+      const info = await readEventFile(file, (b) => stats.add(b), { strict: opts.strict, onWarning: warnings.onWarning, maxGapUs, sensorSize: opts.sensor });
       warnings.summary();
       const has = stats.events > 0;
       const summary: Record<string, unknown> = {
@@ -22,6 +23,7 @@ export function registerInfo(program: Command): void {
         format: info.format,
         width: info.width,
         height: info.height,
+        sizeFrom: info.sizeFrom ?? 'header',
         events: stats.events,
         on: stats.on,
         off: stats.off,
@@ -47,7 +49,7 @@ export function registerInfo(program: Command): void {
       }
       const rows: [string, unknown][] = [
         ['format', info.format + (info.compression ? ` (${info.compression})` : '')],
-        ['sensor', `${info.width} x ${info.height}`],
+        ['sensor', `${info.width} x ${info.height}${info.sizeFrom && info.sizeFrom !== 'header' ? ` (from ${info.sizeFrom})` : ''}`],
         ['events', `${stats.events} (ON ${stats.on}, OFF ${stats.off})`],
         ['time', has ? `${stats.tFirstUs} .. ${stats.tLastUs} µs (${((stats.tLastUs - stats.tFirstUs) / 1e6).toFixed(3)} s)` : '-'],
         ['time range', has ? `${stats.tMinUs} .. ${stats.tMaxUs} µs (smallest .. largest)` : '-'],
