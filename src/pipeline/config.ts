@@ -351,15 +351,16 @@ export function checkFraming(f: FramingConfig, source: string): void {
  * An old file that still names a .evpred there gets one line saying where that moved, not a mystery.
  */
 function checkRecordSinks(s: SinksConfig, source: string, recordField = '/sinks/record/path', predField = '/sinks/predictions/path'): void {
+  const at = source ? `${source}: ` : '';
   const rec = s.record.path;
   if (rec !== null) {
     const p = rec.toLowerCase();
     if (p.endsWith('.evpred'))
-      throw new PipelineConfigError(`${source}: ${recordField} '${rec}' is a prediction file: ${recordField === '/sinks/record/path' ? 'sinks.record now records the incoming events (.aedat4 or .raw); move it to /sinks/predictions/path' : 'use --record-predictions for class maps (.evpred); --record records the incoming events (.aedat4 or .raw)'}`);
-    if (!p.endsWith('.aedat4') && !p.endsWith('.raw')) throw new PipelineConfigError(`${source}: ${recordField} must end in .aedat4 (AEDAT 4) or .raw (Prophesee EVT 3), got '${rec}'`);
+      throw new PipelineConfigError(`${at}${recordField} '${rec}' is a prediction file: ${recordField === '/sinks/record/path' ? 'sinks.record now records the incoming events (.aedat4 or .raw); move it to /sinks/predictions/path' : 'use --record-predictions for class maps (.evpred); --record records the incoming events (.aedat4 or .raw)'}`);
+    if (!p.endsWith('.aedat4') && !p.endsWith('.raw')) throw new PipelineConfigError(`${at}${recordField} must end in .aedat4 (AEDAT 4) or .raw (Prophesee EVT 3), got '${rec}'`);
   }
   const pred = s.predictions.path;
-  if (pred !== null && /\.(aedat4|raw)$/i.test(pred)) throw new PipelineConfigError(`${source}: ${predField} '${pred}' looks like an event recording; class maps are written as .evpred (events: ${recordField === '/sinks/record/path' ? '/sinks/record/path' : '--record'})`);
+  if (pred !== null && /\.(aedat4|raw)$/i.test(pred)) throw new PipelineConfigError(`${at}${predField} '${pred}' looks like an event recording; class maps are written as .evpred (events: ${recordField === '/sinks/record/path' ? '/sinks/record/path' : '--record'})`);
 }
 
 /**
@@ -453,7 +454,7 @@ export function applyOverrides(cfg: PipelineConfig, o: PipelineOverrides): Pipel
   if (o.metrics !== undefined) out.sinks.metrics.path = o.metrics === '-' ? '-' : resolve(o.metrics);
   if (o.record !== undefined) out.sinks.record.path = resolve(o.record);
   if (o.recordPredictions !== undefined) out.sinks.predictions.path = resolve(o.recordPredictions);
-  if (o.record !== undefined || o.recordPredictions !== undefined) checkRecordSinks(out.sinks, 'evstream run', '--record', '--record-predictions');
+  if (o.record !== undefined || o.recordPredictions !== undefined) checkRecordSinks(out.sinks, '', '--record', '--record-predictions');
   return out;
 }
 
