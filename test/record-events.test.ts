@@ -66,23 +66,25 @@ function hasDataTable(path: string): boolean {
   return pos !== -1n;
 }
 
-function pipelineCfg(source: Record<string, unknown>, recordPath: string) {
+function pipelineCfg(source: Record<string, unknown>, recordPath: string, metricsPath: string | null = null) {
   return parsePipeline(
     {
       name: 'rec-test',
       source,
       framing: { windowMs: 50, size: [16, 16] },
       model: { arch: 'spiking-deeplab', checkpoint: null, width: 0.0625, T: 4, seed: 1 },
-      sinks: { viewer: { enabled: false }, record: { path: recordPath } },
+      sinks: { viewer: { enabled: false }, record: { path: recordPath }, metrics: { path: metricsPath, intervalMs: 100 } },
     },
     ROOT,
   );
 }
 
 test('replayed file: stopped mid-way (the Ctrl-C path), the file holds exactly the events the pipeline received, with its data table', async () => {
-  const out = join(tmp(), 'rec.aedat4');
+  const dir = tmp();
+  const out = join(dir, 'rec.aedat4');
+  const metrics = join(dir, 'm.jsonl');
   const clock = new VirtualClock();
-  const p = await Pipeline.create(pipelineCfg({ type: 'file', path: DEMO, speed: 1, loop: false }, out), { scheduler: clock.scheduler });
+  const p = await Pipeline.create(pipelineCfg({ type: 'file', path: DEMO, speed: 1, loop: false }, out, metrics), { scheduler: clock.scheduler });
   const seen: EventBatch[] = [];
   p.events$.subscribe((b) => seen.push(copy(b)));
   const sinks = startSinks(p);
@@ -91,6 +93,8 @@ test('replayed file: stopped mid-way (the Ctrl-C path), the file holds exactly t
   try {
     await clock.run({ until: () => clock.now() >= 3000, what: '3 s of replay', realTimeoutMs: 20_000 });
     status = p.status().recording;
+    // the metrics sink (its own real 100 ms interval) reports the recording too
+    await waitFor(() => existsSync(metrics) && readFileSync(metrics, 'utf8').includes('"recording":{"state":"recording"'), 5000, 'a metrics line with the recording');
   } finally {
     p.stop();
     await Promise.all(sinks.map((s) => s.close()));

@@ -228,7 +228,8 @@ export class EventRecorder {
   /** Write what is queued, then close the file (AEDAT 4: with its data table). Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      while (this.loop) await this.loop;
+      // until the write loop has emptied the queue (a loop that ended leaves `loop` unset or replaced)
+      for (let l = this.loop; l; l = this.loop === l ? undefined : this.loop) await l;
       if (this.pausedByUs && this.overflow.kind === 'pause') this.overflow.resume();
       this.pausedByUs = false;
       const w = this.writer;
