@@ -108,7 +108,7 @@ function smallPipeline(extra: Record<string, unknown> = {}) {
 
 test('pipeline: file -> frames -> SNN session; reset, pause, speed, constant tensor count, sinks (virtual time)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'evs-run-'));
-  const cfg = smallPipeline({ sinks: { viewer: { enabled: false }, record: { path: join(dir, 'pred.evpred') }, overlays: { dir: join(dir, 'png'), every: 5, scale: 2 }, metrics: { path: join(dir, 'm.jsonl'), intervalMs: 100 } } });
+  const cfg = smallPipeline({ sinks: { viewer: { enabled: false }, predictions: { path: join(dir, 'pred.evpred') }, overlays: { dir: join(dir, 'png'), every: 5, scale: 2 }, metrics: { path: join(dir, 'm.jsonl'), intervalMs: 100 } } });
   // the file is paced on a virtual clock; model steps run on real macrotasks as in production
   const clock = new VirtualClock();
   const p = await Pipeline.create(cfg, { scheduler: clock.scheduler });

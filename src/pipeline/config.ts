@@ -95,8 +95,13 @@ export interface SinksConfig {
   viewer: { enabled: boolean; host: string; port: number; allowHosts: string[]; allowOrigins: string[] };
   /** JSON lines of pipeline metrics every `intervalMs` (null path: none). "-" = stdout. */
   metrics: { path: string | null; intervalMs: number };
-  /** Prediction recording (class maps per frame; see sinks.ts for the format). */
-  record: { path: string | null };
+  /**
+   * Recording of the incoming events (src/pipeline/record-events.ts): `.aedat4` (AEDAT 4, packets compressed
+   * with `compression`) or `.raw` (Prophesee EVT 3); at most `maxBufferMB` waiting for the disk.
+   */
+  record: { path: string | null; compression: 'none' | 'lz4' | 'zstd'; maxBufferMB: number };
+  /** Prediction recording (class maps per frame, `.evpred`; see sinks.ts for the format). */
+  predictions: { path: string | null };
   /** PNG overlay per processed frame (every `every`-th), rendered with sharp. */
   overlays: { dir: string | null; every: number; scale: number };
 }
@@ -236,6 +241,16 @@ export const PIPELINE_SCHEMA = {
           type: 'object',
           additionalProperties: false,
           default: {},
+          properties: {
+            path: { ...nullableStr, default: null },
+            compression: { enum: ['none', 'lz4', 'zstd'], default: 'lz4' },
+            maxBufferMB: num({ minimum: 1, maximum: 4096, default: 32 }),
+          },
+        },
+        predictions: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
           properties: { path: { ...nullableStr, default: null } },
         },
         overlays: {
@@ -332,6 +347,23 @@ export function checkFraming(f: FramingConfig, source: string): void {
 }
 
 /**
+ * sinks.record records events (.aedat4 / .raw) since issue 14; before, it recorded class maps (.evpred).
+ * An old file that still names a .evpred there gets one line saying where that moved, not a mystery.
+ */
+function checkRecordSinks(s: SinksConfig, source: string, recordField = '/sinks/record/path', predField = '/sinks/predictions/path'): void {
+  const at = source ? `${source}: ` : '';
+  const rec = s.record.path;
+  if (rec !== null) {
+    const p = rec.toLowerCase();
+    if (p.endsWith('.evpred'))
+      throw new PipelineConfigError(`${at}${recordField} '${rec}' is a prediction file: ${recordField === '/sinks/record/path' ? 'sinks.record now records the incoming events (.aedat4 or .raw); move it to /sinks/predictions/path' : 'use --record-predictions for class maps (.evpred); --record records the incoming events (.aedat4 or .raw)'}`);
+    if (!p.endsWith('.aedat4') && !p.endsWith('.raw')) throw new PipelineConfigError(`${at}${recordField} must end in .aedat4 (AEDAT 4) or .raw (Prophesee EVT 3), got '${rec}'`);
+  }
+  const pred = s.predictions.path;
+  if (pred !== null && /\.(aedat4|raw)$/i.test(pred)) throw new PipelineConfigError(`${at}${predField} '${pred}' looks like an event recording; class maps are written as .evpred (events: ${recordField === '/sinks/record/path' ? '/sinks/record/path' : '--record'})`);
+}
+
+/**
  * Validate a parsed pipeline object (defaults are filled in); throws PipelineConfigError naming every bad
  * field. `baseDir` resolves relative paths.
  */
@@ -344,6 +376,7 @@ export function parsePipeline(data: unknown, baseDir: string, source = 'pipeline
   checkFraming(cfg.framing, source);
   if (cfg.model.slidingWindow && cfg.model.resetEvery > 0) throw new PipelineConfigError(`${source}: /model/slidingWindow and /model/resetEvery exclude each other (the sliding window resets its sessions itself)`);
   if (cfg.model.slidingWindow && cfg.model.stepsPerFrame !== 1) throw new PipelineConfigError(`${source}: /model/slidingWindow needs /model/stepsPerFrame 1`);
+  checkRecordSinks(cfg.sinks, source);
   return cfg;
 }
 
@@ -382,7 +415,10 @@ export interface PipelineOverrides {
   loop?: boolean;
   saveOverlays?: string;
   metrics?: string;
+  /** Event recording (.aedat4 / .raw). */
   record?: string;
+  /** Class-map recording (.evpred). */
+  recordPredictions?: string;
   viewer?: boolean;
   /** Added to sinks.viewer.allowHosts / allowOrigins. */
   allowHosts?: string[];
@@ -417,6 +453,8 @@ export function applyOverrides(cfg: PipelineConfig, o: PipelineOverrides): Pipel
   if (o.saveOverlays !== undefined) out.sinks.overlays.dir = resolve(o.saveOverlays);
   if (o.metrics !== undefined) out.sinks.metrics.path = o.metrics === '-' ? '-' : resolve(o.metrics);
   if (o.record !== undefined) out.sinks.record.path = resolve(o.record);
+  if (o.recordPredictions !== undefined) out.sinks.predictions.path = resolve(o.recordPredictions);
+  if (o.record !== undefined || o.recordPredictions !== undefined) checkRecordSinks(out.sinks, '', '--record', '--record-predictions');
   return out;
 }
 

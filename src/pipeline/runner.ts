@@ -18,6 +18,8 @@ import { PacedFileSource } from '../sources/paced-file.js';
 import type { ControlledSource, SourceStatus } from '../sources/controlled.js';
 import { LiveTcpSource, continuousTime } from './source.js';
 import { Stats, type Percentiles } from './stats.js';
+import type { EventBatch } from '../events/types.js';
+import type { RecordingStatus } from './record-events.js';
 
 /** One processed frame, as handed to every sink. */
 export interface FrameResult {
@@ -69,6 +71,8 @@ export interface PipelineStatus {
   latency: { stepMs: Percentiles; processingMs: Percentiles; e2eMs: Percentiles };
   resets: number;
   tensors: number;
+  /** The event recording (sinks.record), when one runs. */
+  recording?: RecordingStatus;
   memory: { rssMB: number; heapMB: number };
   uptimeS: number;
 }
@@ -106,7 +110,16 @@ export class Pipeline {
   private running = false;
   private readonly out = new Subject<FrameResult>();
   readonly errors$ = new Subject<Error>();
-  private readonly log: (line: string) => void;
+  /**
+   * Every event batch as the source delivers it (live sources after time rebasing), before framing: what
+   * the event recorder writes. Completes / errors with the source.
+   */
+  readonly events$: Observable<EventBatch>;
+  private readonly input = new Subject<EventBatch>();
+  /** Set by the event-recording sink: its status joins status(). */
+  recording: (() => RecordingStatus) | undefined;
+  /** The run's log (sinks report through it too). */
+  readonly log: (line: string) => void;
   private readonly stepScheduler: SchedulerLike | undefined;
 
   private constructor(
@@ -123,6 +136,7 @@ export class Pipeline {
         ? new LiveTcpSource(s.url, { idleTimeoutMs: s.idleTimeoutMs, maxPacketBytes: s.maxPacketBytes, log: this.log, scheduler: opts.scheduler })
         : new PacedFileSource(resolveIn(cfg, s.path), { speed: s.speed, loop: s.loop, scheduler: opts.scheduler });
     this.results$ = this.out.asObservable();
+    this.events$ = this.input.asObservable();
   }
 
   /** Build the model (loads the tfjs backend and checkpoint); call start() to run. */
@@ -143,7 +157,9 @@ export class Pipeline {
     const crop = f.crop ? { x: f.crop[0], y: f.crop[1], width: f.crop[2], height: f.crop[3] } : undefined;
     const live = this.source.kind === 'live';
     const events$ = live ? this.source.events$.pipe(continuousTime(2_000_000, () => this.timeRebases++)) : this.source.events$;
+    const input = this.input;
     return events$.pipe(
+      tap({ next: (b) => input.next(b), error: (e: unknown) => input.error(e), complete: () => input.complete() }),
       binFrames({ windowUs: f.windowMs * 1000, crop, resize: { width: W, height: H }, normalize: false, latenessUs: f.latenessMs * 1000 }),
       tap((fr) => {
         this.binned++;
@@ -275,6 +291,7 @@ export class Pipeline {
       latency: { stepMs: this.stats.step.summary(), processingMs: this.stats.latency.summary(), e2eMs: this.stats.e2e.summary() },
       resets: this.resets,
       tensors: tensorCount(),
+      ...(this.recording ? { recording: this.recording() } : {}),
       memory: { rssMB: mem.rss / 2 ** 20, heapMB: mem.heapUsed / 2 ** 20 },
       uptimeS: (performance.now() - this.started) / 1000,
     };
@@ -290,6 +307,7 @@ export class Pipeline {
     this.sub = undefined;
     this.running = false;
     this.out.complete();
+    this.input.complete();
     this.model.dispose();
   }
 }

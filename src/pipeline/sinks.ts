@@ -1,5 +1,6 @@
 /**
- * Pipeline sinks besides the viewer: metrics log (JSON lines), prediction recording, PNG overlays.
+ * Pipeline sinks besides the viewer: metrics log (JSON lines), event recording (record-events.ts),
+ * prediction recording, PNG overlays.
  * Every sink is bounded: a sink that cannot keep up skips frames (counted) instead of queueing them.
  *
  * Prediction recording format (`.evpred`): one UTF-8 JSON header line
@@ -13,6 +14,8 @@ import { join } from 'node:path';
 import type { Subscription } from 'rxjs';
 import type { Pipeline, FrameResult } from './runner.js';
 import { classStyle, overlayPng } from './render.js';
+import { resolveIn } from './config.js';
+import { EventRecorder, checkRecordPath, openEventWriter } from './record-events.js';
 
 export interface Sink {
   readonly name: string;
@@ -39,6 +42,7 @@ export function metricsSink(p: Pipeline, path: string, intervalMs: number): Sink
       e2eMs: s.latency.e2eMs,
       rates: p.latest?.layers.map((l) => ({ name: l.name, rate: Math.round(l.rate * 1e5) / 1e5 })),
       tensors: s.tensors,
+      ...(s.recording ? { recording: { state: s.recording.state, written: s.recording.written, dropped: s.recording.dropped, bufferedBytes: s.recording.bufferedBytes } } : {}),
       rssMB: Math.round(s.memory.rssMB * 10) / 10,
     };
     // a stalled stdout pipe must not grow memory: skip the line while the stream is backed up
@@ -56,8 +60,49 @@ export function metricsSink(p: Pipeline, path: string, intervalMs: number): Sink
   };
 }
 
+/**
+ * Every incoming event batch to an event file (`.aedat4`; see record-events.ts). A file source is paused
+ * while the disk is behind; a live source's excess batches are dropped and counted. The file is closed
+ * (data table written) when the source ends or fails, or when the sink is closed (run stopped, Ctrl-C).
+ */
+export function eventRecordSink(p: Pipeline, rec: { path: string; compression: 'none' | 'lz4' | 'zstd'; maxBufferMB: number }): Sink {
+  const format = checkRecordPath(rec.path);
+  const src = p.source;
+  const recorder = new EventRecorder({
+    path: rec.path,
+    format,
+    open: openEventWriter(rec.path, { compression: rec.compression }),
+    maxBufferedBytes: rec.maxBufferMB * 2 ** 20,
+    overflow: src.kind === 'file' ? { kind: 'pause', pause: () => src.setPaused(true), resume: () => src.setPaused(false) } : { kind: 'drop' },
+    log: p.log,
+  });
+  p.recording = () => recorder.status();
+  let reported = false;
+  const done = () => {
+    if (reported) return;
+    reported = true;
+    void recorder.close().then(() => {
+      const s = recorder.status();
+      p.log(`evstream: recorded ${s.written} events to ${s.path}${s.dropped ? ` (${s.dropped} dropped)` : ''}`);
+    });
+  };
+  // source end or failure closes the file at once: the viewer may keep serving long after
+  const sub: Subscription = p.events$.subscribe({ next: (b) => recorder.push(b), error: done, complete: done });
+  return {
+    name: 'record',
+    get skipped() {
+      return recorder.status().droppedBatches;
+    },
+    close: async () => {
+      sub.unsubscribe();
+      done();
+      await recorder.close();
+    },
+  };
+}
+
 /** Class maps of every processed frame to a `.evpred` file (see module comment). */
-export function recordSink(p: Pipeline, path: string): Sink {
+export function predictionsSink(p: Pipeline, path: string): Sink {
   const out = createWriteStream(path);
   const { width, height, classes } = { width: p.cfg.framing.size[1], height: p.cfg.framing.size[0], classes: p.model.info.classes };
   out.write(JSON.stringify({ format: 'evstream-predictions', version: 1, width, height, classes, classNames: classStyle(classes).names, pipeline: p.cfg.name, model: p.model.info.arch }) + '\n');
@@ -76,7 +121,7 @@ export function recordSink(p: Pipeline, path: string): Sink {
     out.write(rec);
   });
   return {
-    name: 'record',
+    name: 'predictions',
     get skipped() {
       return skipped;
     },
@@ -129,7 +174,8 @@ export function startSinks(p: Pipeline): Sink[] {
   const s = p.cfg.sinks;
   const sinks: Sink[] = [];
   if (s.metrics.path) sinks.push(metricsSink(p, s.metrics.path, s.metrics.intervalMs));
-  if (s.record.path) sinks.push(recordSink(p, s.record.path));
+  if (s.record.path) sinks.push(eventRecordSink(p, { ...s.record, path: resolveIn(p.cfg, s.record.path) }));
+  if (s.predictions.path) sinks.push(predictionsSink(p, resolveIn(p.cfg, s.predictions.path)));
   if (s.overlays.dir) sinks.push(overlaySink(p, s.overlays.dir, s.overlays.every, s.overlays.scale));
   return sinks;
 }

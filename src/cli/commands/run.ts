@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { applyOverrides, loadPipeline, type PipelineOverrides } from '../../pipeline/config.js';
+import { PipelineConfigError, applyOverrides, loadPipeline, type PipelineOverrides } from '../../pipeline/config.js';
 import { SPEED_MAX, SPEED_MIN } from '../../sources/speed.js';
 import { RequestGuard } from '../../server/plugins/guard.js';
 import { integerArg, numberArg, option, repeatableListOption } from '../options.js';
@@ -14,6 +14,7 @@ interface RunOpts {
   saveOverlays?: string;
   metrics?: string;
   record?: string;
+  recordPredictions?: string;
   viewer?: boolean;
   duration?: number;
   quiet?: boolean;
@@ -40,7 +41,8 @@ export function registerRun(program: Command): void {
     .option('--no-loop', 'play a file source once')
     .option('--save-overlays <dir>', 'write a PNG overlay per processed frame into <dir>')
     .option('--metrics <file>', "append pipeline metrics as JSON lines to <file> ('-' = stdout)")
-    .option('--record <file>', 'record the predicted class maps (.evpred)')
+    .option('--record <file>', 'record every incoming event to <file> as it arrives: .aedat4 (AEDAT 4, lz4), closed cleanly on Ctrl-C, source end or failure (.raw, Prophesee EVT 3: not yet)')
+    .option('--record-predictions <file>', 'record the predicted class maps of every processed frame (.evpred)')
     .option('--no-viewer', 'no web server (headless: use --metrics)');
   option(cmd, '--duration <s>', 'stop after this many seconds', numberArg({ above: 0 }));
   cmd.option('-q, --quiet', 'no periodic status line');
@@ -57,6 +59,7 @@ export function registerRun(program: Command): void {
         saveOverlays: opts.saveOverlays,
         metrics: opts.metrics,
         record: opts.record,
+        recordPredictions: opts.recordPredictions,
         viewer: opts.viewer === false ? false : undefined,
         allowHosts: opts.allowHost,
         allowOrigins: opts.allowOrigin,
@@ -72,19 +75,37 @@ export function registerRun(program: Command): void {
       // check the guard's options now, before the model loads (the server checks them again when it starts)
       const v = cfg.sinks.viewer;
       if (v.enabled) new RequestGuard({ boundHost: v.host, allowHosts: v.allowHosts, allowOrigins: v.allowOrigins });
+      // a record path that cannot be written is refused now, not after the model has loaded
+      if (cfg.sinks.record.path) {
+        const { checkRecordPath } = await import('../../pipeline/record-events.js');
+        try {
+          checkRecordPath(cfg.sinks.record.path);
+        } catch (e) {
+          throw new PipelineConfigError((e as Error).message);
+        }
+      }
       const duration = opts.duration;
       // The pipeline (tfjs, fastify) loads only when a pipeline runs, so other commands start fast.
       const { runPipeline } = await import('../../server/live-run.js');
       const run = await runPipeline(cfg, { log: (l) => console.error(l), statusEveryS: opts.quiet ? 0 : 10 });
       if (run.url) console.log(`evstream: viewer at ${run.url}`);
+      // One way out: stop the server and pipeline, then close every sink (the event recording writes its
+      // last packets and data table) before exiting. A second Ctrl-C exits at once (a hung disk).
       let stopping = false;
       const stop = (code: number) => {
         if (stopping) return;
         stopping = true;
         void run.stop().then(() => process.exit(code));
       };
-      process.once('SIGINT', () => stop(0));
-      process.once('SIGTERM', () => stop(0));
+      const onSignal = () => {
+        if (stopping) {
+          console.error('evstream: second signal: exiting without waiting for the sinks');
+          process.exit(130);
+        }
+        stop(0);
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       if (duration !== undefined) setTimeout(() => stop(0), duration * 1000).unref();
       run.done.then(
         () => {
