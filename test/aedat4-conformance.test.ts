@@ -87,16 +87,14 @@ test('dvs-lz4-sample: identical output for chunk sizes 1, 7, 4096 and whole file
   const whole = decodeChunked(bytes);
   const ref = statsOf(whole.batches);
   const refLengths = whole.batches.map((b) => b.length);
+  // (how fast 1-byte chunks decode is a speed goal: `npm run bench -- goals`)
   for (const size of [1, 7, 4096]) {
-    const started = performance.now();
     const r = decodeChunked(bytes, size);
-    const ms = performance.now() - started;
     assert.equal(r.error, undefined, `chunk ${size}`);
     assert.deepEqual(r.warnings, [], `chunk ${size}`);
     assert.deepEqual(statsOf(r.batches), ref, `chunk ${size}`);
     assert.deepEqual(r.batches.map((b) => b.length), refLengths, `chunk ${size}`);
     assert.deepEqual(r.decoder.info(), whole.decoder.info(), `chunk ${size}`);
-    if (size === 1) assert.ok(ms < 10000, `1-byte chunks took ${ms.toFixed(0)} ms`);
   }
 });
 

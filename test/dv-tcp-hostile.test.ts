@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
+import diagnostics from 'node:diagnostics_channel';
 import { VirtualTimeScheduler } from 'rxjs';
 import { fromDvTcp, type DvConnectionStatus, type DvTcpOptions } from '../src/sources/dv-tcp.js';
 import { DvPacketGuard } from '../src/sources/dv-packet-guard.js';
@@ -266,19 +267,25 @@ test('a server that sends the header then trickles bytes is dropped by the idle 
       s.write(header);
     } else s.write(Buffer.concat([header, packets[0]!]));
   });
+  // the source's own socket (node's net.client.socket channel), to wait until each byte has reached it
+  // instead of sleeping a guessed time
+  const clientSockets: Socket[] = [];
+  const onSocket = (m: unknown): void => void clientSockets.push((m as { socket: Socket }).socket);
+  diagnostics.subscribe('net.client.socket', onSocket);
   const vt = virtualTime();
   const w = watch(srv.port, { scheduler: vt.scheduler, idleTimeoutMs: 5000 });
   try {
     await until(() => w.statuses.some((s) => s.state === 'connected') && client !== undefined, 'connected');
+    const received = (n: number) => until(() => clientSockets[0]!.bytesRead === header.length + n, `${n} trickled bytes at the client`);
     const p = packets[0]!;
     for (let i = 0; i < 4; i++) {
       client!.write(p.subarray(i, i + 1)); // one byte per virtual second
-      await new Promise((r) => setTimeout(r, 15));
+      await received(i + 1);
       vt.advance(1000);
     }
     assert.equal(w.ends().length, 0, 'still within the timeout after 4 s');
     client!.write(p.subarray(4, 5));
-    await new Promise((r) => setTimeout(r, 15));
+    await received(5);
     vt.advance(1000);
     await until(() => w.ends().length >= 1, 'the idle timeout');
     const end = w.ends()[0]!;
@@ -289,6 +296,7 @@ test('a server that sends the header then trickles bytes is dropped by the idle 
     await until(() => w.events() === PER_PACKET, 'the reconnected stream');
     assert.equal(srv.connections(), 2);
   } finally {
+    diagnostics.unsubscribe('net.client.socket', onSocket);
     w.stop();
     await srv.close();
   }

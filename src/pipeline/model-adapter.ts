@@ -4,10 +4,12 @@
  * wraps a streaming session with the input encoder, steps per frame, per-layer spike rates and the argmax
  * class map. Spike rates need neurons per layer, taken from `model.def.spikingLayers`.
  *
- * Which wins: the checkpoint's architecture, classes, width and T are facts of its weights; a pipeline that
- * sets `width` or `T` to something else fails to load (named). `checkpointPipeline` goes one step further
- * for a checkpoint given on the command line: the pipeline's framing and streaming are replaced by the ones
- * the model was trained with.
+ * Which wins: the checkpoint. Its architecture, classes, width and T are facts of its weights, and its
+ * framing (size, crop, window, normalisation), input mode and streaming policy are how it was trained: a
+ * pipeline runs a checkpoint as it was trained whether the checkpoint comes from the pipeline file or from
+ * `--checkpoint` (`checkpointPipeline`, applied by `Pipeline.create`); each pipeline setting it replaces is
+ * logged. Otherwise the live frames would not be the frames `eval` scores (test/live-checkpoint.test.ts).
+ * `LiveModel.create` alone still refuses an architecture / class count that is not the checkpoint's.
  */
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
@@ -44,9 +46,9 @@ export function checkpointPipeline(cfg: PipelineConfig, checkpoint: string): { c
   set(m, 'checkpoint', checkpoint, 'model.checkpoint');
   set(m, 'arch', meta.arch, 'model.arch');
   set(m, 'classes', meta.classes, 'model.classes');
-  // the checkpoint's own width and T (the pipeline's were for its own checkpoint)
-  set(m, 'width', null, 'model.width');
-  set(m, 'T', null, 'model.T');
+  // the checkpoint's own width and T: a pipeline value that differs is replaced (null = "the checkpoint's" stays)
+  if (m.width !== null) set(m, 'width', meta.width, 'model.width');
+  if (m.T !== null) set(m, 'T', meta.T, 'model.T');
   set(f, 'size', [meta.size[0], meta.size[1]], 'framing.size');
   if (meta.crop === 'none') set(f, 'crop', null, 'framing.crop');
   else if (Array.isArray(meta.crop)) set(f, 'crop', [...meta.crop], 'framing.crop');

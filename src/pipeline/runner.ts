@@ -13,7 +13,7 @@ import { normalizeMinMax } from '../framing/normalize.js';
 import type { Frame } from '../framing/frame.js';
 import { boundedStep } from './bounded-step.js';
 import { describeSource, resolveIn, type PipelineConfig } from './config.js';
-import { LiveModel, tensorCount, type ModelInfo } from './model-adapter.js';
+import { LiveModel, checkpointPipeline, tensorCount, type ModelInfo } from './model-adapter.js';
 import { PacedFileSource } from '../sources/paced-file.js';
 import type { ControlledSource, SourceStatus } from '../sources/controlled.js';
 import { LiveTcpSource, continuousTime } from './source.js';
@@ -146,6 +146,13 @@ export class Pipeline {
       if (!existsSync(path)) throw new Error(`pipeline '${cfg.name}': source ${path} does not exist${cfg.source.type === 'ddd17' ? ' (give the DDD17 drive with --source PATH)' : ''}`);
     }
     const checkpoint = cfg.model.checkpoint ? resolveIn(cfg, cfg.model.checkpoint) : null;
+    if (checkpoint) {
+      // a checkpoint runs as it was trained (its framing, encoder, streaming): what the file says otherwise is replaced, and said
+      const r = checkpointPipeline(cfg, checkpoint);
+      const changes = r.changes.filter((c) => !c.startsWith('model.checkpoint '));
+      if (changes.length) opts.log?.(`evstream: warning: pipeline '${cfg.name}' runs ${checkpoint} as it was trained: ${changes.join(', ')}`);
+      cfg = r.cfg;
+    }
     const model = await LiveModel.create(cfg.model, checkpoint, cfg.framing.size);
     return new Pipeline(cfg, model, opts);
   }

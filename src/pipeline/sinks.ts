@@ -11,7 +11,7 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Subscription } from 'rxjs';
+import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
 import type { Pipeline, FrameResult } from './runner.js';
 import { classStyle, overlayPng } from './render.js';
 import { resolveIn } from './config.js';
@@ -24,10 +24,29 @@ export interface Sink {
   close(): Promise<void>;
 }
 
+export interface SinkOptions {
+  /** Timers of the periodic sinks (metrics); default: a real interval that does not keep the process alive. Tests pass virtual time. */
+  scheduler?: SchedulerLike;
+}
+
+/** `fn` every `ms` on `scheduler` (or a real, unref'd interval); returns the cancel. */
+function every(ms: number, fn: () => void, scheduler?: SchedulerLike): () => void {
+  if (!scheduler) {
+    const t = setInterval(fn, ms);
+    t.unref();
+    return () => clearInterval(t);
+  }
+  const sub = scheduler.schedule(function (this: SchedulerAction<undefined>) {
+    fn();
+    this.schedule(undefined, ms);
+  }, ms);
+  return () => sub.unsubscribe();
+}
+
 /** JSON line of pipeline metrics every `intervalMs` to a file or stdout ("-"). */
-export function metricsSink(p: Pipeline, path: string, intervalMs: number): Sink {
+export function metricsSink(p: Pipeline, path: string, intervalMs: number, opts: SinkOptions = {}): Sink {
   const out: WriteStream | NodeJS.WriteStream = path === '-' ? process.stdout : createWriteStream(path, { flags: 'a' });
-  const timer = setInterval(() => {
+  const cancel = every(intervalMs, () => {
     const s = p.status();
     const line = {
       time: new Date().toISOString(),
@@ -48,13 +67,12 @@ export function metricsSink(p: Pipeline, path: string, intervalMs: number): Sink
     // a stalled stdout pipe must not grow memory: skip the line while the stream is backed up
     if (out.writableNeedDrain) return;
     out.write(JSON.stringify(line) + '\n');
-  }, intervalMs);
-  timer.unref();
+  }, opts.scheduler);
   return {
     name: 'metrics',
     skipped: 0,
     close: async () => {
-      clearInterval(timer);
+      cancel();
       if (out !== process.stdout) await new Promise<void>((r) => (out as WriteStream).end(r));
     },
   };
@@ -170,10 +188,10 @@ export function overlaySink(p: Pipeline, dir: string, every: number, scale: numb
 }
 
 /** The sinks a pipeline file asks for (the viewer server is started separately). */
-export function startSinks(p: Pipeline): Sink[] {
+export function startSinks(p: Pipeline, opts: SinkOptions = {}): Sink[] {
   const s = p.cfg.sinks;
   const sinks: Sink[] = [];
-  if (s.metrics.path) sinks.push(metricsSink(p, s.metrics.path, s.metrics.intervalMs));
+  if (s.metrics.path) sinks.push(metricsSink(p, s.metrics.path, s.metrics.intervalMs, opts));
   if (s.record.path) sinks.push(eventRecordSink(p, { ...s.record, path: resolveIn(p.cfg, s.record.path) }));
   if (s.predictions.path) sinks.push(predictionsSink(p, resolveIn(p.cfg, s.predictions.path)));
   if (s.overlays.dir) sinks.push(overlaySink(p, s.overlays.dir, s.overlays.every, s.overlays.scale));
