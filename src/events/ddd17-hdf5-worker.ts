@@ -127,6 +127,8 @@ let module: H5Module;
 let file: H5File | undefined;
 let data: H5Dataset | undefined;
 let cellBytes = 0;
+/** Datasets 'slice' has looked up in the open file (their metadata is cached by h5wasm too). */
+const sliced = new Map<string, H5Dataset>();
 let tainted = false;
 
 /** Run an h5wasm call; any failure taints this worker, a trap or abort is a CrashError. */
@@ -240,16 +242,20 @@ function smallAttrs(path: string): Record<string, H5AttrValue> {
 
 /** Elements [from, to) of the 1-D dataset `path`, read into a zeroed buffer (see the module comment). */
 function readSlice(path: string, from: number, to: number): Uint8Array {
-  const d = lookup(path);
-  if (!d || d.type !== 'Dataset') throw new Error(`no dataset '${path}'`);
-  const size = h5(() => d.metadata.size);
+  let d = sliced.get(path);
+  if (!d) {
+    const o = lookup(path);
+    if (!o || o.type !== 'Dataset') throw new Error(`no dataset '${path}'`);
+    sliced.set(path, (d = o));
+  }
+  const size = h5(() => d!.metadata.size);
   const nbytes = Math.max(1, (to - from) * size);
   return h5(() => {
     const ptr = module._malloc(nbytes);
     if (ptr === 0) throw new Error(`h5wasm could not allocate ${nbytes} bytes`);
     module.HEAPU8.fill(0, ptr, ptr + nbytes);
     try {
-      if (to > from) module.get_dataset_data(d.file_id, d.path, [BigInt(to - from)], [BigInt(from)], [1n], BigInt(ptr));
+      if (to > from) module.get_dataset_data(d!.file_id, d!.path, [BigInt(to - from)], [BigInt(from)], [1n], BigInt(ptr));
       return module.HEAPU8.slice(ptr, ptr + (to - from) * size);
     } finally {
       module._free(ptr);
@@ -344,6 +350,7 @@ function handle(msg: H5Request): { reply: H5Reply; transfer?: ArrayBuffer[] } {
       case 'close': {
         const f = file;
         file = undefined;
+        sliced.clear();
         data = undefined;
         if (f) {
           try {

@@ -268,12 +268,13 @@ function sourceOf(path: string, layout: Hdf5EventLayout, d: Described, fileSize:
     numericType(path, name, o.type, f === 't');
     return { f, name, o };
   });
+  // Each length against the file first: a corrupt length is named as such, not as a mismatch.
+  for (const s of sets) checkDataset(path, s.name, s.o, s.o.shape[0]!, s.o.type.size, fileSize);
   const length = sets[0]!.o.shape[0]!;
   for (const s of sets) {
     if (s.o.shape[0] !== length) {
       throw new EventFormatError('bad-header', path, 0, `datasets of one length: '${s.name}' as long as '${sets[0]!.name}' (${length})`, `${s.o.shape[0]} elements in '${s.name}'`, 'row');
     }
-    checkDataset(path, s.name, s.o, length, s.o.type.size, fileSize);
   }
   header['events'] = length;
   header['tType'] = `${sets[2]!.o.type.cls}${sets[2]!.o.type.size * 8}`;
