@@ -1,5 +1,7 @@
 /**
- * Worker thread that owns one h5wasm instance and reads `dvs/data` rows for ddd17-hdf5.ts.
+ * Worker thread that owns one h5wasm instance: it reads `dvs/data` rows for ddd17-hdf5.ts, and describes
+ * objects (shape, type, filters, small attributes) and reads slices of 1-D datasets for hdf5-events.ts.
+ * The main thread's side is hdf5-session.ts.
  *
  * Why a worker: h5wasm is HDF5 compiled to wasm, and hostile files hurt it in ways the process must not
  * share. Its throwing error handler (used here, so HDF5 prints nothing) throws out of the middle of the C++
@@ -19,9 +21,40 @@ import { parentPort } from 'node:worker_threads';
 import { resolve } from 'node:path';
 import h5wasm from 'h5wasm/node';
 
-export const DATASET = 'dvs/data';
+export type H5Command =
+  /** Open a file; `dataset` (DDD17's `dvs/data`) is the variable-length rows dataset 'read' serves. */
+  | { op: 'open'; path: string; dataset?: string }
+  | { op: 'read'; from: number; to: number; column?: number }
+  /** What each of `paths` is (absent ones are null), and the small attributes of the groups in `attrsOf`. */
+  | { op: 'describe'; paths: string[]; attrsOf: string[] }
+  /** Elements [from, to) of each 1-D dataset in `paths`, as raw little-endian bytes. */
+  | { op: 'slice'; paths: string[]; from: number; to: number }
+  | { op: 'close' };
 
-export type H5Command = { op: 'open'; path: string } | { op: 'read'; from: number; to: number; column?: number } | { op: 'close' };
+/** An HDF5 type as the readers need it: class, element size, signedness, compound members. */
+export interface H5TypeInfo {
+  cls: 'int' | 'float' | 'compound' | 'other';
+  size: number;
+  signed: boolean;
+  members?: { name: string; offset: number; cls: 'int' | 'float' | 'compound' | 'other'; size: number; signed: boolean }[];
+}
+
+export type H5ObjectInfo =
+  | { kind: 'group' }
+  | {
+      kind: 'dataset';
+      shape: number[] | null;
+      type: H5TypeInfo;
+      /** The filter pipeline (id and the name the file gives it). */
+      filters: { id: number; name: string }[];
+      chunks: number[] | null;
+      /** A scalar or one-element numeric dataset's value (as a decimal string: int64 stays exact). */
+      value?: string;
+    }
+  | { kind: 'other' };
+
+/** A small attribute's value (numbers as decimal strings: int64 stays exact). */
+export type H5AttrValue = string | string[];
 export type H5Request = H5Command & { id: number };
 
 export type H5Reply = { id: number; tainted: boolean } & (
@@ -34,8 +67,10 @@ export type H5Reply = { id: number; tainted: boolean } & (
       /** First row HDF5 could not read (the cells above stop before it). */
       bad?: { row: number; reason: string };
     }
+  | { ok: 'describe'; objects: Record<string, H5ObjectInfo | null>; attrs: Record<string, Record<string, H5AttrValue>> }
+  | { ok: 'slice'; data: Uint8Array[] }
   | { ok: 'close' }
-  /** 'open': the file; 'dataset': dvs/data; 'crash': the wasm module trapped or aborted; 'usage': a bug. */
+  /** 'open': the file; 'dataset': the dataset read or described; 'crash': the wasm module trapped or aborted; 'usage': a bug. */
   | { error: 'open' | 'dataset' | 'crash' | 'usage'; reason: string }
 );
 
@@ -49,11 +84,26 @@ interface H5Module {
   activate_throwing_error_handler(): number;
 }
 
+interface H5Metadata {
+  type: number;
+  size: number;
+  signed: boolean;
+  shape: number[] | null;
+  total_size: number;
+  chunks: number[] | null;
+  compound_type?: { members: (H5Metadata & { name: string; offset: number })[] };
+}
+
 interface H5Dataset {
+  type: string;
   shape: number[] | null;
   file_id: bigint;
   path: string;
-  metadata: { size: number };
+  metadata: H5Metadata;
+  filters: { id: number; name: string }[];
+  value: unknown;
+  attrs: Record<string, { metadata: H5Metadata; value: unknown }>;
+  keys?: () => string[];
 }
 
 type H5File = InstanceType<typeof h5wasm.File>;
@@ -77,6 +127,8 @@ let module: H5Module;
 let file: H5File | undefined;
 let data: H5Dataset | undefined;
 let cellBytes = 0;
+/** Datasets 'slice' has looked up in the open file (their metadata is cached by h5wasm too). */
+const sliced = new Map<string, H5Dataset>();
 let tainted = false;
 
 /** Run an h5wasm call; any failure taints this worker, a trap or abort is a CrashError. */
@@ -117,6 +169,100 @@ function readCells(from: number, to: number, column: number | undefined): Uint8A
   });
 }
 
+/**
+ * The object at `path`, or null when absent. Walks group by group: h5wasm answers null for a missing name
+ * but throws (tainting this worker) for a path through a dataset.
+ */
+function lookup(path: string): H5Dataset | null {
+  const parts = path.split('/').filter((x) => x !== '');
+  let at = '';
+  let obj: H5Dataset | null = null;
+  for (const part of parts) {
+    if (obj && obj.type !== 'Group') return null;
+    at += '/' + part;
+    obj = h5(() => file!.get(at) as unknown as H5Dataset | null);
+    if (!obj) return null;
+  }
+  return obj;
+}
+
+function typeClass(t: number): H5TypeInfo['cls'] {
+  return t === 0 ? 'int' : t === 1 ? 'float' : t === 6 ? 'compound' : 'other';
+}
+
+/** Elements one dataset may hold for its value to be returned by 'describe' (t_offset is one). */
+const SMALL_VALUE = 1;
+/** Attributes larger than this many elements are not read (a hostile file may claim millions). */
+const SMALL_ATTR = 4;
+
+function numericText(v: unknown): string[] | undefined {
+  if (typeof v === 'number' || typeof v === 'bigint') return [String(v)];
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number | bigint>, (x) => String(x));
+  return undefined;
+}
+
+function describe(path: string): H5ObjectInfo | null {
+  const o = lookup(path);
+  if (!o) return null;
+  if (o.type === 'Group') return { kind: 'group' };
+  if (o.type !== 'Dataset') return { kind: 'other' };
+  const m = h5(() => o.metadata);
+  const type: H5TypeInfo = { cls: typeClass(m.type), size: m.size, signed: m.signed };
+  if (m.compound_type) {
+    type.members = m.compound_type.members.map((c) => ({ name: c.name, offset: c.offset, cls: typeClass(c.type), size: c.size, signed: c.signed }));
+  }
+  const filters = h5(() => o.filters).map((f) => ({ id: f.id, name: f.name }));
+  const info: H5ObjectInfo = { kind: 'dataset', shape: m.shape, type, filters, chunks: m.chunks };
+  if ((type.cls === 'int' || type.cls === 'float') && m.total_size <= SMALL_VALUE && filters.length === 0) {
+    const v = numericText(h5(() => o.value));
+    if (v && v.length === 1) info.value = v[0]!;
+  }
+  return info;
+}
+
+/** Numeric and string attributes of at most SMALL_ATTR elements on the group at `path`. */
+function smallAttrs(path: string): Record<string, H5AttrValue> {
+  const o = path === '/' ? (file as unknown as H5Dataset) : lookup(path);
+  const out: Record<string, H5AttrValue> = {};
+  if (!o) return out;
+  const attrs = h5(() => o.attrs);
+  for (const [name, a] of Object.entries(attrs)) {
+    const m = h5(() => a.metadata);
+    if (m.total_size > SMALL_ATTR) continue;
+    if (m.type === 3) {
+      const v = h5(() => a.value);
+      if (typeof v === 'string') out[name] = v.slice(0, 64);
+    } else if (m.type === 0 || m.type === 1) {
+      const v = numericText(h5(() => a.value));
+      if (v) out[name] = v.length === 1 ? v[0]! : v;
+    }
+  }
+  return out;
+}
+
+/** Elements [from, to) of the 1-D dataset `path`, read into a zeroed buffer (see the module comment). */
+function readSlice(path: string, from: number, to: number): Uint8Array {
+  let d = sliced.get(path);
+  if (!d) {
+    const o = lookup(path);
+    if (!o || o.type !== 'Dataset') throw new Error(`no dataset '${path}'`);
+    sliced.set(path, (d = o));
+  }
+  const size = h5(() => d!.metadata.size);
+  const nbytes = Math.max(1, (to - from) * size);
+  return h5(() => {
+    const ptr = module._malloc(nbytes);
+    if (ptr === 0) throw new Error(`h5wasm could not allocate ${nbytes} bytes`);
+    module.HEAPU8.fill(0, ptr, ptr + nbytes);
+    try {
+      if (to > from) module.get_dataset_data(d!.file_id, d!.path, [BigInt(to - from)], [BigInt(from)], [1n], BigInt(ptr));
+      return module.HEAPU8.slice(ptr, ptr + (to - from) * size);
+    } finally {
+      module._free(ptr);
+    }
+  });
+}
+
 function read(from: number, to: number, column: number | undefined): { cells: Uint8Array[]; bad?: { row: number; reason: string } } {
   try {
     return { cells: readCells(from, to, column) };
@@ -150,8 +296,9 @@ function handle(msg: H5Request): { reply: H5Reply; transfer?: ArrayBuffer[] } {
         } catch (e) {
           return fail(e instanceof CrashError ? 'crash' : 'open', e);
         }
+        if (msg.dataset === undefined) return { reply: { id, tainted, ok: 'open', shape: null } };
         try {
-          const d = h5(() => file!.get(DATASET) as unknown as H5Dataset | null);
+          const d = lookup(msg.dataset);
           const shape = d ? h5(() => d.shape) : null;
           if (d) {
             cellBytes = h5(() => d.metadata.size);
@@ -179,9 +326,31 @@ function handle(msg: H5Request): { reply: H5Reply; transfer?: ArrayBuffer[] } {
         if (r.bad) reply.bad = r.bad;
         return { reply, transfer: [bytes.buffer, lengths.buffer] };
       }
+      case 'describe': {
+        if (!file) return fail('usage', 'no file open');
+        try {
+          const objects: Record<string, H5ObjectInfo | null> = {};
+          for (const p of msg.paths) objects[p] = describe(p);
+          const attrs: Record<string, Record<string, H5AttrValue>> = {};
+          for (const p of msg.attrsOf) attrs[p] = smallAttrs(p);
+          return { reply: { id, tainted, ok: 'describe', objects, attrs } };
+        } catch (e) {
+          return fail(e instanceof CrashError ? 'crash' : 'dataset', e);
+        }
+      }
+      case 'slice': {
+        if (!file) return fail('usage', 'no file open');
+        try {
+          const out = msg.paths.map((p) => readSlice(p, msg.from, msg.to));
+          return { reply: { id, tainted, ok: 'slice', data: out }, transfer: out.map((b) => b.buffer as ArrayBuffer) };
+        } catch (e) {
+          return fail(e instanceof CrashError ? 'crash' : 'dataset', e);
+        }
+      }
       case 'close': {
         const f = file;
         file = undefined;
+        sliced.clear();
         data = undefined;
         if (f) {
           try {

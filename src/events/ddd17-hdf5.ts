@@ -30,9 +30,8 @@
  * or `collectDdd17Hdf5`); `probeDdd17Hdf5` gives the size, row count and packet counts by type without
  * decoding events (invalid events are only counted by a full read).
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
-import type { H5Command, H5Reply, H5Request } from './ddd17-hdf5-worker.js';
+import type { H5Reply } from './ddd17-hdf5-worker.js';
+import { acquireSession, checkHdf5File, releaseSession, type H5Session } from './hdf5-session.js';
 import { BatchBuilder } from './batch-builder.js';
 import {
   CAER_HEADER_BYTES,
@@ -72,91 +71,8 @@ export const DDD17_STALL_TIMEOUT_MS = 20_000;
 export const DDD17_DEFAULT_WIDTH = 346;
 export const DDD17_DEFAULT_HEIGHT = 260;
 
-const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
-
 /** Bytes a `dvs/data` row occupies in the file at least (see the module comment). */
 export const DDD17_MIN_ROW_BYTES = 48;
-
-/** Why the worker could not answer: it crashed, died, or stalled past the watchdog. */
-class WorkerFailure extends Error {}
-
-/**
- * One h5wasm worker: request/reply with a watchdog per request. Ref'd while a request is pending (the
- * process waits for it), unref'd otherwise (an idle pooled worker never keeps the process alive).
- */
-class H5Session {
-  private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve: (r: H5Reply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
-  private nextId = 1;
-  /** Saw an HDF5 error: must not serve another file. */
-  tainted = false;
-  dead = false;
-
-  constructor() {
-    // The worker silences its own stdout/stderr (piping them here would keep the process alive).
-    this.worker = new Worker(new URL('./ddd17-hdf5-worker.js', import.meta.url));
-    this.worker.unref();
-    this.worker.on('message', (r: H5Reply) => {
-      const p = this.pending.get(r.id);
-      if (!p) return;
-      this.settle(r.id);
-      if (r.tainted) this.tainted = true;
-      p.resolve(r);
-    });
-    const die = (why: string): void => {
-      this.dead = true;
-      for (const [id, p] of [...this.pending]) {
-        this.settle(id);
-        p.reject(new WorkerFailure(why));
-      }
-    };
-    this.worker.on('error', (e) => die(`the HDF5 worker failed: ${e.message.split('\n')[0]}`));
-    this.worker.on('exit', (code) => die(`the HDF5 worker exited (code ${code})`));
-  }
-
-  request(msg: H5Command, timeoutMs: number): Promise<H5Reply> {
-    if (this.dead) return Promise.reject(new WorkerFailure('the HDF5 worker is gone'));
-    const id = this.nextId++;
-    return new Promise<H5Reply>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.settle(id);
-        this.kill();
-        reject(new WorkerFailure(`HDF5 did not answer within ${timeoutMs} ms (worker killed)`));
-      }, timeoutMs);
-      timer.unref();
-      this.pending.set(id, { resolve, reject, timer });
-      this.worker.ref();
-      this.worker.postMessage({ ...msg, id } as H5Request);
-    });
-  }
-
-  kill(): void {
-    this.dead = true;
-    void this.worker.terminate();
-  }
-
-  private settle(id: number): void {
-    const p = this.pending.get(id);
-    if (!p) return;
-    clearTimeout(p.timer);
-    this.pending.delete(id);
-    if (this.pending.size === 0) this.worker.unref();
-  }
-}
-
-/** One clean worker kept between files (h5wasm takes a moment to load). */
-let idleSession: H5Session | undefined;
-
-function acquireSession(): H5Session {
-  const s = idleSession;
-  idleSession = undefined;
-  return s && !s.dead && !s.tainted ? s : new H5Session();
-}
-
-function releaseSession(s: H5Session): void {
-  if (s.dead || s.tainted || idleSession) s.kill();
-  else idleSession = s;
-}
 
 /** An open `dvs/data`: rows, and reads of row blocks as cells (3 per row, or 1 with a column). */
 class Ddd17Dataset {
@@ -168,11 +84,11 @@ class Ddd17Dataset {
   ) {}
 
   static async open(path: string, timeoutMs: number): Promise<Ddd17Dataset> {
-    const fileSize = checkFile(path);
+    const fileSize = checkHdf5File(path, 'a DDD17 HDF5 file');
     const session = acquireSession();
     let reply: H5Reply;
     try {
-      reply = await session.request({ op: 'open', path }, timeoutMs);
+      reply = await session.request({ op: 'open', path, dataset: DATASET }, timeoutMs);
     } catch (e) {
       session.kill();
       throw new EventFormatError('bad-header', path, 0, 'an HDF5 file the HDF5 reader can open', (e as Error).message);
@@ -253,28 +169,6 @@ const DATASET = 'dvs/data';
 
 function rowError(kind: EventFormatError['kind'], path: string, row: number, expected: string, found?: string): EventFormatError {
   return new EventFormatError(kind, path, row, `${expected} in ${DATASET}`, found, 'row');
-}
-
-/** Check the file exists and is HDF5 before handing it to h5wasm (whose errors are opaque). */
-function checkFile(path: string): number {
-  let size: number;
-  try {
-    size = statSync(path).size;
-  } catch (e) {
-    throw new EventFormatError('unknown-format', path, 0, 'a readable DDD17 HDF5 file', (e as Error).message);
-  }
-  if (size === 0) throw new EventFormatError('empty', path, 0, 'a DDD17 HDF5 file', 'zero bytes');
-  const head = new Uint8Array(8);
-  const fd = openSync(path, 'r');
-  try {
-    readSync(fd, head, 0, 8, 0);
-  } finally {
-    closeSync(fd);
-  }
-  if (!HDF5_SIGNATURE.every((b, i) => head[i] === b)) {
-    throw new EventFormatError('bad-magic', path, 0, 'the HDF5 signature \\x89HDF\\r\\n\\x1a\\n', Array.from(head, (b) => b.toString(16).padStart(2, '0')).join(' '));
-  }
-  return size;
 }
 
 /**

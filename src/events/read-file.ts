@@ -7,6 +7,7 @@ import { Aedat2Decoder } from './aedat2.js';
 import { Aedat3Decoder } from './aedat3.js';
 import { Aedat4Decoder } from './aedat4/index.js';
 import { readDdd17Hdf5 } from './ddd17-hdf5.js';
+import { probeHdf5Kind, readHdf5Events } from './hdf5-events.js';
 import { isPropheseeFormat, makePropheseeDecoder } from './prophesee/index.js';
 import { DEFAULT_MAX_GAP_US, TimeGuard } from './time-guard.js';
 
@@ -88,7 +89,11 @@ export async function readEventFile(path: string, onBatch: BatchHandler, opts: R
     throw err;
   };
   if (format === 'ddd17-hdf5') {
-    const gen = readDdd17Hdf5(path, { strict: opts.strict, onWarning: opts.onWarning, signal: opts.signal });
+    // Detection calls every HDF5 file ddd17-hdf5; its datasets say which reader it needs.
+    const gen =
+      (await probeHdf5Kind(path)) === 'events'
+        ? readHdf5Events(path, { strict: opts.strict, onWarning: opts.onWarning, signal: opts.signal, sensorSize: opts.sensorSize })
+        : readDdd17Hdf5(path, { strict: opts.strict, onWarning: opts.onWarning, signal: opts.signal });
     try {
       for (;;) {
         const r = await gen.next();
