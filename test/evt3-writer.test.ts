@@ -83,6 +83,9 @@ test('vectors: 4+ input-consecutive events with one t, y, polarity and rising x 
     // falling x, then a polarity change: single events, in input order
     addrX(50, 1), addrX(40, 1), addrX(41, 0),
   ]);
+  // Three events cost three words as EVT_ADDR_X, four as a new vector: they stay single.
+  const three = [7, 8, 9].map((x) => [t, x, 3, 1] as const);
+  assert.deepEqual(evt3Words(encodeEvt3([batch(three)], { width: 640, height: 480 })).slice(3), [addrX(7, 1), addrX(8, 1), addrX(9, 1)]);
   // A run continuing past the vector reuses the advanced base (no second VECT_BASE_X); 3 events suffice.
   const long = Array.from({ length: 35 }, (_, i) => [t, 200 + i, 7, 0] as const);
   const w2 = evt3Words(encodeEvt3([batch(long)], { width: 640, height: 480 }));
@@ -203,6 +206,52 @@ test('reader -> writer -> reader: hand-built words with vectors, triggers and a 
   assert.equal(first.info.skipped['trigger'], 400);
   const again = decode(encodeEvt3(first.batches, { width: 640, height: 480 }), 5);
   assert.equal(assertSameEvents([first.all], [again.all]), undefined);
+});
+
+/**
+ * The rules OpenEB's HAL decoder and its grammar validator apply (evt3_decoder.h, evt3_validator.h), checked
+ * word by word: the first word is a TIME_HIGH; vectors are VECT_12, VECT_12, VECT_8 triples after a
+ * VECT_BASE_X with base + 32 <= width; no CD word before an EVT_ADDR_Y; TIME_HIGH moves by 0 or 1 step
+ * (4095 -> 0 at a wrap) except across silences longer than a loop. Returns the first violation.
+ */
+function openEbViolation(words: readonly number[], width: number): string | undefined {
+  if (words.length && words[0]! >>> 12 !== 0x8) return 'first word is not TIME_HIGH';
+  let base = -1;
+  let haveY = false;
+  let high = words.length ? words[0]! & 0xfff : 0;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    const type = w >>> 12;
+    if (type === 0x0) haveY = true;
+    else if (type === 0x3) base = w & 0x7ff;
+    else if (type === 0x2 && !haveY) return `ADDR_X before ADDR_Y at word ${i}`;
+    else if (type === 0x4) {
+      if (words[i + 1]! >>> 12 !== 0x4 || words[i + 2]! >>> 12 !== 0x5) return `partial 12-12-8 vector at word ${i}`;
+      if (base < 0 || base + 32 > width || !haveY) return `vector base ${base} invalid at word ${i}`;
+      base += 32;
+      i += 2;
+    } else if (type === 0x5) return `lone VECT_8 at word ${i}`;
+    else if (type === 0x8) {
+      const h = w & 0xfff;
+      const step = (h - high + 4096) % 4096;
+      // Jumps only in a long silence: straight to 4095, and from the 0 of a 4095 -> 0 pair to the target.
+      const silence = h === 4095 || (high === 0 && i > 0 && words[i - 1]! >>> 12 === 0x8);
+      if (step > 1 && !silence) return `TIME_HIGH ${high} -> ${h} at word ${i}`;
+      high = h;
+    }
+  }
+  return undefined;
+}
+
+test('written words follow the EVT 3.0 grammar OpenEB checks grammar (triples, valid base, rows before columns, continuous TIME_HIGH)', () => {
+  for (const [seed, width, height] of [[11, 1280, 720], [12, 346, 260], [13, 64, 64]] as const) {
+    const events = randomEvents(seed, 4000, width, height, 1_000_000);
+    assert.equal(openEbViolation(evt3Words(encodeEvt3([events], { width, height })), width), undefined, `seed ${seed}`);
+  }
+  // The checker itself rejects what it should.
+  assert.match(openEbViolation([timeHigh(1), addrY(0), vectBase(0, 1), vect12(1), vect8(1)], 640)!, /partial/);
+  assert.match(openEbViolation([timeHigh(1), addrY(0), vectBase(620, 1), vect12(1), vect12(0), vect8(0)], 640)!, /base 620/);
+  assert.match(openEbViolation([timeHigh(1), timeLow(3), timeHigh(5)], 640)!, /1 -> 5/);
 });
 
 /** Every shared recording the readers can open, with the size readEventFile reports. */
