@@ -48,7 +48,8 @@ export interface ByteSink {
   close(): Promise<void>;
 }
 
-class FileSink implements ByteSink {
+/** ByteSink over a file handle (also used by the EVT 3 writer). */
+export class FileSink implements ByteSink {
   private position = 0;
   constructor(private readonly fh: FileHandle) {}
   async append(bytes: Uint8Array): Promise<void> {

@@ -4,6 +4,7 @@
 import type { DecoderSink, EventDecoder } from '../decoder.js';
 import { EventFormatError } from '../errors.js';
 import type { PropheseeDecoderOptions } from './word-decoder.js';
+import { Evt3Decoder } from './evt3.js';
 
 export type { PropheseeDecoderOptions } from './word-decoder.js';
 export { parsePropheseeHeader, resolveGeometry, type Geometry, type GeometrySource, type PropheseeEncoding, type PropheseeHeaderFacts } from './header.js';
@@ -21,7 +22,7 @@ export function makePropheseeDecoder(format: PropheseeFormat, sink: DecoderSink,
     case 'evt2.1':
       break;
     case 'evt3':
-      break;
+      return new Evt3Decoder(sink, opts);
     case 'dat':
       break;
   }
