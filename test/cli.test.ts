@@ -43,6 +43,9 @@ for (const facts of RECORDING_FACTS) {
     assert.equal(j.outliers, 0);
     assert.equal(j.discontinuities, 0);
     if (facts.width !== undefined) assert.deepEqual([j.width, j.height], [facts.width, facts.height]);
+    assert.equal(j.sizeFrom, facts.sizeFrom ?? 'header');
+    if (facts.sizeFrom === 'max+1') assert.match(r.stderr, /states no sensor size: using \d+ x \d+/, 'a guessed size is said on stderr');
+    assert.deepEqual([j.checksums.xyp, j.checksums.dt], facts.xyp === undefined ? [0, 0] : [facts.xyp, facts.dt]);
     assert.equal(typeof j.skipped, 'object');
     if (facts.format === 'aedat4') {
       assert.equal(j.compression, 'lz4');

@@ -28,6 +28,7 @@ for (const facts of RECORDING_FACTS) {
     binner.flush((f) => frames.push(f));
     assert.equal(info.format, facts.format);
     if (facts.width !== undefined) assert.deepEqual([info.width, info.height], [facts.width, facts.height]);
+    assert.equal(info.sizeFrom ?? 'header', facts.sizeFrom ?? 'header');
     assert.equal(stats.events, facts.events);
     assert.equal(stats.on, facts.on);
     assert.equal(stats.off, facts.off);
@@ -41,6 +42,7 @@ for (const facts of RECORDING_FACTS) {
     if (facts.windows) {
       const plane = (f: Frame) => f.width * f.height;
       const sum = (a: Float32Array) => a.reduce((s, v) => s + v, 0);
+      if (facts.tFirstUs !== undefined) assert.equal(frames.length, Math.floor((facts.tLastUs! - facts.tFirstUs) / 50_000) + 1, 'one frame per window up to the last event');
       const got = frames.slice(0, facts.windows.length).map((f) => [sum(f.counts.subarray(0, plane(f))), sum(f.counts.subarray(plane(f)))]);
       assert.deepEqual(got, facts.windows);
       assert.equal(frames.reduce((s, f) => s + f.events, 0), facts.events);

@@ -116,6 +116,34 @@ test('replayed file: stopped mid-way (the Ctrl-C path), the file holds exactly t
   assert.ok(hasDataTable(out), 'closed cleanly: the data table position is patched in');
 });
 
+test('recording to .raw (Prophesee EVT 3.0): a replay stopped mid-way reads back with exactly the events received', async () => {
+  const dir = tmp();
+  const out = join(dir, 'rec.raw');
+  const clock = new VirtualClock();
+  const p = await Pipeline.create(pipelineCfg({ type: 'file', path: DEMO, speed: 1, loop: false }, out), { scheduler: clock.scheduler });
+  const seen: EventBatch[] = [];
+  p.events$.subscribe((b) => seen.push(copy(b)));
+  const sinks = startSinks(p);
+  p.start();
+  try {
+    await clock.run({ until: () => clock.now() >= 1500, what: '1.5 s of replay', realTimeoutMs: 20_000 });
+  } finally {
+    p.stop();
+    await Promise.all(sinks.map((s) => s.close()));
+  }
+  const want = flat(seen);
+  assert.ok(want.t.length > 0, 'events received');
+  const got = await readBack(out);
+  assert.equal(got.t.length, want.t.length, 'count');
+  assert.deepEqual(got.t, want.t);
+  assert.deepEqual(got.x, want.x);
+  assert.deepEqual(got.y, want.y);
+  assert.deepEqual(got.p, want.p);
+  const whole = await readBack(DEMO);
+  assert.deepEqual([got.width, got.height], [whole.width, whole.height], 'the EVT 3 header states the source sensor size');
+  assert.match(readFileSync(out).subarray(0, 200).toString('latin1'), /^% evt 3\.0\n/);
+});
+
 test('replayed file that ends: the recording closes by itself (no stop), holding the whole file', async () => {
   const out = join(tmp(), 'rec.aedat4');
   const clock = new VirtualClock();
@@ -324,7 +352,7 @@ test('a write error stops the recording with one log line; the rest is counted a
   assert.equal(logs.filter((l) => l.includes('stopped recording')).length, 1);
 });
 
-test('record paths: .aedat4 records events, .evpred is refused with where it moved; old pipeline files say so; .raw is not yet', () => {
+test('record paths: .aedat4 records events, .evpred is refused with where it moved; old pipeline files say so; .raw is EVT 3', () => {
   const base = { source: { type: 'file', path: 'a.aedat4' } };
   assert.throws(() => parsePipeline({ ...base, sinks: { record: { path: 'p.evpred' } } }, ROOT, 'old.json'), (e: Error) => e instanceof PipelineConfigError && /old\.json: \/sinks\/record\/path 'p\.evpred' is a prediction file: .*\/sinks\/predictions\/path/.test(e.message));
   assert.throws(() => parsePipeline({ ...base, sinks: { record: { path: 'x.txt' } } }, ROOT), /must end in \.aedat4 .* or \.raw/);
@@ -332,7 +360,7 @@ test('record paths: .aedat4 records events, .evpred is refused with where it mov
   const cfg = parsePipeline({ ...base, sinks: { record: { path: 'x.aedat4' }, predictions: { path: 'y.evpred' } } }, ROOT);
   assert.deepEqual(cfg.sinks.record, { path: 'x.aedat4', compression: 'lz4', maxBufferMB: 32 });
   assert.equal(cfg.sinks.predictions.path, 'y.evpred');
-  assert.throws(() => openEventWriter('x.raw'), /EVT 3 \(\.raw\) is not available yet/);
+  assert.equal(typeof openEventWriter('x.raw'), 'function', '.raw opens the EVT 3 writer');
   assert.throws(() => applyOverrides(parsePipeline(base, ROOT), { recordPredictions: 'p.aedat4' }), /^PipelineConfigError: --record-predictions '.*p\.aedat4' looks like an event recording/);
   const plain = parsePipeline(base, ROOT);
   assert.throws(() => applyOverrides(plain, { record: 'out.evpred' }), /^PipelineConfigError: --record '.*out\.evpred' is a prediction file: use --record-predictions/);

@@ -14,9 +14,9 @@
  * - A write error (disk full, file removed) stops the recording with one log line and state 'error'; the
  *   run goes on.
  *
- * Writers plug in by path: `.aedat4` is Aedat4Writer; `.raw` (Prophesee EVT 3) is wired once its writer
- * exists (see `openEventWriter`).
+ * Writers plug in by path: `.aedat4` is Aedat4Writer; `.raw` is Evt3Writer (Prophesee EVT 3.0).
  */
+import { Evt3Writer } from '../events/prophesee/evt3-writer.js';
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Aedat4Writer, type Aedat4WriteCompression } from '../events/aedat4/writer.js';
@@ -80,10 +80,7 @@ export function checkRecordPath(path: string): RecordFormat {
 /** The writer for `path` by its extension (see recordFormatOf). */
 export function openEventWriter(path: string, opts: RecordWriterOptions = {}): OpenEventWriter {
   const format = recordFormatOf(path);
-  if (format === 'evt3') {
-    // The EVT 3 writer (src/events/prophesee/evt3-writer.ts) plugs in here behind EventFileWriter.
-    throw new RangeError(`${path}: recording to Prophesee EVT 3 (.raw) is not available yet; record to .aedat4 and convert later`);
-  }
+  if (format === 'evt3') return async ({ width, height }) => Evt3Writer.open(path, { width, height });
   return async ({ width, height }) => {
     const w = await Aedat4Writer.open(path, { width, height, compression: opts.compression ?? 'lz4', sourceName: 'evstream-record' });
     return w; // write / flush / close as EventFileWriter asks

@@ -14,8 +14,10 @@ export interface RecordingFacts {
   tLastUs?: number;
   xyp?: number;
   dt?: number;
-  /** [ON, OFF] per 50 ms window k = 0.. */
+  /** [ON, OFF] per 50 ms window k = 0.. (only windows up to the last event: later ones have no frame) */
   windows?: [number, number][];
+  /** Where the reader must take the sensor size from (StreamInfo.sizeFrom; absent: the header). */
+  sizeFrom?: string;
 }
 
 const translboxes = {
@@ -62,4 +64,51 @@ export const RECORDING_FACTS: RecordingFacts[] = [
     windows: [[4, 6], [3, 7], [3, 7]],
   },
   { file: 'dvs128-short.aedat', format: 'aedat2', width: 128, height: 128, events: 0, on: 0, off: 0 },
+  // Prophesee: no header states a geometry; the plugin names the sensor (Gen3 640 x 480, Gen4.1 1280 x 720),
+  // and the N-CARS DAT sample names nothing, so its size is the largest coordinates + 1 (x 0..53, y 1..60).
+  {
+    file: 'prophesee/evt2-sparklers.raw',
+    format: 'evt2',
+    width: 640,
+    height: 480,
+    sizeFrom: 'plugin',
+    events: 521252,
+    on: 185861,
+    off: 335391,
+    tFirstUs: 913716224,
+    tLastUs: 913812095,
+    xyp: 2904701425,
+    dt: 210628041,
+    windows: [[124237, 231739], [61624, 103652]],
+  },
+  {
+    file: 'prophesee/evt3-pedestrians.raw',
+    format: 'evt3',
+    width: 1280,
+    height: 720,
+    sizeFrom: 'plugin',
+    events: 5000,
+    on: 2894,
+    off: 2106,
+    tFirstUs: 5840504,
+    tLastUs: 5885714,
+    xyp: 27780856,
+    dt: 107645280,
+    windows: [[2894, 2106]],
+  },
+  {
+    file: 'prophesee/ncars-car.dat',
+    format: 'dat',
+    width: 54,
+    height: 61,
+    sizeFrom: 'max+1',
+    events: 4407,
+    on: 1671,
+    off: 2736,
+    tFirstUs: 0,
+    tLastUs: 99937,
+    xyp: 1805302033,
+    dt: 239318661,
+    windows: [[637, 1249], [1034, 1487]],
+  },
 ];

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { readEventFile } from '../../events/read-file.js';
 import { Aedat4Writer, type Aedat4WriteCompression } from '../../events/aedat4/index.js';
+import { Evt3Writer } from '../../events/prophesee/evt3-writer.js';
+import type { EventBatch } from '../../events/types.js';
 import { detectFileFormat } from '../../events/detect.js';
 import { scanSensorSizeIfUnstated } from '../../events/sensor-size.js';
 import { warningPrinter } from '../warnings.js';
@@ -8,10 +10,10 @@ import { byteProgress } from '../progress.js';
 import { argument, compressionOption, existingFile, EVENT_FILE, sensorOption, strictOption, type Compression, type Size } from '../options.js';
 
 export function registerConvert(program: Command): void {
-  const cmd = program.command('convert').description('convert any readable event file to AEDAT 4.0 (polarity events; other streams are dropped)');
+  const cmd = program.command('convert').description('convert any readable event file to AEDAT 4.0, or to Prophesee EVT 3.0 when <out> ends in .raw (polarity events; other streams are dropped)');
   argument(cmd, '<in>', 'input event file (any supported format, detected by content)', existingFile(EVENT_FILE));
-  cmd.argument('<out>', 'output .aedat4 path');
-  compressionOption(cmd, 'packet compression');
+  cmd.argument('<out>', 'output path: .raw writes Prophesee EVT 3.0, anything else AEDAT 4.0');
+  compressionOption(cmd, 'AEDAT 4 packet compression');
   strictOption(cmd);
   sensorOption(cmd);
   cmd.action(async (input: string, output: string, opts: { compression: Compression; strict?: boolean; sensor?: Size }) => {
@@ -20,13 +22,16 @@ export function registerConvert(program: Command): void {
       // The output header states a size: a file that states none is scanned first for its whole extent.
       const sensor = opts.sensor ?? (await scanSensorSizeIfUnstated(input, { strict: opts.strict, onWarning: warnings.onWarning }));
       const progress = byteProgress('convert');
-      let writer: Aedat4Writer | undefined;
+      const evt3 = output.toLowerCase().endsWith('.raw');
+      const openWriter = async (size: { width: number; height: number }): Promise<{ write(b: EventBatch): Promise<void>; close(): Promise<void> }> =>
+        evt3 ? Evt3Writer.open(output, size) : Aedat4Writer.open(output, { ...size, compression: opts.compression as Aedat4WriteCompression });
+      let writer: { write(b: EventBatch): Promise<void>; close(): Promise<void> } | undefined;
       let events = 0;
       try {
         const info = await readEventFile(
           input,
           async (b) => {
-            writer ??= await Aedat4Writer.open(output, { width: b.width, height: b.height, compression: opts.compression as Aedat4WriteCompression });
+            writer ??= await openWriter({ width: b.width, height: b.height });
             await writer.write(b);
             events += b.length;
           },
@@ -34,12 +39,12 @@ export function registerConvert(program: Command): void {
           { strict: opts.strict, onWarning: warnings.onWarning, onProgress: progress.update, maxGapUs: 0, sensorSize: sensor },
         );
         // An input with no events still yields a valid (empty) file with the right sensor size.
-        writer ??= await Aedat4Writer.open(output, { width: info.width, height: info.height, compression: opts.compression as Aedat4WriteCompression });
+        writer ??= await openWriter({ width: Math.max(1, info.width), height: Math.max(1, info.height) });
       } finally {
         progress.stop();
         await writer?.close();
       }
       warnings.summary();
-      console.log(`${events} events -> ${output} (${opts.compression})`);
+      console.log(`${events} events -> ${output} (${evt3 ? 'EVT 3.0' : opts.compression})`);
     });
 }

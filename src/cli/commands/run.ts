@@ -41,7 +41,7 @@ export function registerRun(program: Command): void {
     .option('--no-loop', 'play a file source once')
     .option('--save-overlays <dir>', 'write a PNG overlay per processed frame into <dir>')
     .option('--metrics <file>', "append pipeline metrics as JSON lines to <file> ('-' = stdout)")
-    .option('--record <file>', 'record every incoming event to <file> as it arrives: .aedat4 (AEDAT 4, lz4), closed cleanly on Ctrl-C, source end or failure (.raw, Prophesee EVT 3: not yet)')
+    .option('--record <file>', 'record every incoming event to <file> as it arrives: .aedat4 (AEDAT 4, lz4) or .raw (Prophesee EVT 3.0), closed cleanly on Ctrl-C, source end or failure')
     .option('--record-predictions <file>', 'record the predicted class maps of every processed frame (.evpred)')
     .option('--no-viewer', 'no web server (headless: use --metrics)');
   option(cmd, '--duration <s>', 'stop after this many seconds', numberArg({ above: 0 }));
