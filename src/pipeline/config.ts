@@ -11,9 +11,17 @@ import { fileURLToPath } from 'node:url';
 import { loadAjv } from './ajv.js';
 import { MAX_LATENESS_WINDOWS, MIN_WINDOW_US } from '../framing/binner.js';
 import { SPEED_MAX, SPEED_MIN, isValidSpeed } from '../sources/speed.js';
+import { MAX_SENSOR_SIDE } from '../events/types.js';
 
 export type SourceConfig =
-  | { type: 'file'; path: string; speed: number; loop: boolean }
+  | {
+      type: 'file';
+      path: string;
+      speed: number;
+      loop: boolean;
+      /** [width, height] for files that state no sensor size (Prophesee RAW / DAT, HDF5 arrays); absent: scanned. */
+      sensor?: [number, number];
+    }
   | { type: 'ddd17'; path: string; speed: number; loop: boolean }
   | {
       type: 'dv-tcp';
@@ -34,6 +42,11 @@ export interface FramingConfig {
   normalize: boolean;
   /** How late an event may arrive and still be binned (ms); 0 for in-order sources (lowest latency). */
   latenessMs: number;
+  /**
+   * Without a crop, a sensor whose aspect differs from `size`: 'stretch' resizes the whole sensor, 'crop'
+   * keeps its largest centred region with the model input's aspect (e.g. 720 x 720 of a 1280 x 720 camera).
+   */
+  fit: 'stretch' | 'crop';
 }
 
 export type Encoder = 'direct' | 'poisson';
@@ -148,6 +161,7 @@ export const PIPELINE_SCHEMA = {
               path: { type: 'string', minLength: 1 },
               speed: num({ minimum: SPEED_MIN, maximum: SPEED_MAX, default: 1 }),
               loop: { type: 'boolean', default: true },
+              sensor: { type: 'array', items: int({ minimum: 1, maximum: MAX_SENSOR_SIDE }), minItems: 2, maxItems: 2 },
             },
           },
         },
@@ -181,6 +195,7 @@ export const PIPELINE_SCHEMA = {
         size: { type: 'array', items: int({ minimum: 4, maximum: 1024 }), minItems: 2, maxItems: 2, default: [64, 64] },
         normalize: { type: 'boolean', default: true },
         latenessMs: num({ minimum: 0, default: 0 }),
+        fit: { enum: ['stretch', 'crop'], default: 'stretch' },
       },
     },
     model: {
@@ -419,6 +434,10 @@ export interface PipelineOverrides {
   record?: string;
   /** Class-map recording (.evpred). */
   recordPredictions?: string;
+  /** Sensor size [width, height] of a file source that states none. */
+  sensor?: [number, number];
+  /** Framing of a sensor whose aspect differs from the model input (see FramingConfig.fit). */
+  fit?: 'stretch' | 'crop';
   viewer?: boolean;
   /** Added to sinks.viewer.allowHosts / allowOrigins. */
   allowHosts?: string[];
@@ -441,6 +460,11 @@ export function applyOverrides(cfg: PipelineConfig, o: PipelineOverrides): Pipel
     if (out.source.type !== 'dv-tcp') out.source.speed = o.speed;
   }
   if (o.loop !== undefined && out.source.type !== 'dv-tcp') out.source.loop = o.loop;
+  if (o.sensor !== undefined) {
+    if (out.source.type !== 'file') throw new PipelineConfigError(`--sensor applies to a file source, not ${out.source.type}`);
+    out.source.sensor = o.sensor;
+  }
+  if (o.fit !== undefined) out.framing.fit = o.fit;
   if (o.checkpoint !== undefined) out.model.checkpoint = resolve(o.checkpoint);
   if (o.port !== undefined) {
     if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new PipelineConfigError(`--port must be 0..65535, got ${o.port}`);

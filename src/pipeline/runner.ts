@@ -15,6 +15,7 @@ import { boundedStep } from './bounded-step.js';
 import { describeSource, resolveIn, type PipelineConfig } from './config.js';
 import { LiveModel, checkpointPipeline, tensorCount, type ModelInfo } from './model-adapter.js';
 import { PacedFileSource } from '../sources/paced-file.js';
+import { scanSensorSizeIfUnstated } from '../events/sensor-size.js';
 import type { ControlledSource, SourceStatus } from '../sources/controlled.js';
 import { LiveTcpSource, continuousTime } from './source.js';
 import { Stats, type Percentiles } from './stats.js';
@@ -126,6 +127,7 @@ export class Pipeline {
     readonly cfg: PipelineConfig,
     readonly model: LiveModel,
     opts: PipelineOptions,
+    sensorSize?: { width: number; height: number },
   ) {
     this.log = opts.log ?? (() => {});
     this.stepScheduler = opts.stepScheduler;
@@ -134,7 +136,7 @@ export class Pipeline {
     this.source =
       s.type === 'dv-tcp'
         ? new LiveTcpSource(s.url, { idleTimeoutMs: s.idleTimeoutMs, maxPacketBytes: s.maxPacketBytes, log: this.log, scheduler: opts.scheduler })
-        : new PacedFileSource(resolveIn(cfg, s.path), { speed: s.speed, loop: s.loop, scheduler: opts.scheduler });
+        : new PacedFileSource(resolveIn(cfg, s.path), { speed: s.speed, loop: s.loop, scheduler: opts.scheduler, sensorSize });
     this.results$ = this.out.asObservable();
     this.events$ = this.input.asObservable();
   }
@@ -154,7 +156,7 @@ export class Pipeline {
       cfg = r.cfg;
     }
     const model = await LiveModel.create(cfg.model, checkpoint, cfg.framing.size);
-    return new Pipeline(cfg, model, opts);
+    return new Pipeline(cfg, model, opts, await fileSensorSize(cfg, opts.log));
   }
 
   /** The chain itself (cold): source -> binFrames -> model. */
@@ -167,7 +169,7 @@ export class Pipeline {
     const input = this.input;
     return events$.pipe(
       tap({ next: (b) => input.next(b), error: (e: unknown) => input.error(e), complete: () => input.complete() }),
-      binFrames({ windowUs: f.windowMs * 1000, crop, resize: { width: W, height: H }, normalize: false, latenessUs: f.latenessMs * 1000 }),
+      binFrames({ windowUs: f.windowMs * 1000, crop, resize: { width: W, height: H }, fit: f.fit, normalize: false, latenessUs: f.latenessMs * 1000 }),
       tap((fr) => {
         this.binned++;
         this.lateEvents = fr.lateDropped;
@@ -324,4 +326,17 @@ export function mergeFrames(a: TimedFrame, b: TimedFrame): TimedFrame {
   const counts = new Float32Array(a.counts);
   for (let i = 0; i < counts.length; i++) counts[i]! += b.counts[i]!;
   return { ...b, t0: a.t0, counts, events: a.events + b.events, readyAt: a.readyAt, merged: a.merged + b.merged };
+}
+
+/**
+ * The sensor size of a file source that states none (Prophesee RAW / DAT without a geometry): the
+ * pipeline's `sensor`, else one decoding pass over the file (largest coordinates + 1), so framing covers
+ * the whole sensor from the first frame. Undefined: the file states its size.
+ */
+async function fileSensorSize(cfg: PipelineConfig, log?: (line: string) => void): Promise<{ width: number; height: number } | undefined> {
+  const s = cfg.source;
+  if (s.type !== 'file') return undefined;
+  if (s.sensor) return { width: s.sensor[0], height: s.sensor[1] };
+  const scanned = await scanSensorSizeIfUnstated(resolveIn(cfg, s.path), { onWarning: (w) => log?.(`evstream: warning: ${w.message}`) });
+  return scanned && { width: scanned.width, height: scanned.height };
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { PipelineConfigError, applyOverrides, loadPipeline, type PipelineOverrides } from '../../pipeline/config.js';
 import { SPEED_MAX, SPEED_MIN } from '../../sources/speed.js';
 import { RequestGuard } from '../../server/plugins/guard.js';
-import { integerArg, numberArg, option, repeatableListOption } from '../options.js';
+import { integerArg, numberArg, oneOf, option, repeatableListOption, sensorOption, type Size } from '../options.js';
 
 interface RunOpts {
   source?: string;
@@ -20,6 +20,8 @@ interface RunOpts {
   quiet?: boolean;
   allowHost?: string[];
   allowOrigin?: string[];
+  sensor?: Size;
+  fit?: 'stretch' | 'crop';
 }
 
 const portArg = integerArg({ min: 0, max: 65535 });
@@ -44,6 +46,8 @@ export function registerRun(program: Command): void {
     .option('--record <file>', 'record every incoming event to <file> as it arrives: .aedat4 (AEDAT 4, lz4) or .raw (Prophesee EVT 3.0), closed cleanly on Ctrl-C, source end or failure')
     .option('--record-predictions <file>', 'record the predicted class maps of every processed frame (.evpred)')
     .option('--no-viewer', 'no web server (headless: use --metrics)');
+  sensorOption(cmd);
+  option(cmd, '--fit <how>', "a sensor of another aspect than the model input, when the pipeline has no crop: stretch (resize the whole sensor) or crop (its largest centred region with the input's aspect, e.g. 720 x 720 of a 1280 x 720 camera); default: the pipeline's (stretch)", oneOf(['stretch', 'crop'] as const));
   option(cmd, '--duration <s>', 'stop after this many seconds', numberArg({ above: 0 }));
   cmd.option('-q, --quiet', 'no periodic status line');
   cmd.action(async (name: string, opts: RunOpts) => {
@@ -63,6 +67,8 @@ export function registerRun(program: Command): void {
         viewer: opts.viewer === false ? false : undefined,
         allowHosts: opts.allowHost,
         allowOrigins: opts.allowOrigin,
+        sensor: opts.sensor ? [opts.sensor.width, opts.sensor.height] : undefined,
+        fit: opts.fit,
       };
       let cfg = applyOverrides(loadPipeline(name), o);
       if (cfg.model.checkpoint !== null && opts.checkpoint !== undefined) {
