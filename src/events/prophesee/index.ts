@@ -4,6 +4,9 @@
 import type { DecoderSink, EventDecoder } from '../decoder.js';
 import { EventFormatError } from '../errors.js';
 import type { PropheseeDecoderOptions } from './word-decoder.js';
+import { DatDecoder } from './dat.js';
+import { Evt2Decoder } from './evt2.js';
+import { Evt21Decoder } from './evt21.js';
 
 export type { PropheseeDecoderOptions } from './word-decoder.js';
 export { parsePropheseeHeader, resolveGeometry, type Geometry, type GeometrySource, type PropheseeEncoding, type PropheseeHeaderFacts } from './header.js';
@@ -17,13 +20,13 @@ export function isPropheseeFormat(format: string): format is PropheseeFormat {
 export function makePropheseeDecoder(format: PropheseeFormat, sink: DecoderSink, opts: PropheseeDecoderOptions): EventDecoder {
   switch (format) {
     case 'evt2':
-      break;
+      return new Evt2Decoder(sink, opts);
     case 'evt2.1':
-      break;
+      return new Evt21Decoder(sink, opts);
     case 'evt3':
       break;
     case 'dat':
-      break;
+      return new DatDecoder(sink, opts);
   }
   throw new EventFormatError('unsupported', opts.source, 0, 'a format with a decoder', `${format} (not implemented yet)`);
 }
