@@ -97,7 +97,7 @@ export class DatDecoder extends PropheseeWordDecoder {
         t[k] = full;
         x[k] = ex;
         y[k] = ey;
-        p[k] = d >>> 28 === 0 ? 0 : 1;
+        p[k] = ((d >>> 28) + 15) >>> 4; // 0 for 0, 1 for 1..15, without a branch (polarity is random)
         k++;
       }
       b.length = k;
