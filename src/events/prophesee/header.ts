@@ -26,6 +26,8 @@ export interface PropheseeHeaderFacts {
   fields: Record<string, string>;
   /** Encoding named by `% evt X` or `% format X`, when the header names one. */
   encoding?: PropheseeEncoding;
+  /** The `key=value` parameters of `% format NAME;k=v;...` (keys and values lower-cased), e.g. `endianness`. */
+  formatParams?: Record<string, string>;
   /** True when the lines say this is a DAT file (`% Data file containing ...`). */
   dat: boolean;
   /** Size stated by the header itself (`% geometry`, `% format ...;width=;height=`, DAT `% Width/Height`). */
@@ -80,7 +82,7 @@ export function parsePropheseeHeader(lines: readonly string[]): PropheseeHeaderF
     const m = /^(\S+)\s*(.*)$/.exec(line);
     if (m && m[1]) fields[m[1].toLowerCase()] = m[2] ?? '';
   }
-  const facts: PropheseeHeaderFacts = { fields, dat };
+  const facts: PropheseeHeaderFacts = { fields, dat, formatParams: {} };
 
   const evt = fields['evt']?.trim();
   if (evt !== undefined && ENCODINGS[evt]) facts.encoding = ENCODINGS[evt];
@@ -89,7 +91,12 @@ export function parsePropheseeHeader(lines: readonly string[]): PropheseeHeaderF
     const [name, ...params] = format.split(';');
     const enc = ENCODINGS[(name ?? '').trim().toLowerCase()];
     if (enc) facts.encoding = enc;
-    const kv = Object.fromEntries(params.map((p) => p.split('=').map((s) => s.trim().toLowerCase()) as [string, string]));
+    const kv: Record<string, string> = {};
+    for (const p of params) {
+      const eq = p.indexOf('=');
+      if (eq > 0) kv[p.slice(0, eq).trim().toLowerCase()] = p.slice(eq + 1).trim().toLowerCase();
+    }
+    facts.formatParams = kv;
     const g = sized(Number(kv['width']), Number(kv['height']), 'header');
     if (g) facts.geometry = g;
   }

@@ -4,6 +4,9 @@
 import type { DecoderSink, EventDecoder } from '../decoder.js';
 import { EventFormatError } from '../errors.js';
 import type { PropheseeDecoderOptions } from './word-decoder.js';
+import { DatDecoder } from './dat.js';
+import { Evt2Decoder } from './evt2.js';
+import { Evt21Decoder } from './evt21.js';
 import { Evt3Decoder } from './evt3.js';
 
 export type { PropheseeDecoderOptions } from './word-decoder.js';
@@ -18,13 +21,13 @@ export function isPropheseeFormat(format: string): format is PropheseeFormat {
 export function makePropheseeDecoder(format: PropheseeFormat, sink: DecoderSink, opts: PropheseeDecoderOptions): EventDecoder {
   switch (format) {
     case 'evt2':
-      break;
+      return new Evt2Decoder(sink, opts);
     case 'evt2.1':
-      break;
+      return new Evt21Decoder(sink, opts);
     case 'evt3':
       return new Evt3Decoder(sink, opts);
     case 'dat':
-      break;
+      return new DatDecoder(sink, opts);
   }
-  throw new EventFormatError('unsupported', opts.source, 0, 'a format with a decoder', `${format} (not implemented yet)`);
+  throw new EventFormatError('unsupported', opts.source, 0, 'a Prophesee format', String(format));
 }

@@ -16,7 +16,7 @@ import { BatchBuilder } from '../batch-builder.js';
 import type { DecoderOptions, DecoderSink, EventDecoder } from '../decoder.js';
 import { EventFormatError, warningFrom } from '../errors.js';
 import { CommentHeaderReader, PERCENT } from '../header-lines.js';
-import type { EventFormat, SkipCounts, StreamInfo } from '../types.js';
+import type { EventBatch, EventFormat, SkipCounts, StreamInfo } from '../types.js';
 import { type Geometry, type PropheseeHeaderFacts, isPropheseeHeaderEnd, parsePropheseeHeader, resolveGeometry } from './header.js';
 
 export interface PropheseeDecoderOptions extends DecoderOptions {
@@ -231,9 +231,28 @@ export abstract class PropheseeWordDecoder implements EventDecoder {
       this.builder.width = this.maxX + 1;
       this.builder.height = this.maxY + 1;
     }
-    const b = this.builder.flush();
+    const b = this.takeBatch();
     this.scanned = 0;
-    if (b) this.sink.batch(b);
+    this.sink.batch(b);
+  }
+
+  /**
+   * The builder's events as a batch. A mostly full builder hands its arrays over as views (no copy) and gets
+   * fresh ones of the same size: copying 13 bytes per event cost about a third of the decode time.
+   * A sparse one is copied to size (BatchBuilder.flush) so a small batch never pins a large buffer.
+   */
+  private takeBatch(): EventBatch {
+    const bl = this.builder;
+    const n = bl.length;
+    const cap = bl.t.length;
+    if (n < cap >>> 1) return bl.flush()!;
+    const batch: EventBatch = { t: bl.t.subarray(0, n), x: bl.x.subarray(0, n), y: bl.y.subarray(0, n), p: bl.p.subarray(0, n), length: n, width: bl.width, height: bl.height };
+    bl.t = new Float64Array(cap);
+    bl.x = new Uint16Array(cap);
+    bl.y = new Uint16Array(cap);
+    bl.p = new Uint8Array(cap);
+    bl.length = 0;
+    return batch;
   }
 
   /** Flush when the builder holds many events (call now and then from long decode loops). */
