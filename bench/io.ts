@@ -14,6 +14,9 @@ import { readEventFile } from '../src/events/read-file.js';
 import { FrameBinner } from '../src/framing/binner.js';
 import { simulateSequence } from '../src/sim/index.js';
 import { printTable, timeBest, type Row } from './table.js';
+import { makePropheseeDecoder, type PropheseeFormat } from '../src/events/prophesee/index.js';
+import { encodeEvt3 } from '../src/events/prophesee/evt3-writer.js';
+import { synthDat, synthEvents, synthEvt2, synthEvt21 } from '../test/helpers/prophesee-bytes.js';
 
 const W = 346;
 const H = 260;
@@ -93,6 +96,30 @@ export async function peakRssReading1GB(): Promise<Row> {
   }
 }
 
+/**
+ * Prophesee decoders on a 1280 x 720 stream of runs of 2..8 neighbouring events (as sensors under load emit
+ * them): EVT 2.0 / 2.1 and DAT laid out by the test builders (independent of the decoders), EVT 3.0 by the
+ * project's writer (vectorised words where runs allow).
+ */
+async function benchProphesee(n: number): Promise<Row[]> {
+  const ev = synthEvents(n, { seed: 5 });
+  const batch: EventBatch = { ...ev, width: 1280, height: 720 };
+  const cases: Array<[string, PropheseeFormat, Uint8Array, number | undefined]> = [
+    ['Prophesee EVT 2.0 decode', 'evt2', synthEvt2(ev), 150],
+    ['Prophesee EVT 2.1 decode', 'evt2.1', synthEvt21(ev), undefined],
+    ['Prophesee EVT 3.0 decode (vectorised)', 'evt3', encodeEvt3([batch], { width: 1280, height: 720 }), 100],
+    ['Prophesee DAT decode', 'dat', synthDat(ev), 200],
+  ];
+  const rows: Row[] = [];
+  for (const [label, format, bytes, goal] of cases) {
+    let got = 0;
+    const ms = await timeBest(() => (got = decodeAll((s) => makePropheseeDecoder(format, s, { source: 'bench' }), bytes)));
+    if (got !== n) throw new Error(`${format}: decoded ${got} of ${n}`);
+    rows.push({ case: label, events: n, ms, 'M ev/s': n / 1e3 / ms, goal: goal ? `>= ${goal}` : '' });
+  }
+  return rows;
+}
+
 export async function benchIo(opts: { skipBig?: boolean } = {}): Promise<Row[]> {
   const N = 4_000_000;
   const batches = syntheticBatches(N);
@@ -112,6 +139,7 @@ export async function benchIo(opts: { skipBig?: boolean } = {}): Promise<Row[]> 
     if (n !== N) throw new Error(`aedat2: decoded ${n} of ${N}`);
     rows.push({ case: 'AEDAT 2 decode (DAVIS346)', events: N, ms, 'M ev/s': N / 1e3 / ms, goal: '' });
   }
+  rows.push(...(await benchProphesee(N)));
   const h5 = join(process.cwd(), '..', 'shared', 'recordings', 'davis240-translboxes.ddd17.hdf5');
   try {
     statSync(h5);
