@@ -127,9 +127,10 @@ test('ZSTD RLE bomb (2 GiB from 64 KB): that packet fails with a decompression w
   assert.ok(bomb.length < 70_000);
   const f = await fileWithPayload('zstd', bomb);
   for (const chunk of [undefined, 4096]) {
-    const started = performance.now();
+    // Refused from the frame headers, not by expanding: the 2 GiB would show in arrayBuffers (or abort).
+    const before = process.memoryUsage().arrayBuffers;
     const r = decodeChunked(f.bytes, chunk, { source: 'bomb.aedat4' });
-    assert.ok(performance.now() - started < 2000, 'refused from the headers, not by expanding');
+    assert.ok(process.memoryUsage().arrayBuffers - before < 256 * 1024 * 1024, 'no expansion past the cap');
     assert.equal(r.error, undefined);
     assert.equal(statsOf(r.batches).count, 2000, 'the packets before and after are decoded');
     assert.equal(r.warnings.length, 1);
@@ -214,9 +215,7 @@ test('size fields: memory follows the bytes received, not what a packet or heade
 
 test('info XML: deep nesting is linear and bounded; too many elements is a bad-header error', () => {
   const deep = '<node name="a">'.repeat(50_000) + '<node name="0"><attr key="typeIdentifier" type="string">EVTS</attr></node>';
-  const started = performance.now();
   assert.equal(parseInfoXml(deep).streams.length, 1, 'no stack overflow at depth 50 000');
-  assert.ok(performance.now() - started < 3000);
   const flood = '<dv>' + '<attr key="k" type="int">1</attr>'.repeat(200_000) + '</dv>';
   const header = buildIoHeader('none', -1, flood);
   const file = concatBytes(new TextEncoder().encode('#!AER-DAT4.0\r\n'), header);

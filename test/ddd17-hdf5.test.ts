@@ -12,7 +12,7 @@ import { runCli } from './helpers/cli.js';
 
 const ddd17 = sharedRecording('davis240-translboxes.ddd17.hdf5');
 
-test('DDD17 HDF5: README facts, skipped packets, empty rows, size from the frame packet', { skip: skipUnless(ddd17) }, async () => {
+test('DDD17 HDF5: README facts, skipped packets, empty rows, size from the frame packet', { skip: skipUnless(ddd17), timeout: 120_000 }, async () => {
   const warnings: unknown[] = [];
   const { batches, info } = await collectDdd17Hdf5(ddd17!, { onWarning: (w) => warnings.push(w) });
   assert.deepEqual(warnings, []);
@@ -31,7 +31,7 @@ test('DDD17 HDF5: README facts, skipped packets, empty rows, size from the frame
   assert.ok(batches.every((b) => b.width === 240 && b.height === 180));
 });
 
-test('DDD17 HDF5: identical output for any rowsPerRead; options override the size', { skip: skipUnless(ddd17) }, async () => {
+test('DDD17 HDF5: identical output for any rowsPerRead; options override the size', { skip: skipUnless(ddd17), timeout: 120_000 }, async () => {
   const ref = concatBatches((await collectDdd17Hdf5(ddd17!)).batches);
   for (const rowsPerRead of [1, 7, 1000]) {
     const r = await collectDdd17Hdf5(ddd17!, { rowsPerRead });
@@ -42,7 +42,7 @@ test('DDD17 HDF5: identical output for any rowsPerRead; options override the siz
   assert.equal(sized.batches[0]!.height, 260);
 });
 
-test('DDD17 HDF5: probe gives size and packet counts without decoding', { skip: skipUnless(ddd17) }, async () => {
+test('DDD17 HDF5: probe gives size and packet counts without decoding', { skip: skipUnless(ddd17), timeout: 120_000 }, async () => {
   const info = await probeDdd17Hdf5(ddd17!);
   assert.equal(info.width, 240);
   assert.equal(info.height, 180);
@@ -53,7 +53,7 @@ test('DDD17 HDF5: probe gives size and packet counts without decoding', { skip: 
   assert.equal(info.skipped['polarityPackets'], 106 - 3 - 51 - 1);
 });
 
-test('DDD17 HDF5: early return and abort close the file and stop', { skip: skipUnless(ddd17) }, async () => {
+test('DDD17 HDF5: early return and abort close the file and stop', { skip: skipUnless(ddd17), timeout: 120_000 }, async () => {
   for (let i = 0; i < 3; i++) {
     for await (const b of readDdd17Hdf5(ddd17!, { rowsPerRead: 4 })) {
       assert.ok(b.length > 0);
@@ -99,20 +99,26 @@ function mutant(dir: string, name: string, patch: (b: Buffer) => void): string {
   return path;
 }
 
-async function timed<T>(what: string, limitMs: number, f: () => Promise<T>): Promise<T> {
-  const started = performance.now();
-  const r = await f();
-  const ms = performance.now() - started;
-  assert.ok(ms < limitMs, `${what}: ${ms.toFixed(0)} ms`);
-  return r;
+/**
+ * Run one hostile read. An endless read is caught by the test's own `timeout` (node:test fails a test that
+ * runs past it), a generous safety net rather than an assertion on wall-clock time: on a loaded CI box a
+ * correct read may take several times longer than here. `what` names the case in the failure.
+ */
+async function hostileRead<T>(what: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof assert.AssertionError) e.message = `${what}: ${e.message}`;
+    throw e;
+  }
 }
 
-test('DDD17 hostile: a corrupt dvs/data row count (byte 1864) is a bad-header error, not an endless read', { skip: skipUnless(ddd17) }, async () => {
+test('DDD17 hostile: a corrupt dvs/data row count (byte 1864) is a bad-header error, not an endless read', { skip: skipUnless(ddd17), timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'evstream-ddd17-rows-'));
   try {
     const path = mutant(dir, 'rows.hdf5', (b) => b.writeUInt32LE(0x7fffffff, 1864));
     for (const read of [() => collectDdd17Hdf5(path), () => probeDdd17Hdf5(path)]) {
-      await timed('row count', 15_000, () =>
+      await hostileRead('row count', () =>
         assert.rejects(read(), (e: unknown) => {
           assert.ok(e instanceof EventFormatError, String(e));
           assert.equal(e.kind, 'bad-header');
@@ -131,13 +137,13 @@ test('DDD17 hostile: a corrupt dvs/data row count (byte 1864) is a bad-header er
   }
 });
 
-test('DDD17 hostile: a corrupt data block (byte 1629224) loses that row only; strict names the row; no HDF5 noise', { skip: skipUnless(ddd17) }, async () => {
+test('DDD17 hostile: a corrupt data block (byte 1629224) loses that row only; strict names the row; no HDF5 noise', { skip: skipUnless(ddd17), timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'evstream-ddd17-block-'));
   try {
     const path = mutant(dir, 'block.hdf5', (b) => void (b[1629224] ^= 0xff));
     const ref = concatBatches((await collectDdd17Hdf5(ddd17!)).batches);
     const warnings: FormatWarning[] = [];
-    const got = concatBatches((await timed('block', 15_000, () => collectDdd17Hdf5(path, { onWarning: (w) => warnings.push(w) }))).batches);
+    const got = concatBatches((await hostileRead('block', () => collectDdd17Hdf5(path, { onWarning: (w) => warnings.push(w) }))).batches);
     assert.equal(warnings.length, 1);
     const w = warnings[0]!;
     assert.equal(w.kind, 'corrupt-packet');
@@ -168,7 +174,7 @@ test('DDD17 hostile: a corrupt data block (byte 1629224) loses that row only; st
   }
 });
 
-test('DDD17 hostile: superblock / object-header / B-tree mutants fail cleanly and leave no stale HDF5 state', { skip: skipUnless(ddd17) }, async () => {
+test('DDD17 hostile: superblock / object-header / B-tree mutants fail cleanly and leave no stale HDF5 state', { skip: skipUnless(ddd17), timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'evstream-ddd17-hdr-'));
   try {
     // The same path for every mutant: HDF5 recognises a file by device and inode, so a file left open
@@ -179,7 +185,7 @@ test('DDD17 hostile: superblock / object-header / B-tree mutants fail cleanly an
       const bytes = Buffer.from(original);
       bytes[offset] = value;
       writeFileSync(path, bytes);
-      const outcome = await timed(`byte ${offset}`, 15_000, async () => {
+      const outcome = await hostileRead(`byte ${offset}`, async () => {
         try {
           const r = await collectDdd17Hdf5(path, { onWarning: (w) => assert.equal(w.source, path) });
           return concatBatches(r.batches).length;
@@ -197,14 +203,14 @@ test('DDD17 hostile: superblock / object-header / B-tree mutants fail cleanly an
   }
 });
 
-test('DDD17 hostile: the HDF5 watchdog kills a reader that does not answer (a corrupt global-heap index, byte 461080, found by fuzzing, makes HDF5 loop); the next read gets a fresh one', { skip: skipUnless(ddd17) }, async () => {
+test('DDD17 hostile: the HDF5 watchdog kills a reader that does not answer (a corrupt global-heap index, byte 461080, found by fuzzing, makes HDF5 loop); the next read gets a fresh one', { skip: skipUnless(ddd17), timeout: 120_000 }, async () => {
   // A real stall, not a race against a tiny timeout: on this mutant HDF5 never answers.
   const dir = mkdtempSync(join(tmpdir(), 'evstream-ddd17-heap-'));
   try {
     const path = mutant(dir, 'heap.hdf5', (b) => {
       b[461080] = 0;
     });
-    await timed('heap index', 20_000, () =>
+    await hostileRead('heap index', () =>
       assert.rejects(collectDdd17Hdf5(path, { stallTimeoutMs: 3000 }), (e: unknown) => {
         assert.ok(e instanceof EventFormatError && e.source === path, String(e));
         assert.match(e.message, /did not answer within 3000 ms/);
