@@ -14,7 +14,7 @@ import { listFixtures, loadFixtureData } from './helpers/fixtures.js';
 import { OnnxSession, createSession, liveNativeSessions } from '../src/snn/engines/index.js';
 import { ONNX_PROTO, decodeModel } from '../src/snn/engines/onnx/proto.js';
 import { buildOnnxGraph } from '../src/snn/engines/onnx/graph.js';
-import { maxAbsDiff, randomInput, smallModel } from './engine-helpers.js';
+import { maxAbsDiff, randomInput, smallModel } from './helpers/engine-helpers.js';
 import { readSafetensors } from '../src/util/safetensors.js';
 
 test('onnx.proto next to proto.ts equals the embedded schema', () => {

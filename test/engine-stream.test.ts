@@ -10,7 +10,7 @@ import { SegModel } from '../src/snn/model.js';
 import { listFixtures, loadFixtureData } from './helpers/fixtures.js';
 import { createSession, type EngineOptions } from '../src/snn/engines/index.js';
 import type { Arch } from '../src/snn/definition.js';
-import { maxAbsDiff, randomInput, smallModel } from './engine-helpers.js';
+import { maxAbsDiff, randomInput, smallModel } from './helpers/engine-helpers.js';
 import { readSafetensors } from '../src/util/safetensors.js';
 
 interface Cmp {

@@ -3,9 +3,10 @@
  * (single file or parts), input.npy, output.npy, spikes.json, spike_maps.npy and manifest.json.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { readNpy } from '../../src/util/npy.js';
 import { archFromReference, type Arch } from '../../src/snn/definition.js';
+import { missingShared, referenceDir } from './shared.js';
 
 export interface FixtureSet {
   dir: string;
@@ -17,16 +18,8 @@ export interface FixtureSet {
   manifest: Record<string, unknown> & { timesteps_T: number; architecture: string };
 }
 
-/**
- * readNpy wrapper: decodes from a plain Uint8Array copy. (util/npy's viewAs copies with
- * `.slice`, which on a Node Buffer is a view, so readNpy on a Buffer mis-reads the data.)
- */
-export function referenceDir(): string {
-  return resolve(process.env.EVSTREAM_SHARED ? join(process.env.EVSTREAM_SHARED, 'reference') : join(process.cwd(), '..', 'shared', 'reference'));
-}
-
 /** Every subdirectory of the reference dir with a manifest.json (empty when absent). */
-export function listFixtures(dir = referenceDir()): FixtureSet[] {
+export function listFixtures(dir = referenceDir): FixtureSet[] {
   if (!existsSync(dir)) return [];
   const out: FixtureSet[] = [];
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -40,6 +33,17 @@ export function listFixtures(dir = referenceDir()): FixtureSet[] {
     out.push({ dir: d, name: e.name, arch: archFromReference(manifest.architecture), T: manifest.timesteps_T, N: manifest.batch_N ?? 0, weightFiles, manifest });
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * The fixture sets ../shared/reference/README.md lists (its table): a loop over listFixtures() asserts
+ * it found exactly these, so a renamed or missing set cannot make the loop pass vacuously.
+ */
+export const EXPECTED_FIXTURES = ['dl-vgg9_T4_N2_seed1', 'fcn-vgg9_T4_N2_seed1'] as const;
+
+/** Skip reason when the reference dir holds no fixture set (the shared-input wording), else false. */
+export function skipUnlessFixtures(sets: readonly FixtureSet[]): string | false {
+  return sets.length ? false : missingShared(join(referenceDir, '*', 'manifest.json'));
 }
 
 export interface FixtureData {
