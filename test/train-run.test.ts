@@ -70,7 +70,7 @@ test('tiny 1-epoch training improves validation MIoU; eval --json; ANN twin', as
     assert.ok(typeof e.pixelAccuracy === 'number');
     assert.equal(e.frames, 40);
     assert.deepEqual(Object.keys(e.spikeRates), ['features.0', 'features.1', 'features.2', 'features.3', 'features.4', 'features.5', 'features.6', 'classifier.0']);
-    assert.ok(Object.values(e.spikeRates).every((v) => v >= 0));
+    assert.ok(Object.values(e.spikeRates).every((v) => v >= 0 && v <= 1) && Object.values(e.spikeRates).some((v) => v > 0), `spike rates ${JSON.stringify(e.spikeRates)}`);
     assert.ok(e.energy.annJ! > 0 && e.energy.snnJ! > 0 && e.energy.ratio! > 0);
     assert.ok(Math.abs(e.energy.ratio! - e.energy.annJ! / e.energy.snnJ!) < 1e-9);
 
