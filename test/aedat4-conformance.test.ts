@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { sharedRecording, skipUnless } from './helpers/shared.js';
 import { readAedat4DataTable, readAedat4Header } from '../src/events/aedat4/index.js';
-import { decodeChunked, statsOf } from './aedat4-helpers.js';
+import { decodeChunked, statsOf } from './helpers/aedat4-helpers.js';
 
 const samplePath = sharedRecording('dvs-lz4-sample.aedat4');
 const skip = skipUnless(samplePath);

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { sharedRecording, skipUnless } from './helpers/shared.js';
 import { EventFormatError } from '../src/events/errors.js';
 import { encodeAedat4, parseIoHeader } from '../src/events/aedat4/index.js';
-import { concatBytes, decodeChunked, statsOf, syntheticEvents } from './aedat4-helpers.js';
+import { concatBytes, decodeChunked, statsOf, syntheticEvents } from './helpers/aedat4-helpers.js';
 
 const samplePath = sharedRecording('dvs-lz4-sample.aedat4');
 

@@ -24,7 +24,7 @@ import {
 } from '../src/events/aedat4/index.js';
 import { Builder } from 'flatbuffers';
 import { buildIoHeader, encodeEventPacket, parseDataTable, parseInfoXml } from '../src/events/aedat4/format.js';
-import { concatBytes, decodeChunked, statsOf, syntheticEvents } from './aedat4-helpers.js';
+import { concatBytes, decodeChunked, statsOf, syntheticEvents } from './helpers/aedat4-helpers.js';
 
 const require = createRequire(import.meta.url);
 const lz4napi = require('lz4-napi') as { compressFrameSync(b: Buffer): Buffer };

@@ -12,7 +12,7 @@ import {
   readAedat4Range,
   type Aedat4WriteCompression,
 } from '../src/events/aedat4/index.js';
-import { assertSameEvents, decodeChunked, statsOf, syntheticEvents } from './aedat4-helpers.js';
+import { assertSameEvents, decodeChunked, statsOf, syntheticEvents } from './helpers/aedat4-helpers.js';
 import type { EventBatch } from '../src/events/types.js';
 
 const samplePath = sharedRecording('dvs-lz4-sample.aedat4');

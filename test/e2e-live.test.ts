@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startReplayServer } from '../src/server/dv-replay-server.js';
 import { loadPipeline, applyOverrides } from '../src/pipeline/config.js';
 import { runPipeline } from '../src/server/live-run.js';
-import { artifactsDir, chromiumPath, CHROMIUM_ARGS, ROOT, waitFor } from './server-helpers.js';
+import { artifactsDir, chromiumPath, CHROMIUM_ARGS, ROOT, waitFor } from './helpers/server-helpers.js';
 
 const chromium = chromiumPath();
 declare const window: any; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -13,14 +13,14 @@ import { loadPipeline, applyOverrides, resolveIn } from '../src/pipeline/config.
 import { runPipeline } from '../src/server/live-run.js';
 import { readEventFile } from '../src/events/read-file.js';
 import { Evt3Writer } from '../src/events/prophesee/evt3-writer.js';
-import { chromiumPath, CHROMIUM_ARGS } from './server-helpers.js';
+import { chromiumPath, CHROMIUM_ARGS, CHROMIUM_MISSING } from './helpers/server-helpers.js';
 
 const chromium = chromiumPath();
 /* eslint-disable @typescript-eslint/no-explicit-any */
 declare const window: any;
 declare const document: any;
 
-test('viewer in Chromium on a Prophesee EVT 3.0 source: frames flow and the overlay moves', { skip: chromium ? false : 'Chromium not installed (apt-get install chromium); CI installs it', timeout: 120_000 }, async () => {
+test('viewer in Chromium on a Prophesee EVT 3.0 source: frames flow and the overlay moves', { skip: chromium ? false : CHROMIUM_MISSING, timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'evstream-e2e-evt3-'));
   const demo = loadPipeline('demo');
   const raw = join(dir, 'demo.raw');

@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { loadPipeline, applyOverrides } from '../src/pipeline/config.js';
 import { runPipeline } from '../src/server/live-run.js';
-import { artifactsDir, chromiumPath, CHROMIUM_ARGS } from './server-helpers.js';
+import { artifactsDir, chromiumPath, CHROMIUM_ARGS } from './helpers/server-helpers.js';
 
 const chromium = chromiumPath();
 

@@ -6,7 +6,7 @@ import { initBackend } from '../src/snn/backend.js';
 import { createSession, setOrtLoader, liveNativeSessions, type EngineName } from '../src/snn/engines/index.js';
 import { resolveRuntimeOptions, setRuntimeOptions } from '../src/snn/runtime-options.js';
 import { runtimeFromBinding } from '../src/snn/engines/onnx/runtime.js';
-import { maxAbsDiff, randomInput, smallModel } from './engine-helpers.js';
+import { maxAbsDiff, randomInput, smallModel } from './helpers/engine-helpers.js';
 
 const ENG: EngineName[] = ['onnx', 'tfjs'];
 

@@ -17,7 +17,7 @@ import type { DecoderSink } from '../src/events/decoder.js';
 import { Rng } from '../src/sim/prng.js';
 import { decodeInChunks } from './helpers/event-facts.js';
 import { sharedRecording } from './helpers/shared.js';
-import { assertSameEvents } from './aedat4-helpers.js';
+import { assertSameEvents } from './helpers/aedat4-helpers.js';
 import { addrX, addrY, evt3File, evt3HeaderLines, evt3Words, extTrigger, timeHigh, timeLow, vect12, vect8, vectBase } from './helpers/evt3-words.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'evstream-evt3-'));

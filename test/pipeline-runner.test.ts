@@ -11,7 +11,7 @@ import { startSinks } from '../src/pipeline/sinks.js';
 import { continuousTime } from '../src/pipeline/source.js';
 import type { EventBatch } from '../src/events/types.js';
 import { tensorCount } from '../src/pipeline/model-adapter.js';
-import { ROOT } from './server-helpers.js';
+import { ROOT } from './helpers/server-helpers.js';
 import { ManualQueue, VirtualClock } from './helpers/virtual-time.js';
 
 test('boundedStep drop: a slow step keeps only the newest pending input, in order, and counts the rest', () => {

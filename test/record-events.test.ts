@@ -20,7 +20,7 @@ import { readEventFile } from '../src/events/read-file.js';
 import { encodeAedat4 } from '../src/events/aedat4/index.js';
 import { VERSION_LINE_BYTES, dataTablePositionField } from '../src/events/aedat4/format.js';
 import type { EventBatch } from '../src/events/types.js';
-import { ROOT, waitFor } from './server-helpers.js';
+import { ROOT, waitFor } from './helpers/server-helpers.js';
 import { VirtualClock } from './helpers/virtual-time.js';
 import { cliPath, runCli } from './helpers/cli.js';
 

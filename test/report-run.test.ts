@@ -28,7 +28,7 @@ test('report on a tiny run: sweeps, report.md, report.json, plots', async () => 
     await writeSimDataset(data, { seed: 4, sequences: 2, seconds: 1, width: 64, height: 48 });
     const common = { data, size: [16, 16] as [number, number], width: 0.0625, batch: 4, epochs: 2, maxBatches: 2, seed: 1, crop: 'none' as const };
     const run = join(dir, 'run');
-    await train(resolveConfig({ ...common, out: run, arch: 'spiking-deeplab', T: 2, mode: 'frames' }), { progress: false, log: () => {} });
+    await train(resolveConfig({ ...common, out: run, arch: 'spiking-deeplab', T: 2, mode: 'frames', logEvery: 1 }), { progress: false, log: () => {} });
     const ann = join(dir, 'ann');
     await train(resolveConfig({ ...common, out: ann, arch: 'ann-deeplab', T: 1 }), { progress: false, log: () => {} });
     const program = new Command().exitOverride();
@@ -42,6 +42,12 @@ test('report on a tiny run: sweeps, report.md, report.json, plots', async () => 
     }
     const rep = JSON.parse(readFileSync(join(run, 'report.json'), 'utf8')) as ReportJson;
     assert.ok(rep.eval && rep.eval.miou >= 0 && rep.eval.miou <= 1);
+    // MIoU is the mean IoU over the classes present (non-null): recomputed here for both evaluations
+    for (const e of [rep.eval, rep.untrained!]) {
+      const ious = e.perClassIoU.filter((v): v is number => v !== null);
+      assert.ok(ious.length > 0 && ious.every((v) => v >= 0 && v <= 1), `per-class IoU ${e.perClassIoU}`);
+      assert.ok(Math.abs(e.miou - ious.reduce((a, b) => a + b, 0) / ious.length) < 1e-12, `MIoU ${e.miou} vs mean of ${ious}`);
+    }
     assert.equal(rep.eval.spikeRates.length, 8);
     assert.ok(rep.untrained && typeof rep.untrained.miou === 'number');
     assert.ok(rep.streaming && rep.streaming.trained.frames > 0);
@@ -55,7 +61,10 @@ test('report on a tiny run: sweeps, report.md, report.json, plots', async () => 
     assert.equal(rep.energyFull!.length, 2);
     assert.deepEqual(rep.energyFull!.map((t) => t.arch), ['spiking-deeplab', 'spiking-fcn']);
     assert.equal(rep.energyFull![0]!.rows[0]!.flopsAnn, 9 * 64 * 64 * 2 * 64);
-    assert.ok(rep.curves!.epochs.length === 2 && rep.stepLosses.length >= 0);
+    assert.equal(rep.curves!.epochs.length, 2);
+    // logEvery 1: one logged loss per optimizer step, 2 epochs x 2 batches (the old check, length >= 0, held for none)
+    assert.equal(rep.stepLosses.length, 4);
+    assert.ok(rep.stepLosses.every((s, i) => Number.isFinite(s.loss) && s.loss > 0 && (i === 0 || s.step > rep.stepLosses[i - 1]!.step)), JSON.stringify(rep.stepLosses));
     for (const k of ['valMiou', 'spikeRates', 'energy', 'robustness', 'conversion', 'overlays', 'energy-spiking-deeplab', 'energy-spiking-fcn']) {
       const p = rep.plots[k];
       assert.ok(p, `plot ${k}`);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildServer } from '../src/server/app.js';
-import { FakePipeline, ROOT } from './server-helpers.js';
+import { FakePipeline, ROOT } from './helpers/server-helpers.js';
 import { SPEED_MAX, SPEED_MIN } from '../src/sources/speed.js';
 import { PacedFileSource } from '../src/pipeline/source.js';
 import { applyOverrides, parsePipeline, PipelineConfigError } from '../src/pipeline/config.js';

@@ -10,7 +10,7 @@ import { networkInterfaces } from 'node:os';
 import WebSocket from 'ws';
 import { buildServer, startViewerServer, type RunningServer } from '../src/server/app.js';
 import { RequestGuard } from '../src/server/plugins/guard.js';
-import { FakePipeline, WsProbe, waitFor } from './server-helpers.js';
+import { FakePipeline, WsProbe, waitFor } from './helpers/server-helpers.js';
 import { runCli } from './helpers/cli.js';
 import { applyOverrides, loadPipeline } from '../src/pipeline/config.js';
 

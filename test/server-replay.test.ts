@@ -9,7 +9,7 @@ import { DEFAULT_REPLAY_MAX_CLIENTS, startReplayServer } from '../src/server/dv-
 import { fromDvTcp } from '../src/sources/dv-tcp.js';
 import { encodeAedat4 } from '../src/events/aedat4/index.js';
 import type { EventBatch } from '../src/events/types.js';
-import { ROOT } from './server-helpers.js';
+import { ROOT } from './helpers/server-helpers.js';
 import { VirtualClock } from './helpers/virtual-time.js';
 
 const RECORDING = join(ROOT, 'recordings', 'demo.aedat4');

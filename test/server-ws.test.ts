@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { startViewerServer } from '../src/server/app.js';
 import { decodeFrame, FRAME_HEADER_BYTES } from '../src/server/protocol.js';
-import { FakePipeline, WsProbe, waitFor } from './server-helpers.js';
+import { FakePipeline, WsProbe, waitFor } from './helpers/server-helpers.js';
 
 test('ws: hello, then a binary frame (class map + event bytes) and a JSON stats message per frame', async () => {
   const p = new FakePipeline(16, 8);

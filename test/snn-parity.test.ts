@@ -1,7 +1,7 @@
 /**
  * Fixture parity: every set under ../shared/reference with a manifest.json, on the wasm and cpu
- * backends. Output max |diff| <= 1e-3 (printed) and spike totals per layer within 0.5 % (exact
- * expected). The cpu backend is ~20x slower than wasm (about 35 s for DeepLab and 50 s for FCN
+ * backends. Spike totals per layer are exact (no membrane crosses the threshold differently), and the
+ * output max |diff| (printed) is within float32 rounding (fixtureLogitBound). The cpu backend is ~20x slower than wasm (about 35 s for DeepLab and 50 s for FCN
  * here); EVSTREAM_SNN_CPU_SLICE=1 runs the cpu FCN on the batch slice N=1 instead (sample 0,
  * compared with output[0] and with per-sample spike totals counted from spike_maps.npy).
  * 'wasm+ort' runs the same forward with ONNX Runtime conv / matMul kernels installed.
@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/snn/backend.js';
 import { SegModel } from '../src/snn/model.js';
-import { fixtureSpikeMap, listFixtures, loadFixtureData } from './helpers/fixtures.js';
+import { expectedFixtureNames, fixtureLogitBound, fixtureSpikeMap, listFixtures, loadFixtureData, skipUnlessFixtures } from './helpers/fixtures.js';
 import { readSafetensors } from '../src/util/safetensors.js';
 import { installOrtKernels } from '../src/snn/engines/onnx/tfjs-kernels.js';
 import { ortAvailable } from '../src/snn/engines/onnx/runtime.js';
@@ -63,16 +63,17 @@ for (const variant of ['wasm', 'cpu', 'wasm+ort'] as const) {
       const diff = maxAbsDiff(out, ref);
       console.log(`# ${f.name} ${variant}${slice ? ' N=1' : ''}: output max abs diff ${diff.toExponential(3)} (${ms.toFixed(0)} ms)`);
       assert.equal(out.length, n * 6 * 64 * 64);
-      assert.ok(diff <= 1e-3, `max abs diff ${diff}`);
+      const bound = fixtureLogitBound(ref);
+      assert.ok(diff <= bound, `max abs diff ${diff} over the float32 bound ${bound}`);
       const names = model.layerNames;
       if (!slice) {
         assert.deepEqual(names, data.spikes.map((s) => s.name));
+        // exact: every spike decision matches (the reference's threshold margins are far above the logit error)
         data.spikes.forEach((s, i) => {
           assert.equal(model.def.spikingLayers[i]!.neurons, s.neurons, `neurons of ${s.name}`);
-          const rel = Math.abs(spikes[i]! - s.spikes) / Math.max(1, s.spikes);
-          console.log(`#   ${s.name}: ${spikes[i]} vs ${s.spikes} (rel ${rel.toExponential(2)})`);
-          assert.ok(rel <= 0.005, `${s.name}: ${spikes[i]} spikes vs reference ${s.spikes}`);
+          console.log(`#   ${s.name}: ${spikes[i]} vs ${s.spikes}`);
         });
+        assert.deepEqual(spikes, data.spikes.map((s) => s.spikes), 'spike totals per layer');
       } else {
         // per-sample totals from the reference spike maps
         names.forEach((name, i) => {
@@ -80,9 +81,8 @@ for (const variant of ['wasm', 'cpu', 'wasm+ort'] as const) {
           const per = shape.slice(2).reduce((a, b) => a * b, 1);
           let ref0 = 0;
           for (let t = 0; t < shape[0]!; t++) for (let j = 0; j < per; j++) ref0 += bits[(t * shape[1]! + 0) * per + j]!;
-          const rel = Math.abs(spikes[i]! - ref0) / Math.max(1, ref0);
           console.log(`#   ${name} (sample 0): ${spikes[i]} vs ${ref0}`);
-          assert.ok(rel <= 0.005, `${name}: ${spikes[i]} spikes vs reference ${ref0} (sample 0)`);
+          assert.equal(spikes[i], ref0, `${name}: spikes of sample 0`);
         });
       }
       assert.equal(tf.memory().numTensors - model.cachedTensors, before, 'tensor leak in forward');
@@ -91,6 +91,10 @@ for (const variant of ['wasm', 'cpu', 'wasm+ort'] as const) {
   }
 }
 
-test('fixtures present or skipped', { skip: fixtures.length ? false : 'no reference fixtures found' }, () => {
-  assert.ok(fixtures.length > 0);
+// The loops above define no test when ../shared/reference is absent: this one skips then (listed, and
+// a failure under CI=true), and otherwise checks the loops saw every set the reference README lists.
+test('fixtures: every set the reference README lists is present', { skip: skipUnlessFixtures(fixtures) }, () => {
+  const expected = expectedFixtureNames();
+  assert.ok(expected.length > 0, 'the reference README lists its sets');
+  assert.deepEqual(fixtures.map((f) => f.name), expected);
 });

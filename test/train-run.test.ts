@@ -59,14 +59,18 @@ test('tiny 1-epoch training improves validation MIoU; eval --json; ANN twin', as
     const text = await cli(['eval', '--checkpoint', join(out, 'best.safetensors'), '--data', data, '--split', 'val', '--json']);
     const lines = text.trim().split('\n');
     assert.equal(lines.length, 1, 'one JSON object');
-    const e = JSON.parse(lines[0]!) as Record<string, unknown> & { energy: Record<string, number>; spikeRates: Record<string, number>; perClassIoU: unknown[] };
+    const e = JSON.parse(lines[0]!) as Record<string, unknown> & { energy: Record<string, number>; spikeRates: Record<string, number>; perClassIoU: (number | null)[] };
     assert.ok(typeof e.miou === 'number' && e.miou > 0 && e.miou <= 1);
     assert.ok(Math.abs(e.miou - r.curves.epochs[0]!.valMiou) < 0.05, 'eval agrees with the validation of the run');
     assert.equal(e.perClassIoU.length, 6);
+    // MIoU is the mean IoU over the classes present (non-null): recomputed from the per-class values
+    const ious = e.perClassIoU.filter((v): v is number => v !== null);
+    assert.ok(ious.length > 1 && ious.every((v) => v >= 0 && v <= 1), `per-class IoU ${JSON.stringify(e.perClassIoU)}`);
+    assert.ok(Math.abs((e.miou as number) - ious.reduce((a, b) => a + b, 0) / ious.length) < 1e-12, 'MIoU = mean of the present classes');
     assert.ok(typeof e.pixelAccuracy === 'number');
     assert.equal(e.frames, 40);
     assert.deepEqual(Object.keys(e.spikeRates), ['features.0', 'features.1', 'features.2', 'features.3', 'features.4', 'features.5', 'features.6', 'classifier.0']);
-    assert.ok(Object.values(e.spikeRates).every((v) => v >= 0));
+    assert.ok(Object.values(e.spikeRates).every((v) => v >= 0 && v <= 1) && Object.values(e.spikeRates).some((v) => v > 0), `spike rates ${JSON.stringify(e.spikeRates)}`);
     assert.ok(e.energy.annJ! > 0 && e.energy.snnJ! > 0 && e.energy.ratio! > 0);
     assert.ok(Math.abs(e.energy.ratio! - e.energy.annJ! / e.energy.snnJ!) < 1e-9);
 

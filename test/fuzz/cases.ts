@@ -13,7 +13,7 @@ import { hashSeed, Rng } from '../../src/sim/prng.js';
 import { packetCompressor } from '../../src/events/aedat4/compression.js';
 import { encodeEventPacket } from '../../src/events/aedat4/format.js';
 import { Aedat4Writer } from '../../src/events/aedat4/writer.js';
-import { sharedRecording } from '../helpers/shared.js';
+import { missingRecording, sharedRecording } from '../helpers/shared.js';
 import { concatBytes, lz4Bomb, packet, zstdRleBomb } from './bombs.js';
 import { mutate } from './mutators.js';
 import { aedat2FromEvents, syntheticEvents, type Seed } from './seeds.js';
@@ -193,7 +193,7 @@ export interface RegressionCase extends CaseSpec {
  */
 export function issue12Cases(tmpDir: string): RegressionCase[] {
   const out: RegressionCase[] = [];
-  const need = (name: string): string | undefined => (sharedRecording(name) ? undefined : `../shared/recordings/${name} absent`);
+  const need = missingRecording;
   const a3 = 'davis240-translboxes.aedat3';
   out.push({
     ...crafted('issue12-aedat3-ts-940', 'aedat3.1', a3, 'bytes 940..943 = ff ff ff 7f (one timestamp)', 'shared', async () => patched(readShared(a3)!, 940, [0xff, 0xff, 0xff, 0x7f])),

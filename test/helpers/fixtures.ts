@@ -3,9 +3,10 @@
  * (single file or parts), input.npy, output.npy, spikes.json, spike_maps.npy and manifest.json.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { readNpy } from '../../src/util/npy.js';
 import { archFromReference, type Arch } from '../../src/snn/definition.js';
+import { missingShared, referenceDir } from './shared.js';
 
 export interface FixtureSet {
   dir: string;
@@ -17,16 +18,8 @@ export interface FixtureSet {
   manifest: Record<string, unknown> & { timesteps_T: number; architecture: string };
 }
 
-/**
- * readNpy wrapper: decodes from a plain Uint8Array copy. (util/npy's viewAs copies with
- * `.slice`, which on a Node Buffer is a view, so readNpy on a Buffer mis-reads the data.)
- */
-export function referenceDir(): string {
-  return resolve(process.env.EVSTREAM_SHARED ? join(process.env.EVSTREAM_SHARED, 'reference') : join(process.cwd(), '..', 'shared', 'reference'));
-}
-
 /** Every subdirectory of the reference dir with a manifest.json (empty when absent). */
-export function listFixtures(dir = referenceDir()): FixtureSet[] {
+export function listFixtures(dir = referenceDir): FixtureSet[] {
   if (!existsSync(dir)) return [];
   const out: FixtureSet[] = [];
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -40,6 +33,41 @@ export function listFixtures(dir = referenceDir()): FixtureSet[] {
     out.push({ dir: d, name: e.name, arch: archFromReference(manifest.architecture), T: manifest.timesteps_T, N: manifest.batch_N ?? 0, weightFiles, manifest });
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * The fixture set directories ../shared/reference/README.md lists in its table (the one headed
+ * "| directory |"): the independent expectation for a loop over listFixtures(), so a renamed or
+ * missing set cannot make such a loop pass vacuously. Empty when the README is absent.
+ */
+export function expectedFixtureNames(dir = referenceDir): string[] {
+  const readme = join(dir, 'README.md');
+  if (!existsSync(readme)) return [];
+  const table = readFileSync(readme, 'utf8').split(/\n\s*\n/).find((block) => block.startsWith('| directory |')) ?? '';
+  return [...table.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]!).sort((x, y) => x.localeCompare(y));
+}
+
+/** Skip reason when the reference dir holds no fixture set (the shared-input wording), else false. */
+export function skipUnlessFixtures(sets: readonly FixtureSet[]): string | false {
+  return sets.length ? false : missingShared(join(referenceDir, '*', 'manifest.json'));
+}
+
+/**
+ * Bound on |logits - reference| for a fixture forward: LOGIT_ULPS * 2^-23 * max |reference logit|.
+ * The logits are float32 sums of up to K = 9 * 1024 products (classifier.0 / .1), summed in another order
+ * than PyTorch's; rounding grows like sqrt(K) * eps * |terms| in practice (K * eps at worst). Measured
+ * (max |diff|, in ulps of the max): DeepLab (max 0.61) 2.98e-7 wasm / 8.9e-8 cpu / 3.13e-7 onnx (<= 4 ulps);
+ * FCN (max 5.48, deeper, with skip sums and three transposed convs) 7.99e-6 wasm / 1.88e-5 cpu / 1.35e-5
+ * onnx (<= 29 ulps). 128 ulps keeps >= 4x margin for other SIMD paths and is still 12x (FCN) to 100x
+ * (DeepLab) tighter than the former 1e-3, which a wrong BN step or leak (errors ~1e-2 and up) could pass.
+ * It holds only because every spike decision matches exactly (asserted alongside): one flipped spike
+ * moves the logits by far more.
+ */
+export function fixtureLogitBound(ref: ArrayLike<number>): number {
+  const LOGIT_ULPS = 128;
+  let max = 0;
+  for (let i = 0; i < ref.length; i++) max = Math.max(max, Math.abs(ref[i]!));
+  return LOGIT_ULPS * 2 ** -23 * max;
 }
 
 export interface FixtureData {

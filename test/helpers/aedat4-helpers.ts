@@ -1,8 +1,8 @@
 /** Shared helpers for the AEDAT 4 tests (not a test file itself: no `.test.` in the name). */
-import type { EventBatch } from '../src/events/types.js';
-import type { FormatWarning } from '../src/events/errors.js';
-import { Aedat4Decoder, type Aedat4DecoderOptions } from '../src/events/aedat4/index.js';
-import { EventStats as RunningStats } from '../src/events/stats.js';
+import type { EventBatch } from '../../src/events/types.js';
+import type { FormatWarning } from '../../src/events/errors.js';
+import { Aedat4Decoder, type Aedat4DecoderOptions } from '../../src/events/aedat4/index.js';
+import { EventStats as RunningStats } from '../../src/events/stats.js';
 
 export interface EventStats {
   count: number;
@@ -92,7 +92,7 @@ export function syntheticEvents(n: number, tStart = 1_600_000_000_000_000, seed 
   return { t, x, y, p, length: n, width: 346, height: 260 };
 }
 
-export { concatBytes } from './helpers/bytes.js';
+export { concatBytes } from './bytes.js';
 
 export function assertSameEvents(a: readonly EventBatch[], b: readonly EventBatch[]): string | undefined {
   const flat = (bs: readonly EventBatch[]) => {

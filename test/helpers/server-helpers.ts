@@ -4,10 +4,10 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import type { LiveController } from '../src/server/types.js';
-import type { ControlCommand, FrameResult, PipelineStatus } from '../src/pipeline/runner.js';
-import type { SourceStatus } from '../src/pipeline/source.js';
-import { parsePipeline, packageRoot } from '../src/pipeline/config.js';
+import type { LiveController } from '../../src/server/types.js';
+import type { ControlCommand, FrameResult, PipelineStatus } from '../../src/pipeline/runner.js';
+import type { SourceStatus } from '../../src/pipeline/source.js';
+import { parsePipeline, packageRoot } from '../../src/pipeline/config.js';
 
 export const ROOT = packageRoot();
 export const ARTIFACTS = join(ROOT, 'test-artifacts');
@@ -168,12 +168,9 @@ export async function waitFor(pred: () => boolean | Promise<boolean>, timeoutMs 
   }
 }
 
-/** Chromium for the e2e tests, or undefined (tests then skip with a reason). */
-export function chromiumPath(): string | undefined {
-  const cands = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].filter((x): x is string => !!x);
-  return cands.find((p) => existsSync(p));
-}
+export { chromiumPath, CHROMIUM_MISSING } from './chromium.js';
 
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
 
-export const TEST_DIR = dirname(fileURLToPath(import.meta.url));
+/** The compiled test folder (dist/test): this module lives in its helpers/ subfolder. */
+export const TEST_DIR = dirname(dirname(fileURLToPath(import.meta.url)));

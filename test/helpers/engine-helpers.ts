@@ -1,9 +1,9 @@
 /** Shared helpers of the engine tests (not a test file itself). */
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { SegModel } from '../src/snn/model.js';
-import { mulberry32 } from '../src/snn/encoders.js';
-import type { Arch } from '../src/snn/definition.js';
+import { SegModel } from '../../src/snn/model.js';
+import { mulberry32 } from '../../src/snn/encoders.js';
+import type { Arch } from '../../src/snn/definition.js';
 
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);
