@@ -78,6 +78,22 @@ test('frames writes [N, 2, H, W] float32 counts and prints N', { skip: skipUnles
   assert.equal(sum(data), 111954);
 });
 
+for (const facts of RECORDING_FACTS.filter((f) => f.file.startsWith('prophesee/'))) {
+  test(`frames on ${facts.file}: one frame per 50 ms window at the sensor size, counts as the README says`, { skip: skipUnless(sharedRecording(facts.file)) }, async () => {
+    const out = join(tmp, `${facts.format}.npy`);
+    const r = await runCli(['frames', sharedRecording(facts.file)!, '--window-ms', '50', '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    const npy = readNpy(out);
+    // a file that states no size (N-CARS) is scanned first: the frames already have the final size
+    assert.deepEqual(npy.shape, [facts.windows!.length, 2, facts.height, facts.width]);
+    const data = npy.data as Float32Array;
+    const plane = facts.width! * facts.height!;
+    const sum = (a: Float32Array) => a.reduce((s, v) => s + v, 0);
+    const got = facts.windows!.map((_, k) => [sum(data.subarray(2 * k * plane, (2 * k + 1) * plane)), sum(data.subarray((2 * k + 1) * plane, (2 * k + 2) * plane))]);
+    assert.deepEqual(got, facts.windows);
+  });
+}
+
 test('frames with crop, resize and limit', { skip: skipUnless(sharedRecording('davis240-translboxes.aedat')) }, async () => {
   const out = join(tmp, 'small.npy');
   const r = await runCli(['frames', sharedRecording('davis240-translboxes.aedat')!, '--window-ms', '50', '--crop', '0,0,240,120', '--size', '64x32', '--limit', '3', '--out', out]);

@@ -86,8 +86,8 @@ class Hdf5File {
     private readonly timeoutMs: number,
   ) {}
 
-  static async open(path: string, timeoutMs: number): Promise<Hdf5File> {
-    const fileSize = checkHdf5File(path, 'an HDF5 event file');
+  static async open(path: string, timeoutMs: number, what = 'an HDF5 event file'): Promise<Hdf5File> {
+    const fileSize = checkHdf5File(path, what);
     const session = acquireSession();
     const f = new Hdf5File(session, path, fileSize, timeoutMs);
     let reply: H5Reply;
@@ -142,18 +142,20 @@ class Hdf5File {
 
 /**
  * Which reader an HDF5 file needs (one open + describe in the worker): 'ddd17' for `dvs/data`, 'events'
- * for an event layout or none known (hdf5-events reports what it looked for), undefined when the file
- * cannot even be described (the DDD17 reader then reports it as before).
+ * for an event layout or none known (hdf5-events reports what it looked for), undefined when its datasets
+ * cannot be described (the DDD17 reader then reports it as before). A file HDF5 cannot open at all is an
+ * EventFormatError from here.
  */
 export async function probeHdf5Kind(path: string, stallTimeoutMs = DDD17_STALL_TIMEOUT_MS): Promise<'ddd17' | 'events' | undefined> {
-  let f: Hdf5File | undefined;
+  // A file HDF5 cannot open is reported from here: handing it on to the DDD17 reader would open it again in
+  // a fresh worker (the failed one is discarded), doubling the time a broken file takes to refuse.
+  const f = await Hdf5File.open(path, stallTimeoutMs, 'an HDF5 file');
   try {
-    f = await Hdf5File.open(path, stallTimeoutMs);
     return classifyHdf5(await f.describe()) === 'ddd17' ? 'ddd17' : 'events';
   } catch {
     return undefined;
   } finally {
-    await f?.close();
+    await f.close();
   }
 }
 

@@ -22,7 +22,7 @@ export type SourceConfig =
       /** [width, height] for files that state no sensor size (Prophesee RAW / DAT, HDF5 arrays); absent: scanned. */
       sensor?: [number, number];
     }
-  | { type: 'ddd17'; path: string; speed: number; loop: boolean }
+  | { type: 'ddd17'; path: string; speed: number; loop: boolean; sensor?: [number, number] }
   | {
       type: 'dv-tcp';
       url: string;
@@ -461,7 +461,7 @@ export function applyOverrides(cfg: PipelineConfig, o: PipelineOverrides): Pipel
   }
   if (o.loop !== undefined && out.source.type !== 'dv-tcp') out.source.loop = o.loop;
   if (o.sensor !== undefined) {
-    if (out.source.type !== 'file') throw new PipelineConfigError(`--sensor applies to a file source, not ${out.source.type}`);
+    if (out.source.type === 'dv-tcp') throw new PipelineConfigError('--sensor applies to a file source, not a DV TCP camera (it states its size)');
     out.source.sensor = o.sensor;
   }
   if (o.fit !== undefined) out.framing.fit = o.fit;

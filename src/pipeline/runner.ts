@@ -335,7 +335,7 @@ export function mergeFrames(a: TimedFrame, b: TimedFrame): TimedFrame {
  */
 async function fileSensorSize(cfg: PipelineConfig, log?: (line: string) => void): Promise<{ width: number; height: number } | undefined> {
   const s = cfg.source;
-  if (s.type !== 'file') return undefined;
+  if (s.type === 'dv-tcp') return undefined;
   if (s.sensor) return { width: s.sensor[0], height: s.sensor[1] };
   const scanned = await scanSensorSizeIfUnstated(resolveIn(cfg, s.path), { onWarning: (w) => log?.(`evstream: warning: ${w.message}`) });
   return scanned && { width: scanned.width, height: scanned.height };
