@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hashSeed } from '../../src/sim/prng.js';
-import { craftedCases, issue12Cases, randomCase, type CaseSpec } from './cases.js';
+import { craftedCases, issue12Cases, newReaderCases, randomCase, type CaseSpec } from './cases.js';
 import { CaseRunner, signature, type CaseVerdict } from './runner.js';
 import { loadSeeds, type Seed } from './seeds.js';
 import { CONTAINERS, EXTENSION, type Container } from './structure.js';
@@ -20,7 +20,8 @@ import { CONTAINERS, EXTENSION, type Container } from './structure.js';
 function usage(): string {
   return `Usage: node dist/test/fuzz/campaign.js [options]    (npm run fuzz -- [options])
 
-Seeded fuzzing of every event-file reader (AEDAT 2, AEDAT 3.1, AEDAT 4 none/LZ4/ZSTD, DDD17 HDF5):
+Seeded fuzzing of every event-file reader (AEDAT 2, AEDAT 3.1, AEDAT 4 none/LZ4/ZSTD, DDD17 HDF5,
+Prophesee RAW EVT 2.0/2.1/3.0 and DAT, HDF5 event arrays):
 mutants of the shared recordings (../shared/recordings, when present) and of files generated here go
 through an info-style read, framing and a strict read, each case in a child process with a time and
 memory bound; with --cli also through \`evstream info --json\` and \`evstream frames\`.
@@ -34,7 +35,8 @@ Options:
   --no-driver          CLI only (with --cli): skip the in-process driver
   --per-container N    acceptance shape: N random mutants per container, then stop (or at --minutes)
   --containers LIST    comma-separated subset of: ${CONTAINERS.join(', ')}
-  --no-crafted         skip the crafted cases (bombs, issue 12 inputs) run first
+  --no-crafted         skip the crafted cases (bombs, issue 12 inputs, Prophesee / HDF5 event-array
+                       headers and lengths) run first
   --out DIR            where failing inputs go (default test-artifacts/fuzz-failures)
   --save-all           save every failing input (default: at most 3 per failure signature)
   --workers N          parallel cases (default 2; the machine is shared)
@@ -177,6 +179,7 @@ function* caseStream(args: Args, seeds: Seed[], tmpDir: string): Generator<CaseS
   if (args.crafted) {
     for (const c of craftedCases({ tmpDir, big: true })) if (args.containers.includes(c.container)) yield c;
     for (const c of issue12Cases(tmpDir)) if (!c.skip && args.containers.includes(c.container)) yield c;
+    for (const c of newReaderCases(tmpDir)) if (args.containers.includes(c.container)) yield c;
   }
   const byContainer = new Map<Container, Seed[]>();
   for (const s of seeds) if (args.containers.includes(s.container)) byContainer.set(s.container, [...(byContainer.get(s.container) ?? []), s]);

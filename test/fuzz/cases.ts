@@ -3,7 +3,8 @@
  * - random mutants of a seed (mutators.ts), reproducible from (seed name, case seed);
  * - truncation at structural boundaries;
  * - crafted inputs: compression bombs, AEDAT 4 sensor sizes in the info XML, and the regression inputs
- *   listed in issue 12;
+ *   listed in issue 12; Prophesee RAW / DAT headers, times and geometry, HDF5 event-array lengths and
+ *   filters (newReaderCases, issue 14);
  * - replays of committed regression inputs (test/fuzz-regressions/).
  * Inputs are built lazily (`build()`), so a list of hundreds of cases holds no bytes until each runs.
  */
@@ -16,8 +17,11 @@ import { Aedat4Writer } from '../../src/events/aedat4/writer.js';
 import { missingRecording, sharedRecording } from '../helpers/shared.js';
 import { concatBytes, lz4Bomb, packet, zstdRleBomb } from './bombs.js';
 import { mutate } from './mutators.js';
-import { aedat2FromEvents, syntheticEvents, type Seed } from './seeds.js';
-import { EXTENSION, mapAedat2, type Container } from './structure.js';
+import { aedat2FromEvents, burstEvents, datFromEvents, evt21FromEvents, evt2FromEvents, syntheticEvents, type Seed } from './seeds.js';
+import { dataspace1d, EXTENSION, mapAedat2, mapHdf5Events, mapProphesee, type Container } from './structure.js';
+import { encodeEvt3 } from '../../src/events/prophesee/evt3-writer.js';
+import { writeHdf5Events } from '../../src/events/hdf5-events-writer.js';
+import type { EventBatch } from '../../src/events/types.js';
 import { readFile } from 'node:fs/promises';
 
 export interface CaseSpec {
@@ -276,4 +280,130 @@ export function fixedCaseSeeds(listSeed: number, seedName: string, count: number
   let h = listSeed;
   for (let i = 0; i < seedName.length; i++) h = hashSeed(h, seedName.charCodeAt(i));
   return Array.from({ length: count }, (_, i) => hashSeed(h, i));
+}
+
+/** Patch every occurrence of `from` with `to` (same length). */
+function patchEvery(bytes: Uint8Array, from: Uint8Array, to: Uint8Array): Uint8Array {
+  const out = Buffer.from(bytes);
+  for (let i = out.indexOf(from); i >= 0; i = out.indexOf(from, i + 1)) out.set(to, i);
+  return new Uint8Array(out);
+}
+
+/**
+ * Crafted inputs for the Prophesee readers (RAW EVT 2.0 / 2.1 / 3.0, DAT) and HDF5 event arrays, from the
+ * generated seeds' builders (no ../shared): the header, time and geometry claims each reader must bound.
+ */
+export function newReaderCases(tmpDir: string): CaseSpec[] {
+  const w = 640;
+  const h = 480;
+  const runs = (): EventBatch => burstEvents(21, 2000, w, h);
+  const evt3 = (lines?: string[]): Uint8Array => {
+    const file = encodeEvt3([runs()], { width: w, height: h });
+    if (!lines) return file;
+    return concatBytes([new Uint8Array(Buffer.from(lines.map((l) => l + '\n').join(''), 'latin1')), file.subarray(mapProphesee('evt3', file).prophesee!.headerEnd)]);
+  };
+  const evt3Words = (words: number[]): Uint8Array => concatBytes([new Uint8Array(Buffer.from('% evt 3.0\n% format EVT3;height=480;width=640\n% end\n', 'latin1')), new Uint8Array(Uint16Array.from(words).buffer)]);
+  const g = (id: string, container: Container, mutation: string, build: () => Promise<Uint8Array> | Uint8Array): CaseSpec => crafted(id, container, 'generated', mutation, 'generated', async () => build());
+  const hdf5 = async (name: string, gzip: boolean): Promise<{ bytes: Uint8Array; rows: number }> => {
+    const ev = syntheticEvents(22, 2000);
+    const path = join(tmpDir, name);
+    await writeHdf5Events(path, [ev], gzip ? { gzip: 6, chunkEvents: 512 } : { chunkEvents: ev.length });
+    return { bytes: new Uint8Array(await readFile(path)), rows: ev.length };
+  };
+  const cases: CaseSpec[] = [
+    g('evt3-header-runaway-8m', 'evt3', "'% evt 3.0' then an 8 MiB '%' line without newline (file ends in it)", () => {
+      const line = new Uint8Array(8 << 20).fill(0x41);
+      line[0] = 0x25;
+      return concatBytes([new Uint8Array(Buffer.from('% evt 3.0\n', 'latin1')), line]);
+    }),
+    g('evt3-header-1m-line-then-data', 'evt3', "a 1 MiB '%' header line (with newline) before '% end', then good words", () => {
+      const file = evt3();
+      const line = new Uint8Array((1 << 20) + 1).fill(0x42);
+      line[0] = 0x25;
+      line[1 << 20] = 0x0a;
+      return concatBytes([line, file]);
+    }),
+    g('evt3-format-99999', 'evt3', "'% format EVT3;width=99999;height=99999' (no geometry line)", () => evt3(['% evt 3.0', '% format EVT3;width=99999;height=99999', '% end'])),
+    g('evt3-geometry-0x0', 'evt3', "'% geometry 0x0'", () => evt3(['% evt 3.0', '% geometry 0x0', '% end'])),
+    g('evt3-no-end-percent-data', 'evt3', "no '% end' and the first data byte is '%'", () => concatBytes([new Uint8Array(Buffer.from('% evt 3.0\n', 'latin1')), Uint8Array.of(0x25), evt3(['% evt 3.0']).subarray(10)])),
+    g('evt3-time-high-seesaw', 'evt3', 'TIME_HIGH alternating 0 / 4095 / 2048 / 1 with events between (wraps both ways)', () => {
+      const words: number[] = [0x0000 | 5];
+      for (let k = 0; k < 4000; k++) words.push(0x8000 | [0, 4095, 2048, 1][k % 4]!, 0x6000 | (k & 0xfff), 0x2000 | (k % 640));
+      return evt3Words(words);
+    }),
+    g('evt3-vectors-edge', 'evt3', 'ADDR_Y 2047 / 479, VECT_BASE_X 2040 / 639, VECT_12 0xfff x2, VECT_8 0xff (events past the sensor and past x 2047)', () => {
+      const words: number[] = [0x8000 | 1, 0x6000];
+      for (let k = 0; k < 3000; k++) words.push(k % 2 ? 2047 : 479, 0x3000 | (k % 2 ? 2040 : 639), 0x4fff, 0x4fff, 0x5fff);
+      return evt3Words(words);
+    }),
+    // TIME_HIGH words here rise one step per 64 words (1.3 s in all): a seesaw would be a valid recording of hours.
+    g('evt3-unknown-types', 'evt3', 'every type nibble 0x0..0xF in turn, 20000 words (TIME_HIGH slowly rising)', () =>
+      evt3Words(Array.from({ length: 20000 }, (_, i) => ((i % 16) << 12) | (i % 16 === 8 ? i >> 6 : (i * 37) & 0xfff))),
+    ),
+    g('evt3-odd-trailing', 'evt3', 'a good file plus 1 trailing byte', () => concatBytes([evt3(), Uint8Array.of(0x81)])),
+    g('evt2-time-high-jumps', 'evt2', 'EVT 2.0 TIME_HIGH jumping 0 -> 0x0fffffff -> 0 -> 2^27 (2^34 µs range) with events between', () => {
+      const words: number[] = [];
+      for (let k = 0; k < 4000; k++) words.push(((0x8 << 28) | [0, 0x0fffffff, 0, 1 << 27, 5][k % 5]!) >>> 0, ((1 << 28) | ((k & 63) << 22) | ((k % 640) << 11) | (k % 480)) >>> 0);
+      return concatBytes([new Uint8Array(Buffer.from('% evt 2.0\n% format EVT2;height=480;width=640\n% end\n', 'latin1')), new Uint8Array(Uint32Array.from(words).buffer)]);
+    }),
+    g('evt2-no-size-huge-xy', 'evt2', 'EVT 2.0 without a size: CD words at x = y = 2047 (max + 1 = 2048 x 2048)', () => {
+      const ev = syntheticEvents(23, 3000, w, h);
+      ev.x[100] = 2047;
+      ev.y[100] = 2047;
+      return evt2FromEvents(ev, ['% evt 2.0', '% end']);
+    }),
+    g('evt2.1-mask-edge', 'evt2.1', 'EVT 2.1 words with x base 2016 / 608 / 2047 and all-ones masks (x past the sensor and past 2047)', () => {
+      const halves: number[] = [0, (0x8 << 28) | 1];
+      for (let k = 0; k < 3000; k++) halves.push(0xffffffff, ((1 << 28) | ((k & 63) << 22) | ([2016, 608, 2047][k % 3]! << 11) | (k % 480)) >>> 0);
+      return concatBytes([new Uint8Array(Buffer.from('% evt 2.1\n% format EVT21;height=480;width=640\n% end\n', 'latin1')), new Uint8Array(Uint32Array.from(halves).buffer)]);
+    }),
+    g('evt2.1-odd-trailing', 'evt2.1', 'a good EVT 2.1 file plus 7 trailing bytes', () => concatBytes([evt21FromEvents(runs(), ['% evt 2.1', '% end'], false), new Uint8Array(7).fill(0xee)])),
+    g('dat-preamble-size-16', 'dat', 'DAT preamble: event type 0, event size 16', () => {
+      const f = datFromEvents(syntheticEvents(24, 2000, w, h), ['% Data file containing Event2d events.', '% Version 2']);
+      f[mapProphesee('dat', f).prophesee!.preamble! + 1] = 16;
+      return f;
+    }),
+    g('dat-preamble-type-ff', 'dat', 'DAT preamble: event type 0xff, size 8', () => {
+      const f = datFromEvents(syntheticEvents(24, 2000, w, h), ['% Data file containing Event2d events.', '% Version 2']);
+      f[mapProphesee('dat', f).prophesee!.preamble!] = 0xff;
+      return f;
+    }),
+    g('dat-header-only-no-preamble', 'dat', 'DAT header lines only (no preamble, no records)', () => new Uint8Array(Buffer.from('% Data file containing Event2d events.\n% Version 2\n', 'latin1'))),
+    g('dat-odd-trailing', 'dat', 'a good DAT file plus 5 trailing bytes', () => concatBytes([datFromEvents(syntheticEvents(25, 1000, w, h), ['% Data file containing Event2d events.']), new Uint8Array(5).fill(0x7f)])),
+    g('dat-time-backwards-huge', 'dat', 'DAT records whose t alternates 0 / 0xffffffff / 2^31', () => {
+      const ev = syntheticEvents(26, 3000, w, h);
+      const f = datFromEvents(ev, ['% Data file containing Event2d events.', `% Width ${w}`, `% Height ${h}`]);
+      const start = mapProphesee('dat', f).prophesee!.wordStart;
+      const view = new DataView(f.buffer);
+      for (let i = 0; i < ev.length; i += 7) view.setUint32(start + 8 * i, [0, 0xffffffff, 0x80000000][i % 3]!, true);
+      return f;
+    }),
+    g('hdf5-events-dims-2^40', 'hdf5-events', 'plain HDF5 event arrays, uncompressed: every dataset claims 2^40 rows', async () => {
+      const { bytes, rows } = await hdf5('dims40.h5', false);
+      return patchEvery(bytes, dataspace1d(rows), dataspace1d(2 ** 40));
+    }),
+    g('hdf5-events-gzip-dims-2^40', 'hdf5-events', 'plain HDF5 event arrays, gzip: every dataset claims 2^40 rows (chunks never written read as fill)', async () => {
+      const { bytes, rows } = await hdf5('dims40gz.h5', true);
+      return patchEvery(bytes, dataspace1d(rows), dataspace1d(2 ** 40));
+    }),
+    g('hdf5-events-mismatched', 'hdf5-events', 'plain HDF5 event arrays: the first 1-D dataset (x) claims one row more than the others', async () => {
+      const { bytes, rows } = await hdf5('mismatch.h5', false);
+      const s = mapHdf5Events(bytes, rows);
+      new DataView(bytes.buffer).setBigUint64(s.hdf5Events!.dims[0]!, BigInt(rows + 1), true);
+      return bytes;
+    }),
+    g('hdf5-events-ecf', 'hdf5-events', 'gzip HDF5 event arrays with the deflate filter id patched to 0x8ECF (Prophesee ECF)', async () => {
+      const { bytes } = await hdf5('ecf.h5', true);
+      const from = new Uint8Array([1, 0, 8, 0, 0, 0, 1, 0, ...Buffer.from('deflate\0')]);
+      const to = new Uint8Array([0xcf, 0x8e, 8, 0, 0, 0, 1, 0, ...Buffer.from('ECF\0\0\0\0\0')]);
+      return patchEvery(bytes, from, to);
+    }),
+    g('hdf5-events-filter-65535', 'hdf5-events', 'gzip HDF5 event arrays with filter id 65535 (name still "deflate")', async () => {
+      const { bytes, rows } = await hdf5('f65535.h5', true);
+      const s = mapHdf5Events(bytes, rows);
+      for (const f of s.hdf5Events!.filters) new DataView(bytes.buffer).setUint16(f, 0xffff, true);
+      return bytes;
+    }),
+  ];
+  return cases;
 }

@@ -6,7 +6,9 @@
  * overwrites, aligned 4- / 8-byte word overwrites with the classic bad values, crafted values in the
  * structural fields of the container (sizes, counts, timestamps, dims, enums), AEDAT 2 header-line abuse,
  * re-compressed AEDAT 4 packets with a crafted flatbuffer inside, range deletion / duplication, and a stack
- * of 2..4 of these.
+ * of 2..4 of these. Prophesee RAW / DAT: `%` header abuse, word type nibbles, TIME_HIGH jumps, vectors and
+ * masks at the sensor edge, odd trailing bytes, DAT preambles. HDF5 event arrays: huge and mismatched
+ * dataset lengths, unknown filter ids, absurd size attributes.
  */
 import { Rng, hashSeed } from '../../src/sim/prng.js';
 import { packetCompressor, packetDecompressor, type Aedat4Compression } from '../../src/events/aedat4/compression.js';
@@ -265,6 +267,226 @@ async function recompress(bytes: Uint8Array, s: Structure, rng: Rng): Promise<{ 
   return { bytes: out, what: `recompressed packet @${p.header}: ${step.what}` };
 }
 
+// ------------------------------------------------------------------------------------------- Prophesee
+
+const ENCODING_NAME: Readonly<Record<string, string>> = { evt2: 'EVT2', 'evt2.1': 'EVT21', evt3: 'EVT3', dat: 'EVT2' };
+
+function latin1(s: string): Uint8Array {
+  return new Uint8Array(Buffer.from(s, 'latin1'));
+}
+
+/** `%` header abuse: runaway / huge / endless lines, absurd or zero geometry, lost `% end`, wrong encoding, bad t_offset. */
+const propheseeHeader: Step = (bytes, s, rng) => {
+  const L = s.prophesee!;
+  const header = bytes.subarray(0, L.headerEnd);
+  const data = bytes.subarray(L.headerEnd);
+  // Lines before `% end` (or all lines when there is none): inserted lines stay inside the header.
+  const insertAt = L.endLine ?? L.headerEnd;
+  const before = bytes.subarray(0, insertAt);
+  const after = bytes.subarray(insertAt, L.headerEnd);
+  const insert = (text: string | Uint8Array, what: string): { bytes: Uint8Array; what: string } => ({
+    bytes: concatBytes([before, typeof text === 'string' ? latin1(text) : text, after, data]),
+    what: `prophesee header: ${what}`,
+  });
+  const name = ENCODING_NAME[s.container] ?? 'EVT3';
+  switch (rng.int(12)) {
+    case 0: {
+      // A line that never ends: the file stops inside it (with or without the data after it).
+      const n = rng.pick([70_000, 300_000, (1 << 20) + 10, 8 << 20]);
+      const line = new Uint8Array(n).fill(0x41);
+      line[0] = 0x25;
+      return { bytes: concatBytes([before, line, rng.chance(0.5) ? new Uint8Array(0) : data]), what: `prophesee header: a ${n}-byte '%' line without newline` };
+    }
+    case 1: {
+      const n = rng.pick([70_000, 300_000, (1 << 20) + 10]);
+      const line = new Uint8Array(n + 1).fill(0x42);
+      line[0] = 0x25;
+      line[n] = 0x0a;
+      return insert(line, `one ${n}-byte '%' line`);
+    }
+    case 2: {
+      const count = rng.pick([100_000, 1_000_000]);
+      const flood = new Uint8Array(count * 2);
+      for (let i = 0; i < count; i++) flood.set([0x25, 0x0a], i * 2);
+      return insert(flood, `${count} empty '%' lines`);
+    }
+    case 3: {
+      const [w, h] = rng.pick([[99999, 99999], [65536, 1], [0, 0], [1, 1], [2048, 2048], [-1, -1], [4294967296, 2]]);
+      const line = rng.chance(0.5) ? `% format ${name};width=${w};height=${h}\n` : `% geometry ${w}x${h}\n`;
+      return insert(line, JSON.stringify(line.trim()));
+    }
+    case 4: {
+      if (s.container !== 'dat') return insert('% geometry 0x0\n', "'% geometry 0x0'");
+      const line = rng.pick(['% Width 0\n% Height 0\n', '% Width 99999\n% Height 99999\n', '% Width -5\n', '% Height 1e308\n']);
+      return insert(line, JSON.stringify(line.trim()));
+    }
+    case 5:
+      if (L.endLine === undefined) return { bytes: bytes.slice(0, L.headerEnd + rng.int(Math.max(1, data.length)) + 1), what: 'prophesee header: no % end; truncated in the data' };
+      return { bytes: concatBytes([bytes.subarray(0, L.endLine), data]), what: "prophesee header: '% end' line removed" };
+    case 6: {
+      // The file stops inside a header line.
+      const k = 1 + rng.int(Math.max(1, L.lineStarts.length - 1));
+      const lineStart = L.lineStarts[Math.min(k, L.lineStarts.length - 1) - 1]!;
+      const lineEnd = L.lineStarts[Math.min(k, L.lineStarts.length - 1)]!;
+      const at = lineStart + 1 + rng.int(Math.max(1, lineEnd - lineStart - 1));
+      return { bytes: bytes.slice(0, at), what: `prophesee header: file ends mid-line at ${at}` };
+    }
+    case 7: {
+      // Another encoding's name on these words: a decoder reads words it was not written for.
+      const enc = rng.pick(['% evt 2.0', '% evt 2.1', '% evt 3.0', '% format EVT21;endianness=legacy', '% Data file containing Event2d events.', '% evt 4.0', '% evt']);
+      const first = header.indexOf(0x0a) + 1;
+      return { bytes: concatBytes([latin1(enc + '\n'), bytes.subarray(first)]), what: `prophesee header: first line -> ${JSON.stringify(enc)}` };
+    }
+    case 8: {
+      const v = rng.pick(['-1', '1e300', 'abc', '9007199254740993', '18446744073709551615', '', '0x10']);
+      return insert(`% t_offset ${v}\n`, `'% t_offset ${v}'`);
+    }
+    case 9: {
+      const junk = new Uint8Array(16 + rng.int(256));
+      for (let i = 0; i < junk.length; i++) junk[i] = rng.int(256);
+      junk[0] = 0x25;
+      return insert(concatBytes([junk, Uint8Array.of(0x0a)]), `${junk.length} binary bytes in a '%' line`);
+    }
+    case 10:
+      // A data byte that is '%' right after a header without `% end`: it reads as one more header line.
+      return { bytes: concatBytes([L.endLine !== undefined ? bytes.subarray(0, L.endLine) : header, Uint8Array.of(0x25), data]), what: "prophesee header: no '% end', a '%' byte first in the data" };
+    default:
+      return { bytes: concatBytes([latin1('% end\n'), data]), what: "prophesee header: only '% end' (no encoding line)" };
+  }
+};
+
+function readHalf(bytes: Uint8Array, at: number, bits: 16 | 32): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return bits === 16 ? view.getUint16(at, true) : view.getUint32(at, true);
+}
+
+function writeHalf(bytes: Uint8Array, at: number, bits: 16 | 32, v: number): void {
+  if (at < 0 || at + bits / 8 > bytes.length) return;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bits === 16) view.setUint16(at, v & 0xffff, true);
+  else view.setUint32(at, v >>> 0, true);
+}
+
+/**
+ * Word-level mutations of RAW EVT 2.0 / 2.1 / 3.0 files, written where the decoder keeps state: a word's type
+ * nibble (every value 0..15), TIME_HIGH values jumping backwards / forwards by huge steps (the time guard and
+ * the wrap rules must cope), vectors / masks all ones at the sensor edge, and odd trailing bytes.
+ */
+const propheseeWords: Step = (bytes, s, rng) => {
+  const L = s.prophesee!;
+  const out = bytes.slice();
+  const bits = L.typeBits;
+  const top = bits === 16 ? 12 : 28;
+  const valueMask = bits === 16 ? 0xfff : 0x0fffffff;
+  const wordAt = (i: number): number => L.wordStart + i * L.wordBytes + L.typeAt;
+  if (L.words === 0) return { bytes: concatBytes([out, Uint8Array.of(0x80)]), what: 'prophesee words: none; one trailing byte' };
+  switch (rng.int(5)) {
+    case 0: {
+      const n = 1 + rng.int(8);
+      const done: string[] = [];
+      for (let k = 0; k < n; k++) {
+        const at = wordAt(rng.int(L.words));
+        const type = rng.int(16);
+        const v = readHalf(out, at, bits);
+        writeHalf(out, at, bits, ((type << top) | (v & valueMask)) >>> 0);
+        done.push(`@${at}=0x${type.toString(16)}`);
+      }
+      return { bytes: out, what: `prophesee words: type nibbles ${done.join(',')}` };
+    }
+    case 1: {
+      if (L.timeHigh.length === 0) return { bytes: out, what: 'prophesee words: no TIME_HIGH' };
+      const k = rng.int(L.timeHigh.length);
+      const at = L.timeHigh[k]!;
+      const v = readHalf(out, at, bits) & valueMask;
+      const step = rng.pick(bits === 16 ? [1, 7, 2047, 2048, 2049, 4095] : [1, 1 << 10, 1 << 20, 1 << 26, 1 << 27, (1 << 27) + 1, valueMask]);
+      const mode = rng.pick(['back', 'forward', 'max', 'zero', 'back-all', 'forward-all'] as const);
+      const next = (x: number): number => (mode.startsWith('back') ? x - step : mode.startsWith('forward') ? x + step : mode === 'max' ? valueMask : 0) & valueMask;
+      const sites = mode.endsWith('-all') ? L.timeHigh.slice(k) : [at];
+      for (const p of sites) writeHalf(out, p, bits, ((0x8 << top) | next(readHalf(out, p, bits) & valueMask)) >>> 0);
+      return { bytes: out, what: `prophesee words: TIME_HIGH @${at} ${mode} by ${step} (0x${v.toString(16)}; ${sites.length} word(s))` };
+    }
+    case 2: {
+      // A vector / mask at the right edge, all ones: events beyond the sensor (or past x = 2047).
+      const w = L.width ?? 2048;
+      const h = L.height ?? 2048;
+      const x = rng.pick([w - 1, w - 12, w - 31, 2047, 2040, 0]) & 0x7ff;
+      const y = rng.pick([h - 1, h, 2047, 0]) & 0x7ff;
+      const i = rng.int(Math.max(1, L.words - 4));
+      if (s.container === 'evt3') {
+        const words = [y, 0x3000 | (rng.int(2) << 11) | x, 0x4fff, 0x4fff, 0x5fff];
+        const at = L.wordStart + 2 * i;
+        for (let k = 0; k < words.length; k++) writeHalf(out, at + 2 * k, 16, words[k]!);
+        return { bytes: out, what: `prophesee words: EVT3 ADDR_Y ${y}, VECT_BASE_X ${x}, VECT_12 0xfff x2, VECT_8 0xff @${at}` };
+      }
+      const at = wordAt(i);
+      const t = readHalf(out, at, 32) & (63 << 22);
+      writeHalf(out, at, 32, ((rng.int(2) << 28) | t | (x << 11) | y) >>> 0);
+      if (s.container === 'evt2.1') writeHalf(out, L.wordStart + i * 8 + (4 - L.typeAt), 32, rng.pick([0xffffffff, 0x80000000, 1]));
+      return { bytes: out, what: `prophesee words: CD word x ${x} y ${y}${s.container === 'evt2.1' ? ' with a crafted mask' : ''} @${at}` };
+    }
+    case 3: {
+      const extra = 1 + rng.int(L.wordBytes - 1 || 1);
+      const tail = new Uint8Array(extra);
+      for (let k = 0; k < extra; k++) tail[k] = rng.int(256);
+      if (rng.chance(0.5)) return { bytes: concatBytes([out, tail]), what: `prophesee words: ${extra} trailing bytes` };
+      return { bytes: out.slice(0, out.length - extra), what: `prophesee words: last word cut by ${extra} bytes` };
+    }
+    default: {
+      // Only TIME_HIGH words from some point on (no events): the guard must not hold data forever.
+      const from = rng.int(L.words);
+      const last = L.timeHigh.length ? readHalf(out, L.timeHigh[L.timeHigh.length - 1]!, bits) & valueMask : 0;
+      for (let i = from, v = last; i < L.words; i++, v = (v + rng.pick([1, 1, 3, 1000])) & valueMask) writeHalf(out, wordAt(i), bits, ((0x8 << top) | v) >>> 0);
+      return { bytes: out, what: `prophesee words: TIME_HIGH only from word ${from}` };
+    }
+  }
+};
+
+/** DAT preamble: other event types and sizes (records of other lengths must not be read as CD events). */
+const datPreamble: Step = (bytes, s, rng) => {
+  const at = s.prophesee!.preamble!;
+  const out = bytes.slice();
+  const type = rng.chance(0.5) ? rng.pick([0, 0x0c, 1, 0x25, 0xff]) : out[at]!;
+  const size = rng.pick([0, 1, 4, 7, 8, 9, 16, 255]);
+  out[at] = type;
+  out[at + 1] = size;
+  return { bytes: out, what: `dat preamble: type 0x${type.toString(16)} size ${size}` };
+};
+
+// ------------------------------------------------------------------------------------- HDF5 event arrays
+
+/** Filter ids: HDF5's own (some decodable), plugins h5wasm lacks (ECF, Blosc, Zstd, LZ4...), nonsense. */
+const FILTER_IDS = [0x8ecf, 32001, 32004, 32015, 4, 307, 2, 3, 0, 0xffff, 256];
+
+/** HDF5 event arrays: lengths claiming 2^40 (and more), mismatched lengths, unknown filter ids, absurd size attributes. */
+const hdf5Events: Step = (bytes, s, rng) => {
+  const H = s.hdf5Events!;
+  const out = bytes.slice();
+  const view = new DataView(out.buffer);
+  const pickMode = rng.int(H.filters.length ? 4 : 3);
+  if (pickMode === 0 && H.dims.length) {
+    const v = rng.pick([2 ** 40, 2 ** 32, 2 ** 62, 2 ** 53, H.rows * 1000, H.rows + 1]);
+    for (const d of H.dims) view.setBigUint64(d, BigInt(v), true);
+    return { bytes: out, what: `hdf5-events: every dataset's length -> ${v} (was ${H.rows})` };
+  }
+  if (pickMode === 1 && H.dims.length) {
+    const d = rng.pick(H.dims);
+    const v = rng.pick([0, 1, H.rows - 1, H.rows + 1, 2 ** 40, H.rows * 2]);
+    view.setBigUint64(d, BigInt(v), true);
+    return { bytes: out, what: `hdf5-events: one dataset's length @${d} -> ${v} (others ${H.rows})` };
+  }
+  if (pickMode === 3) {
+    const id = rng.pick(FILTER_IDS);
+    const sites = rng.chance(0.5) ? H.filters : [rng.pick(H.filters)];
+    for (const f of sites) view.setUint16(f, id, true);
+    return { bytes: out, what: `hdf5-events: filter id -> ${id} at ${sites.length} of ${H.filters.length} pipelines` };
+  }
+  if (H.sizeAttrs.length === 0) return craftField(bytes, s, rng);
+  const at = rng.pick(H.sizeAttrs);
+  const v = rng.pick([0, -1, 1, 65535, 65536, 0x7fffffff, -0x80000000]);
+  view.setInt32(at, v, true);
+  return { bytes: out, what: `hdf5-events: size attribute @${at} -> ${v}` };
+};
+
 const SIMPLE: Array<[number, Step, string]> = [
   [1, truncateRandom, 'truncate-random'],
   [1.5, truncateBoundary, 'truncate-boundary'],
@@ -289,14 +511,23 @@ function pickWeighted<T>(rng: Rng, items: Array<[number, T, string]>): [T, strin
 export async function mutate(seed: Seed, caseSeed: number): Promise<Mutant> {
   const rng = new Rng(hashSeed(caseSeed, 0x5eed));
   const s = seed.structure;
-  const special: Array<[number, 'header' | 'recompress' | 'stack', string]> = [];
+  const special: Array<[number, 'header' | 'recompress' | 'stack' | Step, string]> = [];
   if (s.container === 'aedat2') special.push([0.5, 'header', 'aedat2-header']);
+  // Prophesee and HDF5 event arrays: their own crafted steps (as likely as a field craft).
+  if (s.prophesee) special.push([1.5, propheseeHeader, 'prophesee-header']);
+  if (s.prophesee && s.container !== 'dat') special.push([2, propheseeWords, 'prophesee-words']);
+  if (s.prophesee?.preamble !== undefined) special.push([0.7, datPreamble, 'dat-preamble']);
+  if (s.hdf5Events) special.push([2.5, hdf5Events, 'hdf5-events']);
   if (s.container === 'aedat4-lz4' || s.container === 'aedat4-zstd') special.push([1.5, 'recompress', 'recompress']);
   special.push([1, 'stack', 'stack']);
   const total = SIMPLE.reduce((a, [w]) => a + w, 0);
   const specialTotal = special.reduce((a, [w]) => a + w, 0);
   if (rng.next() * (total + specialTotal) < specialTotal) {
     const [which, kind] = pickWeighted(rng, special);
+    if (typeof which === 'function') {
+      const r = which(seed.bytes, s, rng);
+      return { bytes: r.bytes, mutation: r.what, kind };
+    }
     if (which === 'header') {
       const r = aedat2Header(seed.bytes, s, rng);
       return { bytes: r.bytes, mutation: r.what, kind };

@@ -12,7 +12,9 @@ import { Rng } from '../../src/sim/prng.js';
 import { Aedat4Writer, type Aedat4WriteCompression } from '../../src/events/aedat4/writer.js';
 import type { EventBatch } from '../../src/events/types.js';
 import { sharedRecording } from '../helpers/shared.js';
-import { mapAedat2, mapAedat3, mapAedat4, mapHdf5, type Container, type Structure } from './structure.js';
+import { encodeEvt3 } from '../../src/events/prophesee/evt3-writer.js';
+import { writeHdf5Events, type Hdf5EventsWriterOptions } from '../../src/events/hdf5-events-writer.js';
+import { hdf5EventRows, mapAedat2, mapAedat3, mapAedat4, mapHdf5, mapHdf5Events, mapProphesee, percentHeader, PROPHESEE_CONTAINERS, type Container, type Structure } from './structure.js';
 import { caerPacket, concatBytes } from '../helpers/bytes.js';
 
 export interface Seed {
@@ -108,6 +110,110 @@ export function aedat3FromEvents(ev: EventBatch, perPacket = 1000): Uint8Array {
   return concatBytes(...parts);
 }
 
+/**
+ * Events in horizontal runs (1..20 pixels of one row, same time and polarity), as a moving edge makes them:
+ * what EVT 3.0 vectors and EVT 2.1 masks encode. Times strictly increase between runs.
+ */
+export function burstEvents(seed: number, n: number, width: number, height: number, t0 = 1_000_000): EventBatch {
+  const rng = new Rng(seed);
+  const t = new Float64Array(n);
+  const x = new Uint16Array(n);
+  const y = new Uint16Array(n);
+  const p = new Uint8Array(n);
+  let now = t0;
+  for (let i = 0; i < n; ) {
+    now += 1 + Math.floor(-Math.log(1 - rng.next()) * 300); // ~0.2 s for 6000 events: several 4096 µs TIME_HIGH steps and 50 ms frames
+    const run = Math.min(n - i, rng.chance(0.3) ? 1 : 2 + rng.int(19));
+    const row = rng.int(height);
+    // Runs touch the right edge now and then: vectors / masks reaching past the sensor are a reader's edge case.
+    const x0 = rng.chance(0.1) ? width - run : rng.int(width - run + 1);
+    const pol = rng.chance(0.5) ? 1 : 0;
+    for (let k = 0; k < run; k++, i++) {
+      t[i] = now;
+      x[i] = x0 + k;
+      y[i] = row;
+      p[i] = pol;
+    }
+  }
+  return { t, x, y, p, length: n, width, height };
+}
+
+/** `%` header lines, each ended by '\n'. */
+function percentLines(lines: string[]): Uint8Array {
+  return ascii(lines.map((l) => l + '\n').join(''));
+}
+
+/**
+ * RAW EVT 2.0 from events: a TIME_HIGH word (0x8, t >> 6 in bits 27..0) whenever t >> 6 changes, then one CD
+ * word per event (0x0 OFF / 0x1 ON, t & 63 in bits 27..22, x bits 21..11, y bits 10..0); an EXT_TRIGGER
+ * (0xA) and an OTHERS (0xE) word every 1000 events, which readers must skip.
+ */
+export function evt2FromEvents(ev: EventBatch, header: string[]): Uint8Array {
+  const words: number[] = [];
+  let high = -1;
+  for (let i = 0; i < ev.length; i++) {
+    const t = ev.t[i]!;
+    if (Math.floor(t / 64) !== high) {
+      high = Math.floor(t / 64);
+      words.push(((0x8 << 28) | (high & 0x0fffffff)) >>> 0);
+    }
+    words.push((((ev.p[i]! ? 1 : 0) << 28) | ((t & 63) << 22) | (ev.x[i]! << 11) | ev.y[i]!) >>> 0);
+    if (i % 1000 === 999) words.push(((0xa << 28) | (t & 63) << 22 | 1) >>> 0, (0xe << 28) >>> 0);
+  }
+  return concatBytes(percentLines(header), new Uint8Array(Uint32Array.from(words).buffer));
+}
+
+/**
+ * RAW EVT 2.1 from events: TIME_HIGH as in EVT 2.0; runs of events with the same t, y, polarity and x >> 5
+ * become one word: header (type 0x0 / 0x1, t & 63 in 27..22, x & ~31 in 21..11, y in 10..0) and a validity
+ * mask (bit i: an event at x base + i). OpenEB's default order stores the mask in the first 4 bytes; the
+ * `legacy` order (`% format EVT21;endianness=legacy`) stores the header first.
+ */
+export function evt21FromEvents(ev: EventBatch, header: string[], legacy: boolean): Uint8Array {
+  const halves: number[] = [];
+  const push = (head: number, mask: number): void => {
+    if (legacy) halves.push(head >>> 0, mask >>> 0);
+    else halves.push(mask >>> 0, head >>> 0);
+  };
+  let high = -1;
+  for (let i = 0; i < ev.length; ) {
+    const t = ev.t[i]!;
+    if (Math.floor(t / 64) !== high) {
+      high = Math.floor(t / 64);
+      push((0x8 << 28) | (high & 0x0fffffff), 0);
+    }
+    const base = ev.x[i]! & ~31;
+    let mask = 0;
+    let j = i;
+    while (j < ev.length && ev.t[j] === t && ev.y[j] === ev.y[i] && ev.p[j] === ev.p[i] && (ev.x[j]! & ~31) === base) {
+      mask |= 1 << (ev.x[j]! & 31);
+      j++;
+    }
+    push(((ev.p[i]! ? 1 : 0) << 28) | ((t & 63) << 22) | (base << 11) | ev.y[i]!, mask);
+    i = j;
+  }
+  return concatBytes(percentLines(header), new Uint8Array(Uint32Array.from(halves).buffer));
+}
+
+/** DAT (Event2d): `%` header, event type 0 and size 8, then records uint32 t, uint32 x | y << 14 | p << 28. */
+export function datFromEvents(ev: EventBatch, header: string[]): Uint8Array {
+  const records = new Uint32Array(2 * ev.length);
+  for (let i = 0; i < ev.length; i++) {
+    records[2 * i] = ev.t[i]! >>> 0;
+    records[2 * i + 1] = (ev.x[i]! | (ev.y[i]! << 14) | (ev.p[i]! << 28)) >>> 0;
+  }
+  return concatBytes(percentLines(header), Uint8Array.of(0, 8), new Uint8Array(records.buffer));
+}
+
+/** An HDF5 event file written by writeHdf5Events into `dir`, with its structure map. */
+async function hdf5EventsSeed(dir: string, name: string, ev: EventBatch, opts: Hdf5EventsWriterOptions): Promise<{ bytes: Uint8Array; structure: Structure }> {
+  const path = join(dir, name);
+  await writeHdf5Events(path, [ev], opts);
+  const bytes = new Uint8Array(await readFile(path));
+  const tOffset = opts.layout === 'dsec' ? ev.t[0]! : 0;
+  return { bytes, structure: mapHdf5Events(bytes, ev.length, { ...ev, tOffset, width: ev.width, height: ev.height }) };
+}
+
 function firstBoundary(s: Structure, name: string): number | undefined {
   return s.boundaries.find((b) => b.name === name)?.offset;
 }
@@ -140,7 +246,10 @@ export function mapFor(container: Container, bytes: Uint8Array): Structure {
       return mapAedat3(bytes);
     case 'ddd17-hdf5':
       return mapHdf5(bytes, ddd17Rows(bytes));
+    case 'hdf5-events':
+      return mapHdf5Events(bytes, hdf5EventRows(bytes));
     default:
+      if (PROPHESEE_CONTAINERS.includes(container)) return mapProphesee(container, bytes);
       return mapAedat4(bytes);
   }
 }
@@ -172,6 +281,24 @@ export async function loadSeeds(opts: SeedOptions): Promise<Seed[]> {
   }
   seeds.push(seed('generated-davis240.aedat', 'aedat2', aedat2FromEvents(syntheticEvents(7, 6000, 240, 180)), 'generated'));
   seeds.push(seed('generated-davis346.aedat3', 'aedat3.1', aedat3FromEvents(syntheticEvents(8, 6000)), 'generated'));
+  const w = 640;
+  const h = 480;
+  const geo = (name: string): string[] => [`% format ${name};height=${h};width=${w}`, `% geometry ${w}x${h}`];
+  const plain = syntheticEvents(11, 6000, w, h);
+  const runs = burstEvents(12, 6000, w, h);
+  seeds.push(seed('generated-640x480.evt2.raw', 'evt2', evt2FromEvents(plain, ['% evt 2.0', ...geo('EVT2'), '% end']), 'generated'));
+  seeds.push(seed('generated-nosize.evt2.raw', 'evt2', evt2FromEvents(plain, ['% evt 2.0', '% end']), 'generated'));
+  seeds.push(seed('generated-640x480.evt21.raw', 'evt2.1', evt21FromEvents(runs, ['% evt 2.1', ...geo('EVT21'), '% end'], false), 'generated'));
+  seeds.push(seed('generated-legacy.evt21.raw', 'evt2.1', evt21FromEvents(runs, ['% evt 2.1', `% format EVT21;endianness=legacy;height=${h};width=${w}`, '% end'], true), 'generated'));
+  seeds.push(seed('generated-640x480.evt3.raw', 'evt3', encodeEvt3([runs], { width: w, height: h }), 'generated'));
+  seeds.push(seed('generated-640x480.dat', 'dat', datFromEvents(plain, ['% Data file containing Event2d events.', '% Version 2', `% Width ${w}`, `% Height ${h}`]), 'generated'));
+  const h5ev = syntheticEvents(13, 3000);
+  for (const [layout, gzip] of [['plain', 0], ['plain', 1], ['dsec', 0], ['dsec', 1]] as const) {
+    const name = `generated-${layout}${gzip ? '-gzip' : ''}.h5`;
+    // Uncompressed: one chunk, so each dataset's values lie in one run the map can find; gzip: several chunks.
+    const s = await hdf5EventsSeed(opts.tmpDir, name, h5ev, { layout, ...(gzip ? { gzip: 6, chunkEvents: 1024 } : { chunkEvents: h5ev.length }) });
+    seeds.push(seed(name, 'hdf5-events', s.bytes, 'generated', s.structure));
+  }
   if (opts.shared === false) return seeds;
   const read = (name: string): Uint8Array | undefined => {
     const p = sharedRecording(name);
@@ -190,6 +317,12 @@ export async function loadSeeds(opts: SeedOptions): Promise<Seed[]> {
   if (ov) seeds.push(seed('overflow-test.aedat3', 'aedat3.1', ov, 'shared'));
   const a4 = read('dvs-lz4-sample.aedat4');
   if (a4) seeds.push(seed('dvs-lz4-sample.aedat4[cut]', 'aedat4-lz4', cutAedat4(a4, 16), 'shared'));
+  const evt2 = read('prophesee/evt2-sparklers.raw');
+  if (evt2) seeds.push(seed('evt2-sparklers.raw[cut]', 'evt2', evt2.slice(0, percentHeader(evt2).end + 4 * 30_000), 'shared'));
+  const evt3 = read('prophesee/evt3-pedestrians.raw');
+  if (evt3) seeds.push(seed('evt3-pedestrians.raw', 'evt3', evt3, 'shared'));
+  const dat = read('prophesee/ncars-car.dat');
+  if (dat) seeds.push(seed('ncars-car.dat', 'dat', dat, 'shared'));
   const h5 = read('davis240-translboxes.ddd17.hdf5');
   if (h5) seeds.push(seed('davis240-translboxes.ddd17.hdf5', 'ddd17-hdf5', h5, 'shared'));
   return seeds;

@@ -8,9 +8,23 @@
  */
 
 /** Containers the fuzzer knows; AEDAT 4 is split by packet compression because each codec is a reader path. */
-export type Container = 'aedat2' | 'aedat3.1' | 'aedat4-none' | 'aedat4-lz4' | 'aedat4-zstd' | 'ddd17-hdf5';
+export type Container =
+  | 'aedat2'
+  | 'aedat3.1'
+  | 'aedat4-none'
+  | 'aedat4-lz4'
+  | 'aedat4-zstd'
+  | 'ddd17-hdf5'
+  | 'evt2'
+  | 'evt2.1'
+  | 'evt3'
+  | 'dat'
+  | 'hdf5-events';
 
-export const CONTAINERS: readonly Container[] = ['aedat2', 'aedat3.1', 'aedat4-none', 'aedat4-lz4', 'aedat4-zstd', 'ddd17-hdf5'];
+export const CONTAINERS: readonly Container[] = ['aedat2', 'aedat3.1', 'aedat4-none', 'aedat4-lz4', 'aedat4-zstd', 'ddd17-hdf5', 'evt2', 'evt2.1', 'evt3', 'dat', 'hdf5-events'];
+
+/** The Prophesee containers (RAW EVT 2.0 / 2.1 / 3.0 and DAT): `%` header, then fixed-size LE words. */
+export const PROPHESEE_CONTAINERS: readonly Container[] = ['evt2', 'evt2.1', 'evt3', 'dat'];
 
 export const EXTENSION: Readonly<Record<Container, string>> = {
   aedat2: 'aedat',
@@ -19,6 +33,11 @@ export const EXTENSION: Readonly<Record<Container, string>> = {
   'aedat4-lz4': 'aedat4',
   'aedat4-zstd': 'aedat4',
   'ddd17-hdf5': 'hdf5',
+  evt2: 'raw',
+  'evt2.1': 'raw',
+  evt3: 'raw',
+  dat: 'dat',
+  'hdf5-events': 'h5',
 };
 
 /** What a field means to a reader; picks the crafted values written there. */
@@ -59,6 +78,43 @@ export interface Structure {
   packets?: Array<{ header: number; payload: number; end: number; streamId: number }>;
   /** AEDAT 4: the IOHeader's dataTablePosition field (absolute), when stored. */
   tablePositionField?: number;
+  /** Prophesee RAW / DAT: the `%` header and the words after it. */
+  prophesee?: PropheseeLayout;
+  /** HDF5 event arrays: where the datasets' lengths, filters and size attributes are. */
+  hdf5Events?: Hdf5EventsLayout;
+}
+
+export interface PropheseeLayout {
+  /** First byte after the `%` header (the preamble or the first word). */
+  headerEnd: number;
+  /** Offsets of the starts of the header lines, in order (the last is headerEnd). */
+  lineStarts: number[];
+  /** Offset of the `% end` line, when the header has one. */
+  endLine?: number;
+  /** DAT: event type byte at headerEnd, event size byte after it. */
+  preamble?: number;
+  /** First word, bytes per word, whole words. */
+  wordStart: number;
+  wordBytes: 2 | 4 | 8;
+  words: number;
+  /** Offset inside a word of the 16- / 32-bit half holding the type nibble (top 4 bits); EVT 2.1: 0 or 4. */
+  typeAt: number;
+  typeBits: 16 | 32;
+  /** Absolute offsets of the type-carrying halves of TIME_HIGH words (capped at MAX_FIELDS). */
+  timeHigh: number[];
+  /** Sensor size the header states (else undefined). */
+  width?: number;
+  height?: number;
+}
+
+export interface Hdf5EventsLayout {
+  /** dims[0] (uint64) of each 1-D event dataset's dataspace message. */
+  dims: number[];
+  /** Filter ids (uint16) of the deflate entries of the filter pipeline messages. */
+  filters: number[];
+  /** int32 values of the `width` / `height` root attributes. */
+  sizeAttrs: number[];
+  rows: number;
 }
 
 /** Caps so a map of a big seed stays small (the arrays cover the records themselves). */
@@ -401,4 +457,191 @@ export function mapHdf5(bytes: Uint8Array, rows: number): Structure {
     p += 12;
   }
   return { container: 'ddd17-hdf5', boundaries, fields, arrays, wordBase: 0, endian: 'le' };
+}
+
+// ------------------------------------------------------------------------------------------- Prophesee
+
+/**
+ * A `%` header: lines starting with `%`, up to and including `% end`, else up to the first line that does
+ * not start with `%` (files without `% end`, and DAT files). Returns the line starts and the data start.
+ */
+export function percentHeader(bytes: Uint8Array): { lineStarts: number[]; end: number; endLine?: number } {
+  const lineStarts: number[] = [];
+  let pos = 0;
+  let endLine: number | undefined;
+  while (pos < bytes.length && bytes[pos] === 0x25) {
+    lineStarts.push(pos);
+    const nl = bytes.indexOf(0x0a, pos);
+    if (nl < 0) return { lineStarts, end: bytes.length };
+    const line = Buffer.from(bytes.subarray(pos, nl)).toString('latin1').trim();
+    pos = nl + 1;
+    if (/^%\s*end$/i.test(line)) {
+      endLine = lineStarts[lineStarts.length - 1];
+      break;
+    }
+  }
+  lineStarts.push(pos);
+  return { lineStarts, end: pos, endLine };
+}
+
+/** Sensor size a header states (`% geometry WxH`, `width=` / `height=` of `% format`, DAT `% Width` / `% Height`). */
+function statedSize(header: string): { width?: number; height?: number } {
+  const g = /^%\s*geometry\s+(\d+)x(\d+)\s*$/im.exec(header);
+  if (g) return { width: Number(g[1]), height: Number(g[2]) };
+  const w = /width[=\s]+(\d+)/i.exec(header);
+  const h = /height[=\s]+(\d+)/i.exec(header);
+  return { width: w ? Number(w[1]) : undefined, height: h ? Number(h[1]) : undefined };
+}
+
+/**
+ * RAW EVT 2.0 (32-bit words), EVT 2.1 (64-bit: header half + 32-bit mask; OpenEB's default order puts the
+ * mask first, `endianness=legacy` the header first), EVT 3.0 (16-bit words) and DAT (2-byte preamble, then
+ * 8-byte records: uint32 t, uint32 x | y << 14 | p << 28). Type nibble = top 4 bits of the header half.
+ */
+export function mapProphesee(container: Container, bytes: Uint8Array): Structure {
+  const view = dv(bytes);
+  const head = percentHeader(bytes);
+  const headerText = Buffer.from(bytes.subarray(0, head.end)).toString('latin1');
+  const boundaries: Boundary[] = [{ offset: 0, name: 'file start' }];
+  for (const s of head.lineStarts.slice(1, -1)) boundaries.push({ offset: s, name: 'header line start' });
+  if (head.endLine !== undefined) boundaries.push({ offset: head.endLine, name: "'% end' line" });
+  boundaries.push({ offset: head.end, name: 'data start' });
+  const fields: Field[] = [];
+  const arrays: RecordArray[] = [];
+  const isDat = container === 'dat';
+  const preamble = isDat ? head.end : undefined;
+  const wordStart = isDat ? head.end + 2 : head.end;
+  const wordBytes: 2 | 4 | 8 = container === 'evt3' ? 2 : container === 'evt2' ? 4 : 8;
+  const words = Math.max(0, Math.floor((bytes.length - wordStart) / wordBytes));
+  const legacy = /endianness\s*=\s*legacy/i.test(headerText);
+  const typeAt = container === 'evt2.1' && !legacy ? 4 : 0;
+  const typeBits: 16 | 32 = container === 'evt3' ? 16 : 32;
+  const timeHigh: number[] = [];
+  if (isDat) {
+    fields.push({ name: 'DAT event type', kind: 'type', offset: head.end, width: 1, endian: 'le' });
+    fields.push({ name: 'DAT event size', kind: 'size', offset: head.end + 1, width: 1, endian: 'le' });
+    boundaries.push({ offset: wordStart, name: 'records start' });
+    arrays.push({
+      name: 'CD record',
+      start: wordStart,
+      stride: 8,
+      count: words,
+      fields: [
+        { name: 't', kind: 'timestamp', rel: 0, width: 4, endian: 'le' },
+        { name: 'x|y|p', kind: 'address', rel: 4, width: 4, endian: 'le' },
+      ],
+    });
+  } else {
+    for (let i = 0; i < words && timeHigh.length < MAX_FIELDS; i++) {
+      const at = wordStart + i * wordBytes + typeAt;
+      const type = typeBits === 16 ? view.getUint16(at, true) >>> 12 : view.getUint32(at, true) >>> 28;
+      if (type === 0x8) timeHigh.push(at);
+    }
+    const typeField = { name: typeBits === 16 ? 'word' : 'header word', kind: 'address' as const, rel: typeAt, width: (typeBits / 8) as 2 | 4, endian: 'le' as const };
+    const wordFields: RecordArray['fields'] = [typeField];
+    if (container === 'evt2.1') wordFields.push({ name: 'valid mask', kind: 'address', rel: 4 - typeAt, width: 4, endian: 'le' });
+    arrays.push({ name: `${container} word`, start: wordStart, stride: wordBytes, count: words, fields: wordFields });
+    // Cuts just before a TIME_HIGH: the decoder's time state is then carried by what came before.
+    const step = Math.max(1, Math.ceil(timeHigh.length / 48));
+    for (let k = 0; k < timeHigh.length; k += step) boundaries.push({ offset: timeHigh[k]! - typeAt, name: 'TIME_HIGH word' });
+  }
+  for (let i = 1; i < 16 && i < words; i++) boundaries.push({ offset: wordStart + wordBytes * Math.floor((i * words) / 16), name: isDat ? 'record' : 'word' });
+  boundaries.push({ offset: wordStart + words * wordBytes, name: 'end of words' });
+  const size = statedSize(headerText);
+  return {
+    container,
+    boundaries,
+    fields,
+    arrays,
+    wordBase: wordStart,
+    endian: 'le',
+    prophesee: { headerEnd: head.end, lineStarts: head.lineStarts, endLine: head.endLine, preamble, wordStart, wordBytes, words, typeAt, typeBits, timeHigh, ...size },
+  };
+}
+
+// ------------------------------------------------------------------------------------- HDF5 event arrays
+
+/** The version-1 dataspace message of a 1-D dataset of `n` rows with unlimited max dims (what the writer makes). */
+export function dataspace1d(n: number): Uint8Array {
+  const b = Buffer.alloc(24);
+  b.set([1, 1, 1, 0, 0, 0, 0, 0]);
+  b.writeBigUInt64LE(BigInt(n), 8);
+  b.fill(0xff, 16);
+  return new Uint8Array(b);
+}
+
+function findAll(bytes: Uint8Array, pattern: Uint8Array, limit = 64): number[] {
+  const out: number[] = [];
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = buf.indexOf(pattern); i >= 0 && out.length < limit; i = buf.indexOf(pattern, i + 1)) out.push(i);
+  return out;
+}
+
+/** Where a run of values starts in the file (first match), or -1. */
+function locate(bytes: Uint8Array, values: Uint8Array): number {
+  return values.length === 0 ? -1 : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf(values);
+}
+
+/**
+ * HDF5 event arrays as writeHdf5Events writes them (superblock 0, version-1 messages): the dataspace dims of
+ * the four 1-D datasets of `rows` rows, the deflate entries of the filter pipelines, the `width` / `height`
+ * root attribute values, and (when `events` is given and the data is stored uncompressed) the raw x, y, t, p
+ * arrays, found by their first values (t relative to `tOffset` in the DSEC layout).
+ */
+export function mapHdf5Events(bytes: Uint8Array, rows: number, events?: { x: Uint16Array; y: Uint16Array; t: Float64Array; p: Uint8Array; tOffset: number; width: number; height: number }): Structure {
+  const boundaries: Boundary[] = [{ offset: 0, name: 'superblock' }];
+  const fields: Field[] = [];
+  const arrays: RecordArray[] = [];
+  const dims = findAll(bytes, dataspace1d(rows)).map((p) => p + 8);
+  for (const d of dims) {
+    fields.push({ name: `dims[0] @${d}`, kind: 'dims', offset: d, width: 8, endian: 'le' });
+    boundaries.push({ offset: d - 8, name: 'dataspace message' });
+  }
+  const filters = findAll(bytes, new Uint8Array(Buffer.from('deflate\0', 'latin1')))
+    .map((p) => p - 8)
+    .filter((p) => p >= 0 && bytes[p] === 1 && bytes[p + 1] === 0);
+  for (const f of filters) fields.push({ name: `filter id @${f}`, kind: 'enum', offset: f, width: 2, endian: 'le' });
+  const sizeAttrs: number[] = [];
+  for (const name of events ? (['width', 'height'] as const) : []) {
+    // Attribute message v1: name (padded to 8), datatype, dataspace, then the value (found by what was written).
+    for (const at of findAll(bytes, new Uint8Array(Buffer.from(`${name}\0`, 'latin1')), 4)) {
+      const value = events![name] >>> 0;
+      for (let p = at + 8; p + 4 <= bytes.length && p < at + 96; p++) {
+        if (dv(bytes).getUint32(p, true) === value) {
+          sizeAttrs.push(p);
+          fields.push({ name: `attribute ${name}`, kind: 'coord', offset: p, width: 4, endian: 'le' });
+          break;
+        }
+      }
+    }
+  }
+  if (events && filters.length === 0) {
+    const k = Math.min(16, events.x.length);
+    const le = (a: ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number }, bytesPer: number): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, k * bytesPer);
+    const t64 = new BigInt64Array(k);
+    for (let i = 0; i < k; i++) t64[i] = BigInt(events.t[i]! - events.tOffset);
+    const spec: Array<[string, number, Uint8Array, RecordArray['fields'][number]]> = [
+      ['x', 2, le(events.x, 2), { name: 'x', kind: 'coord', rel: 0, width: 2, endian: 'le' }],
+      ['y', 2, le(events.y, 2), { name: 'y', kind: 'coord', rel: 0, width: 2, endian: 'le' }],
+      ['t', 8, new Uint8Array(t64.buffer), { name: 't', kind: 'timestamp64', rel: 0, width: 8, endian: 'le' }],
+      ['p', 1, le(events.p, 1), { name: 'p', kind: 'flag', rel: 0, width: 1, endian: 'le' }],
+    ];
+    for (const [name, stride, head, field] of spec) {
+      const start = locate(bytes, head);
+      if (start < 0 || start + stride * rows > bytes.length) continue;
+      boundaries.push({ offset: start, name: `${name} data` });
+      arrays.push({ name: `dataset ${name}`, start, stride, count: rows, fields: [field] });
+    }
+  }
+  return { container: 'hdf5-events', boundaries, fields, arrays, wordBase: 0, endian: 'le', hdf5Events: { dims, filters, sizeAttrs, rows } };
+}
+
+/** Rows of the first 1-D dataset with unlimited max dims (the event datasets writeHdf5Events makes), or -1. */
+export function hdf5EventRows(bytes: Uint8Array): number {
+  const head = new Uint8Array([1, 1, 1, 0, 0, 0, 0, 0]);
+  const view = dv(bytes);
+  for (const p of findAll(bytes, head, 256)) {
+    if (p + 24 <= bytes.length && view.getBigUint64(p + 16, true) === 0xffffffffffffffffn) return Number(view.getBigUint64(p + 8, true));
+  }
+  return -1;
 }
