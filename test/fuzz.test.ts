@@ -86,7 +86,8 @@ test('fuzz harness: a spinning, memory-hogging, exiting or aborting child is a F
     const [spin, exit, abort] = await Promise.all([pool.selfTest('spin'), pool.selfTest('exit'), pool.selfTest('abort')]);
     assert.equal(spin.outcome, 'failure');
     assert.match(spin.symptom!, /^info: timeout/);
-    assert.ok(spin.ms >= 1400 && spin.ms < 5000, `killed after ${spin.ms} ms`);
+    // Not killed before its bound (no upper bound asserted: a loaded CI box may kill it late).
+    assert.ok(spin.ms >= 1400, `killed after ${spin.ms} ms`);
     assert.match(exit.symptom!, /crash: exit 3/);
     assert.match(abort.symptom!, /crash: exit SIGABRT/);
   } finally {
