@@ -10,18 +10,9 @@
  *     three containers.
  *   'display': jAER's rendering converted to top-left origin. jAER flips x (x' = W-1-x) and draws with the
  *     origin bottom-left (y up); turning that into y-down gives y' = H-1-y. Applied for DVS128 and DAVIS.
- * - Timestamps are 32-bit µs and wrap every 71.6 minutes. The wrap rule (so that one corrupt timestamp never
- *   shifts the rest of the stream by 2^32 µs):
- *   a record is a wrap only if its raw timestamp is more than 2^31 below the previous one AND that previous
- *   timestamp was plausible: reached from its own predecessor by a step of at most 10 s (unwrapped, either
- *   direction). Then 2^32 is added to this and every later timestamp. A stray high value (0xffffffff in a
- *   stream at 1e6 µs) is reached by a huge step, so the normal values after it are not a wrap. A stray low
- *   value near the top of the range looks like a wrap; if the very next record jumps back up by more than
- *   2^31, the wrap is undone (only the stray record keeps the +2^32, an outlier for the stream's guard).
- *   The first record, having no predecessor, is never plausible. Limitation: two or more adjacent corrupt
- *   timestamps that agree within 10 s near the top of the range, followed by values near 0, are taken for a
- *   wrap. Small backwards jumps are kept as they are: real recordings have them. DVS128 `invalid` records
- *   (garbage by definition) take no part in this.
+ * - Timestamps are 32-bit µs and wrap every 71.6 minutes: unwrapped by the rule of wrap32.ts, so that one
+ *   corrupt timestamp never shifts the rest of the stream by 2^32 µs. DVS128 `invalid` records (garbage by
+ *   definition) take no part in it.
  * - DVS128 addresses with bits above 15 set are not DVS128 events (filler, corruption): skipped and counted
  *   as `invalid`; bit 15 set = external/sync event: `special`.
  * - DAVIS: bit 31 set = APS or IMU word; readout type (bits 10..11) 3 = IMU (`imu`), else APS (`aps`).
@@ -32,6 +23,7 @@ import type { DecoderOptions, DecoderSink, EventDecoder } from './decoder.js';
 import { EventFormatError, warningFrom } from './errors.js';
 import type { SkipCounts, StreamInfo } from './types.js';
 import { CommentHeaderReader, HASH } from './header-lines.js';
+import { Wrap32, WRAP32_PLAUSIBLE_STEP_US } from './wrap32.js';
 
 export type Aedat2Sensor = 'dvs128' | 'davis240' | 'davis346';
 
@@ -49,10 +41,8 @@ const SENSOR_SIZE: Readonly<Record<Aedat2Sensor, readonly [number, number]>> = {
 };
 
 const FLUSH_EVENTS = 1 << 16;
-const TWO_POW_31 = 2147483648;
-const TWO_POW_32 = 4294967296;
-/** Largest step (µs, either direction) between two records for the later one to count as plausible. */
-export const AEDAT2_PLAUSIBLE_STEP_US = 10_000_000;
+/** Largest step between two records for the later one to count as plausible (wrap32.ts). */
+export const AEDAT2_PLAUSIBLE_STEP_US = WRAP32_PLAUSIBLE_STEP_US;
 
 /** Chip named in AEDAT 2 header lines (AEChip / HardwareInterface first, then any line). */
 export function detectAedat2Sensor(lines: readonly string[]): Aedat2Sensor | undefined {
@@ -89,15 +79,8 @@ export class Aedat2Decoder implements EventDecoder {
   private readonly carry = new Uint8Array(8);
   private carryLength = 0;
   private offset = 0;
-  /** Wrap tracking (see the module comment): raw and unwrapped time of the previous timed record, and the
-   * unwrapped time of the one before it (NaN until seen: the first record is never plausible). */
-  private lastRaw = -1;
-  private lastT = NaN;
-  private prevT = NaN;
-  /** The previous timed record was a wrap (an immediate jump back up undoes it). */
-  private justWrapped = false;
-  private wrapOffset = 0;
-  private wraps = 0;
+  /** 32-bit timestamp unwrapping (wrap32.ts). */
+  private readonly wrap = new Wrap32();
   private checkedMagic = false;
   private versionChecked = false;
   private ended = false;
@@ -155,7 +138,7 @@ export class Aedat2Decoder implements EventDecoder {
     const header: Record<string, string | number> = { headerLines: this.header.lines.length, headerBytes: this.header.bytes };
     if (this.sensor) header['sensor'] = this.sensor;
     if (this.header.lines[0]) header['version'] = this.header.lines[0];
-    if (this.wraps > 0) header['timestampWraps'] = this.wraps;
+    if (this.wrap.wraps > 0) header['timestampWraps'] = this.wrap.wraps;
     return { format: 'aedat2', width: this.width, height: this.height, skipped: { ...this.skipped }, header };
   }
 
@@ -232,12 +215,7 @@ export class Aedat2Decoder implements EventDecoder {
     const dvs128 = this.sensor === 'dvs128';
     const flipX = this.display ? this.width - 1 : -1;
     const flipY = this.display ? this.height - 1 : -1;
-    let lastRaw = this.lastRaw;
-    let lastT = this.lastT;
-    let prevT = this.prevT;
-    let justWrapped = this.justWrapped;
-    let wrapOffset = this.wrapOffset;
-    let wraps = this.wraps;
+    const wrap = this.wrap;
     let imu = 0;
     let aps = 0;
     let special = 0;
@@ -256,25 +234,7 @@ export class Aedat2Decoder implements EventDecoder {
           invalid++; // garbage: its timestamp must not steer the wrap rule
           continue;
         }
-        if (justWrapped) {
-          justWrapped = false;
-          if (ts - lastRaw > TWO_POW_31) {
-            wrapOffset -= TWO_POW_32; // the "wrap" was one stray low value
-            wraps--;
-          }
-        } else if (lastRaw - ts > TWO_POW_31) {
-          // Plausibility of the previous record is only needed here, so it is not tracked per record.
-          const step = lastT - prevT; // NaN (not plausible) when the previous record was the first
-          if (step <= AEDAT2_PLAUSIBLE_STEP_US && step >= -AEDAT2_PLAUSIBLE_STEP_US) {
-            wrapOffset += TWO_POW_32;
-            wraps++;
-            justWrapped = true;
-          }
-        }
-        const full = ts + wrapOffset;
-        prevT = lastT;
-        lastRaw = ts;
-        lastT = full;
+        const full = wrap.unwrap(ts);
         let ex: number;
         let ey: number;
         let ep: number;
@@ -310,12 +270,6 @@ export class Aedat2Decoder implements EventDecoder {
       done += slice;
       if (builder.length >= FLUSH_EVENTS) this.flush();
     }
-    this.lastRaw = lastRaw;
-    this.lastT = lastT;
-    this.prevT = prevT;
-    this.justWrapped = justWrapped;
-    this.wrapOffset = wrapOffset;
-    this.wraps = wraps;
     this.offset += count * 8;
     const s = this.skipped;
     if (imu) s['imu'] = (s['imu'] ?? 0) + imu;

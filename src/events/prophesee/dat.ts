@@ -5,18 +5,14 @@
  * x = bits 0..13, y = bits 14..27, polarity = bits 28..31; p = 1 when the polarity field is not 0.
  * Any other type or size is an `unsupported` error naming the byte: those records are not CD events.
  *
- * Timestamps are 32-bit µs and wrap every 71.6 minutes. They are unwrapped with AEDAT 2's rule (aedat2.ts):
- * a record is a wrap (+2^32 µs from there on) only when its time drops by more than 2^31 and the previous
- * record was reached by a plausible step (AEDAT2_PLAUSIBLE_STEP_US); an immediate jump back up undoes it
- * (one stray low value). So a single corrupt timestamp never shifts the rest of the file.
+ * Timestamps are 32-bit µs and wrap every 71.6 minutes: unwrapped by the rule of wrap32.ts (shared with
+ * AEDAT 2), so a single corrupt timestamp never shifts the rest of the file.
  */
 import type { EventFormat, StreamInfo } from '../types.js';
 import { EventFormatError } from '../errors.js';
-import { AEDAT2_PLAUSIBLE_STEP_US } from '../aedat2.js';
+import { Wrap32 } from '../wrap32.js';
 import { PropheseeWordDecoder } from './word-decoder.js';
 
-const TWO_POW_31 = 2 ** 31;
-const TWO_POW_32 = 2 ** 32;
 /** Event types holding CD records: 0 (Event2d in older files) and 0x0C (EventCD). */
 const CD_TYPES = new Set([0x00, 0x0c]);
 const CD_RECORD_BYTES = 8;
@@ -28,12 +24,7 @@ export class DatDecoder extends PropheseeWordDecoder {
   protected readonly wordBytes = CD_RECORD_BYTES;
   protected override readonly preambleBytes = 2;
   /** Wrap state (module comment): raw and unwrapped time of the previous record, unwrapped time of the one before. */
-  private lastRaw = -1;
-  private lastT = NaN;
-  private prevT = NaN;
-  private justWrapped = false;
-  private wrapUs = 0;
-  private wraps = 0;
+  private readonly wrap = new Wrap32();
   private eventType = -1;
 
   protected override readPreamble(bytes: Uint8Array, offset: number): void {
@@ -55,12 +46,7 @@ export class DatDecoder extends PropheseeWordDecoder {
     const limitX = this.limitX;
     const limitY = this.limitY;
     const b = this.builder;
-    let lastRaw = this.lastRaw;
-    let lastT = this.lastT;
-    let prevT = this.prevT;
-    let justWrapped = this.justWrapped;
-    let wrapUs = this.wrapUs;
-    let wraps = this.wraps;
+    const wrap = this.wrap;
     let outOfRange = 0;
     for (let start = 0; start < n; start += SLICE_RECORDS) {
       const end = Math.min(n, start + SLICE_RECORDS);
@@ -70,24 +56,7 @@ export class DatDecoder extends PropheseeWordDecoder {
       for (let i = start; i < end; i++) {
         const ts = words[2 * i]!;
         const d = words[2 * i + 1]!;
-        if (justWrapped) {
-          justWrapped = false;
-          if (ts - lastRaw > TWO_POW_31) {
-            wrapUs -= TWO_POW_32; // the "wrap" was one stray low value
-            wraps--;
-          }
-        } else if (lastRaw - ts > TWO_POW_31) {
-          const step = lastT - prevT; // NaN (not plausible) when the previous record was the first
-          if (step <= AEDAT2_PLAUSIBLE_STEP_US && step >= -AEDAT2_PLAUSIBLE_STEP_US) {
-            wrapUs += TWO_POW_32;
-            wraps++;
-            justWrapped = true;
-          }
-        }
-        const full = ts + wrapUs;
-        prevT = lastT;
-        lastRaw = ts;
-        lastT = full;
+        const full = wrap.unwrap(ts);
         const ex = d & 0x3fff;
         const ey = (d >>> 14) & 0x3fff;
         if (ex >= limitX || ey >= limitY) {
@@ -103,12 +72,6 @@ export class DatDecoder extends PropheseeWordDecoder {
       b.length = k;
       this.maybeFlush();
     }
-    this.lastRaw = lastRaw;
-    this.lastT = lastT;
-    this.prevT = prevT;
-    this.justWrapped = justWrapped;
-    this.wrapUs = wrapUs;
-    this.wraps = wraps;
     if (outOfRange) this.bump('outOfRange', outOfRange);
   }
 
@@ -119,7 +82,7 @@ export class DatDecoder extends PropheseeWordDecoder {
       header['eventType'] = this.eventType;
       header['eventSize'] = CD_RECORD_BYTES;
     }
-    if (this.wraps > 0) header['timestampWraps'] = this.wraps;
+    if (this.wrap.wraps > 0) header['timestampWraps'] = this.wrap.wraps;
     info.header = header;
     return info;
   }
