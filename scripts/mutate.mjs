@@ -32,9 +32,10 @@ export const GROUPS = {
   'events-aedat4': { mutate: ['src/events/aedat4/*.ts'], tests: t('aedat4-conformance', 'aedat4-errors', 'aedat4-hostile', 'aedat4-roundtrip') },
   'events-time-guard': { mutate: ['src/events/time-guard.ts'], tests: t('time-guard') },
   framing: { mutate: ['src/framing/*.ts'], tests: t('framing') },
-  snn: {
-    mutate: ['src/snn/lif.ts', 'src/snn/bntt.ts', 'src/snn/surrogate.ts', 'src/snn/definition.ts', 'src/snn/engines/*.ts', 'src/snn/engines/onnx/graph.ts', 'src/snn/engines/onnx/builder.ts'],
-    tests: t('snn-lif', 'bntt-policy', 'snn-runtime-options', 'engine-api'),
+  'snn-layers': { mutate: ['src/snn/lif.ts', 'src/snn/bntt.ts', 'src/snn/surrogate.ts'], tests: t('snn-lif', 'bntt-policy') },
+  'snn-graph': {
+    mutate: ['src/snn/definition.ts', 'src/snn/engines/*.ts', 'src/snn/engines/onnx/graph.ts'],
+    tests: t('bntt-policy', 'snn-runtime-options', 'engine-api'),
   },
   'dv-tcp': { mutate: ['src/sources/dv-tcp.ts', 'src/sources/dv-packet-guard.ts'], tests: t('dv-tcp-hostile') },
   checkpoint: { mutate: ['src/snn/checkpoint.ts'], tests: t('train-checkpoint') },
