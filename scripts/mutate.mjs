@@ -4,7 +4,8 @@
  *   npm run mutate                     every group, one after the other
  *   npm run mutate -- framing snn      only these groups
  *   npm run mutate -- --list           the groups, their files and test commands
- * Options: --concurrency N (default 1: the dev box is shared), --checker (TypeScript checker, see below).
+ * Options: --concurrency N (default 1: the dev box is shared), --checker (TypeScript checker, see below),
+ *          --mutate a.ts,b.ts:10-80 (only these files / line ranges, with the first group's tests).
  *
  * Stryker's command runner runs one shell command per mutant, so each group names only the test files that
  * cover its modules (fast ones: the whole suite per mutant would take days). The project is compiled once per
@@ -58,6 +59,8 @@ const option = (name, dflt) => {
 const list = flag('--list');
 const checker = flag('--checker');
 const concurrency = Number(option('--concurrency', '1'));
+/** Narrow a run to some files or line ranges of its group (e.g. src/framing/binner.ts:166-335), comma-separated. */
+const only = option('--mutate', undefined)?.split(',');
 const names = args.length ? args : Object.keys(GROUPS);
 for (const n of names) if (!GROUPS[n]) {
   console.error(`mutate: unknown group '${n}' (groups: ${Object.keys(GROUPS).join(', ')})`);
@@ -85,7 +88,7 @@ for (const name of names) {
   mkdirSync(dir, { recursive: true });
   const started = Date.now();
   const stryker = new Stryker({
-    mutate: g.mutate,
+    mutate: only ?? g.mutate,
     testRunner: 'command',
     commandRunner: { command: `node --test --test-reporter=dot ${g.tests}` },
     // The sandbox gets no node_modules link (ours is itself a symlink); it lives under the project, so
@@ -98,8 +101,8 @@ for (const name of names) {
     tsconfigFile: '.stryker-no-tsconfig.json',
     concurrency,
     coverageAnalysis: 'off', // the command runner cannot report per-test coverage
-    ignorePatterns: ['dist', 'reports', 'test-artifacts', '.build-*'],
-    tempDirName: '.stryker-tmp',
+    ignorePatterns: ['dist', 'reports', 'test-artifacts', '.build-*', '.stryker-tmp'],
+    tempDirName: join('.stryker-tmp', name), // one per group: runs of two groups side by side do not meet
     cleanTempDir: true,
     timeoutMS: 20_000,
     reporters: ['html', 'json', 'clear-text', 'progress'],
