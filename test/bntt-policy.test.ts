@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/snn/backend.js';
-import { BN_POLICIES, bnIndex, type BnPolicy } from '../src/snn/bntt.js';
+import { BN_POLICIES, bnAffine, bnEval, bnIndex, bnTrain, type BnPolicy } from '../src/snn/bntt.js';
 import { SegModel } from '../src/snn/model.js';
 import type { ModelDef, ParamDef } from '../src/snn/definition.js';
 
@@ -90,13 +90,17 @@ function stepValue(m: SegModel, t: number, grad: boolean): number {
   });
 }
 
+/** The policies, written out: a loop over BN_POLICIES alone would pass with an empty list. */
+const POLICIES: BnPolicy[] = ['cycle', 'last', 'mean'];
+
 test('bnIndex: the BN of each policy at steps before, at and past the horizon', () => {
-  for (const policy of BN_POLICIES) {
+  assert.deepEqual([...BN_POLICIES], POLICIES);
+  for (const policy of POLICIES) {
     const got = STEPS.map((t) => bnIndex(t, T, policy));
     assert.deepEqual(got, USES[policy].map((u) => (u === 'm' ? 'mean' : u)), policy);
   }
   // one BN (steps 0: plain BN, or 1) is the only choice whatever the step
-  for (const policy of BN_POLICIES) for (const steps of [0, 1]) assert.deepEqual([0, 5, 99].map((t) => bnIndex(t, steps, policy)), [0, 0, 0]);
+  for (const policy of POLICIES) for (const steps of [0, 1]) assert.deepEqual([0, 5, 99].map((t) => bnIndex(t, steps, policy)), [0, 0, 0]);
 });
 
 test('BNTT step outputs follow the policy past T (inference and differentiable paths, hand-computed values)', async () => {
@@ -104,7 +108,7 @@ test('BNTT step outputs follow the policy past T (inference and differentiable p
   // the statistics really differ per step, so each expectation names one BN
   const distinct = new Set([0, 1, 2, 'm' as const].map((u) => expected(u).toFixed(4)));
   assert.equal(distinct.size, 4);
-  for (const policy of BN_POLICIES) {
+  for (const policy of POLICIES) {
     const m = tinyModel(policy);
     try {
       for (const grad of [false, true]) {
@@ -133,4 +137,42 @@ test('the live default is the last BN: a model created without a policy uses BN 
   } finally {
     m.dispose();
   }
+});
+
+const close = (got: ArrayLike<number>, want: number[], what: string, tol = 1e-5): void => {
+  assert.equal(got.length, want.length, what);
+  want.forEach((w, i) => assert.ok(Math.abs(got[i]! - w) <= tol * Math.max(1, Math.abs(w)), `${what}[${i}]: got ${got[i]}, want ${w}`));
+};
+
+test('eval BN without scale (ANN twins) and with it: (y - mean) / sqrt(var + eps) [* weight], as scale / shift too', async () => {
+  await initBackend('wasm', false);
+  const y = tf.tensor4d([1, 5, 9, -3], [1, 2, 2, 1]);
+  const stats = { mean: tf.tensor1d([2]), variance: tf.tensor1d([3]) };
+  const plain = [1, 5, 9, -3].map((v) => (v - 2) / Math.sqrt(3 + EPS));
+  close(bnEval(y, stats, EPS).dataSync(), plain, 'bnEval, no weight');
+  const a = bnAffine(stats, EPS);
+  close(tf.add(tf.mul(y, a.scale), a.shift).dataSync(), plain, 'bnAffine, no weight');
+  const scaled = { ...stats, weight: tf.tensor1d([-4]) };
+  close(bnEval(y, scaled, EPS).dataSync(), plain.map((v) => -4 * v), 'bnEval, weight -4');
+  const b = bnAffine(scaled, EPS);
+  close(tf.add(tf.mul(y, b.scale), b.shift).dataSync(), plain.map((v) => -4 * v), 'bnAffine, weight -4');
+});
+
+test('training BN: batch statistics over N, H, W; running stats with momentum and the unbiased variance', async () => {
+  await initBackend('wasm', false);
+  // N = 2, H = 1, W = 2, one channel: values 1, 2, 3, 6 -> mean 3, biased var (4 + 1 + 0 + 9) / 4 = 3.5,
+  // unbiased 14 / 3 (n = N * H * W = 4; the shape is not square so that n is not N / W or N * H / W)
+  const y = tf.tensor4d([1, 2, 3, 6], [2, 1, 2, 1]);
+  for (const weight of [undefined, 2]) {
+    const s = { mean: tf.tensor1d([10]), variance: tf.tensor1d([20]), weight: weight === undefined ? undefined : tf.tensor1d([weight]) };
+    const r = bnTrain(y, s, EPS, 0.1);
+    close(r.out.dataSync(), [1, 2, 3, 6].map((v) => ((v - 3) / Math.sqrt(3.5 + EPS)) * (weight ?? 1)), `out, weight ${weight}`);
+    close(r.mean.dataSync(), [0.9 * 10 + 0.1 * 3], 'running mean');
+    close(r.variance.dataSync(), [0.9 * 20 + 0.1 * (14 / 3)], 'running var');
+  }
+  // one value per channel: no unbiased correction (n / (n - 1) would be a division by zero)
+  const one = bnTrain(tf.tensor4d([7], [1, 1, 1, 1]), { mean: tf.tensor1d([0]), variance: tf.tensor1d([1]) }, EPS, 0.5);
+  close(one.out.dataSync(), [0], 'single value out');
+  close(one.mean.dataSync(), [3.5], 'single value running mean');
+  close(one.variance.dataSync(), [0.5], 'single value running var');
 });

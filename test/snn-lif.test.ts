@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/snn/backend.js';
 import { accumulate, lifStep } from '../src/snn/lif.js';
-import { SURROGATES, spikeFn, surrogateGrad } from '../src/snn/surrogate.js';
+import { SURROGATES, spikeFn, surrogateGrad, type SurrogateKind } from '../src/snn/surrogate.js';
 
 /** Run lifStep over a sequence of scalar inputs (one neuron), returning spikes and membranes per step. */
 function run(inputs: number[], threshold: number | tf.Tensor1D, leak = 0.5, channels = 1) {
@@ -74,7 +74,9 @@ test('surrogate spikes: forward is the Heaviside step, backward the documented s
     exponential: (x) => Math.exp(-10 * Math.abs(x)),
     'straight-through': () => 1,
   };
-  for (const kind of SURROGATES) {
+  // the kinds written out: a loop over SURROGATES alone would pass with an empty list
+  assert.deepEqual([...SURROGATES], Object.keys(want));
+  for (const kind of Object.keys(want) as SurrogateKind[]) {
     const x = tf.tensor1d(xs);
     const fwd = Array.from(spikeFn(kind)(x).dataSync());
     assert.deepEqual(fwd, [0, 0, 0, 0, 1, 1, 1], `${kind} forward`);
@@ -86,4 +88,7 @@ test('surrogate spikes: forward is the Heaviside step, backward the documented s
     xs.forEach((v, i) => assert.ok(Math.abs(direct[i]! - want[kind]!(v)) < 1e-6, `${kind} surrogateGrad at ${v}`));
     x.dispose();
   }
+  // the default surrogate is the reference's (linear): gradient 0.3 * (1 - |x|) at x = 0.5
+  const g = tf.grad((v: tf.Tensor) => tf.sum(spikeFn()(v)))(tf.tensor1d([0.5]));
+  assert.ok(Math.abs(g.dataSync()[0]! - 0.15) < 1e-6);
 });
