@@ -160,15 +160,17 @@ test('eval BN without scale (ANN twins) and with it: (y - mean) / sqrt(var + eps
 
 test('training BN: batch statistics over N, H, W; running stats with momentum and the unbiased variance', async () => {
   await initBackend('wasm', false);
-  // N = 2, H = 1, W = 2, one channel: values 1, 2, 3, 6 -> mean 3, biased var (4 + 1 + 0 + 9) / 4 = 3.5,
-  // unbiased 14 / 3 (n = N * H * W = 4; the shape is not square so that n is not N / W or N * H / W)
-  const y = tf.tensor4d([1, 2, 3, 6], [2, 1, 2, 1]);
+  // N = 1, H = 2, W = 3, one channel: values 1, 2, 3, 4, 5, 9 -> mean 4, squared deviations 9 4 1 0 1 25 = 40,
+  // biased var 40 / 6, unbiased 40 / 5 = 8 (n = N * H * W = 6; three different sizes, so that no other
+  // product / quotient of them gives 6)
+  const vals = [1, 2, 3, 4, 5, 9];
+  const y = tf.tensor4d(vals, [1, 2, 3, 1]);
   for (const weight of [undefined, 2]) {
     const s = { mean: tf.tensor1d([10]), variance: tf.tensor1d([20]), weight: weight === undefined ? undefined : tf.tensor1d([weight]) };
     const r = bnTrain(y, s, EPS, 0.1);
-    close(r.out.dataSync(), [1, 2, 3, 6].map((v) => ((v - 3) / Math.sqrt(3.5 + EPS)) * (weight ?? 1)), `out, weight ${weight}`);
-    close(r.mean.dataSync(), [0.9 * 10 + 0.1 * 3], 'running mean');
-    close(r.variance.dataSync(), [0.9 * 20 + 0.1 * (14 / 3)], 'running var');
+    close(r.out.dataSync(), vals.map((v) => ((v - 4) / Math.sqrt(40 / 6 + EPS)) * (weight ?? 1)), `out, weight ${weight}`);
+    close(r.mean.dataSync(), [0.9 * 10 + 0.1 * 4], 'running mean');
+    close(r.variance.dataSync(), [0.9 * 20 + 0.1 * 8], 'running var');
   }
   // one value per channel: no unbiased correction (n / (n - 1) would be a division by zero)
   const one = bnTrain(tf.tensor4d([7], [1, 1, 1, 1]), { mean: tf.tensor1d([0]), variance: tf.tensor1d([1]) }, EPS, 0.5);
