@@ -80,3 +80,61 @@ test('wraps are carried for every chunk size 1..file length', () => {
     assert.equal(d.info().header?.['timestampWraps'], 2, `chunk ${chunk}`);
   }
 });
+
+// ------------------------------------------------------------------------ rule boundaries (Stryker survivors)
+
+/** Times decoded from DVS128 records with these raw timestamps, in one push. */
+function times(raw: number[]): number[] {
+  const f = aedat2File(DVS128, raw.map((ts, i) => [(i % 128) << 1, ts]));
+  return decode(f, (push) => push(f)).t;
+}
+
+test('a wrap needs a drop of MORE than 2^31; an undo a rise of more than 2^31', () => {
+  const H = 2 ** 31;
+  // drop of exactly 2^31 (raw H + 1000 -> 1000): not a wrap, a backwards step kept as is
+  assert.deepEqual(times([H + 500, H + 1000, 1000]), [H + 500, H + 1000, 1000]);
+  // one more: a wrap
+  assert.deepEqual(times([H + 500, H + 1001, 1000]), [H + 500, H + 1001, TOP + 1000]);
+  // after a wrap to raw 1000, a rise of exactly 2^31 does not undo it; one more does (the stray keeps it)
+  const pre = [TOP - 2000, TOP - 1000];
+  assert.deepEqual(times([...pre, 1000, H + 1000]), [...pre, TOP + 1000, TOP + H + 1000]);
+  assert.deepEqual(times([...pre, 1000, H + 1001]), [...pre, TOP + 1000, H + 1001]);
+});
+
+test('a wrap to a high raw value is kept by the next record that is close to it (the undo looks at the rise only)', () => {
+  // raw 4e9 -> 1.5e9 is a drop of more than 2^31 (a wrap); 1.5e9 + 1000 next is 1000 µs later, not a stray
+  const a = 4_000_000_000;
+  const b = 1_500_000_000;
+  assert.deepEqual(times([a, a + 1000, b, b + 1000]), [a, a + 1000, TOP + b, TOP + b + 1000]);
+});
+
+test('plausible predecessor: a backward step of at most 10 s allows the wrap, a larger one blocks it', () => {
+  const s = 10_000_000; // AEDAT2_PLAUSIBLE_STEP_US
+  const top = TOP - 50_000_000;
+  assert.deepEqual(times([top, top - s, 100]), [top, top - s, TOP + 100]);
+  assert.deepEqual(times([top, top - s - 1, 100]), [top, top - s - 1, 100]);
+});
+
+test('DVS128: address 0xffff is a special event (bit 15), only addresses above 16 bits are invalid', () => {
+  const f = aedat2File(DVS128, [[2, 100], [0xffff, 200], [0x10000, 300], [4, 400]]);
+  const d = new Aedat2Decoder({ batch: () => {} }, { source: 'special.aedat' });
+  d.push(f);
+  d.end();
+  assert.deepEqual([d.info().skipped['special'], d.info().skipped['invalid']], [1, 1]);
+});
+
+test('one push of more than two flush batches: every record decoded once, in order, batches of at most 2^16 events', () => {
+  const n = 2 * 65536 + 3;
+  const f = aedat2File(DVS128, Array.from({ length: n }, (_, i): [number, number] => [(i % 128) << 1, 1000 + i]));
+  const sizes: number[] = [];
+  const t: number[] = [];
+  const d = new Aedat2Decoder({ batch: (b) => {
+    sizes.push(b.length);
+    for (let i = 0; i < b.length; i++) t.push(b.t[i]!);
+  } }, { source: 'big.aedat' });
+  d.push(f);
+  d.end();
+  assert.equal(t.length, n);
+  assert.ok(t.every((v, i) => v === 1000 + i), 'times in order, none repeated or skipped');
+  assert.ok(Math.max(...sizes) <= 65536, `batch sizes ${sizes.join(', ')}`);
+});
