@@ -46,6 +46,7 @@ const EVENTS = [
   [1400, 1, 2, 1], // slow: x < crop.x: outside, on the sensor
   [1500, 5, 3, 1], // slow: crop (3, 2) ON
   [1600, 3, 0, 0], // slow: y < crop.y: outside, on the sensor
+  [1700, 0, 6, 1], // slow: y = sensor height: out of bounds
 ];
 /** Per window: [index in counts, value] of the non-zero cells, and the events counted. */
 const WANT: [number, number][][] = [
@@ -55,6 +56,7 @@ const WANT: [number, number][][] = [
   [],
   [],
   [[2 * 4 + 3, 1]],
+  [],
   [],
 ];
 
@@ -73,7 +75,7 @@ test('crop edges and out-of-bounds events, on the fast and the slow path, for an
     assert.deepEqual(cells, WANT, `batches of ${split}`);
     assert.deepEqual(frames.map((f) => f.events), WANT.map((w) => w.length), `events, batches of ${split}`);
     assert.deepEqual(frames.map((f) => [f.width, f.height]), WANT.map(() => [CROP.width, CROP.height]));
-    assert.equal(b.outOfBounds, 4, `out of bounds, batches of ${split}`);
+    assert.equal(b.outOfBounds, 5, `out of bounds, batches of ${split}`);
   }
 });
 
