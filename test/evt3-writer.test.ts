@@ -122,9 +122,30 @@ test('absolute times beyond 2^24 µs: whole loops go to `% t_offset`, and every 
   assert.deepEqual(Array.from(decode(bytes).all.t), rows.map((r) => r[0]));
 });
 
-test('the writer refuses what EVT 3.0 cannot hold exactly: falling or fractional times, events outside the sensor', () => {
+test('small steps back in time (real recordings have them) are written exactly, within a TIME_HIGH step and across steps', () => {
+  const L = 2 ** 24;
+  const rows: Array<[number, number, number, number]> = [
+    [1000, 1, 1, 1],
+    [9000, 2, 1, 0],
+    [5000, 3, 2, 1], // back 4000 µs: a lower TIME_HIGH
+    [5001, 4, 2, 1],
+    [4990, 5, 2, 0], // back within one 4096 µs step: a lower TIME_LOW
+    [4_000_000, 6, 3, 1],
+    [3_990_000, 7, 3, 0],
+    [L - 100, 8, 4, 1],
+    [L + 200, 9, 4, 0], // forward across the 24-bit loop
+    [L + 199, 10, 4, 1], // and back inside the new loop
+  ];
+  const bytes = encodeEvt3([batch(rows)], { width: 640, height: 480 });
+  const got = decode(bytes).all;
+  assert.deepEqual(Array.from(got.t), rows.map((r) => r[0]));
+  assert.deepEqual(Array.from(got.x), rows.map((r) => r[1]));
+});
+
+test('the writer refuses what EVT 3.0 cannot hold exactly: big steps back, fractional times, events outside the sensor', () => {
   const opts = { width: 640, height: 480 };
-  assert.throws(() => encodeEvt3([batch([[10, 1, 1, 1], [9, 1, 1, 1]])], opts), /event 1 has t = 9/);
+  assert.throws(() => encodeEvt3([batch([[9_600_000, 1, 1, 1], [1_000_000, 1, 1, 1]])], opts), /event 1 has t = 1000000/, '8.6 s back: more than half the TIME_HIGH range');
+  assert.throws(() => encodeEvt3([batch([[2 ** 24 + 10, 1, 1, 1], [2 ** 24 - 10, 1, 1, 1]])], opts), /event 1 has t = 16777206/, 'back across a 24-bit loop');
   assert.throws(() => encodeEvt3([batch([[10.5, 1, 1, 1]])], opts), RangeError);
   assert.throws(() => encodeEvt3([batch([[10, 640, 1, 1]])], opts), /outside the 640 x 480/);
   assert.throws(() => encodeEvt3([batch([[10, 1, 480, 1]])], opts), RangeError);

@@ -38,6 +38,11 @@ const TIME_LOOP = 1 << 24;
 /** Gaps up to this many 4096 µs steps get every TIME_HIGH; longer ones jump loop by loop. */
 const CONTINUOUS_STEPS = 4096;
 const BUFFER_WORDS = 1 << 15;
+/**
+ * A step back in time (real recordings have small ones) is written as a lower TIME_HIGH: decoders take a
+ * TIME_HIGH drop of under half the 12-bit range as time going back, not as a 24-bit wrap.
+ */
+const MAX_BACK_STEPS = 2047;
 /** EVT 3.0 addresses are 11 bits. */
 const MAX_SIDE = 2048;
 
@@ -98,8 +103,10 @@ export class Evt3Encoder {
       const ti = t[i]!;
       const xi = x[i]!;
       const yi = y[i]!;
-      if (!(ti >= this.lastT) || !Number.isInteger(ti) || ti < this.offset) {
-        throw new RangeError(`EVT 3.0 writer: event ${this.eventCount} has t = ${ti}: times must be non-decreasing integer µs (last ${this.lastT})`);
+      if (!Number.isInteger(ti) || ti < this.offset || (ti < this.lastT && !this.canStepBack(ti))) {
+        throw new RangeError(
+          `EVT 3.0 writer: event ${this.eventCount} has t = ${ti} (last ${this.lastT}): times must be integer µs, non-decreasing except for steps back of under ${MAX_BACK_STEPS * 4096} µs within one 2^24 µs loop`,
+        );
       }
       if (xi >= width || yi >= height) {
         throw new RangeError(`EVT 3.0 writer: event ${this.eventCount} at (${xi}, ${yi}) is outside the ${width} x ${height} sensor`);
@@ -170,9 +177,17 @@ export class Evt3Encoder {
     this.words[this.n++] = word;
   }
 
-  /** TIME_HIGH words taking the decoder from the current step to step `u` (> current, or the first). */
+  /** True when `t` (before the last event) is a step back the words can say: same loop, under MAX_BACK_STEPS. */
+  private canStepBack(t: number): boolean {
+    const u = Math.floor((t - this.offset) / 4096);
+    return Math.floor(u / 4096) === Math.floor(this.unit / 4096) && this.unit - u <= MAX_BACK_STEPS;
+  }
+
+  /** TIME_HIGH words taking the decoder from the current step to step `u` (the first, a later one, or a step back). */
   private advanceTo(u: number): void {
-    if (this.unit < 0 || u - this.unit <= CONTINUOUS_STEPS) {
+    if (this.unit >= 0 && u < this.unit) {
+      this.put(TIME_HIGH | u % 4096); // a step back (canStepBack checked it)
+    } else if (this.unit < 0 || u - this.unit <= CONTINUOUS_STEPS) {
       for (let k = this.unit < 0 ? u : this.unit + 1; k <= u; k++) this.put(TIME_HIGH | k % 4096);
     } else {
       // A long silence: one 4095 -> 0 pair per loop (the unambiguous wrap), then straight to the step.
