@@ -70,14 +70,8 @@ export function registerRun(program: Command): void {
         sensor: opts.sensor ? [opts.sensor.width, opts.sensor.height] : undefined,
         fit: opts.fit,
       };
-      let cfg = applyOverrides(loadPipeline(name), o);
-      if (cfg.model.checkpoint !== null && opts.checkpoint !== undefined) {
-        // a checkpoint named on the command line runs as it was trained (its framing, encoder, streaming)
-        const { checkpointPipeline } = await import('../../pipeline/model-adapter.js');
-        const r = checkpointPipeline(cfg, cfg.model.checkpoint);
-        cfg = r.cfg;
-        if (r.changes.length) console.error(`evstream: as the checkpoint was trained: ${r.changes.filter((c) => !c.startsWith('model.checkpoint')).join(', ')}`);
-      }
+      // A checkpoint (from the file or --checkpoint) runs as it was trained: Pipeline.create applies and logs that.
+      const cfg = applyOverrides(loadPipeline(name), o);
       // check the guard's options now, before the model loads (the server checks them again when it starts)
       const v = cfg.sinks.viewer;
       if (v.enabled) new RequestGuard({ boundHost: v.host, allowHosts: v.allowHosts, allowOrigins: v.allowOrigins });
