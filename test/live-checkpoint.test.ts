@@ -160,3 +160,18 @@ test('a checkpoint trained by train runs through the pipeline as eval scores it:
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('an untrained initialisation keeps the pipeline framing and encoder (the ddd17 pipeline keeps its hood crop); its model shape still comes from it', async () => {
+  const { loadPipeline, resolveIn } = await import('../src/pipeline/config.js');
+  const { checkpointPipeline } = await import('../src/pipeline/model-adapter.js');
+  const cfg = loadPipeline('ddd17');
+  const ckpt = resolveIn(cfg, cfg.model.checkpoint!);
+  assert.equal(readCheckpointInfo(ckpt).meta.untrained, true, 'the bundled demo-untrained weights say so');
+  const edited = { ...cfg, framing: { ...cfg.framing, crop: [0, 0, 346, 200] as [number, number, number, number], size: [32, 48] as [number, number] }, model: { ...cfg.model, encoder: 'poisson' as const, arch: 'spiking-fcn' as const } };
+  const r = checkpointPipeline(edited, ckpt);
+  assert.deepEqual(r.cfg.framing, edited.framing, 'framing untouched');
+  assert.equal(r.cfg.model.encoder, 'poisson');
+  assert.equal(r.cfg.model.arch, 'spiking-deeplab', 'the architecture is the weights');
+  assert.ok(r.changes.some((c) => c.startsWith('model.arch')));
+  assert.ok(!r.changes.some((c) => c.startsWith('framing.')));
+});
