@@ -86,6 +86,10 @@ test('only jumps larger than maxGapUs are discontinuities (suspectUs below it: a
   assert.deepEqual(s.out, [0, 100, 101, 102]);
   assert.equal(s.guard.discontinuities, 0);
   assert.deepEqual(s.guard.jumps, []);
+  // the same from a base away from 0: the size is |first - base| = 100, not a discontinuity either
+  const s2 = judge({ maxGapUs: 100, suspectUs: 10, confirmEvents: 3 }, [5000, 5100, 5101, 5102]);
+  assert.deepEqual(s2.out, [5000, 5100, 5101, 5102]);
+  assert.equal(s2.guard.discontinuities, 0);
   const times = [0];
   for (let k = 1; k <= MAX_LISTED_JUMPS + 1; k++) times.push(k * 1000, k * 1000 + 1, k * 1000 + 2);
   const many = judge(GAP, times, false);
