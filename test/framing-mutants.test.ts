@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Subject, lastValueFrom, throwError, toArray } from 'rxjs';
 import { MAX_SENSOR_SIDE, type EventBatch } from '../src/events/types.js';
-import { FrameBinner, MAX_LATENESS_WINDOWS, MAX_WINDOW_US } from '../src/framing/binner.js';
+import { FrameBinner, MAX_LATENESS_WINDOWS, MAX_WINDOW_US, centredCrop } from '../src/framing/binner.js';
 import { binFrames } from '../src/framing/bin-frames.js';
 import type { Frame } from '../src/framing/frame.js';
 import { normalizeMinMax } from '../src/framing/normalize.js';
@@ -222,6 +222,37 @@ test('a window stays open for events up to `lateness` behind the newest, for a l
   assert.equal(b.lateDropped, 1);
   b.flush((f) => out.push(f));
   assert.deepEqual(out.map((f) => [f.index, f.events]), [[0, 2], [1, 0], [2, 0], [3, 2]]);
+});
+
+test('centredCrop: an odd margin is rounded down, and a crop is never thinner than one pixel', () => {
+  // 5 x 2 to square: 2 x 2, margin 3 -> x = 1 (floor of 1.5); 2 x 5: y = 1
+  assert.deepEqual(centredCrop(5, 2, { width: 1, height: 1 }), { x: 1, y: 0, width: 2, height: 2 });
+  assert.deepEqual(centredCrop(2, 5, { width: 1, height: 1 }), { x: 0, y: 1, width: 2, height: 2 });
+  // 1000 x 1 to 1 x 1000: the width would round to 0 -> 1, centred at floor(999 / 2)
+  assert.deepEqual(centredCrop(1000, 1, { width: 1, height: 1000 }), { x: 499, y: 0, width: 1, height: 1 });
+  assert.deepEqual(centredCrop(1, 1000, { width: 1000, height: 1 }), { x: 0, y: 499, width: 1, height: 1 });
+});
+
+test('the sensor size is fixed by the first non-empty batch; stop() ends push and flush', () => {
+  const b = new FrameBinner({ windowUs: 100 });
+  const out: Frame[] = [];
+  b.push(batch([], 0, 0), (f) => out.push(f)); // an empty batch claims nothing
+  b.push(batch([[0, 7, 5, 1]], 8, 6), (f) => out.push(f));
+  b.push(batch([[10, 7, 5, 0], [20, 1, 1, 1]], 4, 4), (f) => out.push(f)); // a later, smaller claim changes nothing
+  b.flush((f) => out.push(f));
+  assert.deepEqual(out.map((f) => [f.width, f.height, f.events]), [[8, 6, 3]]);
+  assert.equal(out[0]!.counts[5 * 8 + 7], 1);
+  assert.equal(out[0]!.counts[48 + 5 * 8 + 7], 1);
+  assert.equal(b.outliers, 0);
+  assert.equal(b.outOfBounds, 0);
+
+  const s = new FrameBinner({ windowUs: 100, latenessUs: 0 });
+  const got: Frame[] = [];
+  s.push(batch([[0, 0, 0, 1], [50, 0, 0, 1]], 2, 2), (f) => got.push(f));
+  s.stop();
+  s.push(batch([[100, 0, 0, 1], [150, 0, 0, 1], [300, 0, 0, 1]], 2, 2), (f) => got.push(f));
+  s.flush((f) => got.push(f));
+  assert.deepEqual(got, [], 'nothing after stop()');
 });
 
 // ------------------------------------------------------------------ operator
