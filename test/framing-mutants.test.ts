@@ -95,6 +95,13 @@ test('resizeArea writes every output cell of a reused buffer, and copies only th
   assert.deepEqual(Array.from(same), [1, 2, 3, 4]);
 });
 
+test('resizeArea into a larger reused buffer writes only its planes (no cell past channels * outW * outH)', () => {
+  const out = new Float32Array(2 * 2 + 3).fill(-7);
+  // 2 channels of 2x2 -> 1x2: rows averaged horizontally; channel 1 = 10 x channel 0
+  resizeArea(Float32Array.from([1, 3, 5, 7, 10, 30, 50, 70]), 2, 2, 2, 1, 2, undefined, undefined, out);
+  assert.deepEqual(Array.from(out), [2, 6, 20, 60, -7, -7, -7]);
+});
+
 test('scatterWeights is the transpose of areaWeights (dense matrices compared)', () => {
   for (const [inSize, outSize] of [[3, 2], [2, 3], [5, 5], [346, 64], [7, 3], [1, 4]] as const) {
     const w = areaWeights(inSize, outSize);
@@ -222,6 +229,30 @@ test('a window stays open for events up to `lateness` behind the newest, for a l
   assert.equal(b.lateDropped, 1);
   b.flush((f) => out.push(f));
   assert.deepEqual(out.map((f) => [f.index, f.events]), [[0, 2], [1, 0], [2, 0], [3, 2]]);
+});
+
+test('a crop past the sensor on one axis only is refused, at construction when the size is given', () => {
+  assert.throws(() => new FrameBinner({ width: 8, height: 6, crop: { x: 4, y: 0, width: 6, height: 2 } }), /exceeds the 8x6 sensor/);
+  assert.throws(() => new FrameBinner({ width: 8, height: 6, crop: { x: 0, y: 3, width: 2, height: 4 } }), /exceeds the 8x6 sensor/);
+  assert.doesNotThrow(() => new FrameBinner({ width: 8, height: 6, crop: { x: 2, y: 1, width: 6, height: 5 } }));
+  // height alone from the options, width from the batch
+  const f = frames(new FrameBinner({ windowUs: 100, height: 3 }), batch([[0, 6, 2, 1]], 7, 9));
+  assert.deepEqual([f[0]!.width, f[0]!.height], [7, 3]);
+  assert.equal(f[0]!.counts[2 * 7 + 6], 1);
+});
+
+test('a fresh binner flushes nothing; spare count grids stay few over many windows (reused, not reallocated)', () => {
+  const b = new FrameBinner({ windowUs: 100, latenessUs: 0 });
+  const out: Frame[] = [];
+  b.flush((f) => out.push(f));
+  assert.deepEqual(out, []);
+  const b2 = new FrameBinner({ windowUs: 100, latenessUs: 0 });
+  const ev: Ev[] = Array.from({ length: 2000 }, (_, i) => [i * 50, i % 4, 0, 1]);
+  const fs = frames(b2, batch(ev, 4, 1));
+  assert.equal(fs.length, 1000);
+  assert.ok(fs.every((f) => f.events === 2));
+  // white-box: the spare list is the grid pool; it must not grow with the number of windows
+  assert.ok((b2 as unknown as { spare: unknown[] }).spare.length <= 2);
 });
 
 test('centredCrop: an odd margin is rounded down, and a crop is never thinner than one pixel', () => {
