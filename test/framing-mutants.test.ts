@@ -255,6 +255,19 @@ test('a fresh binner flushes nothing; spare count grids stay few over many windo
   assert.ok((b2 as unknown as { spare: unknown[] }).spare.length <= 2);
 });
 
+test('stop() inside emit during flush ends the flush after that frame', () => {
+  // lateness 300 keeps windows 0, 1, 2 open until the end: flush emits all three unless stopped
+  const b = new FrameBinner({ windowUs: 100, latenessUs: 300 });
+  const got: Frame[] = [];
+  b.push(batch([[0, 0, 0, 1], [100, 0, 0, 1], [200, 0, 0, 1]], 2, 2), (f) => got.push(f));
+  assert.equal(got.length, 0);
+  b.flush((f) => {
+    got.push(f);
+    b.stop();
+  });
+  assert.deepEqual(got.map((f) => f.index), [0]);
+});
+
 test('centredCrop: an odd margin is rounded down, and a crop is never thinner than one pixel', () => {
   // 5 x 2 to square: 2 x 2, margin 3 -> x = 1 (floor of 1.5); 2 x 5: y = 1
   assert.deepEqual(centredCrop(5, 2, { width: 1, height: 1 }), { x: 1, y: 0, width: 2, height: 2 });
