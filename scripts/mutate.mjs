@@ -31,12 +31,12 @@ export const GROUPS = {
   'events-aedat2': { mutate: ['src/events/aedat2.ts', 'src/events/wrap32.ts'], tests: t('aedat2-errors', 'aedat2-hostile', 'aedat2-wrap-chunks', 'prophesee-dat') },
   'events-prophesee': {
     mutate: ['src/events/prophesee/{header,word-decoder,evt2,evt21,evt3,dat}.ts', 'src/events/header-lines.ts'],
-    tests: t('prophesee-header', 'prophesee-evt2', 'prophesee-evt3', 'prophesee-dat', 'evt3-writer'),
+    tests: t('prophesee-header', 'prophesee-evt2', 'prophesee-evt3', 'prophesee-dat', 'evt3-writer', 'prophesee-mutants'),
   },
   'events-aedat3': { mutate: ['src/events/aedat3.ts', 'src/events/caer.ts'], tests: t('aedat3-conformance', 'aedat3-errors', 'aedat3-hostile') },
   'events-aedat4': { mutate: ['src/events/aedat4/*.ts'], tests: t('aedat4-conformance', 'aedat4-errors', 'aedat4-hostile', 'aedat4-roundtrip') },
   'events-time-guard': { mutate: ['src/events/time-guard.ts'], tests: t('time-guard', 'time-guard-rules') },
-  framing: { mutate: ['src/framing/*.ts'], tests: t('framing', 'framing-bounds') },
+  framing: { mutate: ['src/framing/*.ts'], tests: t('framing', 'framing-bounds', 'framing-fit', 'framing-mutants') },
   'snn-layers': { mutate: ['src/snn/lif.ts', 'src/snn/bntt.ts', 'src/snn/surrogate.ts'], tests: t('snn-lif', 'bntt-policy') },
   'snn-graph': {
     mutate: ['src/snn/definition.ts', 'src/snn/engines/*.ts', 'src/snn/engines/onnx/graph.ts'],

@@ -1,0 +1,321 @@
+/**
+ * Framing behaviour that Stryker's mutants of src/framing survived (issue 19, item 4): area resize and its
+ * scatter form, min-max normalisation, the binner's options (sensor size, fit, resize, normalize, bounds) and
+ * the operator's error path. Expected values are worked out by hand in the comments, or computed
+ * independently in the test (a dense count grid built here, the transposed weight matrix built here).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Subject, lastValueFrom, throwError, toArray } from 'rxjs';
+import { MAX_SENSOR_SIDE, type EventBatch } from '../src/events/types.js';
+import { FrameBinner, MAX_LATENESS_WINDOWS, MAX_WINDOW_US, centredCrop } from '../src/framing/binner.js';
+import { binFrames } from '../src/framing/bin-frames.js';
+import type { Frame } from '../src/framing/frame.js';
+import { normalizeMinMax } from '../src/framing/normalize.js';
+import { areaWeights, resizeArea, scatterWeights } from '../src/framing/resize.js';
+
+type Ev = [number, number, number, number];
+
+function batch(events: Ev[], width: number, height: number): EventBatch {
+  return {
+    t: Float64Array.from(events.map((e) => e[0])),
+    x: Uint16Array.from(events.map((e) => e[1])),
+    y: Uint16Array.from(events.map((e) => e[2])),
+    p: Uint8Array.from(events.map((e) => e[3])),
+    length: events.length,
+    width,
+    height,
+  };
+}
+
+function frames(b: FrameBinner, ...batches: EventBatch[]): Frame[] {
+  const out: Frame[] = [];
+  for (const x of batches) b.push(x, (f) => out.push(f));
+  b.flush((f) => out.push(f));
+  return out;
+}
+
+const close = (got: ArrayLike<number>, want: ArrayLike<number>, eps = 1e-5, what = ''): void => {
+  assert.equal(got.length, want.length, `${what} length`);
+  for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= eps, `${what}[${i}]: ${got[i]} vs ${want[i]}`);
+};
+
+// ------------------------------------------------------------------ normalize
+
+test('normalize: a constant first channel does not stop the second from being scaled', () => {
+  // channel 0 constant -> 0; channel 1: min 1, max 5 -> (v - 1) / 4 - 0.5
+  const d = Float32Array.from([5, 5, 5, 1, 3, 5]);
+  assert.equal(normalizeMinMax(d, 2), d, 'in place');
+  assert.deepEqual(Array.from(d), [0, 0, 0, -0.5, 0, 0.5]);
+});
+
+test('normalize: negative values, min and max in the middle of a plane, three channels', () => {
+  // ch0 [3, -1, 1]: min -1, range 4 -> [0.5, -0.5, 0]; ch1 [2, 7, -3]: min -3, range 10 -> [0, 0.5, -0.5];
+  // ch2 [0, 0, 0] -> zeros
+  const d = Float32Array.from([3, -1, 1, 2, 7, -3, 0, 0, 0]);
+  normalizeMinMax(d, 3);
+  assert.deepEqual(Array.from(d), [0.5, -0.5, 0, 0, 0.5, -0.5, 0, 0, 0]);
+});
+
+// ------------------------------------------------------------------ resize
+
+test('areaWeights 3 -> 2 and 2 -> 3 by hand', () => {
+  // scale 1.5: out 0 covers [0, 1.5): in 0 whole, half of in 1; out 1 covers [1.5, 3).
+  const down = areaWeights(3, 2);
+  assert.deepEqual(Array.from(down.start), [0, 2, 4]);
+  assert.deepEqual(Array.from(down.src), [0, 1, 1, 2]);
+  close(down.weight, [2 / 3, 1 / 3, 1 / 3, 2 / 3]);
+  // scale 2/3: out 0 = [0, .667) inside in 0; out 1 = [.667, 1.333) half in 0, half in 1; out 2 inside in 1.
+  const up = areaWeights(2, 3);
+  assert.deepEqual(Array.from(up.start), [0, 1, 3, 4]);
+  assert.deepEqual(Array.from(up.src), [0, 0, 1, 1]);
+  close(up.weight, [1, 0.5, 0.5, 1]);
+});
+
+test('resizeArea by hand: 3x1 -> 2x1, 2x3 -> 1x2 on two channels, 2x4 -> 2x2, 2x1 -> 3x1', () => {
+  // [3, 6, 9]: (3 + 6/2) / 1.5 = 4, (6/2 + 9) / 1.5 = 8
+  close(resizeArea(Float32Array.from([3, 6, 9]), 1, 3, 1, 2, 1), [4, 8]);
+  // rows [1 2], [3 4], [5 6] -> row means 1.5, 3.5, 5.5 -> (1.5 + 3.5/2) / 1.5, (3.5/2 + 5.5) / 1.5
+  const two = resizeArea(Float32Array.from([1, 2, 3, 4, 5, 6, 10, 20, 30, 40, 50, 60]), 2, 2, 3, 1, 2);
+  close(two, [3.25 / 1.5, 7.25 / 1.5, 32.5 / 1.5, 72.5 / 1.5]);
+  // same width, half the height: mean of row pairs
+  close(resizeArea(Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]), 1, 2, 4, 2, 2), [2, 3, 6, 7]);
+  // upscale 2 -> 3: [2, 4] -> [2, 3, 4]
+  close(resizeArea(Float32Array.from([2, 4]), 1, 2, 1, 3, 1), [2, 3, 4]);
+});
+
+test('resizeArea writes every output cell of a reused buffer, and copies only the first planes when sizes match', () => {
+  const out = new Float32Array(4).fill(NaN);
+  const r = resizeArea(Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]), 1, 2, 4, 2, 2, undefined, undefined, out);
+  assert.equal(r, out);
+  close(out, [2, 3, 6, 7]);
+  // 1 channel of 2x2 out of a longer array: the first 4 values
+  const same = new Float32Array(4).fill(NaN);
+  assert.equal(resizeArea(Float32Array.from([1, 2, 3, 4, 99, 99]), 1, 2, 2, 2, 2, undefined, undefined, same), same);
+  assert.deepEqual(Array.from(same), [1, 2, 3, 4]);
+});
+
+test('resizeArea into a larger reused buffer writes only its planes (no cell past channels * outW * outH)', () => {
+  const out = new Float32Array(2 * 2 + 3).fill(-7);
+  // 2 channels of 2x2 -> 1x2: rows averaged horizontally; channel 1 = 10 x channel 0
+  resizeArea(Float32Array.from([1, 3, 5, 7, 10, 30, 50, 70]), 2, 2, 2, 1, 2, undefined, undefined, out);
+  assert.deepEqual(Array.from(out), [2, 6, 20, 60, -7, -7, -7]);
+});
+
+test('scatterWeights is the transpose of areaWeights (dense matrices compared)', () => {
+  for (const [inSize, outSize] of [[3, 2], [2, 3], [5, 5], [346, 64], [7, 3], [1, 4]] as const) {
+    const w = areaWeights(inSize, outSize);
+    const s = scatterWeights(w, inSize);
+    const byOut = new Float64Array(inSize * outSize);
+    for (let o = 0; o < outSize; o++) for (let k = w.start[o]!; k < w.start[o + 1]!; k++) byOut[w.src[k]! * outSize + o] += w.weight[k]!;
+    const byIn = new Float64Array(inSize * outSize);
+    assert.equal(s.start.length, inSize + 1, `${inSize}->${outSize}: start length`);
+    assert.equal(s.start[0], 0);
+    assert.equal(s.start[inSize], w.src.length);
+    for (let i = 0; i < inSize; i++) for (let k = s.start[i]!; k < s.start[i + 1]!; k++) byIn[i * outSize + s.dst[k]!] += s.weight[k]!;
+    close(byIn, byOut, 1e-7, `${inSize}->${outSize}`);
+  }
+});
+
+// ------------------------------------------------------------------ binner options
+
+/** Dense [2, h, w] counts of the events (t in [t0, t1)) inside the crop, computed here independently. */
+function dense(events: Ev[], t0: number, t1: number, crop: { x: number; y: number; width: number; height: number }): Float32Array {
+  const g = new Float32Array(2 * crop.width * crop.height);
+  for (const [t, x, y, p] of events) {
+    if (t < t0 || t >= t1) continue;
+    const cx = x - crop.x;
+    const cy = y - crop.y;
+    if (cx < 0 || cy < 0 || cx >= crop.width || cy >= crop.height) continue;
+    g[(p ? 0 : 1) * crop.width * crop.height + cy * crop.width + cx]++;
+  }
+  return g;
+}
+
+/** Pseudo-random in-order events on a w x h sensor, `perWindow` per 100 µs window. */
+function randomEvents(n: number, w: number, h: number, seed = 11): Ev[] {
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  return Array.from({ length: n }, (_, i) => [1000 + Math.floor(i * 3.7), Math.floor(rnd() * w), Math.floor(rnd() * h), rnd() < 0.5 ? 1 : 0] as Ev);
+}
+
+test('crop + resize: each frame equals resizeArea of the dense crop counts, window after window (grids reused)', () => {
+  const crop = { x: 1, y: 2, width: 7, height: 5 };
+  const events = randomEvents(400, 10, 9); // 1000 .. 2476: 15 windows of 100 µs
+  for (const size of [{ width: 3, height: 2 }, { width: 7, height: 2 }, { width: 3, height: 5 }, { width: 9, height: 8 }]) {
+    const b = new FrameBinner({ windowUs: 100, crop, resize: size });
+    const fs = frames(b, batch(events, 10, 9));
+    assert.equal(fs.length, 15);
+    for (const f of fs) {
+      assert.deepEqual([f.width, f.height], [size.width, size.height]);
+      const want = resizeArea(dense(events, f.t0, f.t1, crop), 2, crop.width, crop.height, size.width, size.height);
+      close(f.counts, want, 1e-4, `${size.width}x${size.height} frame ${f.index}`);
+    }
+  }
+});
+
+test('normalize option: frames are the min-max normalised counts; resize equal to the crop adds no resampling', () => {
+  const events = randomEvents(300, 6, 4);
+  const crop = { x: 0, y: 0, width: 6, height: 4 };
+  const b = new FrameBinner({ windowUs: 100, normalize: true, resize: { width: 6, height: 4 } });
+  const fs = frames(b, batch(events, 6, 4));
+  assert.ok(fs.length >= 10);
+  for (const f of fs) close(f.counts, normalizeMinMax(dense(events, f.t0, f.t1, crop), 2), 1e-6, `frame ${f.index}`);
+  assert.ok(fs.some((f) => f.counts.some((v) => v === 0.5)), 'normalised values are in use');
+});
+
+test('sensor size: width alone from the options (height from the batch), clamped to MAX_SENSOR_SIDE, at least 1', () => {
+  // width 8 from the options, height 6 from the batch: an event at y = 5 is inside
+  const f1 = frames(new FrameBinner({ windowUs: 100, width: 8 }), batch([[0, 7, 5, 1]], 4, 6));
+  assert.deepEqual([f1[0]!.width, f1[0]!.height], [8, 6]);
+  assert.equal(f1[0]!.counts[5 * 8 + 7], 1);
+  // both given: the batch's claim is ignored
+  const f2 = frames(new FrameBinner({ windowUs: 100, width: 3, height: 2 }), batch([[0, 2, 1, 0]], 640, 480));
+  assert.deepEqual([f2[0]!.width, f2[0]!.height], [3, 2]);
+  assert.equal(f2[0]!.counts[6 + 1 * 3 + 2], 1);
+  // a claimed width beyond any sensor is framed within MAX_SENSOR_SIDE; a fractional one below 1 is 1
+  const f3 = frames(new FrameBinner({ windowUs: 100 }), batch([[0, 0, 0, 1]], 1e9, 2));
+  assert.deepEqual([f3[0]!.width, f3[0]!.height], [MAX_SENSOR_SIDE, 2]);
+  const f4 = frames(new FrameBinner({ windowUs: 100, width: 0.5, height: 2.9 }), batch([[0, 0, 1, 1]], 8, 8));
+  assert.deepEqual([f4[0]!.width, f4[0]!.height], [1, 2]);
+  assert.equal(f4[0]!.events, 1);
+});
+
+test("fit: 'crop' needs a resize; 'stretch' (default) and a crop option win", () => {
+  const ev = batch([[0, 0, 0, 1], [1, 7, 1, 1]], 8, 2); // a 4:1 sensor
+  // fit crop to a square: the centred 2x2 at x = 3; both events are outside it
+  const c = frames(new FrameBinner({ windowUs: 100, fit: 'crop', resize: { width: 1, height: 1 } }), ev);
+  assert.equal(c[0]!.events, 0);
+  // stretch: the whole 8x2 sensor averaged into 1 pixel: 2 ON events / 16 pixels
+  const s = frames(new FrameBinner({ windowUs: 100, resize: { width: 1, height: 1 } }), ev);
+  assert.equal(s[0]!.events, 2);
+  close(s[0]!.counts, [2 / 16, 0]);
+  // fit crop without a resize: nothing to match, the whole sensor
+  const n = frames(new FrameBinner({ windowUs: 100, fit: 'crop' }), ev);
+  assert.deepEqual([n[0]!.width, n[0]!.height, n[0]!.events], [8, 2, 2]);
+  // an explicit crop is used as given
+  const e = frames(new FrameBinner({ windowUs: 100, fit: 'crop', crop: { x: 6, y: 0, width: 2, height: 2 }, resize: { width: 1, height: 1 } }), ev);
+  assert.equal(e[0]!.events, 1);
+  close(e[0]!.counts, [1 / 4, 0]);
+});
+
+test('defaults: 50 ms windows, lateness one window; the bounds themselves are accepted', () => {
+  const b = new FrameBinner();
+  assert.equal(b.windowUs, 50_000);
+  assert.equal(b.latenessUs, 50_000);
+  assert.equal(b.keepGaps, false);
+  const out: Frame[] = [];
+  // window 0 = [0, 50000) is emitted once the newest event reaches 50000 + lateness = 100000, not before
+  b.push(batch([[0, 0, 0, 1], [99_999, 0, 0, 1]], 2, 2), (f) => out.push(f));
+  assert.equal(out.length, 0);
+  b.push(batch([[100_000, 0, 0, 1]], 2, 2), (f) => out.push(f));
+  assert.deepEqual(out.map((f) => [f.index, f.t0, f.t1, f.events]), [[0, 0, 50_000, 1]]);
+  assert.doesNotThrow(() => new FrameBinner({ windowUs: MAX_WINDOW_US }));
+  assert.doesNotThrow(() => new FrameBinner({ windowUs: 100, latenessUs: 100 * MAX_LATENESS_WINDOWS }));
+  assert.throws(() => new FrameBinner({ windowUs: 100, latenessUs: -1 }), /latenessUs must be between 0 and 256 windows \(25600 µs\), got -1/);
+  assert.throws(() => new FrameBinner({ windowUs: MAX_WINDOW_US + 1 }), /got 60000001/);
+});
+
+test('a window stays open for events up to `lateness` behind the newest, for a lateness of several windows', () => {
+  // window 100, lateness 250: window 0 [0, 100) closes when the newest event reaches 350
+  const b = new FrameBinner({ windowUs: 100, latenessUs: 250 });
+  const out: Frame[] = [];
+  const push = (ev: Ev[]) => b.push(batch(ev, 4, 4), (f) => out.push(f));
+  push([[0, 0, 0, 1], [349, 1, 0, 1]]);
+  push([[10, 2, 0, 1]]); // 339 behind the newest, but window 0 is still open
+  assert.equal(out.length, 0);
+  push([[350, 3, 0, 1]]);
+  assert.deepEqual(out.map((f) => [f.index, f.events]), [[0, 2]]);
+  push([[20, 3, 3, 1]]); // window 0 is gone: late
+  assert.equal(b.lateDropped, 1);
+  b.flush((f) => out.push(f));
+  assert.deepEqual(out.map((f) => [f.index, f.events]), [[0, 2], [1, 0], [2, 0], [3, 2]]);
+});
+
+test('a crop past the sensor on one axis only is refused, at construction when the size is given', () => {
+  assert.throws(() => new FrameBinner({ width: 8, height: 6, crop: { x: 4, y: 0, width: 6, height: 2 } }), /exceeds the 8x6 sensor/);
+  assert.throws(() => new FrameBinner({ width: 8, height: 6, crop: { x: 0, y: 3, width: 2, height: 4 } }), /exceeds the 8x6 sensor/);
+  assert.doesNotThrow(() => new FrameBinner({ width: 8, height: 6, crop: { x: 2, y: 1, width: 6, height: 5 } }));
+  // height alone from the options, width from the batch
+  const f = frames(new FrameBinner({ windowUs: 100, height: 3 }), batch([[0, 6, 2, 1]], 7, 9));
+  assert.deepEqual([f[0]!.width, f[0]!.height], [7, 3]);
+  assert.equal(f[0]!.counts[2 * 7 + 6], 1);
+});
+
+test('a fresh binner flushes nothing (kills a non-empty initial window list); reused grids start clean window after window', () => {
+  const b = new FrameBinner({ windowUs: 100, latenessUs: 0 });
+  const out: Frame[] = [];
+  b.flush((f) => out.push(f));
+  assert.deepEqual(out, []);
+  const b2 = new FrameBinner({ windowUs: 100, latenessUs: 0 });
+  const ev: Ev[] = Array.from({ length: 2000 }, (_, i) => [i * 50, i % 4, 0, 1]);
+  const fs = frames(b2, batch(ev, 4, 1));
+  assert.equal(fs.length, 1000);
+  assert.ok(fs.every((f) => f.events === 2));
+});
+
+test('stop() inside emit during flush ends the flush after that frame', () => {
+  // lateness 300 keeps windows 0, 1, 2 open until the end: flush emits all three unless stopped
+  const b = new FrameBinner({ windowUs: 100, latenessUs: 300 });
+  const got: Frame[] = [];
+  b.push(batch([[0, 0, 0, 1], [100, 0, 0, 1], [200, 0, 0, 1]], 2, 2), (f) => got.push(f));
+  assert.equal(got.length, 0);
+  b.flush((f) => {
+    got.push(f);
+    b.stop();
+  });
+  assert.deepEqual(got.map((f) => f.index), [0]);
+});
+
+test('centredCrop: an odd margin is rounded down, and a crop is never thinner than one pixel', () => {
+  // 5 x 2 to square: 2 x 2, margin 3 -> x = 1 (floor of 1.5); 2 x 5: y = 1
+  assert.deepEqual(centredCrop(5, 2, { width: 1, height: 1 }), { x: 1, y: 0, width: 2, height: 2 });
+  assert.deepEqual(centredCrop(2, 5, { width: 1, height: 1 }), { x: 0, y: 1, width: 2, height: 2 });
+  // 1000 x 1 to 1 x 1000: the width would round to 0 -> 1, centred at floor(999 / 2)
+  assert.deepEqual(centredCrop(1000, 1, { width: 1, height: 1000 }), { x: 499, y: 0, width: 1, height: 1 });
+  assert.deepEqual(centredCrop(1, 1000, { width: 1000, height: 1 }), { x: 0, y: 499, width: 1, height: 1 });
+});
+
+test('the sensor size is fixed by the first non-empty batch; stop() ends push and flush', () => {
+  const b = new FrameBinner({ windowUs: 100 });
+  const out: Frame[] = [];
+  b.push(batch([], 0, 0), (f) => out.push(f)); // an empty batch claims nothing
+  b.push(batch([[0, 7, 5, 1]], 8, 6), (f) => out.push(f));
+  b.push(batch([[10, 7, 5, 0], [20, 1, 1, 1]], 4, 4), (f) => out.push(f)); // a later, smaller claim changes nothing
+  b.flush((f) => out.push(f));
+  assert.deepEqual(out.map((f) => [f.width, f.height, f.events]), [[8, 6, 3]]);
+  assert.equal(out[0]!.counts[5 * 8 + 7], 1);
+  assert.equal(out[0]!.counts[48 + 5 * 8 + 7], 1);
+  assert.equal(b.outliers, 0);
+  assert.equal(b.outOfBounds, 0);
+
+  const s = new FrameBinner({ windowUs: 100, latenessUs: 0 });
+  const got: Frame[] = [];
+  s.push(batch([[0, 0, 0, 1], [50, 0, 0, 1]], 2, 2), (f) => got.push(f));
+  s.stop();
+  s.push(batch([[100, 0, 0, 1], [150, 0, 0, 1], [300, 0, 0, 1]], 2, 2), (f) => got.push(f));
+  s.flush((f) => got.push(f));
+  assert.deepEqual(got, [], 'nothing after stop()');
+});
+
+// ------------------------------------------------------------------ operator
+
+test('binFrames: a binner error (crop outside the sensor) and a source error reach the subscriber', async () => {
+  const s = new Subject<EventBatch>();
+  const got = lastValueFrom(s.pipe(binFrames({ windowUs: 100, crop: { x: 0, y: 0, width: 9, height: 9 } }), toArray()));
+  s.next(batch([[0, 0, 0, 1]], 8, 6));
+  await assert.rejects(got, /exceeds the 8x6 sensor/);
+  await assert.rejects(lastValueFrom(throwError(() => new Error('source broke')).pipe(binFrames())), /source broke/);
+});
+
+test('binFrames: frames are delivered as windows complete, not only at the end', async () => {
+  const s = new Subject<EventBatch>();
+  const seen: number[] = [];
+  const done = lastValueFrom(s.pipe(binFrames({ windowUs: 100, latenessUs: 0 }), toArray()));
+  const sub = s.pipe(binFrames({ windowUs: 100, latenessUs: 0 })).subscribe((f) => seen.push(f.index));
+  s.next(batch([[0, 0, 0, 1], [50, 0, 0, 1], [100, 0, 0, 1], [150, 0, 0, 1], [200, 0, 0, 1], [250, 0, 0, 1]], 2, 2));
+  assert.ok(seen.length >= 1 && seen[0] === 0, `frames before completion: ${seen}`);
+  s.complete();
+  assert.deepEqual(seen, [0, 1, 2]);
+  assert.deepEqual((await done).map((f) => f.events), [2, 2, 2]);
+  sub.unsubscribe();
+});
