@@ -13,20 +13,10 @@ import { binFrames } from '../src/framing/bin-frames.js';
 import type { Frame } from '../src/framing/frame.js';
 import { normalizeMinMax } from '../src/framing/normalize.js';
 import { areaWeights, resizeArea, scatterWeights } from '../src/framing/resize.js';
+import { batchOf, type EventRow } from './helpers/batches.js';
 
-type Ev = [number, number, number, number];
-
-function batch(events: Ev[], width: number, height: number): EventBatch {
-  return {
-    t: Float64Array.from(events.map((e) => e[0])),
-    x: Uint16Array.from(events.map((e) => e[1])),
-    y: Uint16Array.from(events.map((e) => e[2])),
-    p: Uint8Array.from(events.map((e) => e[3])),
-    length: events.length,
-    width,
-    height,
-  };
-}
+type Ev = EventRow;
+const batch = batchOf;
 
 function frames(b: FrameBinner, ...batches: EventBatch[]): Frame[] {
   const out: Frame[] = [];

@@ -7,18 +7,9 @@ import type { Frame } from '../src/framing/frame.js';
 import { binFrames } from '../src/framing/bin-frames.js';
 import { areaWeights, resizeArea } from '../src/framing/resize.js';
 import { normalizeMinMax } from '../src/framing/normalize.js';
+import { batchOf } from './helpers/batches.js';
 
-function batch(events: [number, number, number, number][], width = 8, height = 6): EventBatch {
-  return {
-    t: Float64Array.from(events.map((e) => e[0])),
-    x: Uint16Array.from(events.map((e) => e[1])),
-    y: Uint16Array.from(events.map((e) => e[2])),
-    p: Uint8Array.from(events.map((e) => e[3])),
-    length: events.length,
-    width,
-    height,
-  };
-}
+const batch = batchOf;
 
 /** Frames `push` emits for these batches, in order. */
 function pushAll(b: FrameBinner, ...batches: EventBatch[]): Frame[] {

@@ -19,7 +19,7 @@ import { EventRecorder, BYTES_PER_EVENT, openEventWriter, type EventFileWriter, 
 import { readEventFile } from '../src/events/read-file.js';
 import { encodeAedat4 } from '../src/events/aedat4/index.js';
 import { VERSION_LINE_BYTES, dataTablePositionField } from '../src/events/aedat4/format.js';
-import type { EventBatch } from '../src/events/types.js';
+import { concatBatches, type EventBatch } from '../src/events/types.js';
 import { ROOT, waitFor } from './helpers/server-helpers.js';
 import { VirtualClock } from './helpers/virtual-time.js';
 import { cliPath, runCli } from './helpers/cli.js';
@@ -28,25 +28,8 @@ const tmp = () => mkdtempSync(join(tmpdir(), 'evs-rec-'));
 const DEMO = join(ROOT, 'recordings', 'demo.aedat4');
 
 /** Batches joined into one set of typed arrays (compared as bytes by deepStrictEqual: fast). */
-interface Flat {
-  t: Float64Array;
-  x: Uint16Array;
-  y: Uint16Array;
-  p: Uint8Array;
-}
-function flat(batches: readonly EventBatch[]): Flat {
-  const n = batches.reduce((s, b) => s + b.length, 0);
-  const f: Flat = { t: new Float64Array(n), x: new Uint16Array(n), y: new Uint16Array(n), p: new Uint8Array(n) };
-  let o = 0;
-  for (const b of batches) {
-    f.t.set(b.t.subarray(0, b.length), o);
-    f.x.set(b.x.subarray(0, b.length), o);
-    f.y.set(b.y.subarray(0, b.length), o);
-    f.p.set(b.p.subarray(0, b.length), o);
-    o += b.length;
-  }
-  return f;
-}
+type Flat = Pick<EventBatch, 't' | 'x' | 'y' | 'p'>;
+const flat = (batches: readonly EventBatch[]): Flat => concatBatches(batches);
 const copy = (b: EventBatch): EventBatch => ({ ...b, t: b.t.slice(), x: b.x.slice(), y: b.y.slice(), p: b.p.slice() });
 
 /** Read a recording back; strict: any truncated packet or bad data table is an error. */
