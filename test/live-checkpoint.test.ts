@@ -161,17 +161,19 @@ test('a checkpoint trained by train runs through the pipeline as eval scores it:
   }
 });
 
-test('an untrained initialisation keeps the pipeline framing and encoder (the ddd17 pipeline keeps its hood crop); its model shape still comes from it', async () => {
+test('an untrained initialisation keeps the pipeline crop (the ddd17 pipeline keeps its hood crop); size, encoder and model shape still come from it', async () => {
   const { loadPipeline, resolveIn } = await import('../src/pipeline/config.js');
   const { checkpointPipeline } = await import('../src/pipeline/model-adapter.js');
   const cfg = loadPipeline('ddd17');
   const ckpt = resolveIn(cfg, cfg.model.checkpoint!);
-  assert.equal(readCheckpointInfo(ckpt).meta.untrained, true, 'the bundled demo-untrained weights say so');
+  const { meta } = readCheckpointInfo(ckpt);
+  assert.equal(meta.untrained, true, 'the bundled demo-untrained weights say so');
+  assert.equal(meta.crop, 'none', 'and name no crop');
   const edited = { ...cfg, framing: { ...cfg.framing, crop: [0, 0, 346, 200] as [number, number, number, number], size: [32, 48] as [number, number] }, model: { ...cfg.model, encoder: 'poisson' as const, arch: 'spiking-fcn' as const } };
   const r = checkpointPipeline(edited, ckpt);
-  assert.deepEqual(r.cfg.framing, edited.framing, 'framing untouched');
-  assert.equal(r.cfg.model.encoder, 'poisson');
+  assert.deepEqual(r.cfg.framing.crop, [0, 0, 346, 200], 'the pipeline crop stands');
+  assert.deepEqual(r.cfg.framing.size, [meta.size[0], meta.size[1]]);
+  assert.equal(r.cfg.model.encoder, 'direct');
   assert.equal(r.cfg.model.arch, 'spiking-deeplab', 'the architecture is the weights');
-  assert.ok(r.changes.some((c) => c.startsWith('model.arch')));
-  assert.ok(!r.changes.some((c) => c.startsWith('framing.')));
+  assert.ok(!r.changes.some((c) => c.startsWith('framing.crop')));
 });

@@ -49,11 +49,12 @@ export function checkpointPipeline(cfg: PipelineConfig, checkpoint: string): { c
   // the checkpoint's own width and T: a pipeline value that differs is replaced (null = "the checkpoint's" stays)
   if (m.width !== null) set(m, 'width', meta.width, 'model.width');
   if (m.T !== null) set(m, 'T', meta.T, 'model.T');
-  // An untrained initialisation was never trained on any framing: the pipeline's framing and encoder stand
-  // (e.g. the ddd17 pipeline's hood crop with the bundled untrained demo weights).
-  if (meta.untrained) return { cfg: out, changes };
   set(f, 'size', [meta.size[0], meta.size[1]], 'framing.size');
-  if (meta.crop === 'none') set(f, 'crop', null, 'framing.crop');
+  // An untrained initialisation never saw a sensor: its crop means nothing, the pipeline's stands (e.g. the
+  // ddd17 pipeline's hood crop with the bundled untrained demo weights).
+  if (meta.untrained) {
+    // keep f.crop
+  } else if (meta.crop === 'none') set(f, 'crop', null, 'framing.crop');
   else if (Array.isArray(meta.crop)) set(f, 'crop', [...meta.crop], 'framing.crop');
   set(f, 'normalize', meta.normalize ?? true, 'framing.normalize');
   if (meta.windowMs !== undefined) set(f, 'windowMs', meta.windowMs, 'framing.windowMs');
