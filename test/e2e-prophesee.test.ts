@@ -43,27 +43,19 @@ test('viewer in Chromium on a Prophesee EVT 3.0 source: frames flow and the over
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(run.url!);
     await page.waitForFunction(() => window.evstream.framesReceived >= 10, undefined, { timeout: 60_000 });
-    const hash = () =>
-      page.evaluate(() => {
+    // one hash of the overlay canvas, defined once in the page and polled there (no fixed sleeps)
+    await page.evaluate(() => {
+      window.overlayHash = () => {
         const c = document.getElementById('overlay');
         const d: Uint8ClampedArray = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let h = 0;
         for (let i = 0; i < d.length; i += 4) h = (h * 31 + d[i]! * 7 + d[i + 1]! * 3 + d[i + 2]!) >>> 0;
         return h;
-      });
-    const first = await hash();
-    // the overlay changes as the scene moves (polled in the page: no fixed sleeps)
-    await page.waitForFunction(
-      (h0) => {
-        const c = document.getElementById('overlay');
-        const d: Uint8ClampedArray = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-        let h = 0;
-        for (let i = 0; i < d.length; i += 4) h = (h * 31 + d[i]! * 7 + d[i + 1]! * 3 + d[i + 2]!) >>> 0;
-        return h !== h0;
-      },
-      first,
-      { timeout: 30_000, polling: 100 },
-    );
+      };
+    });
+    const first: number = await page.evaluate(() => window.overlayHash());
+    // the overlay changes as the scene moves
+    await page.waitForFunction((h0) => window.overlayHash() !== h0, first, { timeout: 30_000, polling: 100 });
     const status = run.pipeline.status();
     assert.equal(status.framing.size.join('x'), '64x64');
     assert.equal(cfg.framing.fit, 'crop');
