@@ -16,6 +16,7 @@ import { writeSimDataset } from '../src/sim/dataset.js';
 import { PacedFileSource } from '../src/sources/paced-file.js';
 import { openSegData } from '../src/train/data.js';
 import { VirtualClock } from '../test/helpers/virtual-time.js';
+import { regularEvents } from '../test/helpers/regular-events.js';
 import type { Row } from './table.js';
 
 const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
@@ -63,16 +64,7 @@ async function cacheSpeedup(): Promise<Row> {
 async function pacedReplay(): Promise<Row> {
   const dir = mkdtempSync(join(tmpdir(), 'evstream-bench-paced-'));
   try {
-    const n = 50_001;
-    const batch: EventBatch = {
-      t: Float64Array.from({ length: n }, (_, i) => 1_000_000 + i * 200),
-      x: Uint16Array.from({ length: n }, (_, i) => i % 64),
-      y: Uint16Array.from({ length: n }, (_, i) => (i >> 6) % 48),
-      p: Uint8Array.from({ length: n }, (_, i) => i & 1),
-      length: n,
-      width: 64,
-      height: 48,
-    };
+    const batch = regularEvents(10_000_000, 200);
     const path = join(dir, 'ten-seconds.aedat4');
     writeFileSync(path, await encodeAedat4([batch], { width: 64, height: 48, compression: 'none' }));
     const clock = new VirtualClock();

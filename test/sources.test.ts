@@ -14,6 +14,7 @@ import { encodeAedat4 } from '../src/events/aedat4/index.js';
 import type { EventBatch } from '../src/events/types.js';
 import { sharedRecording, skipUnless } from './helpers/shared.js';
 import { VirtualClock } from './helpers/virtual-time.js';
+import { regularEvents } from './helpers/regular-events.js';
 
 const sample = sharedRecording('dvs-lz4-sample.aedat4');
 const boxes = sharedRecording('davis240-translboxes.aedat');
@@ -34,16 +35,8 @@ function sameEvents(a: EventStats, b: EventStats): void {
 /** A crafted AEDAT 4 recording: one event every `stepUs` from t = 1 s over `spanUs` (10 s by default). */
 const T0 = 1_000_000;
 async function craftRecording(spanUs = 10_000_000, stepUs = 200): Promise<{ path: string; events: number; bytes: number }> {
-  const n = spanUs / stepUs + 1;
-  const batch: EventBatch = {
-    t: Float64Array.from({ length: n }, (_, i) => T0 + i * stepUs),
-    x: Uint16Array.from({ length: n }, (_, i) => i % 64),
-    y: Uint16Array.from({ length: n }, (_, i) => (i >> 6) % 48),
-    p: Uint8Array.from({ length: n }, (_, i) => i & 1),
-    length: n,
-    width: 64,
-    height: 48,
-  };
+  const batch = regularEvents(spanUs, stepUs, T0);
+  const n = batch.length;
   const bytes = await encodeAedat4([batch], { width: 64, height: 48, compression: 'none' });
   const path = join(mkdtempSync(join(tmpdir(), 'evs-paced-')), 'ten-seconds.aedat4');
   writeFileSync(path, bytes);
