@@ -27,6 +27,7 @@ export interface ExportOptions {
   batch?: number;
   /** The checkpoint's options (framing, streaming); default: none known (continuous, the model's own sizes). */
   meta?: Partial<ModelMeta>;
+  /** Default 'off': one Conv per layer, the plain graph other runtimes (web, python) optimise themselves. */
   padSkip?: GraphOptions['padSkip'];
 }
 
@@ -85,7 +86,7 @@ export function exportStepGraph(model: SegModel, o: ExportOptions = {}): Exporte
   const problem = slidingWindowProblem(o.meta);
   if (problem) throw new RangeError(`${d.arch}: ${problem}`);
   const thresholds = new Map(d.spikingLayers.map((l) => [l.name, model.getThreshold(l.name)] as const));
-  const gopts: GraphOptions = { batch, horizon: d.T, thresholds, padSkip: o.padSkip, selfContainedState: true, bnPolicy: model.bnPolicy };
+  const gopts: GraphOptions = { batch, horizon: d.T, thresholds, padSkip: o.padSkip ?? 'off', selfContainedState: true, bnPolicy: model.bnPolicy };
   let metadata: Record<string, string> = {};
   const g = buildOnnxGraph(d, weightSource(model), { ...gopts, metadata: (states) => (metadata = exportMetadata(model, batch, states, o.meta)) });
   const f32 = (name: string, shape: number[]): ExportTensor => ({ name, type: 'float32', shape });
