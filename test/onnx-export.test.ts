@@ -95,6 +95,9 @@ test('export: every input but frame is a zero-reset float32 state with a static 
   for (const arch of ARCHS) {
     const model = smallModel(arch, 3, 1, [16, 12]);
     const g = exportStepGraph(model, { batch: 2, meta: { mode: 'frames', crop: 'none', windowMs: 50 } });
+    // refused in the library too (the CLI names the file): a sliding window is T sessions, a batch is >= 1
+    assert.throws(() => exportStepGraph(model, { meta: { streaming: 'sliding-window' } }), /sliding-window/);
+    assert.throws(() => exportStepGraph(model, { batch: 0 }), /batch must be a positive integer/);
     model.dispose();
     const s = await ort.InferenceSession.create(g.bytes);
     const ins = new Map(s.inputMetadata.map((m) => [m.name, m]));
