@@ -13,3 +13,4 @@ export * from './backend.js';
 export * from './runtime-options.js';
 export { conv2d, conv2dTapSplit, conv2dTrainable, convTranspose2x, avgPool3s2, resizeAlign, convFilterGrad } from './ops.js';
 export * from './engines/index.js';
+export { exportStepGraph, exportMetadata, slidingWindowProblem, EXPORT_FORMAT, type ExportOptions, type ExportedGraph, type ExportTensor } from './engines/onnx/export.js';
