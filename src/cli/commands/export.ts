@@ -46,9 +46,11 @@ export function registerExport(program: Command): Command {
     if (info.source === 'weights' && !o.arch) throw new InputFileError(o.weights, 'is a bare state_dict (no model options in it or beside it)', `--arch ${ARCHS.join('|')} to say which model it holds`);
     const problem = slidingWindowProblem(info.meta);
     if (problem) throw new InputFileError(o.weights, problem, undefined, '__metadata__.evstream.streaming');
-    // the weights only need holding, not computing with: the plain cpu backend loads fastest
+    // the weights only need holding: the usual backend, quietly (tfjs's cpu backend prints a banner in Node)
     const { initBackend } = await import('../../snn/backend.js');
-    await initBackend('cpu', false);
+    await initBackend(undefined, false);
+    // the issue that asked for export wrote HxW; every evstream command reads W x H (one options module), so a non-square size is echoed
+    if (o.size && o.size.width !== o.size.height) process.stderr.write(`note: --size is W x H (width first, as in every evstream command): ${o.size.width} wide, ${o.size.height} high; frame [N, C, ${o.size.height}, ${o.size.width}]\n`);
     const set = { ...(o.size ? { size: [o.size.height, o.size.width] as [number, number] } : {}), ...(o.classes !== undefined ? { classes: o.classes } : {}) };
     const { model, meta } = loadCheckpoint(o.weights, { arch: o.arch, set });
     try {
