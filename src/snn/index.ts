@@ -13,3 +13,6 @@ export * from './backend.js';
 export * from './runtime-options.js';
 export { conv2d, conv2dTapSplit, conv2dTrainable, convTranspose2x, avgPool3s2, resizeAlign, convFilterGrad } from './ops.js';
 export * from './engines/index.js';
+// The ORT kernels for tfjs (what the CLI selects after initBackend): library users get the CLI's numbers.
+export { selectKernels, type KernelMode } from './engines/kernels.js';
+export { runInfer, type InferOptions, type InferResult } from './infer.js';
