@@ -30,11 +30,14 @@ export async function* readEvents(path: string, opts: ReadEventFileOptions = {})
   let outcome: { info: StreamInfo } | { error: unknown } | undefined;
   const reading = readEventFile(
     path,
-    (batch) =>
-      new Promise<void>((release) => {
+    (batch) => {
+      // After the consumer has left, batches already decoded from the last chunk are refused: reading stops.
+      stop.signal.throwIfAborted();
+      return new Promise<void>((release) => {
         handoff = { batch, release };
         wakeUp();
-      }),
+      });
+    },
     { ...opts, signal: stop.signal },
   )
     .then(
