@@ -2,6 +2,8 @@
  * `evstream/events` (Node): read, detect, decode and write event-camera files. Everything in browser.ts
  * (batches, errors, byte decoders) plus what needs a file system: readEventFile / readEvents for any format
  * including HDF5, the AEDAT 4 range reader, and the AEDAT 4 / EVT 3.0 / HDF5 writers.
+ *
+ * @packageDocumentation
  */
 export * from './browser.js';
 

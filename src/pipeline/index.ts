@@ -2,6 +2,8 @@
  * `evstream/pipeline`: the live pipelines of `evstream run` as a library. A pipeline file (JSON, checked
  * against PIPELINE_SCHEMA) names a source (file replay or a DV camera over TCP), framing, a model checkpoint,
  * runtime limits and sinks; runPipeline builds and starts one without the viewer server.
+ *
+ * @packageDocumentation
  */
 export {
   PIPELINE_SCHEMA,

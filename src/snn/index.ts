@@ -1,4 +1,7 @@
-/** SNN core (tfjs): layers, models, weights, offline forward and streaming sessions. */
+/** SNN core (tfjs): layers, models, weights, offline forward and streaming sessions.
+ *
+ * @packageDocumentation
+ */
 export * from './definition.js';
 export * from './model.js';
 export * from './session.js';
