@@ -1,14 +1,10 @@
 import { open } from 'node:fs/promises';
 import type { EventBatch, StreamInfo } from './types.js';
 import type { FormatWarning } from './errors.js';
-import type { DecoderOptions, DecoderSink, EventDecoder } from './decoder.js';
 import { detectFileFormat } from './detect.js';
-import { Aedat2Decoder } from './aedat2.js';
-import { Aedat3Decoder } from './aedat3.js';
-import { Aedat4Decoder } from './aedat4/index.js';
+import { createDecoder } from './create-decoder.js';
 import { readDdd17Hdf5 } from './ddd17-hdf5.js';
 import { probeHdf5Kind, readHdf5Events } from './hdf5-events.js';
-import { isPropheseeFormat, makePropheseeDecoder } from './prophesee/index.js';
 import { DEFAULT_MAX_GAP_US, TimeGuard } from './time-guard.js';
 
 export interface ReadEventFileOptions {
@@ -37,20 +33,6 @@ export interface ReadEventFileOptions {
  * how consumers (real-time pacing, slow sinks) keep memory bounded.
  */
 export type BatchHandler = (batch: EventBatch) => void | Promise<void>;
-
-function makeDecoder(format: StreamInfo['format'], sink: DecoderSink, opts: DecoderOptions & Pick<ReadEventFileOptions, 'sensor' | 'sensorSize'>): EventDecoder {
-  if (isPropheseeFormat(format)) return makePropheseeDecoder(format, sink, opts);
-  switch (format) {
-    case 'aedat2':
-      return new Aedat2Decoder(sink, { ...opts, sensor: opts.sensor ?? 'auto' });
-    case 'aedat3.1':
-      return new Aedat3Decoder(sink, opts);
-    case 'aedat4':
-      return new Aedat4Decoder(sink, { ...opts, expectVersionLine: true });
-    default:
-      throw new Error(`no byte-stream decoder for ${format}`);
-  }
-}
 
 /**
  * Read an event file of any supported format (detected by content) chunk by chunk, handing batches to
@@ -109,7 +91,7 @@ export async function readEventFile(path: string, onBatch: BatchHandler, opts: R
     }
   }
   const pending: EventBatch[] = [];
-  const decoder = makeDecoder(
+  const decoder = createDecoder(
     format,
     { batch: (b) => void pending.push(b), warn: opts.onWarning },
     { source: path, strict: opts.strict, sensor: opts.sensor, sensorSize: opts.sensorSize },

@@ -1,4 +1,7 @@
-/** Synthetic labelled event-camera driving scenes (DDD17 classes: their names, ids and colours live in src/labels). */
+/** Synthetic labelled event-camera driving scenes (DDD17 classes: their names, ids and colours live in src/labels).
+ *
+ * @packageDocumentation
+ */
 export { simulateSequence, resolveSimOptions, type SimChunk, type SimOptions, type ResolvedSimOptions } from './simulate.js';
 export { writeEssDataset, essMaskRows, type EssWriteOptions, type EssDriveSummary } from './ess-writer.js';
 export { writeSimDataset, defaultAedat4Writer, GENERATOR_VERSION, type SimDatasetOptions, type SimManifest, type SimSequenceManifest, type WriteEvents } from './dataset.js';

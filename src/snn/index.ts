@@ -1,4 +1,7 @@
-/** SNN core (tfjs): layers, models, weights, offline forward and streaming sessions. */
+/** SNN core (tfjs): layers, models, weights, offline forward and streaming sessions.
+ *
+ * @packageDocumentation
+ */
 export * from './definition.js';
 export * from './model.js';
 export * from './session.js';
@@ -13,4 +16,7 @@ export * from './backend.js';
 export * from './runtime-options.js';
 export { conv2d, conv2dTapSplit, conv2dTrainable, convTranspose2x, avgPool3s2, resizeAlign, convFilterGrad } from './ops.js';
 export * from './engines/index.js';
+// The ORT kernels for tfjs (what the CLI selects after initBackend): library users get the CLI's numbers.
+export { selectKernels, type KernelMode } from './engines/kernels.js';
+export { runInfer, type InferOptions, type InferResult } from './infer.js';
 export { exportStepGraph, exportMetadata, slidingWindowProblem, EXPORT_FORMAT, type ExportOptions, type ExportedGraph, type ExportTensor } from './engines/onnx/export.js';

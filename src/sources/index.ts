@@ -1,3 +1,9 @@
+/**
+ * `evstream/sources`: event streams as RxJS observables: file replay (`fromEventFile`, `PacedFileSource`: paced
+ * at a speed or unpaced, pause, loop) and a live DV camera over TCP (`fromDvTcp`, with reconnects).
+ *
+ * @packageDocumentation
+ */
 export * from './paced-file.js';
 export * from './controlled.js';
 export * from './speed.js';

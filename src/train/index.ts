@@ -1,4 +1,7 @@
-/** Training and evaluation: datasets, metrics, energy, optimizer, checkpoints, the training loop. */
+/** Training and evaluation: datasets, metrics, energy, optimizer, checkpoints, the training loop.
+ *
+ * @packageDocumentation
+ */
 export * from './metrics.js';
 export * from './energy.js';
 export * from './seg-data.js';

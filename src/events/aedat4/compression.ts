@@ -7,7 +7,9 @@
  * - ZSTD decode: `fzstd` (pure JS, synchronous, no init) by default; `@bokuweb/zstd-wasm` once
  *   `initZstdWasm()` has resolved, because it is faster on large packets.
  * - ZSTD encode: `@bokuweb/zstd-wasm` only (needs the async init; the writer awaits it).
- * Packages are loaded with `require` inside try/catch so a missing native binary only costs speed.
+ * Which packages load is platform-specific (codec-packages.ts in Node: `require` inside try/catch, so a
+ * missing native binary only costs speed; codec-packages.browser.ts in browsers: the pure-JS lz4js and fzstd
+ * only); package.json's `imports` map `#codec-packages` to one or the other by the `browser` condition.
  *
  * Decompression bombs. None of these decoders takes an output limit (lz4-napi and fzstd grow the output to
  * whatever the frame produces; a 64 KB payload of ZSTD RLE blocks expands to 2 GB). So before any decoder
@@ -25,7 +27,8 @@
  * walk costs under 1% of the decode (2 M events in 10 000-event packets: LZ4 127 -> 128 ms, ZSTD 87 -> 87 ms
  * of CPU, measured against the unbounded decoder).
  */
-import { createRequire } from 'node:module';
+import { codecPackages } from '#codec-packages';
+import type { ZstdWasm } from './codec-types.js';
 
 export type Aedat4Compression = 'none' | 'lz4' | 'lz4_high' | 'zstd' | 'zstd_high';
 
@@ -64,34 +67,6 @@ export interface FrameCodec {
   encode?(src: Uint8Array): Uint8Array;
 }
 
-const require = createRequire(import.meta.url);
-
-interface Lz4Napi {
-  decompressFrameSync(data: Buffer): Buffer;
-  compressFrameSync(data: Buffer): Buffer;
-}
-interface Lz4Js {
-  decompress(src: Uint8Array, maxSize?: number): Uint8Array;
-  compress(src: Uint8Array, maxSize?: number): Uint8Array;
-}
-interface Fzstd {
-  decompress(src: Uint8Array, out?: Uint8Array): Uint8Array;
-}
-interface ZstdWasm {
-  init(): Promise<void>;
-  /** Output capacity: the frame content size when present, else `defaultHeapSize` (1 MiB by default). */
-  decompress(src: Uint8Array, opts?: { defaultHeapSize: number }): Uint8Array;
-  compress(src: Uint8Array, level?: number): Uint8Array;
-}
-
-function tryRequire<T>(name: string): T | undefined {
-  try {
-    return require(name) as T;
-  } catch {
-    return undefined;
-  }
-}
-
 function asBuffer(u8: Uint8Array): Buffer {
   return Buffer.isBuffer(u8) ? u8 : Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
 }
@@ -99,7 +74,7 @@ function asBuffer(u8: Uint8Array): Buffer {
 /** All implementations that load in this process (benchmarked by bench/codecs.ts). */
 export function availableCodecs(): FrameCodec[] {
   const out: FrameCodec[] = [];
-  const napi = tryRequire<Lz4Napi>('lz4-napi');
+  const napi = codecPackages.lz4Napi;
   if (napi) {
     out.push({
       algorithm: 'lz4',
@@ -108,7 +83,7 @@ export function availableCodecs(): FrameCodec[] {
       encode: (src) => napi.compressFrameSync(asBuffer(src)),
     });
   }
-  const lz4js = tryRequire<Lz4Js>('lz4js');
+  const lz4js = codecPackages.lz4js;
   if (lz4js) {
     out.push({
       algorithm: 'lz4',
@@ -118,7 +93,7 @@ export function availableCodecs(): FrameCodec[] {
       encode: (src) => lz4js.compress(src),
     });
   }
-  const fzstd = tryRequire<Fzstd>('fzstd');
+  const fzstd = codecPackages.fzstd;
   if (fzstd) out.push({ algorithm: 'zstd', packageName: 'fzstd', decode: (src) => fzstd.decompress(src) });
   if (zstdWasmReady && zstdWasm) {
     const z = zstdWasm;
@@ -133,7 +108,7 @@ export function availableCodecs(): FrameCodec[] {
   return out;
 }
 
-const zstdWasm = tryRequire<ZstdWasm>('@bokuweb/zstd-wasm');
+const zstdWasm: ZstdWasm | undefined = codecPackages.zstdWasm;
 let zstdWasmReady = false;
 let zstdWasmInit: Promise<boolean> | undefined;
 
