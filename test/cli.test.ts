@@ -292,7 +292,7 @@ test('frames refuses windows below 0.1 ms and bad --max-gap with one line and ex
 
 // ------------------------------------------------------------------ one options module (issue 13)
 
-const COMMANDS = ['info', 'frames', 'convert', 'replay-server', 'simulate', 'simulate-images', 'infer', 'run', 'make-demo', 'train', 'eval', 'report', 'train-stream', 'export-model', 'simulate-scene'];
+const COMMANDS = ['info', 'frames', 'convert', 'replay-server', 'simulate', 'simulate-images', 'infer', 'run', 'make-demo', 'train', 'eval', 'report', 'train-stream', 'export-model', 'simulate-scene', 'export'];
 
 test('every command prints its help (built-in defaults parse at start-up) and every --size is WxH', async () => {
   const top = await runCli(['--help']);
@@ -308,7 +308,7 @@ test('every command prints its help (built-in defaults parse at start-up) and ev
       assert.match(r.stdout, /--size <WxH>/, cmd);
     }
   }
-  assert.equal(sizes, 6, 'frames, simulate, simulate-images, infer, train, simulate-scene');
+  assert.equal(sizes, 7, 'frames, simulate, simulate-images, infer, train, simulate-scene, export');
 });
 
 test("commander's own usage errors are one line with exit code 2, like a bad value", async () => {

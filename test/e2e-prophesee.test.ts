@@ -14,11 +14,11 @@ import { runPipeline } from '../src/server/live-run.js';
 import { readEventFile } from '../src/events/read-file.js';
 import { Evt3Writer } from '../src/events/prophesee/evt3-writer.js';
 import { chromiumPath, CHROMIUM_ARGS, CHROMIUM_MISSING } from './helpers/server-helpers.js';
+import { installCanvasHash } from './helpers/canvas-hash.js';
 
 const chromium = chromiumPath();
 /* eslint-disable @typescript-eslint/no-explicit-any */
 declare const window: any;
-declare const document: any;
 
 test('viewer in Chromium on a Prophesee EVT 3.0 source: frames flow and the overlay moves', { skip: chromium ? false : CHROMIUM_MISSING, timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'evstream-e2e-evt3-'));
@@ -43,19 +43,11 @@ test('viewer in Chromium on a Prophesee EVT 3.0 source: frames flow and the over
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(run.url!);
     await page.waitForFunction(() => window.evstream.framesReceived >= 10, undefined, { timeout: 60_000 });
-    // one hash of the overlay canvas, defined once in the page and polled there (no fixed sleeps)
-    await page.evaluate(() => {
-      window.overlayHash = () => {
-        const c = document.getElementById('overlay');
-        const d: Uint8ClampedArray = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-        let h = 0;
-        for (let i = 0; i < d.length; i += 4) h = (h * 31 + d[i]! * 7 + d[i + 1]! * 3 + d[i + 2]!) >>> 0;
-        return h;
-      };
-    });
-    const first: number = await page.evaluate(() => window.overlayHash());
+    // the overlay's hash is defined once in the page and polled there (no fixed sleeps)
+    await installCanvasHash(page);
+    const first: number = await page.evaluate(() => window.canvasHash('overlay').h);
     // the overlay changes as the scene moves
-    await page.waitForFunction((h0) => window.overlayHash() !== h0, first, { timeout: 30_000, polling: 100 });
+    await page.waitForFunction((h0) => window.canvasHash('overlay').h !== h0, first, { timeout: 30_000, polling: 100 });
     const status = run.pipeline.status();
     assert.equal(status.framing.size.join('x'), '64x64');
     assert.equal(cfg.framing.fit, 'crop');

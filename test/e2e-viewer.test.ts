@@ -12,13 +12,13 @@ import { once } from 'node:events';
 import { loadPipeline, applyOverrides } from '../src/pipeline/config.js';
 import { runPipeline } from '../src/server/live-run.js';
 import { artifactsDir, chromiumPath, CHROMIUM_ARGS } from './helpers/server-helpers.js';
+import { installCanvasHash, type CanvasHash } from './helpers/canvas-hash.js';
 
 const chromium = chromiumPath();
 
 // page-side code below runs in the browser (no DOM lib in this tsconfig)
 /* eslint-disable @typescript-eslint/no-explicit-any */
 declare const window: any;
-declare const document: any;
 
 interface ViewState {
   connection: string;
@@ -71,31 +71,15 @@ test('viewer in Chromium: live frames, overlay, spike-rate bars, pause and reset
     let v = await view();
     assert.equal(v.connection, 'connected');
 
-    const canvasHash = (id: string) =>
-      page.evaluate((cid) => {
-        const c = document.getElementById(cid);
-        const d: Uint8ClampedArray = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-        let h = 0;
-        let nonEmpty = 0;
-        for (let i = 0; i < d.length; i += 4) {
-          if (d[i + 3]! > 0 && d[i]! + d[i + 1]! + d[i + 2]! > 0) nonEmpty++;
-          h = (h * 31 + d[i]! * 7 + d[i + 1]! * 3 + d[i + 2]!) >>> 0;
-        }
-        return { h, nonEmpty, n: d.length / 4 };
-      }, id);
+    await installCanvasHash(page);
+    const canvasHash = (id: string): Promise<CanvasHash> => page.evaluate((cid) => window.canvasHash(cid), id);
     const o1 = await canvasHash('overlay');
     assert.ok(o1.nonEmpty > o1.n * 0.5, `overlay canvas is drawn (${o1.nonEmpty}/${o1.n} pixels)`);
     const e1 = await canvasHash('events');
     // the page polls its own canvas (every animation frame) until the overlay differs: no sleep here
     const changed = await page
       .waitForFunction(
-        (h0) => {
-          const c = document.getElementById('overlay');
-          const d: Uint8ClampedArray = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-          let h = 0;
-          for (let i = 0; i < d.length; i += 4) h = (h * 31 + d[i]! * 7 + d[i + 1]! * 3 + d[i + 2]!) >>> 0;
-          return h !== h0;
-        },
+        (h0) => window.canvasHash('overlay').h !== h0,
         o1.h,
         { timeout: 10_000 },
       )

@@ -12,6 +12,7 @@ import { registerTrain } from './commands/train.js';
 import { registerEval } from './commands/eval.js';
 import { registerReport } from './commands/report.js';
 import { registerDemoModel } from './commands/demo-model.js';
+import { registerExport } from './commands/export.js';
 import { reportError } from './errors.js';
 import { packageVersion } from './version.js';
 import { resolveRuntimeOptions, setRuntimeOptions } from '../snn/runtime-options.js';
@@ -63,6 +64,7 @@ registerTrain(program);
 registerEval(program);
 registerReport(program);
 registerDemoModel(program);
+registerExport(program);
 
 try {
   await program.parseAsync(process.argv);

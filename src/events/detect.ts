@@ -8,6 +8,11 @@ export { DETECT_HEAD_BYTES, detectFormat } from './detect-format.js';
 
 /** Read the head of `path` and detect its format; throws a typed error naming the file when unknown. */
 export async function detectFileFormat(path: string): Promise<EventFormat> {
+  return (await detectFile(path)).format;
+}
+
+/** The format of `path` and its first DETECT_HEAD_BYTES (for callers that parse the header next, so it is read once). */
+export async function detectFile(path: string): Promise<{ format: EventFormat; head: Uint8Array }> {
   const fh = await open(path, 'r');
   try {
     const head = new Uint8Array(DETECT_HEAD_BYTES);
@@ -21,7 +26,7 @@ export async function detectFileFormat(path: string): Promise<EventFormat> {
       const shown = Array.from(head.subarray(0, Math.min(bytesRead, 8)), (b) => b.toString(16).padStart(2, '0')).join(' ');
       throw new EventFormatError('unknown-format', path, 0, "'#!AER-DAT' header, a Prophesee '%' header or the HDF5 signature", `bytes ${shown}`);
     }
-    return format;
+    return { format, head: head.subarray(0, bytesRead) };
   } finally {
     await fh.close();
   }

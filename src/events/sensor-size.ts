@@ -7,8 +7,7 @@
  * at the first batch would otherwise cut the events beyond the first batch's extent. For those files this
  * reads the file once (decoding only, no time guard) to learn the final size.
  */
-import { open } from 'node:fs/promises';
-import { DETECT_HEAD_BYTES, detectFileFormat } from './detect.js';
+import { detectFile } from './detect.js';
 import type { FormatWarning } from './errors.js';
 import { CommentHeaderReader, PERCENT } from './header-lines.js';
 import { isPropheseeHeaderEnd, parsePropheseeHeader, resolveGeometry } from './prophesee/header.js';
@@ -24,17 +23,6 @@ export interface SensorSize {
 
 const UNSTATED_CAPABLE: ReadonlySet<EventFormat> = new Set(['evt2', 'evt2.1', 'evt3', 'dat']);
 
-async function readHead(path: string): Promise<Uint8Array> {
-  const fh = await open(path, 'r');
-  try {
-    const head = new Uint8Array(DETECT_HEAD_BYTES);
-    const { bytesRead } = await fh.read(head, 0, head.length, 0);
-    return head.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}
-
 /**
  * Undefined when the reader will find the size itself before the first batch (the file states it, or
  * `option` is given); otherwise the scanned size. Warnings of the scan (e.g. `guessed-size`) go to `onWarning`.
@@ -44,10 +32,10 @@ export async function scanSensorSizeIfUnstated(
   opts: { option?: { width: number; height: number }; strict?: boolean; onWarning?: (w: FormatWarning) => void } = {},
 ): Promise<SensorSize | undefined> {
   if (opts.option) return undefined;
-  const format = await detectFileFormat(path);
+  const { format, head } = await detectFile(path);
   if (!UNSTATED_CAPABLE.has(format)) return undefined;
   const reader = new CommentHeaderReader(path, isPropheseeHeaderEnd, PERCENT);
-  reader.feed(await readHead(path));
+  reader.feed(head);
   if (resolveGeometry(parsePropheseeHeader(reader.lines))) return undefined;
   const info = await readEventFile(path, () => {}, { maxGapUs: 0, strict: opts.strict, onWarning: (w) => w.kind === 'guessed-size' && opts.onWarning?.(w) });
   return { width: Math.max(1, info.width), height: Math.max(1, info.height), from: 'scanned' };

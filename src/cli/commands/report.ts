@@ -11,38 +11,11 @@
  */
 import type { Command } from 'commander';
 import type { Split } from '../../train/data.js';
+import type { ReportOptions } from '../../train/report.js';
 import { argument, existingDir, existingFile, integerArg, jsonOption, listOf, numberArg, oneOf, option } from '../options.js';
 
-/** Parsed flags (src/cli/options.ts). */
-export interface ReportCliOptions {
-  data?: string;
-  split?: Split;
-  batch?: number;
-  maxBatches?: number;
-  overlays?: number;
-  streaming?: boolean;
-  warmup?: number;
-  resetEvery?: number;
-  slidingWindow?: boolean;
-  engine?: 'tfjs' | 'onnx' | 'auto';
-  robustness?: boolean;
-  sigmas?: number[];
-  ann?: string;
-  conversion?: boolean;
-  convSteps?: number[];
-  calibData?: string;
-  calibSplit?: Split;
-  calibSamples?: number;
-  thresholdScale?: number;
-  convSamples?: number;
-  convLeak?: number;
-  energyFull?: boolean;
-  energyCheckpoint?: string[];
-  energyData?: string;
-  energyT?: number;
-  energySamples?: number;
-  json?: boolean;
-}
+/** Parsed flags (src/cli/options.ts): the report's own options, with commander's names for the two that differ. */
+export type ReportCliOptions = Omit<ReportOptions, 'energyCheckpoints' | 'log'> & { energyCheckpoint?: string[]; json?: boolean };
 
 const SPLITS: readonly Split[] = ['train', 'val', 'test', 'all'];
 const CHECKPOINT = 'a .safetensors checkpoint file';
@@ -88,33 +61,16 @@ export function registerReport(program: Command): Command {
   return cmd
     .action(async (runDir: string, o: ReportCliOptions) => {
       const { runReport } = await import('../../train/report.js');
+      const { energyCheckpoint, json: _json, ...sweeps } = o;
       const rep = await runReport(runDir, {
-        data: o.data,
-        split: o.split,
-        batch: o.batch,
-        maxBatches: o.maxBatches,
-        overlays: o.overlays,
+        ...sweeps,
+        // commander leaves an unset boolean flag undefined
         streaming: !!o.streaming,
-        warmup: o.warmup,
-        resetEvery: o.resetEvery,
         slidingWindow: !!o.slidingWindow,
-        engine: o.engine,
         robustness: !!o.robustness,
-        sigmas: o.sigmas,
-        ann: o.ann,
         conversion: !!o.conversion,
-        convSteps: o.convSteps,
-        calibData: o.calibData,
-        calibSplit: o.calibSplit,
-        calibSamples: o.calibSamples,
-        thresholdScale: o.thresholdScale,
-        convSamples: o.convSamples,
-        convLeak: o.convLeak,
         energyFull: !!o.energyFull,
-        energyData: o.energyData,
-        energyT: o.energyT,
-        energySamples: o.energySamples,
-        energyCheckpoints: o.energyCheckpoint,
+        energyCheckpoints: energyCheckpoint,
       });
       if (o.json) process.stdout.write(JSON.stringify(rep) + '\n');
       else process.stderr.write(`report: wrote ${runDir}/report.md, report.json and ${Object.keys(rep.plots).length} plots\n`);

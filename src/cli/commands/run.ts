@@ -4,25 +4,14 @@ import { SPEED_MAX, SPEED_MIN } from '../../sources/speed.js';
 import { RequestGuard } from '../../server/plugins/guard.js';
 import { integerArg, numberArg, oneOf, option, repeatableListOption, sensorOption, type Size } from '../options.js';
 
-interface RunOpts {
-  source?: string;
-  checkpoint?: string;
-  port?: number;
-  host?: string;
-  speed?: number;
-  loop?: boolean;
-  saveOverlays?: string;
-  metrics?: string;
-  record?: string;
-  recordPredictions?: string;
-  viewer?: boolean;
-  duration?: number;
-  quiet?: boolean;
+/** Parsed flags: the pipeline overrides, with commander's names and shapes for those that differ. */
+type RunOpts = Omit<PipelineOverrides, 'allowHosts' | 'allowOrigins' | 'sensor'> & {
   allowHost?: string[];
   allowOrigin?: string[];
   sensor?: Size;
-  fit?: 'stretch' | 'crop';
-}
+  duration?: number;
+  quiet?: boolean;
+};
 
 const portArg = integerArg({ min: 0, max: 65535 });
 

@@ -11,6 +11,10 @@
  * Graph outputs: the new membranes and window (same names + '.next', to be fed back), logits
  *                [N, classes, H, W] (resized for DeepLab), spikes [L] (one ReduceSum per layer).
  *
+ * `selfContainedState` (the public export, export.ts): bn_t and count become float32 [1] STATES like the
+ * membranes (zeros = reset, `<name>.next` = next value) updated in the graph with the BN policy, so a
+ * caller needs no evstream logic: feed frame, feed back every `.next`.
+ *
  * Sparsity (opt-in per conv, option `padSkip`): a conv whose taps fall in the zero padding for
  * whole bands of output rows/columns (the dilation-12 classifier at 16x16: 75 % of the taps) is
  * emitted as one padding-free conv per output region with only the taps that can be valid there
@@ -18,6 +22,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ModelDef, NodeDef } from '../../definition.js';
+import type { BnPolicy } from '../../bntt.js';
 import { Builder, FLOAT, INT64, encodeGraph, f32bytes } from './builder.js';
 
 export const GENERATOR_VERSION = 'evstream-onnx-1';
@@ -38,6 +43,15 @@ export interface GraphOptions {
    * multiply-adds (the dilation-12 layer), 'all' whenever it removes any, 'off' never.
    */
   padSkip?: 'auto' | 'all' | 'off';
+  /**
+   * Standalone step graph (export.ts): `bn_t` (BNTT row) and `count` (steps in the logit average) are
+   * float32 [1] states, zeros at reset, advanced in the graph with `bnPolicy` (default 'last'); spikes is
+   * output even without spiking layers ([0]). Off (the engine): the session feeds both every step.
+   */
+  selfContainedState?: boolean;
+  bnPolicy?: BnPolicy;
+  /** metadata_props of the model (replaces the engine's arch / T / batch / horizon keys); a function gets the states. */
+  metadata?: Record<string, string> | ((states: StateInfo[]) => Record<string, string>);
 }
 
 export interface StateInfo {
@@ -108,8 +122,26 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
   };
   const hasBnIndex = def.nodes.some((n) => n.op === 'bn' && n.steps > 1);
   const bnRows = def.T + 1;
-  if (hasBnIndex) b.io('inputs', 'bn_t', INT64, []);
+  const selfContained = opts.selfContainedState === true;
+  // the Gather index of the BNTT rows: the engine's int64 scalar input, or the float32 [1] state as int64
+  let bnIndexName = 'bn_t';
+  if (hasBnIndex && selfContained) {
+    b.io('inputs', 'bn_t', FLOAT, [1]);
+    states.push({ name: 'bn_t', shape: [1] });
+    bnIndexName = b.node('Cast', [b.node('Squeeze', ['bn_t', b.i64([0])])], { to: INT64 });
+    // row of the next step (rows 0..T-1 per step, T = the 'mean' row): cycle wraps to 0, last stays at
+    // T - 1, mean moves to T and stays (exact in float32: small integers)
+    const r1 = b.node('Add', ['bn_t', b.f32([1], [1])]);
+    const T = def.T;
+    const policy = opts.bnPolicy ?? 'last';
+    const next =
+      policy === 'cycle'
+        ? b.node('Where', [b.node('Less', [r1, b.f32([T], [1])]), r1, b.f32([0], [1])], {}, 'bn_t.next')
+        : b.node('Min', [r1, b.f32([policy === 'last' ? T - 1 : T], [1])], {}, 'bn_t.next');
+    b.io('outputs', next, FLOAT, [1]);
+  } else if (hasBnIndex) b.io('inputs', 'bn_t', INT64, []);
   b.io('inputs', 'count', FLOAT, [1]);
+  if (selfContained) states.push({ name: 'count', shape: [1] });
   const vals = new Map<string, string>();
   const get = (id: string): string => {
     const v = vals.get(id);
@@ -202,7 +234,7 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
     }
     const sc = b.init(`${node.prefix}.scale`, [bnRows, 1, C, 1, 1], scale);
     const sh = b.init(`${node.prefix}.shift`, [bnRows, 1, C, 1, 1], shift);
-    return { scale: b.node('Gather', [sc, 'bn_t'], { axis: 0 }), shift: b.node('Gather', [sh, 'bn_t'], { axis: 0 }) };
+    return { scale: b.node('Gather', [sc, bnIndexName], { axis: 0 }), shift: b.node('Gather', [sh, bnIndexName], { axis: 0 }) };
   };
 
   const emitNode = (node: NodeDef): string => {
@@ -248,6 +280,8 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
   };
 
   for (const node of def.nodes) vals.set(node.id, emitNode(node));
+  // the standalone graph lists `frame` first, then the states (what a caller reads off the model)
+  if (selfContained) b.inputs.sort((x, y) => Number(y.name === 'frame') - Number(x.name === 'frame'));
 
   // output accumulator over the horizon, logits
   const contrib = get(def.output);
@@ -272,7 +306,14 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
     sum = b.node('ReduceSum', [win, b.i64([0])], { keepdims: 0 });
   }
   // as session.ts: average over the window (divide by the step count), times T for 'sum' nets
-  let logits = b.node('Div', [sum, 'count']);
+  let count = 'count';
+  if (selfContained) {
+    // steps in the average including this one: count + 1, capped at the window (as session.ts computes it)
+    const c1 = b.node('Add', ['count', b.f32([1], [1])]);
+    count = opts.horizon === 'reset' ? b.node('Identity', [c1], {}, 'count.next') : b.node('Min', [c1, b.f32([opts.horizon], [1])], {}, 'count.next');
+    b.io('outputs', count, FLOAT, [1]);
+  }
+  let logits = b.node('Div', [sum, count]);
   if (def.reduce === 'sum') logits = b.node('Mul', [logits, b.f32([def.T], [])]);
   let logitShape = cShape as [number, number, number, number];
   if (def.resize) {
@@ -284,9 +325,14 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
   if (spikeCounts.length) {
     b.node('Concat', spikeCounts.map((s) => b.node('Unsqueeze', [s, b.i64([0])])), { axis: 0 }, 'spikes');
     b.io('outputs', 'spikes', FLOAT, [spikeCounts.length]);
+  } else if (selfContained) {
+    // the contract has a spikes output for every model: empty for the ANN twins
+    b.node('Identity', [b.f32([], [0])], {}, 'spikes');
+    b.io('outputs', 'spikes', FLOAT, [0]);
   }
 
-  const bytes = encodeGraph(b, `${def.arch}-step`, GENERATOR_VERSION, { arch: def.arch, T: String(def.T), batch: String(N), horizon: String(opts.horizon) });
+  const meta = typeof opts.metadata === 'function' ? opts.metadata(states) : opts.metadata ?? { arch: def.arch, T: String(def.T), batch: String(N), horizon: String(opts.horizon) };
+  const bytes = encodeGraph(b, `${def.arch}-step`, GENERATOR_VERSION, meta);
   return { bytes, states, hasBnIndex, bnRows, logitShape, layers: def.spikingLayers.map((l) => l.name), splitConvs };
 }
 
@@ -295,7 +341,9 @@ export function graphKey(def: ModelDef, w: WeightSource, opts: GraphOptions): st
   const h = createHash('sha256');
   h.update(GENERATOR_VERSION);
   h.update(JSON.stringify(def));
-  h.update(JSON.stringify({ batch: opts.batch, horizon: opts.horizon, padSkip: opts.padSkip ?? 'auto' }));
+  // the standalone options only when set: the engine's cache keys stay as they were
+  h.update(JSON.stringify({ batch: opts.batch, horizon: opts.horizon, padSkip: opts.padSkip ?? 'auto', ...(opts.selfContainedState ? { selfContainedState: true, bnPolicy: opts.bnPolicy ?? 'last' } : {}) }));
+  if (typeof opts.metadata === 'object') h.update(JSON.stringify(opts.metadata));
   for (const [k, v] of [...opts.thresholds].sort((a, b) => a[0].localeCompare(b[0]))) h.update(`${k}=${typeof v === 'number' ? v : Array.from(v).join(',')};`);
   for (const p of def.params) {
     if (p.role === 'count') continue;

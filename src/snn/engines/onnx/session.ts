@@ -52,7 +52,7 @@ export function defaultCacheDir(): string {
  * the layout change with tf.transpose, which takes ~23 s for a 1024x1024x3x3 kernel on tfjs-wasm;
  * the same permutation in JS takes milliseconds.)
  */
-function weightSource(model: SegModel): WeightSource {
+export function weightSource(model: SegModel): WeightSource {
   const byKey = new Map(model.def.params.map((p) => [p.key, p] as const));
   const memo = new Map<string, { data: Float32Array; shape: number[] } | undefined>();
   const read = (key: string): { data: Float32Array; shape: number[] } | undefined => {
