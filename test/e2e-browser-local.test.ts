@@ -1,0 +1,168 @@
+/**
+ * Issue 15's in-browser pipeline, end to end in real Chromium (playwright-core; skipped with a reason when
+ * there is no Chromium or no shared recording): dist/web (scripts/build-web.mjs, rebuilt here first) is
+ * served by a plain node:http static server (no evstream code behind it), a shared recording is set on the
+ * page's file input, and the page alone decodes, bins and segments it on onnxruntime-web.
+ *
+ * Per recording (an AEDAT 4 with LZ4 packets, an AEDAT 2 with IMU words to skip): >= 20 frames segmented
+ * (the page loops the recording like the demo pipeline; the AEDAT 4 holds 12 windows, so its 20 frames
+ * span two passes) within a generous 60 s (a loaded 2-core machine also starts Chromium and compiles a
+ * 29 MB wasm here), the overlay canvas changes, a spike-rate bar per layer, `document.body.dataset.backend`
+ * says which backend ran, no request to /api or /ws and no websocket, no page error; screenshot in
+ * test-artifacts/.
+ *
+ * Parity: the first T frames' logits computed in the page equal those of the Node engine (onnx
+ * createSession on the same checkpoint, continuous, horizon T) on frames binned in Node from the same
+ * file (Node's own decoder: lz4-napi instead of the page's lz4js): same argmax on >= 99.9 % of pixels;
+ * the max logit difference is printed.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { extname, join, normalize } from 'node:path';
+import { artifactsDir, CHROMIUM_ARGS } from './helpers/server-helpers.js';
+import { chromiumPath, CHROMIUM_MISSING } from './helpers/chromium.js';
+import { installCanvasHash, type CanvasHash } from './helpers/canvas-hash.js';
+import { sharedRecording } from './helpers/shared.js';
+import { decodeEventBytes } from '../src/events/index.js';
+import { FrameBinner } from '../src/framing/binner.js';
+import type { Frame } from '../src/framing/frame.js';
+import { binOptionsOf } from '../src/pipeline/frame-options.js';
+import { modelInput } from '../src/web/frame-stream.js';
+import { parseManifest } from '../src/web/manifest.js';
+import { loadCheckpoint } from '../src/snn/checkpoint.js';
+import { createSession } from '../src/snn/engines/index.js';
+import { initBackend } from '../src/snn/backend.js';
+import { argmaxClasses } from '../src/train/metrics.js';
+
+// page-side code below runs in the browser (no DOM lib in this tsconfig)
+/* eslint-disable @typescript-eslint/no-explicit-any */
+declare const window: any;
+declare const document: any;
+
+const chromium = chromiumPath();
+const RECORDINGS = ['dvs-lz4-sample.aedat4', 'davis240-translboxes.aedat'];
+const missing = RECORDINGS.filter((r) => !sharedRecording(r));
+const WEB = join(process.cwd(), 'dist', 'web');
+const MIME: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.json': 'application/json', '.onnx': 'application/octet-stream', '.map': 'application/json' };
+
+interface LocalState {
+  backend: string | null;
+  framesProcessed: number;
+  pass: number;
+  first: { index: number; t0: number; logits: number[] }[];
+  error: string | null;
+}
+
+/** A plain static file server over dist/web, recording every path asked for. */
+async function staticServer(paths: string[]): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    paths.push(path);
+    const file = normalize(join(WEB, path.endsWith('/') ? `${path}index.html` : path));
+    if (!file.startsWith(WEB) || !statSync(file, { throwIfNoEntry: false })?.isFile()) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/` };
+}
+
+/** The first `n` model inputs of a recording, binned in Node as the page's manifest says. */
+function nodeFrames(file: string, framing: ReturnType<typeof parseManifest>['framing'], n: number): { index: number; input: Float32Array }[] {
+  const binner = new FrameBinner(binOptionsOf(framing));
+  const out: { index: number; input: Float32Array }[] = [];
+  const emit = (f: Frame): void => {
+    if (out.length < n) out.push({ index: f.index, input: modelInput(f, framing) });
+  };
+  decodeEventBytes(new Uint8Array(readFileSync(file)), (b) => binner.push(b, emit), { source: file });
+  binner.flush(emit);
+  return out;
+}
+
+test('static dist/web in Chromium: open a shared AEDAT 4 and AEDAT 2, segmented in the page (no server, no /api, no /ws), class maps = Node engine', { skip: !chromium ? CHROMIUM_MISSING : missing.length ? `shared recordings absent: ${missing.join(', ')}` : false, timeout: 240_000 }, async () => {
+  execFileSync(process.execPath, [join('scripts', 'build-web.mjs')], { stdio: 'inherit' });
+  const manifest = parseManifest(readFileSync(join(WEB, 'models', 'demo.json'), 'utf8'), 'demo.json');
+  const T = manifest.model.T;
+  const { chromium: pw } = await import('playwright-core');
+  const paths: string[] = [];
+  const { server, url } = await staticServer(paths);
+  const browser = await pw.launch({ executablePath: chromium, args: CHROMIUM_ARGS, headless: true });
+  await initBackend(undefined, false);
+  const { model } = loadCheckpoint(join('pipelines', manifest.model.checkpoint!), { set: { size: manifest.framing.size }, bnPolicy: manifest.model.bnPolicy as 'last' });
+  try {
+    for (const name of RECORDINGS) {
+      const file = sharedRecording(name)!;
+      const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+      const errors: string[] = [];
+      const requests: string[] = [];
+      let sockets = 0;
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('request', (r) => requests.push(new URL(r.url()).pathname));
+      page.on('websocket', () => sockets++);
+      await page.goto(url);
+      await installCanvasHash(page);
+      const t0 = Date.now();
+      await page.setInputFiles('[data-testid="open-recording"]', file);
+      // 60 s: see the module comment (a cold Chromium compiling ORT's wasm on a loaded machine)
+      await page.waitForFunction(() => Number(document.body.dataset.framesProcessed ?? 0) >= 1, undefined, { timeout: 60_000 });
+      const firstMs = Date.now() - t0;
+      const o1: CanvasHash = await page.evaluate(() => window.canvasHash('overlay'));
+      await page.waitForFunction(() => Number(document.body.dataset.framesProcessed) >= 20 || window.evstream.local?.error, undefined, { timeout: 60_000 });
+      const st: LocalState = await page.evaluate(() => window.evstream.local);
+      assert.equal(st.error, null);
+      assert.ok(st.framesProcessed >= 20, `${name}: ${st.framesProcessed} frames`);
+      const backend = await page.evaluate(() => document.body.dataset.backend);
+      assert.ok(backend === 'wasm' || backend === 'webgpu', `backend ${backend}`);
+      assert.equal(backend, st.backend);
+      // the overlay is drawn and changes while the recording plays (the page polls its own canvas: no sleep)
+      const changed = await page.waitForFunction((h0) => window.canvasHash('overlay').h !== h0, o1.h, { timeout: 10_000 }).then(
+        () => true,
+        () => false,
+      );
+      assert.ok(changed, `${name}: overlay changes`);
+      const o2: CanvasHash = await page.evaluate(() => window.canvasHash('overlay'));
+      assert.ok(o2.nonEmpty > o2.n * 0.5, `overlay drawn (${o2.nonEmpty}/${o2.n})`);
+      const bars = await page.$$eval('.layer[data-layer]', (els) => els.map((e) => (e as any).dataset.layer));
+      assert.deepEqual(bars, manifest.layers.map((l) => l.name));
+      await page.screenshot({ path: join(artifactsDir(), `browser-local-${name}.png`) });
+      const live = requests.filter((p) => p.startsWith('/api') || p.startsWith('/ws'));
+      assert.deepEqual(live, [], 'no request to /api or /ws');
+      assert.equal(sockets, 0, 'no websocket');
+      assert.deepEqual(errors, []);
+
+      // parity with the Node engine on the first T frames (after the page's reset at the start)
+      assert.equal(st.first.length, T);
+      const ref = nodeFrames(file, manifest.framing, T);
+      const session = createSession(model, { engine: 'onnx', horizon: T, bnPolicy: manifest.model.bnPolicy as 'last', log: () => {} });
+      const plane = manifest.framing.size[0] * manifest.framing.size[1];
+      let agree = 0;
+      let maxDiff = 0;
+      try {
+        for (let k = 0; k < T; k++) {
+          assert.equal(st.first[k]!.index, ref[k]!.index, 'same windows');
+          const r = session.step(ref[k]!.input);
+          const web = Float32Array.from(st.first[k]!.logits);
+          assert.equal(web.length, r.logits.length);
+          for (let i = 0; i < web.length; i++) maxDiff = Math.max(maxDiff, Math.abs(web[i]! - r.logits[i]!));
+          const a = argmaxClasses(web, 1, manifest.model.classes, plane);
+          const b = argmaxClasses(r.logits, 1, manifest.model.classes, plane);
+          for (let i = 0; i < plane; i++) if (a[i] === b[i]) agree++;
+        }
+      } finally {
+        session.dispose();
+      }
+      const share = agree / (T * plane);
+      console.log(`${name}: ${backend}, first frame ${firstMs} ms after setInputFiles, ${st.framesProcessed} frames (${st.pass} passes); parity over ${T} frames: argmax agreement ${(100 * share).toFixed(3)} %, max |logit diff| ${maxDiff.toExponential(2)}`);
+      assert.ok(share >= 0.999, `argmax agreement ${share}`);
+      await page.close();
+    }
+  } finally {
+    model.dispose();
+    await browser.close();
+    server.close();
+  }
+});
