@@ -203,12 +203,16 @@ export class LocalRun {
   /** Wait while paused, then until the frame's end is due at the current speed. */
   private async pace(fr: ModelFrame): Promise<void> {
     while (this.state.paused && !this.stopped) await new Promise<void>((r) => (this.resume = r));
-    if (this.speed <= 0) return;
-    const now = this.now();
-    if (!this.anchor) this.anchor = { wall: now, t: fr.t1 };
-    const wait = this.anchor.wall + (fr.t1 - this.anchor.t) / 1000 / this.speed - now;
-    if (wait > 0) await this.sleep(wait);
-    else if (wait < -1000) this.anchor = undefined; // far behind (a slow model): re-anchor instead of bursting
+    let wait = 0;
+    if (this.speed > 0) {
+      const now = this.now();
+      if (!this.anchor) this.anchor = { wall: now, t: fr.t1 };
+      wait = this.anchor.wall + (fr.t1 - this.anchor.t) / 1000 / this.speed - now;
+      if (wait < -1000) this.anchor = undefined; // far behind (a slow model): re-anchor instead of bursting
+    }
+    // Always a real task boundary, even when late: ORT's wasm run and a buffered stream resolve as
+    // microtasks only, and a loop of them would never let the page paint or handle input.
+    await this.sleep(Math.max(0, wait));
   }
 
   private async loop(): Promise<void> {
