@@ -2,8 +2,10 @@
 /**
  * dist/web/: the viewer as a static site (issue 15), run by `npm run build` / `prepare` after tsc.
  *   index.html, app.js, style.css   the viewer (web/), index.html marked static: no /api, no /ws
- *   local/local.js                  esbuild bundle of src/web/local-run.ts (platform browser, no Node built-ins)
- *   local/ort/*.mjs, *.wasm         onnxruntime-web's loader and binary (the JSEP build: wasm and WebGPU)
+ *   local/local.js, local/*.js      esbuild bundle of src/web/local-run.ts (platform browser, no Node built-ins),
+ *                                   split: each ORT build is a chunk loaded only when its backend is used
+ *   local/ort/*.mjs, *.wasm         onnxruntime-web's loaders and binaries: the plain wasm build, and the
+ *                                   JSEP build (WebGPU)
  *   models/demo.onnx, demo.json     the demo pipeline's model (exportStepGraph) and its manifest
  * `evstream run` serves local/ and models/ from here too (src/server/app.ts), so the live viewer opens
  * recordings the same way. Written to a temporary folder and renamed into place, so a server or test
@@ -19,7 +21,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const out = join(dist, 'web');
 const tmp = join(dist, `.web-${process.pid}`);
-const ORT_FILES = ['ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.jsep.wasm'];
+const ORT_FILES = ['ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.jsep.wasm'];
 
 if (!existsSync(join(dist, 'src', 'web', 'local-run.js'))) {
   console.error('build-web: dist/src/web/local-run.js missing: run `npx tsc -p tsconfig.json` first');
@@ -45,7 +47,10 @@ const refuseNode = {
 };
 const r = await build({
   entryPoints: [join(dist, 'src', 'web', 'local-run.js')],
-  outfile: join(tmp, 'local', 'local.js'),
+  outdir: join(tmp, 'local'),
+  entryNames: 'local',
+  chunkNames: '[name]-[hash]',
+  splitting: true,
   bundle: true,
   platform: 'browser',
   format: 'esm',

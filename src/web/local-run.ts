@@ -7,13 +7,16 @@
  * websocket feeds, so legend, canvases, counters and spike-rate bars are one code path).
  *
  * Backend: WebGPU when `navigator.gpu` gives an adapter and the session builds on it, else wasm (SIMD;
- * threads only when the page is cross-origin isolated, which SharedArrayBuffer needs). `?backend=wasm`
- * forces wasm. Every frame is segmented (a local file can wait: nothing is dropped), paced at the
+ * threads only when the page is cross-origin isolated, which SharedArrayBuffer needs). Two ORT builds,
+ * each loaded only when used: the plain wasm one (`onnxruntime-web/wasm`, 15 MB) and the JSEP one with
+ * WebGPU (`onnxruntime-web`, 29 MB), whose CPU kernels ran the demo model 2.4x slower here (80 vs 33 ms
+ * per frame in headless Chromium), so wasm never goes through it. `?backend=wasm`
+ * forces wasm, `?speed=0` starts unpaced (the bench). Every frame is segmented (a local file can wait: nothing is dropped), paced at the
  * recording's speed times `speed` (0 = as fast as the model runs); the recording loops, like the demo
  * pipeline's file source, until stopped. The only network requests are the model, its manifest and ORT's
  * own .mjs / .wasm files, all relative to the page: never /api or /ws.
  */
-import * as ort from 'onnxruntime-web';
+import type * as Ort from 'onnxruntime-web';
 import { countsToBytes } from '../pipeline/frame-style.js';
 import { streamFrames, type ModelFrame } from './frame-stream.js';
 import { parseManifest, type WebModelManifest } from './manifest.js';
@@ -41,6 +44,8 @@ export interface LocalState {
   /** Logits of the first frames after the first reset, for parity checks: frame index, window start, logits. */
   first: { index: number; t0: number; logits: number[] }[];
   lastStepMs: number;
+  /** Model time summed over every frame (ms): with framesProcessed, the mean per-frame model time. */
+  stepMsTotal: number;
   error: string | null;
   ended: boolean;
 }
@@ -72,18 +77,26 @@ async function preferredBackend(forced?: Backend): Promise<Backend> {
   }
 }
 
-async function createSession(model: Uint8Array, want: Backend): Promise<{ session: ort.InferenceSession; backend: Backend }> {
+type OrtModule = typeof Ort;
+
+function configure(ort: OrtModule): OrtModule {
   // ORT's own loader (.mjs) and binary (.wasm) sit in ort/ beside this bundle
   ort.env.wasm.wasmPaths = new URL('ort/', import.meta.url).href;
   ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+  return ort;
+}
+
+async function createSession(model: Uint8Array, want: Backend): Promise<{ ort: OrtModule; session: Ort.InferenceSession; backend: Backend }> {
   if (want === 'webgpu') {
     try {
-      return { session: await ort.InferenceSession.create(model, { executionProviders: ['webgpu'], graphOptimizationLevel: 'all' }), backend: 'webgpu' };
+      const ort = configure(await import('onnxruntime-web'));
+      return { ort, session: await ort.InferenceSession.create(model, { executionProviders: ['webgpu'], graphOptimizationLevel: 'all' }), backend: 'webgpu' };
     } catch (e) {
       console.warn('evstream: WebGPU session failed, using wasm:', e);
     }
   }
-  return { session: await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' }), backend: 'wasm' };
+  const ort = configure(await import('onnxruntime-web/wasm'));
+  return { ort, session: await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' }), backend: 'wasm' };
 }
 
 async function fetchOk(url: URL): Promise<Response> {
@@ -128,7 +141,7 @@ export class LocalRun {
   ) {
     this.now = opts.now ?? (() => performance.now());
     this.sleep = opts.sleep ?? realSleep;
-    this.state = { file: file.name, backend, framesProcessed: 0, pass: 0, paused: false, first: [], lastStepMs: NaN, error: null, ended: false };
+    this.state = { file: file.name, backend, framesProcessed: 0, pass: 0, paused: false, first: [], lastStepMs: NaN, stepMsTotal: 0, error: null, ended: false };
     document.body.dataset.backend = backend;
     document.body.dataset.framesProcessed = '0';
   }
@@ -138,7 +151,7 @@ export class LocalRun {
     const manifestUrl = new URL(opts.manifestUrl ?? 'models/demo.json', document.baseURI);
     const manifest = parseManifest(await (await fetchOk(manifestUrl)).text(), manifestUrl.pathname);
     const bytes = new Uint8Array(await (await fetchOk(new URL(manifest.onnx, manifestUrl))).arrayBuffer());
-    const { session, backend } = await createSession(bytes, await preferredBackend(opts.backend));
+    const { ort, session, backend } = await createSession(bytes, await preferredBackend(opts.backend));
     const graph = new StepGraph(session, (data, dims) => new ort.Tensor('float32', data, dims as number[]), {
       size: manifest.framing.size,
       classes: manifest.model.classes,
@@ -146,6 +159,8 @@ export class LocalRun {
       neurons: manifest.layers.map((l) => l.neurons),
     });
     const run = new LocalRun(file, manifest, graph, backend, hooks, opts);
+    const speed = Number(new URLSearchParams(location.search).get('speed') ?? NaN);
+    if (speed >= 0) run.speed = speed;
     run.hello();
     run.done = run.loop();
     return run;
@@ -250,6 +265,7 @@ export class LocalRun {
     this.hooks.frame(fr.width, fr.height, r.classMap, bytes.subarray(0, plane), bytes.subarray(plane));
     s.framesProcessed++;
     s.lastStepMs = stepMs;
+    s.stepMsTotal += stepMs;
     document.body.dataset.framesProcessed = String(s.framesProcessed);
     const fps = this.out.fps;
     this.hooks.stats({
