@@ -3,13 +3,21 @@
  *   - streamFrames (src/web/frame-stream.ts) on a shared AEDAT 4 delivered as a stream of odd-sized chunks
  *     gives the README's 50 ms window counts (kills a chunk dropped or pushed twice, a head held back);
  *     bad bytes are an EventFormatError naming the file; leaving early cancels the stream.
+ *   - the browser build of the decoders (esbuild, browser conditions) decodes every shared recording the page
+ *     accepts with Node's Buffer removed from globalThis, to the README facts (kills a decoder that needs
+ *     Buffer: the AEDAT 2 header lines did, and the page failed with 'Buffer is not defined').
  *   - StepGraph (src/web/step-graph.ts) on the exported demo graph, with plain onnxruntime-node, follows the
  *     Node engine (createSession, continuous, horizon T) for 2T frames: kills a state not fed back from
  *     `<name>.next` (logits from step 2 on would be those of a fresh start) and a reset() that keeps state.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import type * as EventsApi from '../src/events/browser.js';
 import * as ort from 'onnxruntime-node';
 import { EventFormatError } from '../src/events/errors.js';
 import type { FramingConfig } from '../src/pipeline/config.js';
@@ -79,6 +87,35 @@ test('streamFrames: bytes of no known format are an EventFormatError naming the 
   const s = chunked(new Uint8Array(readFileSync(sharedRecording(AEDAT4)!)), [4096]);
   assert.equal((await collect(streamFrames(s, RAW, { source: AEDAT4 }), 1)).length, 1);
   assert.equal(s.cancelled, 1);
+});
+
+test('the browser build decodes every shared format the page accepts without Node\'s Buffer, to the README facts', async (t) => {
+  const r = await build({ entryPoints: [join(process.cwd(), 'dist/src/events/browser.js')], bundle: true, platform: 'browser', format: 'esm', write: false, conditions: ['browser'], logLevel: 'silent' });
+  const dir = mkdtempSync(join(tmpdir(), 'evstream-web-'));
+  const file = join(dir, 'events.mjs');
+  writeFileSync(file, r.outputFiles[0]!.text);
+  const api = (await import(pathToFileURL(file).href)) as typeof EventsApi;
+  rmSync(dir, { recursive: true, force: true });
+  const facts = RECORDING_FACTS.filter((f) => f.format !== 'ddd17-hdf5' && f.events > 0 && sharedRecording(f.file));
+  if (facts.length === 0) return t.skip(skipUnless(undefined) || 'no shared recordings');
+  for (const f of facts) {
+    const bytes = new Uint8Array(readFileSync(sharedRecording(f.file)!));
+    const saved = globalThis.Buffer;
+    let n = 0;
+    let on = 0;
+    let format: string;
+    // decoding is synchronous: nothing else runs while Buffer is gone
+    delete (globalThis as { Buffer?: unknown }).Buffer;
+    try {
+      format = api.decodeEventBytes(bytes, (b) => {
+        n += b.length;
+        for (let i = 0; i < b.length; i++) on += b.p[i]!;
+      }, { source: f.file }).format;
+    } finally {
+      globalThis.Buffer = saved;
+    }
+    assert.deepEqual([format, n, on], [f.format, f.events, f.on], f.file);
+  }
 });
 
 test('StepGraph on the exported demo graph (onnxruntime-node) follows the Node engine over 2T frames; reset() starts over', { skip: skipUnless(sharedRecording(AEDAT4), AEDAT4), timeout: 120_000 }, async () => {
