@@ -18,9 +18,15 @@ export interface StaticPluginOptions {
 const LOCAL_DIRS = ['local', 'models'];
 const MIME: Record<string, string> = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.map': 'application/json' };
 
+/** Files under `dir`, recursively; none when it is absent (or vanishes: scripts/build-web.mjs replaces dist/web while tests run). */
 function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? filesUnder(join(dir, d.name)) : d.isFile() ? [join(dir, d.name)] : []));
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries.flatMap((d) => (d.isDirectory() ? filesUnder(join(dir, d.name)) : d.isFile() ? [join(dir, d.name)] : []));
 }
 
 export const staticPlugin: FastifyPluginAsync<StaticPluginOptions> = async (app, opts) => {
