@@ -97,6 +97,9 @@ test('static dist/web in Chromium: open a shared AEDAT 4 and AEDAT 2, segmented 
       page.on('websocket', () => sockets++);
       await page.goto(url);
       await installCanvasHash(page);
+      // the live controls do nothing before a recording is opened (no server to call)
+      await page.click('#pause');
+      await page.click('#reset');
       const t0 = Date.now();
       await page.setInputFiles('[data-testid="open-recording"]', file);
       // 60 s: see the module comment (a cold Chromium compiling ORT's wasm on a loaded machine)
@@ -120,6 +123,10 @@ test('static dist/web in Chromium: open a shared AEDAT 4 and AEDAT 2, segmented 
       assert.ok(o2.nonEmpty > o2.n * 0.5, `overlay drawn (${o2.nonEmpty}/${o2.n})`);
       const bars = await page.$$eval('.layer[data-layer]', (els) => els.map((e) => (e as any).dataset.layer));
       assert.deepEqual(bars, manifest.layers.map((l) => l.name));
+      const widths = await page.$$eval('.layer .fill', (els) => els.map((e) => parseFloat((e as any).style.width)));
+      assert.ok(widths.some((w) => w > 0), 'spike-rate bars show non-zero rates');
+      const counters = await page.evaluate(() => [document.getElementById('fps').textContent, document.getElementById('step').textContent]);
+      assert.ok(Number(counters[0]) > 0 && /^model \d/.test(counters[1]), `fps and model ms shown: ${counters.join(', ')}`);
       await page.screenshot({ path: join(artifactsDir(), `browser-local-${name}.png`) });
       const live = requests.filter((p) => p.startsWith('/api') || p.startsWith('/ws'));
       assert.deepEqual(live, [], 'no request to /api or /ws');

@@ -252,6 +252,7 @@ function connect() {
 }
 
 async function control(body) {
+  if (STATIC) return; // no server behind a static page: nothing to control before a recording is opened
   try {
     const r = await fetch('/api/control', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const j = await r.json();
