@@ -9,7 +9,7 @@
  * span two passes) within a generous 60 s (measured 5-7 s; a loaded 2-core machine also starts Chromium
  * and compiles ORT's 15 MB wasm here), the overlay canvas changes, a spike-rate bar per layer, `document.body.dataset.backend`
  * says which backend ran, no request to /api or /ws and no websocket, no page error; screenshot in
- * test-artifacts/.
+ * test-artifacts/. A file of no known format is reported in the page, naming the file.
  *
  * Parity: the first T frames' logits computed in the page equal those of the Node engine (onnx
  * createSession on the same checkpoint, continuous, horizon T) on frames binned in Node from the same
@@ -159,6 +159,19 @@ test('static dist/web in Chromium: open a shared AEDAT 4 and AEDAT 2, segmented 
       assert.ok(share >= 0.999, `argmax agreement ${share}`);
       await page.close();
     }
+    // a file of no known format: the page says so, naming the file (EventFormatError), and does not crash
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    await page.setInputFiles('[data-testid="open-recording"]', { name: 'junk.aedat4', mimeType: 'application/octet-stream', buffer: Buffer.from('not an event file') });
+    await page.waitForFunction(() => window.evstream.local?.error, undefined, { timeout: 60_000 });
+    const bad = await page.evaluate(() => ({ error: window.evstream.local.error as string, frames: window.evstream.local.framesProcessed as number, src: document.getElementById('src').dataset.state, text: document.getElementById('src').textContent }));
+    assert.match(bad.error, /junk\.aedat4/);
+    assert.deepEqual([bad.frames, bad.src], [0, 'error']);
+    assert.match(bad.text, /junk\.aedat4/);
+    assert.deepEqual(errors, []);
+    await page.close();
   } finally {
     model.dispose();
     await browser.close();

@@ -283,13 +283,14 @@ async function openRecording(file) {
       stats: onFrameStats,
       paused: setPaused,
       speed: setSpeedSelect,
+      error: (m) => setState(els.src, 'error', `source: ${m}`),
     });
     view.local = local.state;
     els.speed.disabled = false;
     setState(els.conn, 'connected', `local: ${local.state.backend}`);
   } catch (e) {
     console.error('evstream: cannot open the recording:', e);
-    setState(els.conn, 'reconnecting', `local: ${e.message ?? e}`);
+    setState(els.conn, 'error', `local: ${e.message ?? e}`);
   }
 }
 els.open.onchange = () => openRecording(els.open.files[0]);

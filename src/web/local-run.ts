@@ -31,6 +31,8 @@ export interface ViewerHooks {
   stats(s: object): void;
   paused(p: boolean): void;
   speed(v: number): void;
+  /** The run stopped on an error (e.g. an EventFormatError naming the file and byte offset), after the frames before it. */
+  error(message: string): void;
 }
 
 /** What tests and the console read (`window.evstream.local`). */
@@ -250,6 +252,7 @@ export class LocalRun {
     } catch (e) {
       this.state.error = e instanceof Error ? e.message : String(e);
       console.error('evstream: local run stopped:', e);
+      this.hooks.error(this.state.error);
     }
   }
 
