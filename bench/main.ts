@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- <suite...>`: io, codecs, snn, engines, goals, train, pipeline (default: io and codecs). Each suite prints a table.
+ * `npm run bench -- <suite...>`: io, codecs, snn, engines, goals, train, pipeline, browser (default: io and codecs). Each suite prints a table.
  */
 import { printTable } from './table.js';
 
@@ -17,6 +17,7 @@ const suites: Record<string, () => Promise<void>> = {
     printTable('SNN step and training speed', await benchSnn());
   },
   engines: async () => printTable('streaming engines: one SNN step, 64x64 (ms/step, median)', await (await import('./engines.js')).benchEngines()),
+  browser: async () => printTable('in-browser segmentation (demo model) vs the Node onnx engine', await (await import('./browser.js')).benchBrowser()),
   goals: async () => printTable('speed goals once asserted in tests (issue 19): measured vs target', await (await import('./goals.js')).benchGoals()),
 };
 // Suites owned by modules that may not exist in every checkout are loaded by path at run time.

@@ -1,7 +1,9 @@
 /**
  * The import direction of src/, enforced: a folder imports only folders below it, and no file cycles.
  *
- *   util, labels  <-  events  <-  { sources, framing, sim }  <-  snn  <-  { pipeline, train }  <-  server  <-  cli
+ *   util, labels  <-  events  <-  { sources, framing, sim }  <-  snn  <-  { pipeline, train }  <-  { server, web }  <-  cli
+ *
+ * web (the in-browser pipeline, bundled into dist/web) sits beside server: neither imports the other.
  *
  * Folders on one floor do not import each other. Only literal specifiers count as imports; a computed
  * `import()` hides an edge from every static tool, so it is an error in itself.
@@ -22,6 +24,7 @@ const FLOORS: Record<string, number> = {
   pipeline: 4,
   train: 4,
   server: 5,
+  web: 5,
   cli: 6,
   // src/index.ts, the package's common entry (`evstream`): re-exports lower floors, imported by nothing.
   'index.ts': 7,

@@ -1,4 +1,8 @@
 // evstream viewer: plain ES module, no build step. Protocol: src/server/protocol.ts.
+// Two sources of frames, one drawing path: the live pipeline (websocket /ws, control via /api) and a
+// recording opened in the page (local/local.js, built from src/web: decoded, binned and segmented here).
+// The static build (dist/web, any file server) carries <meta name="evstream-mode" content="static">: then
+// the page never touches /ws or /api and only the open-recording mode exists.
 const FRAME_MAGIC = 0xe5;
 const HEADER = 32;
 const BG = [11, 14, 20];
@@ -12,8 +16,9 @@ const els = {
   pause: $('pause'), reset: $('reset'), speed: $('speed'), alpha: $('alpha'),
   fps: $('fps'), inFps: $('inFps'), lat: $('lat'), step: $('step'), dropped: $('dropped'), cdropped: $('cdropped'),
   legend: $('legend'), layers: $('layers'), frameIdx: $('frameIdx'), evTime: $('evTime'), evCount: $('evCount'), stepT: $('stepT'),
-  sourceDesc: $('sourceDesc'), backend: $('backend'),
+  sourceDesc: $('sourceDesc'), backend: $('backend'), open: $('openRecording'), wrap: $('canvasWrap'),
 };
+const STATIC = document.querySelector('meta[name="evstream-mode"]')?.content === 'static';
 
 // State visible to tests (e2e) and the console.
 const view = (window.evstream = {
@@ -27,7 +32,10 @@ const view = (window.evstream = {
   hello: null,
   reconnects: 0,
   layerNames: [],
+  mode: STATIC ? 'static' : 'live',
+  local: null,
 });
+let local = null; // the LocalRun of an opened recording (src/web/local-run.ts)
 
 let classes = { names: [], colors: [] };
 let layerEls = new Map();
@@ -69,7 +77,7 @@ function onHello(h) {
   els.pipeline.textContent = `pipeline ${h.pipeline}`;
   els.model.textContent = `${h.model.arch} ×${h.model.width} · T=${h.model.T} · ${h.model.encoder}${h.model.checkpoint ? ' · ' + h.model.checkpoint : ''}`;
   els.untrained.hidden = !h.model.untrained;
-  els.backend.textContent = `${h.model.engine === 'onnx' ? 'onnxruntime' : `tfjs ${h.backend}`} · ${h.framing.windowMs} ms windows · ${h.framing.size.join('×')} · drop policy ${h.dropPolicy}`;
+  els.backend.textContent = h.backendLabel ?? `${h.model.engine === 'onnx' ? 'onnxruntime' : `tfjs ${h.backend}`} · ${h.framing.windowMs} ms windows · ${h.framing.size.join('×')} · drop policy ${h.dropPolicy}`;
   els.sourceDesc.textContent = h.source.description;
   els.speed.disabled = h.sourceKind === 'live';
   setSpeedSelect(h.speed);
@@ -150,9 +158,13 @@ function onFrameBinary(buf) {
   const plane = w * h;
   if (buf.byteLength !== HEADER + 3 * plane) return;
   const seq = dv.getUint32(8, true);
-  const cls = new Uint8Array(buf, HEADER, plane);
-  const on = new Uint8Array(buf, HEADER + plane, plane);
-  const off = new Uint8Array(buf, HEADER + 2 * plane, plane);
+  drawFrame(w, h, new Uint8Array(buf, HEADER, plane), new Uint8Array(buf, HEADER + plane, plane), new Uint8Array(buf, HEADER + 2 * plane, plane));
+  view.lastSeq = seq;
+}
+
+/** Event image (ON / OFF bytes 0..255) and class overlay of one frame, and the legend's class shares. */
+function drawFrame(w, h, cls, on, off) {
+  const plane = w * h;
   ensureSize(w, h);
   const e = evImg.data;
   const o = ovImg.data;
@@ -176,7 +188,6 @@ function onFrameBinary(buf) {
   ovCtx.putImageData(ovImg, 0, 0);
   legendEls.forEach((el, i) => (el.textContent = ((100 * counts[i]) / plane).toFixed(0) + '%'));
   view.framesReceived++;
-  view.lastSeq = seq;
 }
 
 function onFrameStats(s) {
@@ -207,6 +218,7 @@ function onFrameStats(s) {
 let ws = null;
 let backoff = 500;
 function connect() {
+  if (local) return; // a recording opened in the page replaced the live view
   const proto = location.protocol === 'https:' ? 'wss' : 'ws';
   ws = new WebSocket(`${proto}://${location.host}/ws`);
   ws.binaryType = 'arraybuffer';
@@ -240,6 +252,7 @@ function connect() {
 }
 
 async function control(body) {
+  if (STATIC) return; // no server behind a static page: nothing to control before a recording is opened
   try {
     const r = await fetch('/api/control', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const j = await r.json();
@@ -251,9 +264,43 @@ async function control(body) {
   }
 }
 
-els.pause.onclick = () => control({ action: view.paused ? 'resume' : 'pause' });
-els.reset.onclick = () => control({ action: 'reset' });
-els.speed.onchange = () => control({ action: 'speed', value: Number(els.speed.value) });
+els.pause.onclick = () => (local ? (view.paused ? local.play() : local.pause()) : control({ action: view.paused ? 'resume' : 'pause' }));
+els.reset.onclick = () => (local ? local.reset() : control({ action: 'reset' }));
+els.speed.onchange = () => (local ? local.setSpeed(Number(els.speed.value)) : control({ action: 'speed', value: Number(els.speed.value) }));
+
+// Open a recording: segmented in this page (the live websocket, if any, is closed for good).
+async function openRecording(file) {
+  if (!file) return;
+  if (ws) { ws.onclose = null; ws.close(); ws = null; }
+  view.mode = 'local';
+  setState(els.conn, 'connecting', `local: loading model`);
+  local?.stop();
+  try {
+    const { LocalRun } = await import('./local/local.js');
+    local = await LocalRun.open(file, {
+      hello: onHello,
+      frame: drawFrame,
+      stats: onFrameStats,
+      paused: setPaused,
+      speed: setSpeedSelect,
+      error: (m) => setState(els.src, 'error', `source: ${m}`),
+    });
+    view.local = local.state;
+    els.speed.disabled = false;
+    setState(els.conn, 'connected', `local: ${local.state.backend}`);
+  } catch (e) {
+    console.error('evstream: cannot open the recording:', e);
+    setState(els.conn, 'error', `local: ${e.message ?? e}`);
+  }
+}
+els.open.onchange = () => openRecording(els.open.files[0]);
+els.wrap.addEventListener('dragover', (e) => { e.preventDefault(); els.wrap.classList.add('drop'); });
+els.wrap.addEventListener('dragleave', () => els.wrap.classList.remove('drop'));
+els.wrap.addEventListener('drop', (e) => {
+  e.preventDefault();
+  els.wrap.classList.remove('drop');
+  openRecording(e.dataTransfer?.files?.[0]);
+});
 els.alpha.oninput = () => (els.overlay.style.opacity = String(els.alpha.value / 100));
 els.overlay.style.opacity = String(els.alpha.value / 100);
 document.addEventListener('keydown', (e) => {
@@ -262,4 +309,8 @@ document.addEventListener('keydown', (e) => {
   if (e.key === 'r') els.reset.click();
 });
 
-connect();
+if (STATIC) {
+  setState(els.conn, 'unknown', 'static page');
+  setState(els.src, 'unknown', 'source: open a recording');
+  els.waiting.textContent = 'open a recording (or drop one here)';
+} else connect();

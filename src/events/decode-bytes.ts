@@ -1,7 +1,9 @@
 /**
  * Decode an event container held in memory (a fetched file, a drag-and-dropped File's bytes): the byte-level
  * counterpart of readEventFile for places without a file system. Same detection (detect-format.ts), same
- * decoders (create-decoder.ts), same timestamp guard; no I/O, so browser-safe.
+ * decoders (create-decoder.ts), same timestamp guard; no I/O, so browser-safe. `EventBytesDecoder` is the
+ * push form (chunks as they arrive, e.g. from a File's stream in a browser); `decodeEventBytes` drives it
+ * over bytes already at hand.
  */
 import type { FormatWarning } from './errors.js';
 import type { EventBatch, StreamInfo } from './types.js';
@@ -17,53 +19,87 @@ export interface DecodeBytesOptions extends Partial<Pick<CreateDecoderOptions, '
 }
 
 /**
+ * Push decoding of an event container: `push(chunk)` in order (any chunking gives the same batches),
+ * then `end()`. The format is detected from the head (chunks are held, at most DETECT_HEAD_BYTES, until
+ * it is long enough); each decoded batch goes to `onBatch` in order. Errors are `EventFormatError`s naming
+ * `source` (default '(bytes)') and the byte offset, thrown by push / end after every batch decoded before
+ * the fault was delivered. HDF5 files need readEventFile (Node).
+ */
+export class EventBytesDecoder {
+  private readonly source: string;
+  private readonly guard: TimeGuard;
+  private decoder: ReturnType<typeof createDecoder> | undefined;
+  private head: Uint8Array[] = [];
+  private headBytes = 0;
+
+  constructor(
+    private readonly onBatch: (batch: EventBatch) => void,
+    private readonly opts: DecodeBytesOptions = {},
+  ) {
+    this.source = opts.source ?? '(bytes)';
+    this.guard = new TimeGuard({ maxGapUs: opts.maxGapUs ?? DEFAULT_MAX_GAP_US });
+  }
+
+  private deliver = (b: EventBatch): void => {
+    const g = this.guard.push(b);
+    if (g.length > 0) this.onBatch(g);
+  };
+
+  private start(): void {
+    const joined = new Uint8Array(this.headBytes);
+    let at = 0;
+    for (const c of this.head) joined.set(c, (at += c.length) - c.length);
+    this.head = [];
+    const format = detectFormat(joined);
+    if (!format) throw new EventFormatError('unknown-format', this.source, 0, "'#!AER-DAT' header or a Prophesee '%' header", 'bytes of no known event format');
+    const o = this.opts;
+    this.decoder = createDecoder(format, { batch: this.deliver, warn: o.onWarning }, { source: this.source, strict: o.strict, sensor: o.sensor, sensorSize: o.sensorSize });
+    this.decoder.push(joined);
+  }
+
+  /** Runs `f`; on a fault, events decoded before it come first (including a run the guard still held undecided). */
+  private guarded(f: () => void): void {
+    try {
+      f();
+    } catch (err) {
+      if (this.guard.held > 0) this.onBatch(this.guard.releaseHeld());
+      throw err;
+    }
+  }
+
+  push(chunk: Uint8Array): void {
+    this.guarded(() => {
+      if (this.decoder) return this.decoder.push(chunk);
+      this.head.push(chunk);
+      this.headBytes += chunk.length;
+      if (this.headBytes >= DETECT_HEAD_BYTES) this.start();
+    });
+  }
+
+  /** The end of the bytes: flushes the decoder and the guard; returns what the decoder learned. */
+  end(): StreamInfo {
+    this.guarded(() => {
+      if (!this.decoder) {
+        if (this.headBytes === 0) throw new EventFormatError('empty', this.source, 0, 'an event file (AEDAT 2/3.1/4, Prophesee RAW/DAT)', 'no bytes');
+        this.start();
+      }
+      this.decoder!.end();
+    });
+    const last = this.guard.end();
+    if (last.length > 0) this.onBatch(last);
+    const g = this.guard;
+    return { ...this.decoder!.info(), outliers: g.outliers, discontinuities: g.discontinuities, jumps: g.jumps.slice() };
+  }
+}
+
+/**
  * Detect the format of `bytes` (a whole file, or its chunks in order: any chunking gives the same result) and hand each decoded batch to
  * `onBatch` in order; returns what the decoder learned. Errors are `EventFormatError`s naming `source`
  * (default '(bytes)') and the byte offset, thrown after every batch decoded before the fault was delivered.
  * HDF5 files need readEventFile (Node).
  */
 export function decodeEventBytes(bytes: Uint8Array | Iterable<Uint8Array>, onBatch: (batch: EventBatch) => void, opts: DecodeBytesOptions = {}): StreamInfo {
-  const source = opts.source ?? '(bytes)';
-  const chunks = bytes instanceof Uint8Array ? [bytes] : bytes;
-  const guard = new TimeGuard({ maxGapUs: opts.maxGapUs ?? DEFAULT_MAX_GAP_US });
-  const deliver = (b: EventBatch): void => {
-    const g = guard.push(b);
-    if (g.length > 0) onBatch(g);
-  };
-  let decoder: ReturnType<typeof createDecoder> | undefined;
-  // Chunks are held (at most DETECT_HEAD_BYTES) until the head is long enough to detect the format.
-  let head: Uint8Array[] = [];
-  let headBytes = 0;
-  const start = (): void => {
-    const joined = new Uint8Array(headBytes);
-    let at = 0;
-    for (const c of head) joined.set(c, (at += c.length) - c.length);
-    head = [];
-    const format = detectFormat(joined);
-    if (!format) throw new EventFormatError('unknown-format', source, 0, "'#!AER-DAT' header or a Prophesee '%' header", 'bytes of no known event format');
-    decoder = createDecoder(format, { batch: deliver, warn: opts.onWarning }, { source, strict: opts.strict, sensor: opts.sensor, sensorSize: opts.sensorSize });
-    decoder.push(joined);
-  };
-  try {
-    for (const chunk of chunks) {
-      if (decoder) {
-        decoder.push(chunk);
-        continue;
-      }
-      head.push(chunk);
-      headBytes += chunk.length;
-      if (headBytes >= DETECT_HEAD_BYTES) start();
-    }
-    if (!decoder) {
-      if (headBytes === 0) throw new EventFormatError('empty', source, 0, 'an event file (AEDAT 2/3.1/4, Prophesee RAW/DAT)', 'no bytes');
-      start();
-    }
-    decoder!.end();
-  } catch (err) {
-    // Events decoded before the fault come first, including a run the guard still held undecided.
-    if (guard.held > 0) onBatch(guard.releaseHeld());
-    throw err;
-  }
-  guard.end();
-  return { ...decoder!.info(), outliers: guard.outliers, discontinuities: guard.discontinuities, jumps: guard.jumps.slice() };
+  const d = new EventBytesDecoder(onBatch, opts);
+  for (const chunk of bytes instanceof Uint8Array ? [bytes] : bytes) d.push(chunk);
+  return d.end();
 }

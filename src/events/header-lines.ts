@@ -98,6 +98,9 @@ export class CommentHeaderReader {
   }
 
   private text(): string {
-    return Buffer.from(this.line.buffer, this.line.byteOffset, this.lineLength).toString('latin1');
+    // latin1 (byte = code point) without Node's Buffer: the AEDAT 2/3 and Prophesee decoders run in browsers too
+    let s = '';
+    for (let i = 0; i < this.lineLength; i += 4096) s += String.fromCharCode(...this.line.subarray(i, Math.min(i + 4096, this.lineLength)));
+    return s;
   }
 }

@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { binFrames } from '../framing/bin-frames.js';
 import { normalizeMinMax } from '../framing/normalize.js';
 import type { Frame } from '../framing/frame.js';
+import { binOptionsOf } from './frame-options.js';
 import { boundedStep } from './bounded-step.js';
 import { describeSource, resolveIn, type PipelineConfig } from './config.js';
 import { LiveModel, checkpointPipeline, tensorCount, type ModelInfo } from './model-adapter.js';
@@ -161,15 +162,12 @@ export class Pipeline {
 
   /** The chain itself (cold): source -> binFrames -> model. */
   private chain(): Observable<FrameResult> {
-    const f = this.cfg.framing;
-    const [H, W] = f.size;
-    const crop = f.crop ? { x: f.crop[0], y: f.crop[1], width: f.crop[2], height: f.crop[3] } : undefined;
     const live = this.source.kind === 'live';
     const events$ = live ? this.source.events$.pipe(continuousTime(2_000_000, () => this.timeRebases++)) : this.source.events$;
     const input = this.input;
     return events$.pipe(
       tap({ next: (b) => input.next(b), error: (e: unknown) => input.error(e), complete: () => input.complete() }),
-      binFrames({ windowUs: f.windowMs * 1000, crop, resize: { width: W, height: H }, fit: f.fit, normalize: false, latenessUs: f.latenessMs * 1000 }),
+      binFrames(binOptionsOf(this.cfg.framing)),
       tap((fr) => {
         this.binned++;
         this.lateEvents = fr.lateDropped;

@@ -6,6 +6,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 import { FrameHub, type HubOptions } from './hub.js';
 import { apiPlugin } from './plugins/api.js';
 import { wsPlugin } from './plugins/ws.js';
@@ -16,6 +17,11 @@ import type { LiveController } from './types.js';
 export interface ViewerServerOptions {
   /** Folder of the viewer page (default: the repo's web/). */
   webRoot?: string;
+  /**
+   * The open-recording files of the static build (scripts/build-web.mjs: local/ bundle and ORT, models/),
+   * served beside the viewer when built (default: dist/web if present; false: none).
+   */
+  localRoot?: string | false;
   /** fastify logger: false (default), true, or a level name. */
   logger?: boolean | string;
   hub?: HubOptions;
@@ -28,6 +34,12 @@ export function defaultWebRoot(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'web');
 }
 
+/** dist/web (scripts/build-web.mjs) when it has been built, else undefined. */
+export function defaultLocalRoot(): string | undefined {
+  const p = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web');
+  return existsSync(resolve(p, 'local', 'local.js')) ? p : undefined;
+}
+
 /** Build the fastify app (not listening: use app.inject in tests, or listen()). */
 export async function buildServer(pipeline: LiveController, opts: ViewerServerOptions = {}): Promise<{ app: FastifyInstance; hub: FrameHub }> {
   const logger = typeof opts.logger === 'string' ? { level: opts.logger } : (opts.logger ?? false);
@@ -35,7 +47,9 @@ export async function buildServer(pipeline: LiveController, opts: ViewerServerOp
   const hub = new FrameHub(opts.hub);
   // first: its onRequest hook must run before any route, static file or websocket upgrade
   await app.register(guardPlugin, opts.guard ?? {});
-  await app.register(staticPlugin, { root: opts.webRoot ?? defaultWebRoot() });
+  const local = opts.localRoot === false ? undefined : (opts.localRoot ?? defaultLocalRoot());
+  // web/ first: the live page (not the static copy, which opens no websocket); dist/web adds local/ and models/
+  await app.register(staticPlugin, { root: opts.webRoot ?? defaultWebRoot(), extraRoot: local });
   await app.register(apiPlugin, {
     pipeline,
     hub,

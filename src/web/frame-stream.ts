@@ -1,0 +1,81 @@
+/**
+ * Model frames of an event file read as a stream of byte chunks (a browser File's `stream()`, or any
+ * ReadableStream of Uint8Array): the project's own decoders (EventBytesDecoder: detection from the head,
+ * then incremental decoding) and framing (FrameBinner with the pipeline's options, then the runner's
+ * normalisation), chunk by chunk. The file is never held whole: memory is one chunk, the decoder's
+ * buffers and the frames of that chunk.
+ */
+import { EventBytesDecoder } from '../events/decode-bytes.js';
+import type { FormatWarning } from '../events/errors.js';
+import type { StreamInfo } from '../events/types.js';
+import { FrameBinner } from '../framing/binner.js';
+import type { Frame } from '../framing/frame.js';
+import { normalizeMinMax } from '../framing/normalize.js';
+import type { FramingConfig } from '../pipeline/config.js';
+import { binOptionsOf } from '../pipeline/frame-options.js';
+
+/** The part of a WHATWG ReadableStream<Uint8Array> used here (DOM and Node streams both fit). */
+export interface ByteChunkStream {
+  getReader(): { read(): Promise<{ done: boolean; value?: Uint8Array }>; cancel(reason?: unknown): Promise<void> };
+}
+
+/** A binned frame and the model's input made from it. */
+export interface ModelFrame extends Frame {
+  /** float32 [2, H, W]: the counts, min-max normalised when the framing says so (as the Node runner does). */
+  input: Float32Array;
+}
+
+export interface StreamFramesOptions {
+  /** Name in error messages (the file's name). */
+  source: string;
+  onWarning?: (w: FormatWarning) => void;
+  /** Called once at the end of the stream with what the decoder learned. */
+  onInfo?: (info: StreamInfo) => void;
+}
+
+/** The model input of a frame: a copy (the raw counts stay for display), normalised as the framing says. */
+export function modelInput(f: Frame, framing: FramingConfig): Float32Array {
+  const input = new Float32Array(f.counts);
+  if (framing.normalize) normalizeMinMax(input, 2);
+  return input;
+}
+
+/**
+ * Frames of `stream`, in window order. A decoding fault (EventFormatError naming `source` and the byte
+ * offset) is thrown after every frame binned from the events before it (the binner is flushed first).
+ * Leaving the loop early cancels the stream.
+ */
+export async function* streamFrames(stream: ByteChunkStream, framing: FramingConfig, o: StreamFramesOptions): AsyncGenerator<ModelFrame, void, undefined> {
+  const binner = new FrameBinner(binOptionsOf(framing));
+  let ready: ModelFrame[] = [];
+  const emit = (f: Frame): void => void ready.push({ ...f, input: modelInput(f, framing) });
+  const decoder = new EventBytesDecoder((b) => binner.push(b, emit), { source: o.source, onWarning: o.onWarning });
+  const reader = stream.getReader();
+  let finished = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      let fault: unknown;
+      try {
+        if (done) {
+          const info = decoder.end();
+          binner.flush(emit);
+          o.onInfo?.(info);
+        } else if (value && value.length > 0) decoder.push(value);
+      } catch (err) {
+        binner.flush(emit); // frames of the events decoded before the fault come first
+        fault = err;
+      }
+      const out = ready;
+      ready = [];
+      for (const f of out) yield f;
+      if (fault !== undefined) throw fault;
+      if (done) {
+        finished = true;
+        return;
+      }
+    }
+  } finally {
+    if (!finished) await reader.cancel().catch(() => {});
+  }
+}
