@@ -20,7 +20,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeNpy, encodeNpy } from '../src/util/npy.js';
@@ -48,8 +48,13 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = 
 
 /** A copy of what `npm pack` reads: package.json, the shipped folders, and a fresh declaration build of src. */
 function stage(dir: string): void {
-  for (const p of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin', 'web', 'pipelines', 'recordings']) cpSync(join(root, p), join(dir, p), { recursive: true });
-  run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.lib.json'), '--outDir', join(dir, 'dist')], root);
+  for (const p of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin', 'web', 'pipelines', 'recordings', 'src', 'tsconfig.json', 'tsconfig.lib.json']) cpSync(join(root, p), join(dir, p), { recursive: true });
+  // built inside the stage, so package.json's `imports` (#codec-packages -> ./dist/src/...) map back to the stage's
+  // own sources; built in the checkout with another outDir they point at a dist/src that has no .d.ts (TS7016)
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.lib.json')], dir);
+  // the static viewer build (what `prepack` runs after build:lib), made from the stage's dist
+  run(process.execPath, [join(root, 'scripts', 'build-web.mjs'), '--root', dir], root);
 }
 
 /** A consumer project that depends on the tarball, locked to this project's resolved dependency versions. */
@@ -144,7 +149,7 @@ test('npm pack -> offline install in a fresh project -> typed imports, public AP
     const [packed] = JSON.parse(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', app], staged)) as PackResult[];
     console.log(`npm pack: ${packed!.filename} ${(packed!.size / 2 ** 20).toFixed(2)} MiB (${(packed!.unpackedSize / 2 ** 20).toFixed(2)} MiB unpacked, ${packed!.files.length} files)`);
     const files = packed!.files.map((f) => f.path);
-    for (const need of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin/evstream.js', 'web/index.html', 'web/app.js', 'pipelines/demo.json', 'pipelines/demo.safetensors', 'recordings/demo.aedat4', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/events/browser.js', 'dist/src/snn/index.d.ts', 'dist/src/cli/main.js']) {
+    for (const need of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin/evstream.js', 'web/index.html', 'web/app.js', 'pipelines/demo.json', 'pipelines/demo.safetensors', 'recordings/demo.aedat4', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/events/browser.js', 'dist/src/snn/index.d.ts', 'dist/src/cli/main.js', 'dist/web/index.html', 'dist/web/local/local.js', 'dist/web/models/demo.onnx', 'dist/web/local/ort/ort-wasm-simd-threaded.wasm']) {
       assert.ok(files.includes(need), `${need} is in the package`);
     }
     const stray = files.filter((f) => /^(test|bench|src|scripts|dist\/(test|bench))\//.test(f) || f.endsWith('.map') || f.endsWith('.ts') && !f.endsWith('.d.ts'));
