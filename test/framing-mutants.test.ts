@@ -309,3 +309,24 @@ test('binFrames: frames are delivered as windows complete, not only at the end',
   assert.deepEqual((await done).map((f) => f.events), [2, 2, 2]);
   sub.unsubscribe();
 });
+
+// ------------------------------------------------------------------ windowing core (when frames come out)
+
+test('an out-of-order event inside the newest window does not pull the newest time back (fast path keeps the max)', () => {
+  // window 100, lateness 50: window 0 = [0, 100) is complete once the newest event reaches 100 + 50 = 150.
+  // 0 opens window 0; 120 opens window 1 (120 < 150: window 0 stays open); 160 and then 130 land in window 1
+  // together. The newest time is 160 >= 150, so window 0 comes out during this push; a binner that took the
+  // last time (130) for the newest would hold it back until the end. Kills binner.ts's fast-path maxT update.
+  for (const split of [4, 2]) {
+    const b = new FrameBinner({ windowUs: 100, latenessUs: 50 });
+    const out: Frame[] = [];
+    const ev: Ev[] = [[0, 0, 0, 1], [120, 1, 0, 1], [160, 2, 0, 1], [130, 3, 0, 1]];
+    for (let i = 0; i < ev.length; i += split) b.push(batch(ev.slice(i, i + split), 4, 1), (f) => out.push(f));
+    assert.deepEqual(out.map((f) => [f.index, f.events]), [[0, 1]], `batches of ${split}: window 0 out, window 1 open`);
+    // and the newest time stays 160 for later events: 149 still lands in window 1, window 1 waits for 250
+    b.push(batch([[149, 0, 0, 0], [249, 0, 0, 0]], 4, 1), (f) => out.push(f));
+    assert.equal(out.length, 1);
+    b.push(batch([[250, 0, 0, 0]], 4, 1), (f) => out.push(f));
+    assert.deepEqual(out.map((f) => [f.index, f.events]), [[0, 1], [1, 4]]);
+  }
+});
