@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makePropheseeDecoder } from '../src/events/prophesee/index.js';
+import { makePropheseeDecoder, parsePropheseeHeader, resolveGeometry } from '../src/events/prophesee/index.js';
+import { isPropheseeHeaderEnd } from '../src/events/prophesee/header.js';
 import { EventFormatError } from '../src/events/errors.js';
 import { decodeInChunks } from './helpers/event-facts.js';
 import { datData, datFile, propheseeHeader } from './helpers/prophesee-bytes.js';
@@ -38,4 +39,104 @@ test('DAT info: eventType / eventSize once the preamble is read, timestampWraps 
   assert.equal('eventType' in headerOnly, false);
   assert.equal('eventSize' in headerOnly, false);
   assert.equal('timestampWraps' in headerOnly, false);
+});
+
+// ------------------------------------------------------------------ header lines (header.ts)
+
+const implied = (lines: string[]) => {
+  const f = parsePropheseeHeader(lines).implied;
+  return f && [f.width, f.height, f.from];
+};
+
+test('sensor_generation: every spelling of a known generation implies its sensor, anything else implies nothing', () => {
+  // Sensor sizes: Gen4 / IMX636 / IMX646 / IMX8 family 1280 x 720, Gen3 VGA 640 x 480, GenX320 320 x 320,
+  // Gen1 ATIS 304 x 240. Spellings: optional "gen", optional space after it, optional .0 / .1, any case.
+  const known: Array<[number, number, string[]]> = [
+    [1280, 720, ['imx636', 'IMX646', 'gen4', 'Gen 4', 'gen4.0', 'GEN  4.1', '4', '4.0', '4.1', 'imx8', 'imx85', 'IMX890']],
+    [640, 480, ['gen3', 'Gen 3.0', 'gen3.1', '3', '3.0', '3.1', 'vga', 'VGA']],
+    [320, 320, ['genx320', 'GenX 320', '320', 'x320']],
+    [304, 240, ['atis', 'ATIS', 'gen1', 'gen 1', '1']],
+  ];
+  for (const [w, h, names] of known) {
+    for (const name of names) assert.deepEqual(implied([`% sensor_generation ${name}`]), [w, h, 'sensor-generation'], name);
+  }
+  // Near misses: other versions, extra characters before or after a known name, a digit more or less.
+  const unknown = ['4.2', '3.2', '1.1', '2', '5', '14', '41', '43', '13', '31', '0320', '3200', 'gen14', 'gen13', 'gen21', 'gen4x', 'xgen4', 'gen3x', 'xgen3',
+    'genxx320', 'genx3200', 'x3200', 'imx8x', 'ximx8', 'imx636x', 'vgax', 'atis2', 'gen1.0', 'gen', 'genx', 'imx', '4.', '4.01', 'gen 4 1', 'gen4 .1'];
+  for (const name of unknown) assert.equal(implied([`% sensor_generation ${name}`]), undefined, name);
+  assert.equal(implied(['% sensor_generation']), undefined, 'an empty generation');
+});
+
+test('plugin_name: the plugin families imply their sensor; a known sensor_generation wins over the plugin', () => {
+  const cases: Array<[string, [number, number] | undefined]> = [
+    ['hal_plugin_genx320_evk', [320, 320]],
+    ['hal_plugin_imx636_evk4', [1280, 720]],
+    ['hal_plugin_imx646', [1280, 720]],
+    ['hal_plugin_evk4', [1280, 720]],
+    ['hal_plugin_gen4_fx3', [1280, 720]],
+    ['HAL_PLUGIN_IMX8_EVK', [1280, 720]],
+    ['hal_plugin_gen31_evk2', [640, 480]],
+    ['hal_plugin_vga', [640, 480]],
+    ['hal_plugin_evk2', [640, 480]],
+    ['hal_plugin_atis', [304, 240]],
+    ['hal_plugin_gen1', [304, 240]],
+    ['hal_plugin_gen2', [304, 240]],
+    ['hal_plugin_unknown_camera', undefined],
+  ];
+  for (const [name, size] of cases) assert.deepEqual(implied([`% plugin_name ${name}`]), size && [...size, 'plugin'], name);
+  assert.deepEqual(implied(['% plugin_name hal_plugin_gen3_fx3', '% sensor_generation 4.1']), [1280, 720, 'sensor-generation']);
+  assert.deepEqual(implied(['% sensor_generation 9.9', '% plugin_name hal_plugin_gen3_fx3']), [640, 480, 'plugin'], 'an unknown generation falls back to the plugin');
+});
+
+test('% end: the line is "%", optional blanks, "end", optional blanks, in any case; nothing else ends a header', () => {
+  for (const line of ['% end', '%end', '%   END', '% End  ', '%\tend']) assert.equal(isPropheseeHeaderEnd(line), true, JSON.stringify(line));
+  for (const line of ['% ending', '% end of header', '% the end', '% 50%end', '% endend', '%% end', 'end', '% en d']) assert.equal(isPropheseeHeaderEnd(line), false, JSON.stringify(line));
+});
+
+test('header fields: % with or without a blank, keys in any case, encodings from % evt and % format, format parameters', () => {
+  // every encoding name the two lines accept
+  const enc: Array<[string, string]> = [['2.0', 'evt2'], ['2', 'evt2'], ['EVT2', 'evt2'], ['2.1', 'evt2.1'], ['evt21', 'evt2.1'], ['3.0', 'evt3'], ['3', 'evt3'], ['Evt3', 'evt3']];
+  for (const [name, want] of enc) {
+    assert.equal(parsePropheseeHeader([`% format ${name};width=8;height=4`]).encoding, want, `format ${name}`);
+    if (!/[a-z]/i.test(name)) assert.equal(parsePropheseeHeader([`% evt ${name}`]).encoding, want, `evt ${name}`);
+  }
+  assert.equal(parsePropheseeHeader(['%evt 3.0']).encoding, 'evt3', 'no blank after %');
+  assert.equal(parsePropheseeHeader(['% EVT 2.1']).encoding, 'evt2.1', 'key in upper case');
+  assert.equal(parsePropheseeHeader(['% evt 4.0']).encoding, undefined);
+  // an unknown % format name keeps what % evt said; a known one overrides it
+  assert.equal(parsePropheseeHeader(['% evt 2.0', '% format MYSTERY;width=8;height=4']).encoding, 'evt2');
+  assert.equal(parsePropheseeHeader(['% evt 2.0', '% format  evt21 ;width=8;height=4']).encoding, 'evt2.1');
+  // parameters: trimmed, lower-cased; an empty key or a missing '=' is no parameter
+  const f = parsePropheseeHeader(['% format EVT3; Width = 640 ;HEIGHT=480;EndianNess=Legacy;=7;flag']);
+  assert.deepEqual(f.formatParams, { width: '640', height: '480', endianness: 'legacy' });
+  assert.deepEqual(f.geometry, { width: 640, height: 480, from: 'header' });
+  assert.deepEqual(parsePropheseeHeader(['% evt 2.0']).formatParams, {}, 'no format line: no parameters');
+  assert.equal(parsePropheseeHeader(['% format EVT3;width=640']).geometry, undefined, 'a width alone is no size');
+  // a bare '%' line and a blank one are kept as nothing
+  assert.deepEqual(parsePropheseeHeader(['%', '%   ', '% evt 3.0']).fields, { evt: '3.0' });
+});
+
+test('header geometry: % geometry WxH (blanks, either case of x) wins; an implausible one keeps the format size; % Width and % Height only together', () => {
+  const geo = (lines: string[]) => {
+    const g = parsePropheseeHeader(lines).geometry;
+    return g && [g.width, g.height, g.from];
+  };
+  assert.deepEqual(geo(['% geometry 640 x 480']), [640, 480, 'header']);
+  assert.deepEqual(geo(['% geometry 320X240']), [320, 240, 'header']);
+  assert.deepEqual(geo(['% format EVT3;width=1280;height=720', '% geometry 640x480']), [640, 480, 'header'], '% geometry wins');
+  assert.deepEqual(geo(['% format EVT3;width=1280;height=720', '% geometry 0x480']), [1280, 720, 'header'], 'an implausible geometry keeps the format size');
+  for (const bad of ['640x480x3', 'x480', '640x', '640,480', 'a640x480', '640x480b', '64.5x480']) assert.equal(geo([`% geometry ${bad}`]), undefined, bad);
+  assert.deepEqual(geo(['% width 304', '% height 240']), [304, 240, 'header']);
+  assert.equal(geo(['% Width 304']), undefined, 'a width alone');
+  assert.equal(geo(['% Height 240']), undefined, 'a height alone');
+  assert.deepEqual(geo(['% geometry 16x8', '% Width 304', '% Height 240']), [16, 8, 'header'], '% geometry before % Width / % Height');
+  assert.deepEqual(geo(['% format EVT3;width=1280;height=720', '% Width 304', '% Height 240']), [1280, 720, 'header'], 'the format size before % Width / % Height');
+  assert.equal(geo(['% Width 0', '% Height 240']), undefined, 'an implausible DAT size');
+  // DAT: the first line names the file type, in any case; the words must start the line
+  assert.equal(parsePropheseeHeader(['% data file containing CD events.']).dat, true);
+  assert.equal(parsePropheseeHeader(['% Not a Data file containing anything']).dat, false);
+  assert.equal(parsePropheseeHeader(['% Data file containingX']).dat, false);
+  // the --sensor option is used only when plausible
+  assert.equal(resolveGeometry(parsePropheseeHeader(['% evt 2.0']), { width: 0, height: 10 }), undefined);
+  assert.equal(resolveGeometry(parsePropheseeHeader(['% evt 2.0']), { width: 10, height: 5000 }), undefined);
 });
