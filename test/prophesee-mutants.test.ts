@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makePropheseeDecoder, parsePropheseeHeader, resolveGeometry } from '../src/events/prophesee/index.js';
 import { isPropheseeHeaderEnd } from '../src/events/prophesee/header.js';
+import { CommentHeaderReader, MAX_HEADER_BYTES, MAX_HEADER_LINES, MAX_HEADER_LINE_BYTES, PERCENT } from '../src/events/header-lines.js';
 import { EventFormatError } from '../src/events/errors.js';
 import { decodeInChunks } from './helpers/event-facts.js';
 import { datData, datFile, propheseeHeader } from './helpers/prophesee-bytes.js';
@@ -139,4 +140,82 @@ test('header geometry: % geometry WxH (blanks, either case of x) wins; an implau
   // the --sensor option is used only when plausible
   assert.equal(resolveGeometry(parsePropheseeHeader(['% evt 2.0']), { width: 0, height: 10 }), undefined);
   assert.equal(resolveGeometry(parsePropheseeHeader(['% evt 2.0']), { width: 10, height: 5000 }), undefined);
+});
+
+// ------------------------------------------------------------------ comment header reader (header-lines.ts)
+
+const latin1 = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
+
+/** Feed `data` in `chunk`-byte pieces; returns the lines, the header bytes, and the absolute data start. */
+function readHeader(data: Uint8Array, chunk: number, isLast: (l: string) => boolean = isPropheseeHeaderEnd, marker: number | 'default' = PERCENT) {
+  const r = marker === 'default' ? new CommentHeaderReader('h.raw', isLast) : new CommentHeaderReader('h.raw', isLast, marker);
+  let start = -1;
+  for (let i = 0; i < data.length && start < 0; i += chunk) {
+    const piece = data.subarray(i, Math.min(data.length, i + chunk));
+    const at = r.feed(piece);
+    if (r.done) start = i + at;
+  }
+  return { lines: r.lines, bytes: r.bytes, start, done: r.done, pending: r.pendingLine };
+}
+
+test('comment header reader: the same lines, byte count and data start for every chunking; \\r\\n endings; % end or a non-% byte ends it', () => {
+  const head = '% evt 3.0\r\n%\n%  long ' + 'z'.repeat(700) + ' line\n% end\n';
+  const data = latin1(head + '%data');
+  const want = ['% evt 3.0', '%', '%  long ' + 'z'.repeat(700) + ' line', '% end'];
+  for (let chunk = 1; chunk <= data.length; chunk += chunk < 20 ? 1 : 97) {
+    const r = readHeader(data, chunk);
+    assert.deepEqual([r.lines, r.bytes, r.start], [want, head.length, head.length], `chunk ${chunk}`);
+  }
+  // without an end line, the first byte that is not '%' at a line start ends the header
+  const plain = latin1('% a\n% b\nXY');
+  for (const chunk of [1, 2, 3, 10]) assert.deepEqual(readHeader(plain, chunk, () => false), { lines: ['% a', '% b'], bytes: 8, start: 8, done: true, pending: undefined });
+  // '#' is the marker when none is given (AEDAT headers)
+  assert.deepEqual(readHeader(latin1('#x\n#y\n%z\n'), 4, () => false, 'default').lines, ['#x', '#y']);
+  // feed(chunk, from) starts at `from` and returns the data start within the chunk
+  const r = new CommentHeaderReader('h.raw', isPropheseeHeaderEnd, PERCENT);
+  assert.equal(r.feed(latin1('junk% a\n% end\nDATA'), 4), 14);
+  assert.deepEqual([r.lines, r.bytes], [['% a', '% end'], 10]);
+  // a line still open at the end of the input
+  const open = new CommentHeaderReader('h.raw', isPropheseeHeaderEnd, PERCENT);
+  assert.equal(open.pendingLine, undefined);
+  open.feed(latin1('% a\n% par'));
+  assert.equal(open.pendingLine, '% par');
+  open.feed(latin1('tial\n'));
+  assert.equal(open.pendingLine, undefined);
+  assert.deepEqual(open.lines, ['% a', '% partial']);
+});
+
+test('comment header reader limits: a line, the header bytes and the line count are accepted up to the limit exactly', () => {
+  const isBadHeader = (at: number) => (e: unknown) => e instanceof EventFormatError && e.kind === 'bad-header' && e.source === 'h.raw' && e.offset === at;
+  // line length: MAX_HEADER_LINE_BYTES bytes before the '\n' ('\r' counted) are fine, one more is not,
+  // the error pointing at the first byte past the limit (after a 4-byte first line)
+  const first = '% a\n';
+  const line = (n: number, cr = '') => '%' + 'x'.repeat(n - 1 - cr.length) + cr + '\n';
+  for (const cr of ['', '\r']) {
+    for (const chunk of [1 << 20, 4096, 1000]) {
+      const ok = readHeader(latin1(first + line(MAX_HEADER_LINE_BYTES, cr) + 'D'), chunk);
+      assert.deepEqual([ok.lines.length, ok.lines[1]!.length, ok.start], [2, MAX_HEADER_LINE_BYTES - cr.length, first.length + MAX_HEADER_LINE_BYTES + 1], `chunk ${chunk}`);
+      assert.throws(() => readHeader(latin1(first + line(MAX_HEADER_LINE_BYTES + 1, cr) + 'D'), chunk), isBadHeader(first.length + MAX_HEADER_LINE_BYTES), `chunk ${chunk}`);
+    }
+  }
+  // header bytes: 4096 lines of 1024 bytes are exactly MAX_HEADER_BYTES (4 MiB); one byte more is refused at
+  // that offset, also when the extra byte is the last line's '\n'; ending the input exactly at the limit
+  // inside an unfinished line is no error of the reader (the decoder reports the truncation)
+  const per = MAX_HEADER_BYTES / 4096;
+  const full = Array.from({ length: 4096 }, () => line(per - 1)).join('');
+  assert.equal(full.length, MAX_HEADER_BYTES);
+  const [exact, longLast, oneMore, cutAt] = [full + 'D', full.slice(0, -1) + 'x\n' + 'D', full + '%\n', full.slice(0, -1)].map(latin1);
+  for (const chunk of [65536, 1500]) {
+    const r = readHeader(exact!, chunk);
+    assert.deepEqual([r.lines.length, r.bytes, r.start], [4096, MAX_HEADER_BYTES, MAX_HEADER_BYTES]);
+    assert.throws(() => readHeader(longLast!, chunk), isBadHeader(MAX_HEADER_BYTES));
+    assert.throws(() => readHeader(oneMore!, chunk), isBadHeader(MAX_HEADER_BYTES));
+    const cut = readHeader(cutAt!, chunk);
+    assert.deepEqual([cut.done, cut.bytes, cut.pending?.length], [false, MAX_HEADER_BYTES - 1, per - 1]);
+  }
+  // line count: MAX_HEADER_LINES lines are fine; a line after them is refused where it starts
+  const many = '%\n'.repeat(MAX_HEADER_LINES);
+  const r = readHeader(latin1(many + 'D'), 1 << 16);
+  assert.deepEqual([r.lines.length, r.start], [MAX_HEADER_LINES, 2 * MAX_HEADER_LINES]);
+  assert.throws(() => readHeader(latin1(many + '%\n'), 1 << 16), isBadHeader(2 * MAX_HEADER_LINES));
 });
