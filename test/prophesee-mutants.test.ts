@@ -11,7 +11,7 @@ import { isPropheseeHeaderEnd } from '../src/events/prophesee/header.js';
 import { CommentHeaderReader, MAX_HEADER_BYTES, MAX_HEADER_LINES, MAX_HEADER_LINE_BYTES, PERCENT } from '../src/events/header-lines.js';
 import { EventFormatError } from '../src/events/errors.js';
 import { decodeInChunks } from './helpers/event-facts.js';
-import { datData, datFile, propheseeHeader } from './helpers/prophesee-bytes.js';
+import { datData, datFile, evt21Cd, evt21File, evt2TimeHigh, propheseeHeader } from './helpers/prophesee-bytes.js';
 
 const decode = (data: Uint8Array, chunk: number) => decodeInChunks((sink) => makePropheseeDecoder('dat', sink, { source: 'm.dat' }), data, chunk);
 
@@ -218,4 +218,44 @@ test('comment header reader limits: a line, the header bytes and the line count 
   const r = readHeader(latin1(many + 'D'), 1 << 16);
   assert.deepEqual([r.lines.length, r.start], [MAX_HEADER_LINES, 2 * MAX_HEADER_LINES]);
   assert.throws(() => readHeader(latin1(many + '%\n'), 1 << 16), isBadHeader(2 * MAX_HEADER_LINES));
+});
+
+// ------------------------------------------------------------------ EVT 2.1 masks (evt21.ts)
+
+test('EVT 2.1: every mask bit is one event, counted one by one when dropped (before TIME_HIGH, row or column outside the sensor)', () => {
+  let s = 0x9e3779b9;
+  const rnd32 = () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>>= 0);
+  };
+  const masks = [0xffffffff, 0x80000000, 0x1, 0x55555555, 0xaaaaaaaa, 0x0f0f0f0f, 0xf0f0f0f0, 0x00ff00ff, 0xff00ff00, 0xffff0000, 0x0000ffff, 0x80000001, 0x7fffffff, 0xfffffffe];
+  for (let i = 0; i < 40; i++) masks.push(rnd32());
+  const bits = (m: number) => Array.from({ length: 32 }, (_, b) => b).filter((b) => (m >>> b) & 1);
+  const total = (ms: number[]) => ms.reduce((a, m) => a + bits(m).length, 0);
+  const W = 48; // x bases 0 and 32: the second vector's bits 16..31 are past the last column
+  const H = 16;
+  const words: Array<readonly [number, number]> = masks.map((m, i) => [evt21Cd(i & 1, 0, 0, 1), m] as const); // before TIME_HIGH
+  words.push([evt2TimeHigh(5), 0]);
+  for (const [i, m] of masks.entries()) words.push([evt21Cd(i & 1, 1, 0, H), m]); // row H: outside
+  const want: number[][] = [];
+  let outX = 0;
+  for (const [i, m] of masks.entries()) {
+    const [xBase, y, tLow] = [(i % 2) * 32, i % H, i % 64];
+    words.push([evt21Cd(i & 1, tLow, xBase, y), m]);
+    for (const b of bits(m)) {
+      if (xBase + b < W) want.push([5 * 64 + tLow, xBase + b, y, i & 1]);
+      else outX++;
+    }
+  }
+  for (const order of ['little', 'legacy'] as const) {
+    const lines = order === 'legacy' ? ['% format EVT21;endianness=legacy', `% geometry ${W}x${H}`] : ['% evt 2.1', `% geometry ${W}x${H}`];
+    for (const chunk of [8, 1000, 1 << 20]) {
+      const { all, info } = decodeInChunks((sink) => makePropheseeDecoder('evt2.1', sink, { source: 'm.raw' }), evt21File(words, order, lines), chunk);
+      assert.deepEqual(Array.from({ length: all.length }, (_, i) => [all.t[i], all.x[i], all.y[i], all.p[i]]), want, `${order}, chunk ${chunk}`);
+      assert.deepEqual(info.skipped, { beforeTimeHigh: total(masks), outOfRange: total(masks) + outX }, `${order}, chunk ${chunk}`);
+    }
+  }
 });
