@@ -11,7 +11,7 @@ import { isPropheseeHeaderEnd } from '../src/events/prophesee/header.js';
 import { CommentHeaderReader, MAX_HEADER_BYTES, MAX_HEADER_LINES, MAX_HEADER_LINE_BYTES, PERCENT } from '../src/events/header-lines.js';
 import { EventFormatError } from '../src/events/errors.js';
 import { decodeInChunks } from './helpers/event-facts.js';
-import { datData, datFile, evt21Cd, evt21File, evt2TimeHigh, propheseeHeader } from './helpers/prophesee-bytes.js';
+import { datData, datFile, evt21Cd, evt21File, evt2Cd, evt2File, evt2TimeHigh, propheseeHeader, synthEvents, synthEvt2 } from './helpers/prophesee-bytes.js';
 
 const decode = (data: Uint8Array, chunk: number) => decodeInChunks((sink) => makePropheseeDecoder('dat', sink, { source: 'm.dat' }), data, chunk);
 
@@ -257,5 +257,77 @@ test('EVT 2.1: every mask bit is one event, counted one by one when dropped (bef
       assert.deepEqual(Array.from({ length: all.length }, (_, i) => [all.t[i], all.x[i], all.y[i], all.p[i]]), want, `${order}, chunk ${chunk}`);
       assert.deepEqual(info.skipped, { beforeTimeHigh: total(masks), outOfRange: total(masks) + outX }, `${order}, chunk ${chunk}`);
     }
+  }
+});
+
+// ------------------------------------------------------------------ shared word decoder (word-decoder.ts)
+
+const evt2 = (data: Uint8Array, chunk: number, opts: { strict?: boolean } = {}) =>
+  decodeInChunks((sink) => makePropheseeDecoder('evt2', sink, { source: 'w.raw', ...opts }), data, chunk);
+
+test('info(): header line count and bytes, then the non-empty header fields; timestampWraps only after a wrap', () => {
+  const lines = ['% evt 2.0', '% geometry 8x4', '% note', '% camera  my cam '];
+  const data = evt2File([evt2TimeHigh(1), evt2Cd(1, 2, 3, 1)], lines);
+  const bytes = lines.join('\n').length + 1;
+  for (const [format, extra] of [['evt2', {}], ['evt2.1', { wordOrder: 'little (mask, header)' }]] as const) {
+    const d = format === 'evt2' ? data : evt21File([[evt2TimeHigh(1), 0]], 'little', lines);
+    const { info } = decodeInChunks((sink) => makePropheseeDecoder(format, sink, { source: 'w.raw' }), d, 5);
+    assert.deepEqual(info.header, { headerLines: 4, headerBytes: bytes, evt: '2.0', geometry: '8x4', camera: 'my cam', ...extra }, format);
+  }
+});
+
+test('size from the events: each batch is as wide and high as the largest coordinates so far, and one warning names the size', () => {
+  // chunk 1 holds events up to x 5, y 2; chunk 2 up to x 9, y 1; chunk 3 up to x 3, y 6
+  const words = [evt2TimeHigh(1), evt2Cd(1, 0, 5, 0), evt2Cd(0, 1, 2, 2), evt2Cd(1, 2, 9, 1), evt2Cd(1, 3, 0, 0), evt2Cd(0, 4, 3, 6), evt2Cd(0, 5, 1, 1)];
+  const head = propheseeHeader(['% evt 2.0']).length;
+  const data = evt2File(words);
+  const batches: Array<[number, number, number]> = [];
+  const warnings: string[] = [];
+  const d = makePropheseeDecoder('evt2', { batch: (b) => batches.push([b.length, b.width, b.height]), warn: (w) => warnings.push(`${w.kind}@${w.offset} ${w.message}`) }, { source: 'w.raw' });
+  d.push(data.subarray(0, head + 12));
+  d.push(data.subarray(head + 12, head + 20));
+  d.push(data.subarray(head + 20));
+  d.end();
+  assert.deepEqual(batches, [[2, 6, 3], [2, 10, 3], [2, 10, 7]]);
+  assert.deepEqual(d.info().width, 10);
+  assert.deepEqual(d.info().height, 7);
+  assert.deepEqual(warnings, ['guessed-size@0 w.raw: the header states no sensor size: using 10 x 7 (largest coordinates + 1); pass --sensor WxH to set it']);
+  // no events and no size: nothing to guess, no warning
+  const none = evt2(propheseeHeader(['% evt 2.0']), 4);
+  assert.deepEqual([none.info.width, none.info.height, none.warnings], [0, 0, []]);
+  const dropped = evt2(evt2File([evt2Cd(1, 0, 5, 5)]), 4);
+  assert.deepEqual([dropped.info.width, dropped.warnings], [0, []], 'events dropped before TIME_HIGH set no size');
+});
+
+test('end of input inside the header: a truncated warning at the header end (strict: the error); push after end() throws', () => {
+  for (const text of ['% evt 2.0', '% evt 2.0\n% geom']) {
+    const r = evt2(latin1(text), 3);
+    assert.deepEqual(r.warnings.map((w) => [w.kind, w.offset]), [['truncated', text.length]], text);
+    assert.throws(() => evt2(latin1(text), 3, { strict: true }), (e: unknown) => e instanceof EventFormatError && e.kind === 'truncated' && e.offset === text.length);
+  }
+  assert.deepEqual(evt2(latin1('% evt 2.0\n'), 3).warnings, [], 'a header whose last line ended is complete');
+  const d = makePropheseeDecoder('evt2', { batch: () => {} }, { source: 'w.raw' });
+  d.push(new Uint8Array(0)); // an empty chunk is nothing, not a bad magic byte
+  d.push(latin1('% evt 2.0\n'));
+  d.end();
+  d.end(); // twice is fine
+  assert.throws(() => d.push(latin1('x')), /push\(\) after end\(\)/);
+});
+
+test('batches: a small one is copied to its size (it pins no decoder buffer); a huge chunk is handed on in bounded batches, all intact', () => {
+  const small = evt2(evt2File([evt2TimeHigh(1), evt2Cd(1, 0, 5, 0), evt2Cd(0, 1, 2, 2)]), 1 << 10);
+  assert.equal(small.batches.length, 1);
+  const b = small.batches[0]!;
+  assert.deepEqual([b.t.buffer.byteLength, b.x.buffer.byteLength, b.y.buffer.byteLength, b.p.buffer.byteLength], [16, 4, 4, 2]);
+  // 600 000 events in one chunk: handed on in several batches of at most 2 x 2^18 events (the decoder's
+  // flush threshold plus one slice), which stay intact while the next ones are decoded
+  const ev = synthEvents(600_000, { width: 1280, height: 720, seed: 3 });
+  const data = synthEvt2(ev);
+  for (const chunk of [data.length, 1 << 20]) {
+    const r = evt2(data, chunk);
+    assert.ok(r.batches.length >= 2, `chunk ${chunk}: ${r.batches.length} batches`);
+    for (const x of r.batches) assert.ok(x.length <= 2 * (1 << 18), `batch of ${x.length}`);
+    assert.equal(r.all.length, ev.length);
+    assert.deepEqual([r.all.t, r.all.x, r.all.y, r.all.p], [ev.t, ev.x, ev.y, ev.p], `chunk ${chunk}`);
   }
 });
