@@ -331,3 +331,16 @@ test('batches: a small one is copied to its size (it pins no decoder buffer); a 
     assert.deepEqual([r.all.t, r.all.x, r.all.y, r.all.p], [ev.t, ev.x, ev.y, ev.p], `chunk ${chunk}`);
   }
 });
+
+test('EVT 2.0 / 2.1 TIME_HIGH wrap at its exact boundary: a step back of 2^27 is a glitch, of 2^27 + 1 a wrap', () => {
+  const half = 2 ** 27;
+  // step back exactly half the range: no wrap, t = 5 * 64; one more: wrap, t = 2^34 + 5 * 64
+  const cases: Array<[number, number]> = [[half + 5, 5 * 64], [half + 6, 2 ** 34 + 5 * 64]];
+  for (const [prev, want] of cases) {
+    const e2 = evt2(evt2File([evt2TimeHigh(prev), evt2TimeHigh(5), evt2Cd(1, 0, 1, 1)]), 4);
+    const e21 = decodeInChunks((sink) => makePropheseeDecoder('evt2.1', sink, { source: 'w.raw' }), evt21File([[evt2TimeHigh(prev), 0], [evt2TimeHigh(5), 0], [evt21Cd(1, 0, 0, 1), 2]]), 8);
+    for (const [name, r] of [['evt2', e2], ['evt2.1', e21]] as const) {
+      assert.deepEqual([r.all.t[0], r.info.header?.['timestampWraps']], [want, want > 2 ** 34 ? 1 : undefined], `${name}: ${prev} -> 5`);
+    }
+  }
+});
