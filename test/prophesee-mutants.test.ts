@@ -11,7 +11,7 @@ import { isPropheseeHeaderEnd } from '../src/events/prophesee/header.js';
 import { CommentHeaderReader, MAX_HEADER_BYTES, MAX_HEADER_LINES, MAX_HEADER_LINE_BYTES, PERCENT } from '../src/events/header-lines.js';
 import { EventFormatError } from '../src/events/errors.js';
 import { decodeInChunks } from './helpers/event-facts.js';
-import { datData, datFile, evt21Cd, evt21File, evt2Cd, evt2File, evt2TimeHigh, propheseeHeader, synthEvents, synthEvt2 } from './helpers/prophesee-bytes.js';
+import { datData, datFile, evt21Cd, evt21File, evt2Cd, evt2File, evt2TimeHigh, evt2Word, propheseeHeader, synthEvents, synthEvt2 } from './helpers/prophesee-bytes.js';
 
 const decode = (data: Uint8Array, chunk: number) => decodeInChunks((sink) => makePropheseeDecoder('dat', sink, { source: 'm.dat' }), data, chunk);
 
@@ -343,4 +343,27 @@ test('EVT 2.0 / 2.1 TIME_HIGH wrap at its exact boundary: a step back of 2^27 is
       assert.deepEqual([r.all.t[0], r.info.header?.['timestampWraps']], [want, want > 2 ** 34 ? 1 : undefined], `${name}: ${prev} -> 5`);
     }
   }
+});
+
+test('EVT 2.1: a dense burst (every mask full, 96 000 events in one chunk) keeps every event; strict names the bad word by its own offset', () => {
+  const words: Array<readonly [number, number]> = [[evt2TimeHigh(7), 0]];
+  const want: number[][] = [];
+  for (let i = 0; i < 3000; i++) {
+    const [xBase, y, tLow] = [(i % 40) * 32, i % 720, i % 64];
+    words.push([evt21Cd(1, tLow, xBase, y), 0xffffffff]);
+    for (let b = 0; b < 32; b++) want.push([7 * 64 + tLow, xBase + b, y]);
+  }
+  const data = evt21File(words, 'little', ['% format EVT21;height=720;width=1280']);
+  const { all, info } = decodeInChunks((sink) => makePropheseeDecoder('evt2.1', sink, { source: 'w.raw' }), data, data.length);
+  assert.equal(all.length, want.length);
+  assert.deepEqual(Array.from({ length: all.length }, (_, i) => [all.t[i], all.x[i], all.y[i]]), want);
+  assert.deepEqual(info.skipped, {});
+  // an unknown word type (0x4) as word 3 of a file pushed whole: the error names byte head + 3 * 8
+  const lines = ['% format EVT21;endianness=legacy'];
+  const bad = evt21File([[evt2TimeHigh(1), 0], [evt21Cd(1, 0, 0, 0), 1], [evt21Cd(0, 0, 0, 0), 1], [evt2Word(0x4, 0), 0]], 'legacy', lines);
+  const got: number[] = [];
+  const d = makePropheseeDecoder('evt2.1', { batch: (b) => got.push(b.length) }, { source: 'w.raw', strict: true });
+  assert.throws(() => d.push(bad), (e: unknown) => e instanceof EventFormatError && e.kind === 'corrupt-packet' && e.offset === propheseeHeader(lines).length + 3 * 8);
+  assert.deepEqual(got, [2], 'the two events before it are delivered first');
+  assert.equal(d.info().header?.['wordOrder'], 'legacy (header, mask)');
 });
