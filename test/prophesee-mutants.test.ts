@@ -8,11 +8,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makePropheseeDecoder, parsePropheseeHeader, resolveGeometry } from '../src/events/prophesee/index.js';
 import { isPropheseeHeaderEnd } from '../src/events/prophesee/header.js';
+import { detectFormat } from '../src/events/detect.js';
 import { CommentHeaderReader, MAX_HEADER_BYTES, MAX_HEADER_LINES, MAX_HEADER_LINE_BYTES, PERCENT } from '../src/events/header-lines.js';
 import { EventFormatError } from '../src/events/errors.js';
 import { decodeInChunks } from './helpers/event-facts.js';
 import { datData, datFile, evt21Cd, evt21File, evt2Cd, evt2File, evt2TimeHigh, evt2Word, propheseeHeader, synthEvents, synthEvt2 } from './helpers/prophesee-bytes.js';
 
+const latin1 = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
 const decode = (data: Uint8Array, chunk: number) => decodeInChunks((sink) => makePropheseeDecoder('dat', sink, { source: 'm.dat' }), data, chunk);
 
 test('DAT: a wrong event type or size is reported as what was expected and what was found', () => {
@@ -104,6 +106,12 @@ test('header fields: % with or without a blank, keys in any case, encodings from
   assert.equal(parsePropheseeHeader(['%evt 3.0']).encoding, 'evt3', 'no blank after %');
   assert.equal(parsePropheseeHeader(['% EVT 2.1']).encoding, 'evt2.1', 'key in upper case');
   assert.equal(parsePropheseeHeader(['% evt 4.0']).encoding, undefined);
+  // names of Object.prototype members are no encodings either (was: `% evt constructor` detected the file
+  // as format `function Object()`, and reading it failed with a plain Error instead of unknown-format)
+  for (const line of ['% evt constructor', '% evt toString', '% format constructor;width=8;height=4', '% format __proto__']) {
+    assert.equal(parsePropheseeHeader([line]).encoding, undefined, line);
+    assert.equal(detectFormat(latin1(`${line}\n% end\n`)), undefined, line);
+  }
   // an unknown % format name keeps what % evt said; a known one overrides it
   assert.equal(parsePropheseeHeader(['% evt 2.0', '% format MYSTERY;width=8;height=4']).encoding, 'evt2');
   assert.equal(parsePropheseeHeader(['% evt 2.0', '% format  evt21 ;width=8;height=4']).encoding, 'evt2.1');
@@ -144,7 +152,6 @@ test('header geometry: % geometry WxH (blanks, either case of x) wins; an implau
 
 // ------------------------------------------------------------------ comment header reader (header-lines.ts)
 
-const latin1 = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
 
 /** Feed `data` in `chunk`-byte pieces; returns the lines, the header bytes, and the absolute data start. */
 function readHeader(data: Uint8Array, chunk: number, isLast: (l: string) => boolean = isPropheseeHeaderEnd, marker: number | 'default' = PERCENT) {
@@ -266,13 +273,13 @@ const evt2 = (data: Uint8Array, chunk: number, opts: { strict?: boolean } = {}) 
   decodeInChunks((sink) => makePropheseeDecoder('evt2', sink, { source: 'w.raw', ...opts }), data, chunk);
 
 test('info(): header line count and bytes, then the non-empty header fields; timestampWraps only after a wrap', () => {
-  const lines = ['% evt 2.0', '% geometry 8x4', '% note', '% camera  my cam '];
+  const lines = ['% evt 2.0', '% geometry 8x4', '% note', '% camera  my cam ', '% constructor c1'];
   const data = evt2File([evt2TimeHigh(1), evt2Cd(1, 2, 3, 1)], lines);
   const bytes = lines.join('\n').length + 1;
   for (const [format, extra] of [['evt2', {}], ['evt2.1', { wordOrder: 'little (mask, header)' }]] as const) {
     const d = format === 'evt2' ? data : evt21File([[evt2TimeHigh(1), 0]], 'little', lines);
     const { info } = decodeInChunks((sink) => makePropheseeDecoder(format, sink, { source: 'w.raw' }), d, 5);
-    assert.deepEqual(info.header, { headerLines: 4, headerBytes: bytes, evt: '2.0', geometry: '8x4', camera: 'my cam', ...extra }, format);
+    assert.deepEqual(info.header, { headerLines: 5, headerBytes: bytes, evt: '2.0', geometry: '8x4', camera: 'my cam', constructor: 'c1', ...extra }, format);
   }
 });
 
