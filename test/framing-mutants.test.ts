@@ -330,3 +330,25 @@ test('an out-of-order event inside the newest window does not pull the newest ti
     assert.deepEqual(out.map((f) => [f.index, f.events]), [[0, 1], [1, 4]]);
   }
 });
+
+test('a jump of exactly maxGap is no discontinuity, either way; with the guard off (maxGapUs 0) a step back is no clock reset', () => {
+  // window 100, lateness 100, maxGap 1000. Back: 4000 after 5000 is exactly 1000 behind: an old event,
+  // dropped as late (its window -10 was never open), not a clock reset.
+  const opts = { windowUs: 100, latenessUs: 100, maxGapUs: 1000 };
+  const back = new FrameBinner(opts);
+  const fb = frames(back, batch([[5000, 0, 0, 1], [4000, 1, 0, 1]], 2, 1));
+  assert.deepEqual(fb.map((f) => [f.index, f.t0, f.events]), [[0, 5000, 1]]);
+  assert.deepEqual([back.lateDropped, back.discontinuities], [1, 0]);
+  // Forward: 6000 is exactly 1000 ahead: an ordinary silence, so windows 0..10 all come out (9 of them
+  // empty) and nothing is counted as skipped.
+  const fwd = new FrameBinner(opts);
+  const ff = frames(fwd, batch([[5000, 0, 0, 1], [6000, 1, 0, 1]], 2, 1));
+  assert.deepEqual(ff.map((f) => f.index), Array.from({ length: 11 }, (_, i) => i));
+  assert.deepEqual(ff.map((f) => f.events), [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+  assert.deepEqual([fwd.discontinuities, fwd.gapWindows], [0, 0]);
+  // Guard off: 5090 after 5150 is a late event of window 0 (still open), not a reset of the clock.
+  const off = new FrameBinner({ windowUs: 100, maxGapUs: 0 });
+  const fo = frames(off, batch([[5000, 0, 0, 1], [5150, 1, 0, 0], [5090, 1, 0, 1]], 2, 1));
+  assert.deepEqual(fo.map((f) => [f.index, f.t0, f.events]), [[0, 5000, 2], [1, 5100, 1]]);
+  assert.equal(off.discontinuities, 0);
+});
