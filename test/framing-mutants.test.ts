@@ -352,3 +352,19 @@ test('a jump of exactly maxGap is no discontinuity, either way; with the guard o
   assert.deepEqual(fo.map((f) => [f.index, f.t0, f.events]), [[0, 5000, 2], [1, 5100, 1]]);
   assert.equal(off.discontinuities, 0);
 });
+
+test('stop() inside emit while one event completes several windows: no frame after it', () => {
+  // window 100, lateness 200: windows 0, 1, 2 stay open until 500 arrives, which completes all three.
+  for (const split of [4, 1]) {
+    const b = new FrameBinner({ windowUs: 100, latenessUs: 200 });
+    const got: number[] = [];
+    const ev: Ev[] = [[0, 0, 0, 1], [100, 0, 0, 1], [200, 0, 0, 1], [500, 0, 0, 1]];
+    for (let i = 0; i < ev.length; i += split) {
+      b.push(batch(ev.slice(i, i + split), 2, 1), (f) => {
+        got.push(f.index);
+        b.stop();
+      });
+    }
+    assert.deepEqual(got, [0], `batches of ${split}`);
+  }
+});
