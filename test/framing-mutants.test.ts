@@ -368,3 +368,25 @@ test('stop() inside emit while one event completes several windows: no frame aft
     assert.deepEqual(got, [0], `batches of ${split}`);
   }
 });
+
+test('an event at any distance before or after the newest window lands in its own window or is dropped as late', () => {
+  // window 100, lateness 0, origin 1000: after 1000, 1100, 1200, 1300 window 3 = [1300, 1400) is the only
+  // open one. A probe at 1300 + d: window floor((300 + d) / 100); below 3 it is late (dropped and counted),
+  // else it lands there (the windows in between come out empty). Kills a fast path that takes the wrong
+  // window for "the newest" (an event two windows ahead, or a late one, counted in window 3).
+  for (let d = -650; d <= 275; d += 25) {
+    const t = 1300 + d;
+    const k = Math.floor((t - 1000) / 100);
+    const want = new Map<number, number>([[0, 1], [1, 1], [2, 1], [3, 1]]);
+    if (k >= 3) want.set(k, (want.get(k) ?? 0) + 1);
+    const last = Math.max(3, k);
+    const wantFrames = Array.from({ length: last + 1 }, (_, i) => [i, want.get(i) ?? 0]);
+    for (const split of [5, 4]) {
+      const b = new FrameBinner({ windowUs: 100, latenessUs: 0 });
+      const ev: Ev[] = [[1000, 0, 0, 1], [1100, 0, 0, 1], [1200, 0, 0, 1], [1300, 0, 0, 1], [t, 1, 0, 0]];
+      const fs = frames(b, ...(split === 5 ? [batch(ev, 2, 1)] : [batch(ev.slice(0, 4), 2, 1), batch(ev.slice(4), 2, 1)]));
+      assert.deepEqual(fs.map((f) => [f.index, f.events]), wantFrames, `probe at ${t}, batches of ${split}`);
+      assert.equal(b.lateDropped, k < 3 ? 1 : 0, `probe at ${t}`);
+    }
+  }
+});
