@@ -390,3 +390,14 @@ test('an event at any distance before or after the newest window lands in its ow
     }
   }
 });
+
+test('a confirmed jump past maxGap into the window right after the open ones is a discontinuity (no window skipped)', () => {
+  // window 1000, lateness 1000. 64 events confirm a jump (the guard's run length).
+  const run = (t0: number): Ev[] => Array.from({ length: 64 }, (_, i) => [t0 + i, 0, 0, 1] as Ev);
+  // maxGap 1500: 1600 is 1600 past the newest event (0) and lands in window 1, the first window after the
+  // open one: a discontinuity with no window skipped; the frames are windows 0 and 1
+  const a = new FrameBinner({ windowUs: 1000, latenessUs: 1000, maxGapUs: 1500 });
+  const fa = frames(a, batch([[0, 0, 0, 1], ...run(1600)], 2, 1));
+  assert.deepEqual(fa.map((f) => [f.index, f.events]), [[0, 1], [1, 64]]);
+  assert.deepEqual([a.discontinuities, a.gapWindows], [1, 0]);
+});
