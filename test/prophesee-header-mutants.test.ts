@@ -75,6 +75,8 @@ test('header fields: % with or without a blank, keys in any case, encodings from
     if (!/[a-z]/i.test(name)) assert.equal(parsePropheseeHeader([`% evt ${name}`]).encoding, want, `evt ${name}`);
   }
   assert.equal(parsePropheseeHeader(['%evt 3.0']).encoding, 'evt3', 'no blank after %');
+  assert.equal(parsePropheseeHeader(['% evt 2.0  ']).encoding, 'evt2', 'blanks after the value');
+  assert.deepEqual(parsePropheseeHeader(['% camera   my  cam ']).fields, { camera: 'my  cam' }, 'blanks between key and value are no part of it');
   assert.equal(parsePropheseeHeader(['% EVT 2.1']).encoding, 'evt2.1', 'key in upper case');
   assert.equal(parsePropheseeHeader(['% evt 4.0']).encoding, undefined);
   // names of Object.prototype members are no encodings either (was: `% evt constructor` detected the file
@@ -147,6 +149,10 @@ test('comment header reader: the same lines, byte count and data start for every
   // without an end line, the first byte that is not '%' at a line start ends the header
   const plain = latin1('% a\n% b\nXY');
   for (const chunk of [1, 2, 3, 10]) assert.deepEqual(readHeader(plain, chunk, () => false), { lines: ['% a', '% b'], bytes: 8, start: 8, done: true, pending: undefined });
+  // input that does not start with the marker has no header at all
+  assert.deepEqual(readHeader(latin1('XY\n% a\n'), 3), { lines: [], bytes: 0, start: 0, done: true, pending: undefined });
+  // only a '\r' right before the '\n' is part of the line ending
+  assert.deepEqual(readHeader(latin1('% a\rb\r\nD'), 4).lines, ['% a\rb']);
   // '#' is the marker when none is given (AEDAT headers)
   assert.deepEqual(readHeader(latin1('#x\n#y\n%z\n'), 4, () => false, 'default').lines, ['#x', '#y']);
   // feed(chunk, from) starts at `from` and returns the data start within the chunk
@@ -164,7 +170,9 @@ test('comment header reader: the same lines, byte count and data start for every
 });
 
 test('comment header reader limits: a line, the header bytes and the line count are accepted up to the limit exactly', () => {
-  const isBadHeader = (at: number) => (e: unknown) => e instanceof EventFormatError && e.kind === 'bad-header' && e.source === 'h.raw' && e.offset === at;
+  const isBadHeader = (at: number, expected?: string, found?: string) => (e: unknown) =>
+    e instanceof EventFormatError && e.kind === 'bad-header' && e.source === 'h.raw' && e.offset === at &&
+    (expected === undefined || (e.expected === expected && e.found === found));
   // line length: MAX_HEADER_LINE_BYTES bytes before the '\n' ('\r' counted) are fine, one more is not,
   // the error pointing at the first byte past the limit (after a 4-byte first line)
   const first = '% a\n';
@@ -173,7 +181,7 @@ test('comment header reader limits: a line, the header bytes and the line count 
     for (const chunk of [1 << 20, 4096, 1000]) {
       const ok = readHeader(latin1(first + line(MAX_HEADER_LINE_BYTES, cr) + 'D'), chunk);
       assert.deepEqual([ok.lines.length, ok.lines[1]!.length, ok.start], [2, MAX_HEADER_LINE_BYTES - cr.length, first.length + MAX_HEADER_LINE_BYTES + 1], `chunk ${chunk}`);
-      assert.throws(() => readHeader(latin1(first + line(MAX_HEADER_LINE_BYTES + 1, cr) + 'D'), chunk), isBadHeader(first.length + MAX_HEADER_LINE_BYTES), `chunk ${chunk}`);
+      assert.throws(() => readHeader(latin1(first + line(MAX_HEADER_LINE_BYTES + 1, cr) + 'D'), chunk), isBadHeader(first.length + MAX_HEADER_LINE_BYTES, 'a header line of at most 65536 bytes', 'a longer line'), `chunk ${chunk}`);
     }
   }
   // header bytes: 4096 lines of 1024 bytes are exactly MAX_HEADER_BYTES (4 MiB); one byte more is refused at
@@ -186,7 +194,7 @@ test('comment header reader limits: a line, the header bytes and the line count 
   for (const chunk of [65536, 1500]) {
     const r = readHeader(exact!, chunk);
     assert.deepEqual([r.lines.length, r.bytes, r.start], [4096, MAX_HEADER_BYTES, MAX_HEADER_BYTES]);
-    assert.throws(() => readHeader(longLast!, chunk), isBadHeader(MAX_HEADER_BYTES));
+    assert.throws(() => readHeader(longLast!, chunk), isBadHeader(MAX_HEADER_BYTES, 'a header of at most 4194304 bytes', 'a longer header'));
     assert.throws(() => readHeader(oneMore!, chunk), isBadHeader(MAX_HEADER_BYTES));
     const cut = readHeader(cutAt!, chunk);
     assert.deepEqual([cut.done, cut.bytes, cut.pending?.length], [false, MAX_HEADER_BYTES, per]);
@@ -195,5 +203,5 @@ test('comment header reader limits: a line, the header bytes and the line count 
   const many = '%\n'.repeat(MAX_HEADER_LINES);
   const r = readHeader(latin1(many + 'D'), 1 << 16);
   assert.deepEqual([r.lines.length, r.start], [MAX_HEADER_LINES, 2 * MAX_HEADER_LINES]);
-  assert.throws(() => readHeader(latin1(many + '%\n'), 1 << 16), isBadHeader(2 * MAX_HEADER_LINES));
+  assert.throws(() => readHeader(latin1(many + '%\n'), 1 << 16), isBadHeader(2 * MAX_HEADER_LINES, 'at most 50000 header lines', 'more (a runaway header)'));
 });

@@ -106,7 +106,8 @@ export function parsePropheseeHeader(lines: readonly string[]): PropheseeHeaderF
   }
   const geometry = /^(\d+)\s*x\s*(\d+)$/i.exec(fields['geometry'] ?? '');
   if (geometry) facts.geometry = sized(Number(geometry[1]), Number(geometry[2]), 'header') ?? facts.geometry;
-  if (!facts.geometry && fields['width'] !== undefined && fields['height'] !== undefined) {
+  // DAT `% Width` / `% Height`; a missing one is NaN, which sized() refuses.
+  if (!facts.geometry) {
     const g = sized(Number(fields['width']), Number(fields['height']), 'header');
     if (g) facts.geometry = g;
   }
