@@ -401,3 +401,17 @@ test('a confirmed jump past maxGap into the window right after the open ones is 
   assert.deepEqual(fa.map((f) => [f.index, f.events]), [[0, 1], [1, 64]]);
   assert.deepEqual([a.discontinuities, a.gapWindows], [1, 0]);
 });
+
+test('keepGaps: at a confirmed jump every silent window before it comes out at once, not only those past the lateness', () => {
+  // window 100, lateness 300, maxGap 1000: 64 events from 2000 confirm a jump from 0 into window 20.
+  // The push emits window 0 and silent windows 1..19 right away (window 20 stays open); without keepGaps
+  // nothing but window 0 comes out and 19 windows are counted as skipped.
+  const ev: Ev[] = [[0, 0, 0, 1], ...Array.from({ length: 64 }, (_, i) => [2000 + i, 0, 0, 1] as Ev)];
+  for (const keepGaps of [true, false]) {
+    const b = new FrameBinner({ windowUs: 100, latenessUs: 300, maxGapUs: 1000, keepGaps });
+    const out: Frame[] = [];
+    b.push(batch(ev, 2, 1), (f) => out.push(f));
+    assert.deepEqual(out.map((f) => f.index), keepGaps ? Array.from({ length: 20 }, (_, i) => i) : [0], `keepGaps ${keepGaps}`);
+    assert.deepEqual([b.discontinuities, b.gapWindows], [1, keepGaps ? 0 : 19]);
+  }
+});
