@@ -33,7 +33,7 @@ export const GROUPS = {
   'events-aedat2': { mutate: ['src/events/aedat2.ts', 'src/events/wrap32.ts'], tests: t('aedat2-errors', 'aedat2-hostile', 'aedat2-wrap-chunks', 'prophesee-dat') },
   'events-prophesee': {
     mutate: ['src/events/prophesee/{header,word-decoder,evt2,evt21,evt3,dat}.ts', 'src/events/header-lines.ts'],
-    tests: t('prophesee-header', 'prophesee-evt2', 'prophesee-evt3', 'prophesee-dat', 'evt3-writer', 'prophesee-mutants'),
+    tests: t('prophesee-header', 'prophesee-evt2', 'prophesee-evt3', 'prophesee-dat', 'evt3-writer', 'prophesee-mutants', 'prophesee-header-mutants'),
   },
   'events-aedat3': { mutate: ['src/events/aedat3.ts', 'src/events/caer.ts'], tests: t('aedat3-conformance', 'aedat3-errors', 'aedat3-hostile') },
   'events-aedat4': { mutate: ['src/events/aedat4/*.ts'], tests: t('aedat4-conformance', 'aedat4-errors', 'aedat4-hostile', 'aedat4-roundtrip') },

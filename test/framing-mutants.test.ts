@@ -309,3 +309,109 @@ test('binFrames: frames are delivered as windows complete, not only at the end',
   assert.deepEqual((await done).map((f) => f.events), [2, 2, 2]);
   sub.unsubscribe();
 });
+
+// ------------------------------------------------------------------ windowing core (when frames come out)
+
+test('an out-of-order event inside the newest window does not pull the newest time back (fast path keeps the max)', () => {
+  // window 100, lateness 50: window 0 = [0, 100) is complete once the newest event reaches 100 + 50 = 150.
+  // 0 opens window 0; 120 opens window 1 (120 < 150: window 0 stays open); 160 and then 130 land in window 1
+  // together. The newest time is 160 >= 150, so window 0 comes out during this push; a binner that took the
+  // last time (130) for the newest would hold it back until the end. Kills binner.ts's fast-path maxT update.
+  for (const split of [4, 2]) {
+    const b = new FrameBinner({ windowUs: 100, latenessUs: 50 });
+    const out: Frame[] = [];
+    const ev: Ev[] = [[0, 0, 0, 1], [120, 1, 0, 1], [160, 2, 0, 1], [130, 3, 0, 1]];
+    for (let i = 0; i < ev.length; i += split) b.push(batch(ev.slice(i, i + split), 4, 1), (f) => out.push(f));
+    assert.deepEqual(out.map((f) => [f.index, f.events]), [[0, 1]], `batches of ${split}: window 0 out, window 1 open`);
+    // and the newest time stays 160 for later events: 149 still lands in window 1, window 1 waits for 250
+    b.push(batch([[149, 0, 0, 0], [249, 0, 0, 0]], 4, 1), (f) => out.push(f));
+    assert.equal(out.length, 1);
+    b.push(batch([[250, 0, 0, 0]], 4, 1), (f) => out.push(f));
+    assert.deepEqual(out.map((f) => [f.index, f.events]), [[0, 1], [1, 4]]);
+  }
+});
+
+test('a jump of exactly maxGap is no discontinuity, either way; with the guard off (maxGapUs 0) a step back is no clock reset', () => {
+  // window 100, lateness 100, maxGap 1000. Back: 4000 after 5000 is exactly 1000 behind: an old event,
+  // dropped as late (its window -10 was never open), not a clock reset.
+  const opts = { windowUs: 100, latenessUs: 100, maxGapUs: 1000 };
+  const back = new FrameBinner(opts);
+  const fb = frames(back, batch([[5000, 0, 0, 1], [4000, 1, 0, 1]], 2, 1));
+  assert.deepEqual(fb.map((f) => [f.index, f.t0, f.events]), [[0, 5000, 1]]);
+  assert.deepEqual([back.lateDropped, back.discontinuities], [1, 0]);
+  // Forward: 6000 is exactly 1000 ahead: an ordinary silence, so windows 0..10 all come out (9 of them
+  // empty) and nothing is counted as skipped.
+  const fwd = new FrameBinner(opts);
+  const ff = frames(fwd, batch([[5000, 0, 0, 1], [6000, 1, 0, 1]], 2, 1));
+  assert.deepEqual(ff.map((f) => f.index), Array.from({ length: 11 }, (_, i) => i));
+  assert.deepEqual(ff.map((f) => f.events), [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+  assert.deepEqual([fwd.discontinuities, fwd.gapWindows], [0, 0]);
+  // Guard off: 5090 after 5150 is a late event of window 0 (still open), not a reset of the clock.
+  const off = new FrameBinner({ windowUs: 100, maxGapUs: 0 });
+  const fo = frames(off, batch([[5000, 0, 0, 1], [5150, 1, 0, 0], [5090, 1, 0, 1]], 2, 1));
+  assert.deepEqual(fo.map((f) => [f.index, f.t0, f.events]), [[0, 5000, 2], [1, 5100, 1]]);
+  assert.equal(off.discontinuities, 0);
+});
+
+test('stop() inside emit while one event completes several windows: no frame after it', () => {
+  // window 100, lateness 200: windows 0, 1, 2 stay open until 500 arrives, which completes all three.
+  for (const split of [4, 1]) {
+    const b = new FrameBinner({ windowUs: 100, latenessUs: 200 });
+    const got: number[] = [];
+    const ev: Ev[] = [[0, 0, 0, 1], [100, 0, 0, 1], [200, 0, 0, 1], [500, 0, 0, 1]];
+    for (let i = 0; i < ev.length; i += split) {
+      b.push(batch(ev.slice(i, i + split), 2, 1), (f) => {
+        got.push(f.index);
+        b.stop();
+      });
+    }
+    assert.deepEqual(got, [0], `batches of ${split}`);
+  }
+});
+
+test('an event at any distance before or after the newest window lands in its own window or is dropped as late', () => {
+  // window 100, lateness 0, origin 1000: after 1000, 1100, 1200, 1300 window 3 = [1300, 1400) is the only
+  // open one. A probe at 1300 + d: window floor((300 + d) / 100); below 3 it is late (dropped and counted),
+  // else it lands there (the windows in between come out empty). Kills a fast path that takes the wrong
+  // window for "the newest" (an event two windows ahead, or a late one, counted in window 3).
+  for (let d = -650; d <= 275; d += 25) {
+    const t = 1300 + d;
+    const k = Math.floor((t - 1000) / 100);
+    const want = new Map<number, number>([[0, 1], [1, 1], [2, 1], [3, 1]]);
+    if (k >= 3) want.set(k, (want.get(k) ?? 0) + 1);
+    const last = Math.max(3, k);
+    const wantFrames = Array.from({ length: last + 1 }, (_, i) => [i, want.get(i) ?? 0]);
+    for (const split of [5, 4]) {
+      const b = new FrameBinner({ windowUs: 100, latenessUs: 0 });
+      const ev: Ev[] = [[1000, 0, 0, 1], [1100, 0, 0, 1], [1200, 0, 0, 1], [1300, 0, 0, 1], [t, 1, 0, 0]];
+      const fs = frames(b, ...(split === 5 ? [batch(ev, 2, 1)] : [batch(ev.slice(0, 4), 2, 1), batch(ev.slice(4), 2, 1)]));
+      assert.deepEqual(fs.map((f) => [f.index, f.events]), wantFrames, `probe at ${t}, batches of ${split}`);
+      assert.equal(b.lateDropped, k < 3 ? 1 : 0, `probe at ${t}`);
+    }
+  }
+});
+
+test('a confirmed jump past maxGap into the window right after the open ones is a discontinuity (no window skipped)', () => {
+  // window 1000, lateness 1000. 64 events confirm a jump (the guard's run length).
+  const run = (t0: number): Ev[] => Array.from({ length: 64 }, (_, i) => [t0 + i, 0, 0, 1] as Ev);
+  // maxGap 1500: 1600 is 1600 past the newest event (0) and lands in window 1, the first window after the
+  // open one: a discontinuity with no window skipped; the frames are windows 0 and 1
+  const a = new FrameBinner({ windowUs: 1000, latenessUs: 1000, maxGapUs: 1500 });
+  const fa = frames(a, batch([[0, 0, 0, 1], ...run(1600)], 2, 1));
+  assert.deepEqual(fa.map((f) => [f.index, f.events]), [[0, 1], [1, 64]]);
+  assert.deepEqual([a.discontinuities, a.gapWindows], [1, 0]);
+});
+
+test('keepGaps: at a confirmed jump every silent window before it comes out at once, not only those past the lateness', () => {
+  // window 100, lateness 300, maxGap 1000: 64 events from 2000 confirm a jump from 0 into window 20.
+  // The push emits window 0 and silent windows 1..19 right away (window 20 stays open); without keepGaps
+  // nothing but window 0 comes out and 19 windows are counted as skipped.
+  const ev: Ev[] = [[0, 0, 0, 1], ...Array.from({ length: 64 }, (_, i) => [2000 + i, 0, 0, 1] as Ev)];
+  for (const keepGaps of [true, false]) {
+    const b = new FrameBinner({ windowUs: 100, latenessUs: 300, maxGapUs: 1000, keepGaps });
+    const out: Frame[] = [];
+    b.push(batch(ev, 2, 1), (f) => out.push(f));
+    assert.deepEqual(out.map((f) => f.index), keepGaps ? Array.from({ length: 20 }, (_, i) => i) : [0], `keepGaps ${keepGaps}`);
+    assert.deepEqual([b.discontinuities, b.gapWindows], [1, keepGaps ? 0 : 19]);
+  }
+});

@@ -41,16 +41,18 @@ export function isPropheseeHeaderEnd(line: string): boolean {
   return /^%\s*end\s*$/i.test(line);
 }
 
-const ENCODINGS: Readonly<Record<string, PropheseeEncoding>> = {
-  '2.0': 'evt2',
-  '2': 'evt2',
-  evt2: 'evt2',
-  '2.1': 'evt2.1',
-  evt21: 'evt2.1',
-  '3.0': 'evt3',
-  '3': 'evt3',
-  evt3: 'evt3',
-};
+// A Map, not an object literal: `% evt constructor` must name no encoding (an object would hand back
+// Object.prototype's members).
+const ENCODINGS: ReadonlyMap<string, PropheseeEncoding> = new Map([
+  ['2.0', 'evt2'],
+  ['2', 'evt2'],
+  ['evt2', 'evt2'],
+  ['2.1', 'evt2.1'],
+  ['evt21', 'evt2.1'],
+  ['3.0', 'evt3'],
+  ['3', 'evt3'],
+  ['evt3', 'evt3'],
+]);
 
 /** Sensor sizes by generation, as OpenEB's plugins report them. */
 const GENERATIONS: ReadonlyArray<readonly [RegExp, number, number]> = [
@@ -82,14 +84,16 @@ export function parsePropheseeHeader(lines: readonly string[]): PropheseeHeaderF
     const m = /^(\S+)\s*(.*)$/.exec(line);
     if (m && m[1]) fields[m[1].toLowerCase()] = m[2] ?? '';
   }
+  // Field values have no blanks at either end (the line is trimmed, and the blanks after the key are not
+  // part of the value).
   const facts: PropheseeHeaderFacts = { fields, dat, formatParams: {} };
 
-  const evt = fields['evt']?.trim();
-  if (evt !== undefined && ENCODINGS[evt]) facts.encoding = ENCODINGS[evt];
+  const evt = ENCODINGS.get(fields['evt'] ?? '');
+  if (evt) facts.encoding = evt;
   const format = fields['format'];
   if (format !== undefined) {
     const [name, ...params] = format.split(';');
-    const enc = ENCODINGS[(name ?? '').trim().toLowerCase()];
+    const enc = ENCODINGS.get((name ?? '').trim().toLowerCase());
     if (enc) facts.encoding = enc;
     const kv: Record<string, string> = {};
     for (const p of params) {
@@ -100,19 +104,20 @@ export function parsePropheseeHeader(lines: readonly string[]): PropheseeHeaderF
     const g = sized(Number(kv['width']), Number(kv['height']), 'header');
     if (g) facts.geometry = g;
   }
-  const geometry = /^(\d+)\s*x\s*(\d+)$/i.exec(fields['geometry']?.trim() ?? '');
+  const geometry = /^(\d+)\s*x\s*(\d+)$/i.exec(fields['geometry'] ?? '');
   if (geometry) facts.geometry = sized(Number(geometry[1]), Number(geometry[2]), 'header') ?? facts.geometry;
-  if (!facts.geometry && fields['width'] !== undefined && fields['height'] !== undefined) {
+  // DAT `% Width` / `% Height`; a missing one is NaN, which sized() refuses.
+  if (!facts.geometry) {
     const g = sized(Number(fields['width']), Number(fields['height']), 'header');
     if (g) facts.geometry = g;
   }
 
-  const generation = fields['sensor_generation']?.trim();
+  const generation = fields['sensor_generation'];
   if (generation) {
     const hit = GENERATIONS.find(([re]) => re.test(generation));
     if (hit) facts.implied = { width: hit[1], height: hit[2], from: 'sensor-generation' };
   }
-  const plugin = fields['plugin_name']?.trim();
+  const plugin = fields['plugin_name'];
   if (!facts.implied && plugin) {
     const hit = PLUGINS.find(([re]) => re.test(plugin));
     if (hit) facts.implied = { width: hit[1], height: hit[2], from: 'plugin' };

@@ -140,7 +140,8 @@ export abstract class PropheseeWordDecoder implements EventDecoder {
 
   info(): StreamInfo {
     const header: Record<string, string | number> = { headerLines: this.header.lines.length, headerBytes: this.header.bytes };
-    for (const [k, v] of Object.entries(this.facts.fields)) if (v !== '' && !(k in header)) header[k] = v;
+    // Field keys are lower-cased, so none replaces headerLines / headerBytes.
+    for (const [k, v] of Object.entries(this.facts.fields)) if (v !== '') header[k] = v;
     const size = this.size();
     return {
       format: this.format,
