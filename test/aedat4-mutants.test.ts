@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Builder } from 'flatbuffers';
@@ -600,4 +600,296 @@ test('decompression faults say what frame was refused', async () => {
   assert.deepEqual(small.warnings.map((w) => w.kind), ['decompression', 'decompression', 'decompression']);
   assert.match(small.warnings[0]!.message, new RegExp(`expected a lz4 frame of ${lz4.length} bytes that decompresses to at most ${cap} bytes, found would expand to`));
   assert.equal(decodeChunked(file, undefined, { maxDecompressedBytes: cap + 1 }).batches.length, 2, 'the cap is inclusive');
+});
+
+// ------------------------------------------------------------------------------------ flatbuffer layer
+
+/** An IOHeader flatbuffer (no size prefix) with only the fields given. */
+function ioHeader(fields: { compression?: number; dataTablePosition?: bigint; xml?: string }, slots = 3): Uint8Array {
+  const b = new Builder(256);
+  const info = fields.xml === undefined ? 0 : b.createString(fields.xml);
+  b.startObject(slots);
+  if (fields.dataTablePosition !== undefined) b.addFieldInt64(1, fields.dataTablePosition, BigInt(-1));
+  if (info) b.addFieldOffset(2, info, 0);
+  if (fields.compression !== undefined) b.addFieldInt32(0, fields.compression, 0);
+  b.finish(b.endObject(), 'IOHE');
+  return b.asUint8Array().slice();
+}
+
+test('IOHeader: absent fields take their schema defaults; enum, negative position and int64 range checked', () => {
+  assert.deepEqual(parseIoHeader(ioHeader({})), { compression: 'none', dataTablePosition: -1, infoXml: '', streams: [], streamAttributes: new Map() });
+  assert.equal(parseIoHeader(ioHeader({ compression: 0 }, 1)).dataTablePosition, -1, 'a vtable shorter than the schema: later fields absent');
+  ['none', 'lz4', 'lz4_high', 'zstd', 'zstd_high'].forEach((name, i) => assert.equal(parseIoHeader(ioHeader({ compression: i })).compression, name));
+  throwsMessage(() => parseIoHeader(ioHeader({ compression: 5 })), /^unknown compression enum 5$/);
+  throwsMessage(() => parseIoHeader(ioHeader({ compression: -1 })), /^unknown compression enum -1$/);
+  throwsMessage(() => parseIoHeader(ioHeader({ dataTablePosition: -2n })), /^negative dataTablePosition -2$/);
+  assert.equal(parseIoHeader(ioHeader({ dataTablePosition: 2n ** 33n + 5n })).dataTablePosition, 2 ** 33 + 5);
+  assert.equal(parseIoHeader(ioHeader({ dataTablePosition: 4_000_000_000n })).dataTablePosition, 4_000_000_000, 'low word above 2^31');
+  assert.equal(parseIoHeader(ioHeader({ xml: 'x' })).infoXml, 'x');
+});
+
+test('flatbuffer reader: short buffers, bad vtables and offsets outside the buffer are errors', () => {
+  throwsMessage(() => new FbReader(new Uint8Array(7), false), /^flatbuffer too short \(7 bytes\)$/);
+  assert.doesNotThrow(() => new FbReader(new Uint8Array(8), false));
+  throwsMessage(() => new FbReader(new Uint8Array(11), true), /^flatbuffer too short \(11 bytes\)$/);
+  assert.doesNotThrow(() => new FbReader(new Uint8Array(12), true));
+  const h = ioHeader({ compression: 1, xml: 'abc' });
+  const dv = new DataView(h.buffer);
+  const root = dv.getUint32(0, true);
+  const vtable = root - dv.getInt32(root, true);
+  for (const size of [2, 5]) {
+    const b = h.slice();
+    new DataView(b.buffer).setUint16(vtable, size, true);
+    throwsMessage(() => parseIoHeader(b), new RegExp(`^bad vtable size ${size}$`));
+  }
+  const farRoot = h.slice();
+  new DataView(farRoot.buffer).setUint32(0, h.length, true);
+  throwsMessage(() => parseIoHeader(farRoot), new RegExp(`^offset ${h.length}\\+4 outside flatbuffer of ${h.length} bytes$`));
+  const beforeStart = h.slice();
+  new DataView(beforeStart.buffer).setInt32(root, root + 4, true); // vtable at -4
+  throwsMessage(() => parseIoHeader(beforeStart), new RegExp(`^offset -4\\+4 outside flatbuffer of ${h.length} bytes$`));
+  const vtableTooLong = h.slice();
+  new DataView(vtableTooLong.buffer).setUint16(vtable, 2 * h.length, true);
+  throwsMessage(() => parseIoHeader(vtableTooLong), /outside flatbuffer/);
+  const tableTooLong = h.slice();
+  new DataView(tableTooLong.buffer).setUint16(vtable + 2, h.length, true);
+  throwsMessage(() => parseIoHeader(tableTooLong), /outside flatbuffer/);
+  // a string whose length runs past the end
+  const longString = h.slice();
+  const strAt = longString.indexOf(0x61) - 4; // 'a' of 'abc', after its uint32 length
+  new DataView(longString.buffer).setUint32(strAt, 100, true);
+  throwsMessage(() => parseIoHeader(longString), /outside flatbuffer/);
+});
+
+test('info XML: entities, self-closing nodes, stray closing tags, first stream of an id wins, name fallbacks', () => {
+  const xml = [
+    '<dv version="2.0"><node name="outInfo" path="/o/">',
+    '<node name="5"><attr key="name" type="string">  n&amp;m </attr><attr key="typeIdentifier" type="string">IMUS</attr></node>',
+    '</node></node>', // one closing tag too many: ignored at the root
+    '<node name="0" path="/o/0/"><attr key="originalOutputName" type="string">a&lt;b&gt;&quot;&apos;&#65;&#x42;</attr>',
+    '<attr key="typeIdentifier" type="string">EVTS</attr><attr key="flag" type="bool"/>',
+    '<node name="info"><attr key="sizeX" type="int">320</attr><attr key="sizeY" type="int">240</attr></node></node>',
+    '<node name="0"><attr key="typeIdentifier" type="string">FRME</attr></node>',
+    '<node name="2"><attr key="typeIdentifier">TRIG</attr><node name="info"/><attr key="sizeX">9</attr></node>',
+    '<node name="7"/><node name="x1"><attr key="typeIdentifier">TRIG</attr></node><node name="1x"><attr key="typeIdentifier">TRIG</attr></node>',
+    '<node name="3"><attr key="other">1</attr></node>',
+    '</dv>',
+  ].join('\n');
+  const { streams, attributes } = parseInfoXml(xml);
+  assert.deepEqual(streams, [
+    { id: 0, name: 'a<b>"\'AB', typeIdentifier: 'EVTS', width: 320, height: 240 },
+    { id: 2, name: 'stream2', typeIdentifier: 'TRIG' },
+    { id: 5, name: 'n&m', typeIdentifier: 'IMUS' },
+  ]);
+  assert.deepEqual(attributes.get(0), { originalOutputName: 'a<b>"\'AB', typeIdentifier: 'EVTS', flag: '', sizeX: '320', sizeY: '240' });
+  assert.deepEqual(attributes.get(2), { typeIdentifier: 'TRIG', sizeX: '9' }, 'sizeX after a self-closed info node belongs to the stream node');
+  // element budget: exactly 100 000 elements are read, one more is refused
+  assert.equal(parseInfoXml('<attr key="k"/>'.repeat(100_000)).streams.length, 0);
+  throwsMessage(() => parseInfoXml('<attr key="k"/>'.repeat(100_001)), /^info XML with more than 100000 elements$/);
+});
+
+test('event packets: unprefixed buffers, any alignment, int64 times, any non-zero polarity byte, no elements', () => {
+  const events: Array<[number, number, number, number]> = [[-5, 1, 2, 1], [2 ** 40 + 3, 65535, 7, 0], [4_000_000_000, 3, 65535, 1]];
+  const prefixed = evts(...events);
+  const asRows = (d: ReturnType<typeof decodeEventPacket>) => Array.from({ length: d.length }, (_, i) => [d.t[i], d.x[i], d.y[i], d.p[i]]);
+  assert.deepEqual(asRows(decodeEventPacket(prefixed)), events);
+  assert.deepEqual(asRows(decodeEventPacket(prefixed.slice(4))), events, 'without the size prefix');
+  for (const shift of [1, 2, 3, 4]) {
+    const buf = new Uint8Array(prefixed.length + shift);
+    buf.set(prefixed, shift);
+    assert.deepEqual(asRows(decodeEventPacket(buf.subarray(shift))), events, `at byte offset ${shift}`);
+  }
+  const p2 = prefixed.slice();
+  p2[32 + 16 + 12] = 2; // the second event's polarity byte
+  assert.equal(decodeEventPacket(p2).p[1], 1);
+  throwsMessage(() => decodeEventPacket(ascii('0000XXXX00000000')), /^packet identifier is not EVTS$/);
+  const b = new Builder(64);
+  b.startObject(1);
+  b.finish(b.endObject(), 'EVTS', true);
+  assert.equal(decodeEventPacket(b.asUint8Array().slice()).length, 0);
+  // a size prefix larger than the buffer is not trusted
+  const lying = prefixed.slice();
+  new DataView(lying.buffer).setUint32(0, prefixed.length - 3, true);
+  throwsMessage(() => decodeEventPacket(lying), /^packet identifier is not EVTS$/);
+});
+
+test('data table: entries with absent fields read as 0, a table without entries is empty', () => {
+  const b = new Builder(256);
+  b.startObject(5);
+  b.addFieldInt64(0, 1234n, 0n);
+  const onlyOffset = b.endObject();
+  b.startObject(5);
+  b.addFieldInt64(3, 77n, 0n);
+  b.prep(4, 8);
+  b.writeInt32(99);
+  b.writeInt32(2);
+  b.addFieldStruct(1, b.offset(), 0);
+  const some = b.endObject();
+  b.startVector(4, 2, 4);
+  b.addOffset(some);
+  b.addOffset(onlyOffset);
+  const vec = b.endVector();
+  b.startObject(1);
+  b.addFieldOffset(0, vec, 0);
+  b.finish(b.endObject(), 'FTAB', true);
+  assert.deepEqual(parseDataTable(b.asUint8Array().slice()), [
+    { byteOffset: 1234, streamId: 0, size: 0, numElements: 0, timestampStart: 0, timestampEnd: 0 },
+    { byteOffset: 0, streamId: 2, size: 99, numElements: 0, timestampStart: 77, timestampEnd: 0 },
+  ]);
+  const e = new Builder(64);
+  e.startObject(1);
+  e.finish(e.endObject(), 'FTAB', true);
+  assert.deepEqual(parseDataTable(e.asUint8Array().slice()), []);
+  assert.deepEqual(parseDataTable(buildDataTable([]), 0), [], 'zero entries fit under a zero limit');
+});
+
+// --------------------------------------------------------------------------------------------- seeking
+
+const collect = async (it: AsyncIterable<EventBatch>) => {
+  const out: EventBatch[] = [];
+  for await (const b of it) out.push(b);
+  return out;
+};
+
+test('seek: header errors name the file and the offset; sizes 0 and stream -1 when the XML has none', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'evstream-a4s-'));
+  try {
+    const good = a4File({ streams: [{ id: 3, type: 'IMUS' }], packets: [] }).file;
+    const withSize = (size: number) => {
+      const b = good.slice();
+      new DataView(b.buffer).setInt32(14, size, true);
+      return b;
+    };
+    const cases: Array<[Uint8Array, string, number]> = [
+      [ascii('#!AER-DAT3.1\r\nxxxxxxxx'), 'bad-magic', 0],
+      [ascii('#!AER'), 'bad-magic', 0],
+      [good.subarray(0, 16), 'truncated', 14],
+      [withSize(7), 'bad-header', 14],
+      [withSize(64 * 1024 * 1024 + 1), 'bad-header', 14],
+      [good.subarray(0, good.length - 1), 'truncated', 18],
+      [concatBytes(good.subarray(0, 18), new Uint8Array(good.length - 18).fill(0xee)), 'bad-header', 18],
+    ];
+    for (const [i, [data, kind, offset]] of cases.entries()) {
+      const path = join(dir, `h${i}.aedat4`);
+      writeFileSync(path, data);
+      await assert.rejects(readAedat4Header(path), (e: unknown) => e instanceof EventFormatError && e.kind === kind && e.offset === offset && e.source === path, `case ${i}`);
+    }
+    const path = join(dir, 'ok.aedat4');
+    writeFileSync(path, good);
+    const h = await readAedat4Header(path);
+    assert.deepEqual([h.width, h.height, h.eventsStreamId, h.fileSize, h.firstPacketOffset], [0, 0, -1, good.length, good.length]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('seek: table entries must point inside the packet region; boundaries are inclusive', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'evstream-a4s-'));
+  try {
+    const packets: Array<[number, Uint8Array]> = [[0, evts([1, 1, 1, 1])], [0, evts([2, 2, 2, 0])]];
+    const layout = a4File({ packets, table: buildDataTable([]) });
+    const first = layout.firstPacket;
+    const size = packets[0]![1].length;
+    const entry = (byteOffset: number, s: number): DataTableEntry => ({ byteOffset, streamId: 0, size: s, numElements: 1, timestampStart: 1, timestampEnd: 1 });
+    const lastEnd = layout.tablePos; // the second packet's payload ends where the table starts
+    const cases: Array<[DataTableEntry, boolean]> = [
+      [entry(first + 8, size), true],
+      [entry(first + 7, size), false],
+      [entry(lastEnd - size, size), true],
+      [entry(lastEnd - size + 1, size), false],
+      [entry(first + 8, -1), false],
+    ];
+    for (const [i, [e, ok]] of cases.entries()) {
+      const path = join(dir, `t${i}.aedat4`);
+      writeFileSync(path, a4File({ packets, table: buildDataTable([e]) }).file);
+      assert.equal((await readAedat4DataTable(path))?.length, ok ? 1 : undefined, `case ${i}`);
+    }
+    // a table announced at the end of the file (nothing there) or inside the header: none
+    for (const announce of [layout.tablePos, 5]) {
+      const path = join(dir, `a${announce}.aedat4`);
+      writeFileSync(path, a4File({ packets, announce }).file);
+      assert.equal(await readAedat4DataTable(path), undefined);
+    }
+    // a region of more than 64 MiB after the table position is not read, even when it starts with a table
+    const path = join(dir, 'huge.aedat4');
+    const f = a4File({ packets, table: buildDataTable([entry(first + 8, size)]) });
+    writeFileSync(path, f.file);
+    truncateSync(path, f.tablePos + 64 * 1024 * 1024 + 1); // zeros after the table, sparse on disk
+    assert.equal(await readAedat4DataTable(path), undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('seek: [t0, t1) through the table reads packets ending at t0, skips other streams, clips unsorted packets', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'evstream-a4s-'));
+  try {
+    const streams: StreamXml[] = [{ id: 0, type: 'EVTS' }, { id: 2, type: 'IMUS' }];
+    const rows: Array<Array<[number, number, number, number]>> = [
+      [[10, 1, 1, 1], [15, 2, 1, 0], [19, 3, 1, 1]],
+      [[20, 4, 2, 1], [25, 5, 2, 0], [29, 6, 2, 1]],
+      [[38, 7, 3, 1], [31, 8, 3, 0], [35, 9, 3, 1], [30, 10, 3, 0]], // not time-ordered
+    ];
+    const packets: Array<[number, Uint8Array]> = [[0, evts(...rows[0]!)], [2, bytes(1, 2, 3)], [0, evts(...rows[1]!)], [0, evts(...rows[2]!)]];
+    const layout = a4File({ streams, packets, table: buildDataTable([]) });
+    const span = (r: Array<[number, number, number, number]>) => [Math.min(...r.map((e) => e[0])), Math.max(...r.map((e) => e[0]))];
+    const evRows = [rows[0]!, undefined, rows[1]!, rows[2]!];
+    const entries = packets.map(([id, payload], i): DataTableEntry => {
+      const [ts, te] = evRows[i] ? span(evRows[i]!) : [0, 100];
+      return { byteOffset: layout.starts[i]! + 8, streamId: id, size: payload.length, numElements: evRows[i]?.length ?? 3, timestampStart: ts!, timestampEnd: te! };
+    });
+    const path = join(dir, 'ranges.aedat4');
+    writeFileSync(path, a4File({ streams, packets, table: buildDataTable(entries) }).file);
+    const all = rows.flat();
+    for (const [t0, t1] of [[19, 30], [19, 31], [20, 29], [31, 38], [0, 1000], [39, 50], [30, 31]] as const) {
+      const expected = all.filter((e) => e[0] >= t0 && e[0] < t1);
+      for (const useDataTable of [true, false]) {
+        let method = '';
+        const got = await collect(readAedat4Range(path, t0, t1, { useDataTable, onMethod: (m) => (method = m) }));
+        assert.equal(method, useDataTable ? 'data-table' : 'linear-scan');
+        assert.deepEqual(flat(got), expected, `[${t0}, ${t1}) table=${useDataTable}`);
+        assert.ok(got.every((b) => b.length > 0));
+      }
+    }
+    // no sensor size in the XML: each batch carries its own packet's extent through the table
+    const sized = await collect(readAedat4Range(path, 0, 1000));
+    assert.deepEqual(sized.map((b) => [b.width, b.height]), [[4, 2], [7, 3], [11, 4]]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('seek: a corrupt or over-cap packet listed in the table is an error at its packet header; strict linear scan too', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'evstream-a4s-'));
+  try {
+    const packets: Array<[number, Uint8Array]> = [[0, evts([1, 1, 1, 1])], [0, new Uint8Array(48).fill(0x5a)]];
+    const layout = a4File({ packets, table: buildDataTable([]) });
+    const entries = packets.map(([, p], i): DataTableEntry => ({ byteOffset: layout.starts[i]! + 8, streamId: 0, size: p.length, numElements: 1, timestampStart: i + 1, timestampEnd: i + 1 }));
+    const path = join(dir, 'corrupt.aedat4');
+    writeFileSync(path, a4File({ packets, table: buildDataTable(entries) }).file);
+    await assert.rejects(collect(readAedat4Range(path, 0, 10)), (e: unknown) => e instanceof EventFormatError && e.kind === 'corrupt-packet' && e.offset === layout.starts[1]);
+    const lenient = await collect(readAedat4Range(path, 0, 10, { useDataTable: false }));
+    assert.deepEqual(flat(lenient), [[1, 1, 1, 1]]);
+    await assert.rejects(collect(readAedat4Range(path, 0, 10, { useDataTable: false, strict: true })), (e: unknown) => e instanceof EventFormatError && e.kind === 'corrupt-packet');
+    // LZ4 file whose second packet announces 128 MiB of content: refused before decompressing
+    const raw = evts([1, 1, 1, 1]);
+    const good = new Uint8Array(lz4napi.compressFrameSync(Buffer.from(raw)));
+    const bomb = lz4Frame({ contentSize: 128 * 1024 * 1024, blocks: [{ raw: 1 }] });
+    const xml = infoXml([{ id: 0, type: 'EVTS', sizeX: '8', sizeY: '6' }]);
+    const headerLength = buildIoHeader('lz4', -1, xml).length;
+    const p1 = VERSION.length + headerLength;
+    const p2 = p1 + 8 + good.length;
+    const tablePos = p2 + 8 + bomb.length;
+    const table = new Uint8Array(lz4napi.compressFrameSync(Buffer.from(buildDataTable([
+      { byteOffset: p1 + 8, streamId: 0, size: good.length, numElements: 1, timestampStart: 1, timestampEnd: 1 },
+      { byteOffset: p2 + 8, streamId: 0, size: bomb.length, numElements: 1, timestampStart: 2, timestampEnd: 2 },
+    ]))));
+    const packet = (p: Uint8Array) => concatBytes(le32(0), le32(p.length), p);
+    const bombPath = join(dir, 'bomb.aedat4');
+    writeFileSync(bombPath, concatBytes(VERSION, buildIoHeader('lz4', tablePos, xml), packet(good), packet(bomb), table));
+    assert.equal((await readAedat4DataTable(bombPath))?.length, 2);
+    await assert.rejects(collect(readAedat4Range(bombPath, 0, 10)), (e: unknown) => e instanceof EventFormatError && e.kind === 'decompression' && e.offset === p2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
