@@ -128,6 +128,7 @@ test('LZ4 bound: malformed frames are errors that say where', () => {
     [f.subarray(0, f.length - 9), /^LZ4 block cut at byte 16$/],
     [lz4Frame({ blocks: [{ raw: 10 }], endMark: false }), /^frame cut at byte 21 of 21$/],
     [bytes(4, 0x22, 0x4d), /^frame cut at byte 0 of 3$/],
+    [lz4Frame({ blocks: [], endMark: false }), /^frame cut at byte 7 of 7$/], // a whole 7-byte header, then nothing
   ];
   for (const [frame, message] of bad) throwsMessage(() => decompressedBound('lz4', frame), message);
   // the frame-length walk says -1 for what it cannot measure
@@ -135,6 +136,7 @@ test('LZ4 bound: malformed frames are errors that say where', () => {
     assert.equal(compressedFrameLength('lz4', frame), -1);
   }
   assert.equal(compressedFrameLength('lz4', lz4Frame({ contentChecksum: true, blocks: [{ raw: 1 }] }).subarray(0, 19)), -1, 'checksum cut (20-byte frame)');
+  assert.equal(compressedFrameLength('lz4', bytes(4, 0x22, 0x4d)), -1, 'shorter than a magic');
 });
 
 // ----------------------------------------------------------------------------------- ZSTD frames by hand
@@ -222,16 +224,32 @@ test('ZSTD bound: malformed frames are errors that say where', () => {
     [zstdFrame({ blocks: [raw(1)] }).subarray(0, 5), /^ZSTD frame header cut at byte 5$/],
     [zstdFrame({ fcsFlag: 2, fcs: 10, blocks: [raw(10)] }).subarray(0, 8), /^ZSTD frame header cut at byte 8$/],
     [ok.subarray(0, 8), /^ZSTD block header cut at byte 8$/],
+    [zstdFrame({ fcsFlag: 2, fcs: 10, blocks: [raw(10)] }).subarray(0, 10), /^ZSTD block header cut at byte 10$/], // header complete
     [ok.subarray(0, 18), /^ZSTD block cut at byte 18$/],
     [bytes(0x28, 0xb5, 0x2f), /^frame cut at byte 0 of 3$/],
   ];
   for (const [frame, message] of bad) throwsMessage(() => decompressedBound('zstd', frame), message);
+  // fzstd's largest window, 2145386496 = 16368 x 128 KiB, as a single-segment content size: allowed; one more byte is not.
+  const rles = (last: boolean) => {
+    const out = new Uint8Array(16368 * 4); // RLE blocks of 128 KiB: header (size << 3 | 1 << 1 | last), one byte
+    for (let i = 0; i < 16368; i++) {
+      const h = ((128 * 1024) << 3) | 2 | (last && i === 16367 ? 1 : 0);
+      out.set([h & 0xff, (h >>> 8) & 0xff, (h >>> 16) & 0xff, 0x42], i * 4);
+    }
+    return out;
+  };
+  const head = (fcs: number) => zstdFrame({ single: true, fcsFlag: 2, fcs, blocks: [] });
+  assert.equal(decompressedBound('zstd', concatBytes(head(2145386496), rles(true))).bytes, 2145386496);
+  throwsMessage(() => decompressedBound('zstd', concatBytes(head(2145386497), rles(false), zstdFrame({ single: true, blocks: [raw(1)] }).subarray(6))), /^ZSTD window of 2145386497 bytes$/);
   // A window of exactly fzstd's maximum is allowed (2^30 + 7/8 * 2^30 = 2013265920 <= 2145386496).
   assert.equal(decompressedBound('zstd', zstdFrame({ wd: (20 << 3) | 7, blocks: [raw(1)] })).bytes, 2 ** 30 + 7 * 2 ** 27);
   for (const frame of [ok.subarray(0, 5), ok.subarray(0, 8), ok.subarray(0, 18), zstdFrame({ blocks: [{ type: 3, size: 1 }] }), concatBytes(le32(0xfd2fb529), ok.subarray(4))]) {
     assert.equal(compressedFrameLength('zstd', frame), -1);
   }
   assert.equal(compressedFrameLength('zstd', zstdFrame({ checksum: true, blocks: [raw(1)] }).subarray(0, 12)), -1, 'checksum cut');
+  assert.equal(compressedFrameLength('zstd', bytes(0x28, 0xb5, 0x2f)), -1, 'shorter than a magic');
+  const lastEmpty = zstdFrame({ single: true, fcs: 0, blocks: [raw(0)] }); // ends with its 3-byte block header
+  assert.equal(compressedFrameLength('zstd', lastEmpty), lastEmpty.length);
   assert.equal(compressedFrameLength('none', bytes(1, 2, 3)), 3);
   assert.deepEqual(decompressedBound('none', bytes(1, 2, 3)), { bytes: 3, frames: 1 });
 });
@@ -414,6 +432,7 @@ test('sensor size: XML sizeX / sizeY when plausible (each on its own), else the 
   }
   // XML sizeX that is not a number is no size at all
   assert.deepEqual(parseInfoXml(infoXml([{ id: 0, type: 'EVTS', sizeX: 'wide', sizeY: '6' }])).streams, [{ id: 0, name: 'stream0', typeIdentifier: 'EVTS', height: 6 }]);
+  assert.deepEqual(parseInfoXml(infoXml([{ id: 0, type: 'EVTS', sizeX: '8', sizeY: 'tall' }])).streams, [{ id: 0, name: 'stream0', typeIdentifier: 'EVTS', width: 8 }]);
 });
 
 test('header: size field bounds, version line bytes, dataTablePosition before the packets, end of input inside it', () => {
@@ -558,6 +577,9 @@ test('data table: uncompressed table cut or followed by garbage; entries limited
     assert.deepEqual(kinds(r), [['truncated', good.tablePos]], `cut ${cut}`);
     assert.ok(r.warnings[0]!.message.endsWith(`expected a complete none file data table, found ${cut} bytes`));
   }
+  // 4 bytes whose size prefix says 0: complete, but no FTAB flatbuffer
+  const four = decodeChunked(concatBytes(good.file.subarray(0, good.tablePos), new Uint8Array(4)));
+  assert.deepEqual(kinds(four), [['corrupt-packet', good.tablePos]]);
   // garbage after the table: counted and reported where it starts
   const tableLength = good.file.length - good.tablePos;
   for (const chunk of [1, 100, undefined]) {
@@ -575,7 +597,10 @@ test('a table region over 64 MiB is skipped unchecked (not buffered, no warning)
   const batches: EventBatch[] = [];
   const dec = new Aedat4Decoder({ batch: (b) => batches.push(b), warn: (w) => warnings.push(w.kind) }, { source: 'big.aedat4' });
   dec.push(f.file.subarray(0, f.tablePos + 4));
-  dec.push(new Uint8Array(64 * 1024 * 1024)); // 4 + 64 MiB > 64 MiB
+  const big = new Uint8Array(64 * 1024 * 1024); // 4 + 64 MiB > 64 MiB
+  const before = process.memoryUsage().arrayBuffers;
+  dec.push(big);
+  assert.ok(process.memoryUsage().arrayBuffers - before < 16 * 1024 * 1024, 'the region is not copied');
   dec.end();
   assert.deepEqual(warnings, []);
   assert.equal(batches.length, 1);
@@ -600,6 +625,14 @@ test('decompression faults say what frame was refused', async () => {
   assert.deepEqual(small.warnings.map((w) => w.kind), ['decompression', 'decompression', 'decompression']);
   assert.match(small.warnings[0]!.message, new RegExp(`expected a lz4 frame of ${lz4.length} bytes that decompresses to at most ${cap} bytes, found would expand to`));
   assert.equal(decodeChunked(file, undefined, { maxDecompressedBytes: cap + 1 }).batches.length, 2, 'the cap is inclusive');
+  // an LZ4 data table region of 3 bytes (shorter than a frame magic) is a truncated table, not a crash
+  const tablePos = VERSION.length + header.length + 8 + lz4.length;
+  for (const strict of [false, true]) {
+    const t = decodeChunked(concatBytes(VERSION, buildIoHeader('lz4', tablePos, xml), packet(lz4), bytes(4, 0x22, 0x4d)), undefined, { strict });
+    const problem = strict ? t.error : t.warnings[0];
+    assert.ok(problem && (problem as { kind: string }).kind === 'truncated' && (problem as { offset: number }).offset === tablePos, String(t.error));
+    assert.match((problem as { message: string }).message, /expected a complete lz4 file data table, found 3 bytes/);
+  }
 });
 
 // ------------------------------------------------------------------------------------ flatbuffer layer
