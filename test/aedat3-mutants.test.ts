@@ -373,3 +373,95 @@ test('batches are cut at 65536 events: one push of 65537 events gives 65536 + 1'
   const r = run(concatBytes(latin1(HEADER), big(1), big(2), last));
   assert.deepEqual(r.batches.map((b) => b.length), [65536, 1]);
 });
+
+test('the first packet gets no special treatment: unknown type, corrupt header, or a first byte of "#"', () => {
+  const { bytes: unknown } = caerPacket({ type: 13, eventSize: 8, capacity: 1 });
+  const first = run(concatBytes(latin1(HEADER), unknown, p1));
+  assert.deepEqual(first.warnings, []);
+  assert.deepEqual(first.info.skipped, { type13Packets: 1, type13: 1 }, 'not resynchronised over');
+  const bad = caerPolarityPacket([{ x: 9, y: 9, p: 1, t: 13 }]);
+  new DataView(bad.buffer).setInt32(4, 0, true); // eventSize 0
+  const corrupt = run(concatBytes(latin1(HEADER), bad, p2));
+  assert.deepEqual(corrupt.warnings.map((w) => [w.kind, w.offset]), [['corrupt-packet', HEADER.length]]);
+  assert.deepEqual(corrupt.xs, [7]);
+  assert.throws(() => new Aedat3Decoder({ batch: () => {} }, { source: 'm.aedat3', strict: true }).push(concatBytes(latin1(HEADER), bad, p2)), (e: unknown) => e instanceof EventFormatError && e.kind === 'corrupt-packet');
+  // Type 0x23 starts with the byte '#': binary data after #!END-HEADER all the same, and a comment that
+  // mentions the end marker does not end the header.
+  const { bytes: hash } = caerPacket({ type: 0x23, eventSize: 8, capacity: 1 });
+  const head = '#!AER-DAT3.1\r\n#Note: the header ends at #!END-HEADER\r\n#Source 1: DVS128\r\n#!END-HEADER\r\n';
+  const r = run(concatBytes(latin1(head), hash, p1), { strict: true }, 3);
+  assert.equal(r.error, undefined);
+  assert.deepEqual(r.info.skipped, { type35Packets: 1, type35: 1 });
+  assert.deepEqual([r.info.header?.['headerLines'], r.info.header?.['headerBytes'], r.xs], [4, head.length, [1, 3]]);
+});
+
+test('no events and no size anywhere: 0 x 0; extents are maxima, not the last event', () => {
+  const { bytes: empty } = caerPacket({ type: 1, eventSize: 8, capacity: 0 });
+  const none = run(concatBytes(latin1(BARE), empty));
+  assert.deepEqual([none.info.width, none.info.height], [0, 0]);
+  const falling = caerPolarityPacket([{ x: 9, y: 7, p: 1, t: 1 }, { x: 2, y: 1, p: 0, t: 2 }]);
+  const r = run(concatBytes(latin1(BARE), falling));
+  assert.deepEqual([r.info.width, r.info.height, r.batches[0]!.width, r.batches[0]!.height], [10, 8, 10, 8]);
+});
+
+test('a large packet arriving in chunks under the staging limit (1000 bytes) decodes whole', () => {
+  const n = 2000; // 16 KB of events
+  const big = caerPolarityPacket(Array.from({ length: n }, (_, i) => ({ x: i % 300, y: i % 200, p: i & 1, t: i })));
+  const data = concatBytes(latin1(HEADER), p1, big, p2);
+  const whole = run(data);
+  for (const chunk of [1000, 4095, 300]) {
+    const r = run(data, { strict: true }, chunk);
+    assert.equal(r.error, undefined, `chunk ${chunk}`);
+    assert.deepEqual(r.xs, whole.xs, `chunk ${chunk}`);
+    assert.equal(r.xs.length, 2 + n + 1);
+  }
+});
+
+test('faults say what was expected: magic, version, format, header end, packet header, empty input', () => {
+  const expected = (data: Uint8Array, opts: Partial<Aedat3Options> = {}) => {
+    const r = run(data, opts);
+    const e = (r.error ?? r.warnings[0]) as EventFormatError | FormatWarning | undefined;
+    return r.error instanceof EventFormatError ? r.error.expected : e && (e as FormatWarning).message;
+  };
+  assert.equal(expected(latin1('#!AER-DAT2.0\r\n')), "'#!AER-DAT3.1'");
+  assert.equal(expected(latin1('#!AER-DAT3.0\r\n#!END-HEADER\r\n'), { strict: true }), "'#!AER-DAT3.1'");
+  assert.equal(expected(latin1('#!AER-DAT3.1\r\n#Format: COMPRESSED\r\n#!END-HEADER\r\n')), "'#Format: RAW'");
+  assert.equal(expected(latin1('#!AER-DAT3.1\r\n'), { strict: true }), "a '#!END-HEADER' line");
+  assert.equal(expected(concatBytes(latin1(HEADER), new Uint8Array(28).fill(0xff)), { strict: true }), 'a valid cAER packet header');
+  const empty = run(new Uint8Array(0));
+  assert.ok(empty.error instanceof EventFormatError);
+  assert.equal(empty.error.expected, 'an AEDAT 3.1 file');
+  assert.equal(empty.error.found, 'zero bytes');
+});
+
+test('info() keys only for what the header has; comment lines that merely mention a key or a chip are ignored', () => {
+  const none = run(latin1('#!AER-DAT3.1'));
+  assert.equal('version' in none.info.header!, false, 'no complete line');
+  assert.equal('sensor' in run(concatBytes(latin1(BARE), p1)).info.header!, false);
+  const head = [
+    '#!AER-DAT3.1 ', // trailing space: still 3.1
+    '#Note: converted from #Source 2: DVS128, #Start-Time: 1999',
+    '#Source 1: DAVIS240C',
+    '#Start-Time: 2015-09-18 09:50:42 (TZ+0200)',
+    '#Note #Start-Time: not this one',
+    '#!END-HEADER',
+    '',
+  ].join('\r\n');
+  const r = run(concatBytes(latin1(head), p1), { strict: true });
+  assert.equal(r.error, undefined);
+  assert.deepEqual(r.warnings, []);
+  const h = r.info.header!;
+  assert.deepEqual([h['sensor'], h['Start-Time'], h['Source 1'], r.info.width, r.info.height], ['davis240', '2015-09-18 09:50:42 (TZ+0200)', 'DAVIS240C', 240, 180]);
+});
+
+test('a sink without warn(): non-strict faults are dropped quietly, decoding goes on', () => {
+  const xs: number[] = [];
+  const bad = caerPolarityPacket([{ x: 9, y: 9, p: 1, t: 13 }]);
+  new DataView(bad.buffer).setInt32(4, 0, true);
+  const d = new Aedat3Decoder({ batch: (b) => xs.push(...b.x) }, { source: 'm.aedat3' });
+  assert.doesNotThrow(() => {
+    d.push(concatBytes(latin1('#!AER-DAT3.0\r\n#!END-HEADER\r\n'), p1, bad, p2, p2.subarray(0, 10)));
+    d.end();
+  });
+  assert.deepEqual(xs, [1, 3, 7]);
+});
