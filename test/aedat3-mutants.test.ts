@@ -109,6 +109,15 @@ test('skipped counts: a clean file skips nothing; frames are counted as packets 
   assert.deepEqual(r.info.skipped, { framePackets: 1, frame: 2 });
 });
 
+test('parseCaerHeader: eight little-endian fields at any offset of a buffer', () => {
+  const buf = new Uint8Array(5 + 28);
+  const dv = new DataView(buf.buffer);
+  [0x0102, 0x0080].forEach((v, i) => dv.setInt16(5 + 2 * i, v, true));
+  [36, 4, 7, 9, 8, 3].forEach((v, i) => dv.setInt32(9 + 4 * i, v, true));
+  assert.deepEqual(parseCaerHeader(buf, 5), { eventType: 0x0102, eventSource: 0x80, eventSize: 36, eventTSOffset: 4, eventTSOverflow: 7, eventCapacity: 9, eventNumber: 8, eventValid: 3 });
+  assert.deepEqual(parseCaerHeader(buf.subarray(5)), parseCaerHeader(buf, 5));
+});
+
 test('decodeCaerPolarity: appends the valid events after what the builder holds, returns how many', () => {
   const pkt = caerPolarityPacket([{ x: 5, y: 6, p: 1, t: 7 }, { x: 8, y: 9, p: 0, t: 10, valid: false }, { x: 300, y: 200, p: 0, t: -5 }], { overflow: 2 });
   const out = new BatchBuilder(0, 0, 1);
