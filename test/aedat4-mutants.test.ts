@@ -248,6 +248,10 @@ test('ZSTD bound: malformed frames are errors that say where', () => {
   }
   assert.equal(compressedFrameLength('zstd', zstdFrame({ checksum: true, blocks: [raw(1)] }).subarray(0, 12)), -1, 'checksum cut');
   assert.equal(compressedFrameLength('zstd', bytes(0x28, 0xb5, 0x2f)), -1, 'shorter than a magic');
+  assert.equal(compressedFrameLength('zstd', zstdFrame({ single: true, fcs: 5, blocks: [] })), -1, 'header only, no block header');
+  const reserved = zstdFrame({ single: true, fcs: 1, blocks: [raw(1)] });
+  reserved[6] |= 3 << 1; // block type 3 (reserved), its one byte present
+  assert.equal(compressedFrameLength('zstd', reserved), -1);
   const lastEmpty = zstdFrame({ single: true, fcs: 0, blocks: [raw(0)] }); // ends with its 3-byte block header
   assert.equal(compressedFrameLength('zstd', lastEmpty), lastEmpty.length);
   assert.equal(compressedFrameLength('none', bytes(1, 2, 3)), 3);
