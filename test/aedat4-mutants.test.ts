@@ -930,3 +930,25 @@ test('seek: a corrupt or over-cap packet listed in the table is an error at its 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('decoder faults say what was expected (the text a user reads next to the offset)', () => {
+  const f = a4File({ packets: [[0, evts([1, 1, 1, 1])], [0, bytes(0, 0, 0, 0, 9, 9, 9, 9)]], table: buildDataTable([]) });
+  const expected = (data: Uint8Array, opts = {}) => {
+    const r = decodeChunked(data, undefined, opts);
+    return r.error instanceof EventFormatError ? [r.error.expected, r.error.found] : r.warnings.map((w) => w.message.replace(/^.*?: expected /, ''));
+  };
+  assert.deepEqual(expected(new Uint8Array(0)), ['#!AER-DAT4.0 or an AEDAT 4 IOHeader', 'no data']);
+  assert.deepEqual(expected(f.file.subarray(0, 20)), ['a complete AEDAT 4 header', 'end of input at byte 20']);
+  const garbled = f.file.slice();
+  garbled.fill(0xff, 18, 30);
+  assert.equal(expected(garbled)[0], 'an IOHeader flatbuffer');
+  assert.deepEqual(expected(f.file), ['an EVTS event packet flatbuffer, found packet identifier is not EVTS']);
+  assert.deepEqual(expected(f.file.subarray(0, f.starts[1])), [`more packets and the file data table at byte ${f.tablePos}, found end of input`]);
+  assert.deepEqual(expected(f.file.subarray(0, f.tablePos)), ['an EVTS event packet flatbuffer, found packet identifier is not EVTS', 'the file data table, found end of input']);
+  assert.deepEqual(expected(concatBytes(f.file.subarray(0, f.tablePos), bytes(4, 0, 0, 0, 1, 2, 3, 4))), ['an EVTS event packet flatbuffer, found packet identifier is not EVTS', 'a readable FTAB file data table, found packet identifier is not FTAB']);
+  assert.deepEqual(expected(concatBytes(f.file, bytes(1, 2))), ['an EVTS event packet flatbuffer, found packet identifier is not EVTS', 'end of file after the file data table, found 2 trailing bytes']);
+  const big = a4File({ streams: [{ id: 0, type: 'EVTS', sizeX: '5000', sizeY: '6' }], packets: [] });
+  assert.deepEqual(expected(big.file), ['an events stream sizeX / sizeY of 1..4096, found 5000 x 6']);
+  const cut = a4File({ packets: [[0, evts([1, 1, 1, 1])]] });
+  assert.deepEqual(expected(cut.file.subarray(0, cut.starts[0]! + 5)), ['an 8-byte packet header, found 5 bytes before end of input']);
+});
