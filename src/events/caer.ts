@@ -157,12 +157,12 @@ export function caerFrameSize(h: CaerPacketHeader, payload: Uint8Array): { width
 /** Sensor sizes of chips named in headers (AEDAT 2 AEChip lines, AEDAT 3.1 `#Source` lines, ...). */
 export function sensorSizeFromName(text: string): { width: number; height: number; sensor: string } | undefined {
   const s = text.toLowerCase();
-  if (/davis\s*346|davis346/.test(s)) return { width: 346, height: 260, sensor: 'davis346' };
-  if (/davis\s*240|davis240|sbret10/.test(s)) return { width: 240, height: 180, sensor: 'davis240' };
-  if (/davis\s*640|davis640/.test(s)) return { width: 640, height: 480, sensor: 'davis640' };
-  if (/davis\s*208|davis208/.test(s)) return { width: 208, height: 192, sensor: 'davis208' };
+  if (/davis\s*346/.test(s)) return { width: 346, height: 260, sensor: 'davis346' };
+  if (/davis\s*240|sbret10/.test(s)) return { width: 240, height: 180, sensor: 'davis240' };
+  if (/davis\s*640/.test(s)) return { width: 640, height: 480, sensor: 'davis640' };
+  if (/davis\s*208/.test(s)) return { width: 208, height: 192, sensor: 'davis208' };
   if (/dvxplorer[\s_-]*lite/.test(s)) return { width: 320, height: 240, sensor: 'dvxplorer-lite' };
   if (/dvxplorer/.test(s)) return { width: 640, height: 480, sensor: 'dvxplorer' };
-  if (/dvs\s*128|dvs128/.test(s)) return { width: 128, height: 128, sensor: 'dvs128' };
+  if (/dvs\s*128/.test(s)) return { width: 128, height: 128, sensor: 'dvs128' };
   return undefined;
 }

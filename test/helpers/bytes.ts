@@ -65,3 +65,29 @@ export function feedAll(decoder: { push(b: Uint8Array): void; end(): void }, dat
     return e;
   }
 }
+
+export interface CaerPolarity {
+  x: number;
+  y: number;
+  /** 1 = ON. */
+  p: number;
+  /** The int32 timestamp field (µs, before eventTSOverflow). */
+  t: number;
+  /** The valid bit (default true). */
+  valid?: boolean;
+}
+
+/**
+ * A cAER polarity packet laid out by the AEDAT 3.1 rules (8-byte events: uint32 data with bit 0 valid,
+ * bit 1 polarity, bits 2..16 y, bits 17..31 x; int32 timestamp). `capacity` may exceed the events
+ * (zero-filled unused slots, as libcaer writes).
+ */
+export function caerPolarityPacket(events: readonly CaerPolarity[], opts: { overflow?: number; capacity?: number } = {}): Uint8Array {
+  const valid = events.filter((e) => e.valid !== false).length;
+  const { bytes, view } = caerPacket({ type: 1, eventSize: 8, tsOverflow: opts.overflow ?? 0, capacity: opts.capacity ?? events.length, number: events.length, valid });
+  events.forEach((e, i) => {
+    view.setUint32(28 + i * 8, ((e.x << 17) | (e.y << 2) | (e.p << 1) | (e.valid === false ? 0 : 1)) >>> 0, true);
+    view.setInt32(32 + i * 8, e.t, true);
+  });
+  return bytes;
+}
