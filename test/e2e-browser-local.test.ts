@@ -21,7 +21,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { artifactsDir, CHROMIUM_ARGS } from './helpers/server-helpers.js';
+import { artifactsDir, launchChromium, viewerPage } from './helpers/server-helpers.js';
 import { chromiumPath, CHROMIUM_MISSING } from './helpers/chromium.js';
 import { installCanvasHash, type CanvasHash } from './helpers/canvas-hash.js';
 import { sharedRecording } from './helpers/shared.js';
@@ -80,19 +80,16 @@ test('static dist/web in Chromium: open a shared AEDAT 4 and AEDAT 2, segmented 
   buildWeb();
   const manifest = parseManifest(readFileSync(join(WEB, 'models', 'demo.json'), 'utf8'), 'demo.json');
   const T = manifest.model.T;
-  const { chromium: pw } = await import('playwright-core');
   const { url, close } = await serveStatic(WEB);
-  const browser = await pw.launch({ executablePath: chromium, args: CHROMIUM_ARGS, headless: true });
+  const browser = await launchChromium(chromium!);
   await initBackend(undefined, false);
   const { model } = loadCheckpoint(join('pipelines', manifest.model.checkpoint!), { set: { size: manifest.framing.size }, bnPolicy: manifest.model.bnPolicy as 'last' });
   try {
     for (const name of RECORDINGS) {
       const file = sharedRecording(name)!;
-      const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
-      const errors: string[] = [];
+      const { page, errors } = await viewerPage(browser);
       const requests: string[] = [];
       let sockets = 0;
-      page.on('pageerror', (e) => errors.push(e.message));
       page.on('request', (r) => requests.push(new URL(r.url()).pathname));
       page.on('websocket', () => sockets++);
       await page.goto(url);
@@ -181,13 +178,10 @@ test('static dist/web in Chromium: open a shared AEDAT 4 and AEDAT 2, segmented 
 
 test('live viewer (evstream run demo): Open recording closes the websocket and segments the file in the page', { skip: !chromium ? CHROMIUM_MISSING : missing.length ? `shared recordings absent: ${missing.join(', ')}` : false, timeout: 240_000 }, async () => {
   buildWeb();
-  const { chromium: pw } = await import('playwright-core');
   const run = await runPipeline(applyOverrides(loadPipeline('demo'), { port: 0 }), { log: () => {} });
-  const browser = await pw.launch({ executablePath: chromium, args: CHROMIUM_ARGS, headless: true });
+  const browser = await launchChromium(chromium!);
   try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
+    const { page, errors } = await viewerPage(browser);
     await page.goto(run.url!);
     // live first: frames arrive over the websocket
     await page.waitForFunction(() => window.evstream.framesReceived >= 2, undefined, { timeout: 30_000 });

@@ -13,7 +13,7 @@ import { loadPipeline, applyOverrides, resolveIn } from '../src/pipeline/config.
 import { runPipeline } from '../src/server/live-run.js';
 import { readEventFile } from '../src/events/read-file.js';
 import { Evt3Writer } from '../src/events/prophesee/evt3-writer.js';
-import { chromiumPath, CHROMIUM_ARGS, CHROMIUM_MISSING } from './helpers/server-helpers.js';
+import { chromiumPath, CHROMIUM_MISSING, launchChromium, viewerPage } from './helpers/server-helpers.js';
 import { installCanvasHash } from './helpers/canvas-hash.js';
 
 const chromium = chromiumPath();
@@ -35,12 +35,9 @@ test('viewer in Chromium on a Prophesee EVT 3.0 source: frames flow and the over
   const cfg = applyOverrides(demo, { source: raw, port: 0, fit: 'crop' });
   const log: string[] = [];
   const run = await runPipeline(cfg, { log: (l) => log.push(l) });
-  const { chromium: pw } = await import('playwright-core');
-  const browser = await pw.launch({ executablePath: chromium, args: CHROMIUM_ARGS, headless: true });
+  const browser = await launchChromium(chromium!);
   try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
+    const { page, errors } = await viewerPage(browser);
     await page.goto(run.url!);
     await page.waitForFunction(() => window.evstream.framesReceived >= 10, undefined, { timeout: 60_000 });
     // the overlay's hash is defined once in the page and polled there (no fixed sleeps)

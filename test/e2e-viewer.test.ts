@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { loadPipeline, applyOverrides } from '../src/pipeline/config.js';
 import { runPipeline } from '../src/server/live-run.js';
-import { artifactsDir, chromiumPath, CHROMIUM_ARGS } from './helpers/server-helpers.js';
+import { artifactsDir, chromiumPath, launchChromium, viewerPage } from './helpers/server-helpers.js';
 import { installCanvasHash, type CanvasHash } from './helpers/canvas-hash.js';
 
 const chromium = chromiumPath();
@@ -47,18 +47,15 @@ fetch('http://${base}/api/control', { method: 'POST', mode: 'no-cors', headers: 
 }
 
 test('viewer in Chromium: live frames, overlay, spike-rate bars, pause and reset; other origins and rebinding refused', { skip: chromium ? false : 'Chromium not installed (apt-get install chromium); CI installs it', timeout: 120_000 }, async () => {
-  const { chromium: pw } = await import('playwright-core');
   // viewer.lan: a LAN name the user allowed (--allow-host), as a DNS name for this machine
   const cfg = applyOverrides(loadPipeline('demo'), { port: 0, allowHosts: ['viewer.lan'] });
   const log: string[] = [];
   const run = await runPipeline(cfg, { log: (l) => log.push(l) });
   // evil.example resolves to this machine, as after a DNS rebinding
-  const browser = await pw.launch({ executablePath: chromium, args: [...CHROMIUM_ARGS, '--host-resolver-rules=MAP evil.example 127.0.0.1, MAP viewer.lan 127.0.0.1'], headless: true });
+  const browser = await launchChromium(chromium!, ['--host-resolver-rules=MAP evil.example 127.0.0.1, MAP viewer.lan 127.0.0.1']);
   let evil: Server | undefined;
   try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
+    const { page, errors } = await viewerPage(browser);
     const view = () => page.evaluate(() => (window.evstream as ViewState));
     const t0 = Date.now();
     await page.goto(run.url!);

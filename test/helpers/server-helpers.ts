@@ -8,6 +8,7 @@ import type { LiveController } from '../../src/server/types.js';
 import type { ControlCommand, FrameResult, PipelineStatus } from '../../src/pipeline/runner.js';
 import type { SourceStatus } from '../../src/pipeline/source.js';
 import { parsePipeline, packageRoot } from '../../src/pipeline/config.js';
+import type { Browser, Page } from 'playwright-core';
 
 export const ROOT = packageRoot();
 export const ARTIFACTS = join(ROOT, 'test-artifacts');
@@ -171,6 +172,20 @@ export async function waitFor(pred: () => boolean | Promise<boolean>, timeoutMs 
 export { chromiumPath, CHROMIUM_MISSING } from './chromium.js';
 
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+
+/** Headless Chromium at `path` (playwright-core) with CHROMIUM_ARGS and any `extraArgs`. */
+export async function launchChromium(path: string, extraArgs: string[] = []): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({ executablePath: path, args: [...CHROMIUM_ARGS, ...extraArgs], headless: true });
+}
+
+/** A viewer-sized page that collects its uncaught errors (a test asserts `errors` is empty at the end). */
+export async function viewerPage(browser: Browser): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  return { page, errors };
+}
 
 /** The compiled test folder (dist/test): this module lives in its helpers/ subfolder. */
 export const TEST_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
