@@ -5,7 +5,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,16 +23,8 @@ import {
 } from '../src/events/aedat4/index.js';
 import { Builder } from 'flatbuffers';
 import { buildIoHeader, encodeEventPacket, parseDataTable, parseInfoXml } from '../src/events/aedat4/format.js';
-import { concatBytes, decodeChunked, statsOf, syntheticEvents } from './helpers/aedat4-helpers.js';
+import { concatBytes, decodeChunked, le32, lz4napiFrame, statsOf, syntheticEvents } from './helpers/aedat4-helpers.js';
 
-const require = createRequire(import.meta.url);
-const lz4napi = require('lz4-napi') as { compressFrameSync(b: Buffer): Buffer };
-
-const le32 = (v: number): Uint8Array => {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, v >>> 0, true);
-  return b;
-};
 
 /** One ZSTD frame of RLE blocks (4 bytes each, 128 KiB regenerated each), no content size: a bomb. */
 function zstdRleBomb(totalBytes: number): Uint8Array {
@@ -55,7 +46,7 @@ function zstdRleBomb(totalBytes: number): Uint8Array {
 
 /** One LZ4 frame of `blocks` copies of a compressed 64 KiB block of zeros (ratio ~250:1). */
 function lz4Bomb(blocks: number): Uint8Array {
-  const one = new Uint8Array(lz4napi.compressFrameSync(Buffer.alloc(64 * 1024)));
+  const one = lz4napiFrame(new Uint8Array(64 * 1024));
   assert.equal(one[4]! & 0x1c, 0, 'no checksums in lz4-napi frames (the copied blocks stay valid)');
   const header = one.subarray(0, 7);
   const blockLen = new DataView(one.buffer, one.byteOffset).getUint32(7, true);

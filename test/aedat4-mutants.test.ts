@@ -7,7 +7,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,16 +37,8 @@ import {
   parseIoHeader,
   type DataTableEntry,
 } from '../src/events/aedat4/format.js';
-import { concatBytes, decodeChunked } from './helpers/aedat4-helpers.js';
+import { concatBytes, decodeChunked, le32, lz4napiFrame } from './helpers/aedat4-helpers.js';
 
-const require = createRequire(import.meta.url);
-const lz4napi = require('lz4-napi') as { compressFrameSync(b: Buffer): Buffer };
-
-const le32 = (v: number): Uint8Array => {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, v >>> 0, true);
-  return b;
-};
 const bytes = (...v: number[]) => new Uint8Array(v);
 const ascii = (s: string) => new TextEncoder().encode(s);
 /** `fn` throws an Error whose message (not its `Error: ` string form) matches `re`. */
@@ -260,7 +251,7 @@ test('ZSTD bound: malformed frames are errors that say where', () => {
 
 test('packetDecompressor: the cap is inclusive, the error carries bound and cap, kinds map to their algorithm', async () => {
   const raw = new Uint8Array(5000).map((_, i) => (i * 7) & 0xff);
-  const lz4 = new Uint8Array(lz4napi.compressFrameSync(Buffer.from(raw)));
+  const lz4 = lz4napiFrame(raw);
   const bound = decompressedBound('lz4', lz4).bytes;
   for (const kind of ['lz4', 'lz4_high'] as const) {
     assert.deepEqual(new Uint8Array(packetDecompressor(kind, { maxBytes: bound })(lz4)), raw);
@@ -614,7 +605,7 @@ test('a table region over 64 MiB is skipped unchecked (not buffered, no warning)
 
 test('decompression faults say what frame was refused', async () => {
   const raw = evts([1, 1, 1, 1], [2, 2, 2, 0]);
-  const lz4 = new Uint8Array(lz4napi.compressFrameSync(Buffer.from(raw)));
+  const lz4 = lz4napiFrame(raw);
   const xml = infoXml([{ id: 0, type: 'EVTS', sizeX: '8', sizeY: '6' }]);
   const header = buildIoHeader('lz4', -1, xml);
   const packet = (payload: Uint8Array) => concatBytes(le32(0), le32(payload.length), payload);
@@ -910,17 +901,17 @@ test('seek: a corrupt or over-cap packet listed in the table is an error at its 
     await assert.rejects(collect(readAedat4Range(path, 0, 10, { useDataTable: false, strict: true })), (e: unknown) => e instanceof EventFormatError && e.kind === 'corrupt-packet');
     // LZ4 file whose second packet announces 128 MiB of content: refused before decompressing
     const raw = evts([1, 1, 1, 1]);
-    const good = new Uint8Array(lz4napi.compressFrameSync(Buffer.from(raw)));
+    const good = lz4napiFrame(raw);
     const bomb = lz4Frame({ contentSize: 128 * 1024 * 1024, blocks: [{ raw: 1 }] });
     const xml = infoXml([{ id: 0, type: 'EVTS', sizeX: '8', sizeY: '6' }]);
     const headerLength = buildIoHeader('lz4', -1, xml).length;
     const p1 = VERSION.length + headerLength;
     const p2 = p1 + 8 + good.length;
     const tablePos = p2 + 8 + bomb.length;
-    const table = new Uint8Array(lz4napi.compressFrameSync(Buffer.from(buildDataTable([
+    const table = lz4napiFrame(buildDataTable([
       { byteOffset: p1 + 8, streamId: 0, size: good.length, numElements: 1, timestampStart: 1, timestampEnd: 1 },
       { byteOffset: p2 + 8, streamId: 0, size: bomb.length, numElements: 1, timestampStart: 2, timestampEnd: 2 },
-    ]))));
+    ]));
     const packet = (p: Uint8Array) => concatBytes(le32(0), le32(p.length), p);
     const bombPath = join(dir, 'bomb.aedat4');
     writeFileSync(bombPath, concatBytes(VERSION, buildIoHeader('lz4', tablePos, xml), packet(good), packet(bomb), table));

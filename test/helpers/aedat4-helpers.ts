@@ -3,6 +3,21 @@ import type { EventBatch } from '../../src/events/types.js';
 import type { FormatWarning } from '../../src/events/errors.js';
 import { Aedat4Decoder, type Aedat4DecoderOptions } from '../../src/events/aedat4/index.js';
 import { EventStats as RunningStats } from '../../src/events/stats.js';
+import { createRequire } from 'node:module';
+
+const lz4napi = createRequire(import.meta.url)('lz4-napi') as { compressFrameSync(b: Buffer): Buffer };
+
+/** One LZ4 frame of `raw` by lz4-napi (the native library, independent of the decoders under test). */
+export function lz4napiFrame(raw: Uint8Array): Uint8Array {
+  return new Uint8Array(lz4napi.compressFrameSync(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)));
+}
+
+/** A little-endian uint32 as 4 bytes. */
+export function le32(v: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, v >>> 0, true);
+  return b;
+}
 
 export interface EventStats {
   count: number;
