@@ -18,24 +18,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { artifactsDir, launchChromium, viewerPage } from './helpers/server-helpers.js';
 import { chromiumPath, CHROMIUM_MISSING } from './helpers/chromium.js';
 import { installCanvasHash, type CanvasHash } from './helpers/canvas-hash.js';
 import { sharedRecording } from './helpers/shared.js';
 import { serveStatic } from './helpers/static-server.js';
-import { decodeEventBytes } from '../src/events/index.js';
-import { FrameBinner } from '../src/framing/binner.js';
-import type { Frame } from '../src/framing/frame.js';
-import { binOptionsOf } from '../src/pipeline/frame-options.js';
-import { modelInput } from '../src/web/frame-stream.js';
-import { parseManifest } from '../src/web/manifest.js';
-import { loadCheckpoint } from '../src/snn/checkpoint.js';
-import { createSession } from '../src/snn/engines/index.js';
-import { initBackend } from '../src/snn/backend.js';
-import { argmaxClasses } from '../src/train/metrics.js';
+import { buildWebOnce, manifestModel, WEB_ROOT, pageParity, webManifest, type PageLocalState } from './helpers/browser-local.js';
 import { applyOverrides, loadPipeline } from '../src/pipeline/config.js';
 import { runPipeline } from '../src/server/live-run.js';
 
@@ -47,43 +36,15 @@ declare const document: any;
 const chromium = chromiumPath();
 const RECORDINGS = ['dvs-lz4-sample.aedat4', 'davis240-translboxes.aedat'];
 const missing = RECORDINGS.filter((r) => !sharedRecording(r));
-const WEB = join(process.cwd(), 'dist', 'web');
-
-interface LocalState {
-  backend: string | null;
-  framesProcessed: number;
-  pass: number;
-  first: { index: number; t0: number; logits: number[] }[];
-  error: string | null;
-}
-
-let built = false;
-/** dist/web as the code now is (the build takes a few seconds; once per file). */
-function buildWeb(): void {
-  if (!built) execFileSync(process.execPath, [join('scripts', 'build-web.mjs')], { stdio: 'inherit' });
-  built = true;
-}
-
-/** The first `n` model inputs of a recording, binned in Node as the page's manifest says. */
-function nodeFrames(file: string, framing: ReturnType<typeof parseManifest>['framing'], n: number): { index: number; input: Float32Array }[] {
-  const binner = new FrameBinner(binOptionsOf(framing));
-  const out: { index: number; input: Float32Array }[] = [];
-  const emit = (f: Frame): void => {
-    if (out.length < n) out.push({ index: f.index, input: modelInput(f, framing) });
-  };
-  decodeEventBytes(new Uint8Array(readFileSync(file)), (b) => binner.push(b, emit), { source: file });
-  binner.flush(emit);
-  return out;
-}
+const WEB = WEB_ROOT;
 
 test('static dist/web in Chromium: open a shared AEDAT 4 and AEDAT 2, segmented in the page (no server, no /api, no /ws), class maps = Node engine', { skip: !chromium ? CHROMIUM_MISSING : missing.length ? `shared recordings absent: ${missing.join(', ')}` : false, timeout: 240_000 }, async () => {
-  buildWeb();
-  const manifest = parseManifest(readFileSync(join(WEB, 'models', 'demo.json'), 'utf8'), 'demo.json');
+  buildWebOnce();
+  const manifest = webManifest(WEB);
   const T = manifest.model.T;
   const { url, close } = await serveStatic(WEB);
   const browser = await launchChromium(chromium!);
-  await initBackend(undefined, false);
-  const { model } = loadCheckpoint(join('pipelines', manifest.model.checkpoint!), { set: { size: manifest.framing.size }, bnPolicy: manifest.model.bnPolicy as 'last' });
+  const model = await manifestModel(manifest);
   try {
     for (const name of RECORDINGS) {
       const file = sharedRecording(name)!;
@@ -104,7 +65,7 @@ test('static dist/web in Chromium: open a shared AEDAT 4 and AEDAT 2, segmented 
       const firstMs = Date.now() - t0;
       const o1: CanvasHash = await page.evaluate(() => window.canvasHash('overlay'));
       await page.waitForFunction(() => Number(document.body.dataset.framesProcessed) >= 20 || window.evstream.local?.error, undefined, { timeout: 60_000 });
-      const st: LocalState = await page.evaluate(() => window.evstream.local);
+      const st: PageLocalState = await page.evaluate(() => window.evstream.local);
       assert.equal(st.error, null);
       assert.ok(st.framesProcessed >= 20, `${name}: ${st.framesProcessed} frames`);
       const backend = await page.evaluate(() => document.body.dataset.backend);
@@ -132,26 +93,7 @@ test('static dist/web in Chromium: open a shared AEDAT 4 and AEDAT 2, segmented 
 
       // parity with the Node engine on the first T frames (after the page's reset at the start)
       assert.equal(st.first.length, T);
-      const ref = nodeFrames(file, manifest.framing, T);
-      const session = createSession(model, { engine: 'onnx', horizon: T, bnPolicy: manifest.model.bnPolicy as 'last', log: () => {} });
-      const plane = manifest.framing.size[0] * manifest.framing.size[1];
-      let agree = 0;
-      let maxDiff = 0;
-      try {
-        for (let k = 0; k < T; k++) {
-          assert.equal(st.first[k]!.index, ref[k]!.index, 'same windows');
-          const r = session.step(ref[k]!.input);
-          const web = Float32Array.from(st.first[k]!.logits);
-          assert.equal(web.length, r.logits.length);
-          for (let i = 0; i < web.length; i++) maxDiff = Math.max(maxDiff, Math.abs(web[i]! - r.logits[i]!));
-          const a = argmaxClasses(web, 1, manifest.model.classes, plane);
-          const b = argmaxClasses(r.logits, 1, manifest.model.classes, plane);
-          for (let i = 0; i < plane; i++) if (a[i] === b[i]) agree++;
-        }
-      } finally {
-        session.dispose();
-      }
-      const share = agree / (T * plane);
+      const { share, maxDiff } = pageParity(st.first, file, manifest, model);
       console.log(`${name}: ${backend}, first frame ${firstMs} ms after setInputFiles, ${st.framesProcessed} frames (${st.pass} passes); parity over ${T} frames: argmax agreement ${(100 * share).toFixed(3)} %, max |logit diff| ${maxDiff.toExponential(2)}`);
       assert.ok(share >= 0.999, `argmax agreement ${share}`);
       await page.close();
@@ -177,7 +119,7 @@ test('static dist/web in Chromium: open a shared AEDAT 4 and AEDAT 2, segmented 
 });
 
 test('live viewer (evstream run demo): Open recording closes the websocket and segments the file in the page', { skip: !chromium ? CHROMIUM_MISSING : missing.length ? `shared recordings absent: ${missing.join(', ')}` : false, timeout: 240_000 }, async () => {
-  buildWeb();
+  buildWebOnce();
   const run = await runPipeline(applyOverrides(loadPipeline('demo'), { port: 0 }), { log: () => {} });
   const browser = await launchChromium(chromium!);
   try {

@@ -3,7 +3,8 @@
  * live page (src/server/plugins/static.ts), byte for byte with the MIME types browsers require (a .wasm
  * must be application/wasm for streaming compilation, an .mjs JavaScript), nothing else of that folder
  * (its static index.html, which opens no websocket, must not replace the live page), and nothing at all
- * with `localRoot: false`.
+ * with `localRoot: false`. Every viewer file carries COOP same-origin + COEP require-corp (cross-origin
+ * isolation: onnxruntime-web may then use wasm threads).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -36,10 +37,12 @@ test('the live server serves local/ and models/ of the static build, with browse
       ['/local/ort/a.wasm', /^application\/wasm$/],
       ['/models/m.json', /json/],
     ];
-    for (const [url, type] of expect) {
+    for (const [url, type] of [...expect, ['/', /html/] as [string, RegExp], ['/app.js', /javascript/] as [string, RegExp]]) {
       const r = await get(url);
       assert.equal(r.statusCode, 200, url);
       assert.match(r.headers['content-type'] as string, type, url);
+      // the viewer's files are served cross-origin isolated (wasm threads for the open-recording model)
+      assert.deepEqual([r.headers['cross-origin-opener-policy'], r.headers['cross-origin-embedder-policy']], ['same-origin', 'require-corp'], url);
     }
     assert.deepEqual([...(await get('/local/ort/a.wasm')).rawPayload], [0, 97, 115, 109, 1, 0, 0, 0]);
     const page = await get('/');

@@ -274,7 +274,8 @@ async function openRecording(file) {
   if (ws) { ws.onclose = null; ws.close(); ws = null; }
   view.mode = 'local';
   setState(els.conn, 'connecting', `local: loading model`);
-  local?.stop();
+  // the previous file's run ends its current frame first: nothing of it is drawn or counted after this
+  if (local) { local.stop(); await local.done; local = null; }
   try {
     const { LocalRun } = await import('./local/local.js');
     local = await LocalRun.open(file, {

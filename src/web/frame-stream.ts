@@ -31,6 +31,8 @@ export interface StreamFramesOptions {
   onWarning?: (w: FormatWarning) => void;
   /** Called once at the end of the stream with what the decoder learned. */
   onInfo?: (info: StreamInfo) => void;
+  /** Called after each chunk is decoded with the bytes read so far (progress; shows the file is read incrementally). */
+  onProgress?: (bytesRead: number) => void;
 }
 
 /** The model input of a frame: a copy (the raw counts stay for display), normalised as the framing says. */
@@ -52,6 +54,7 @@ export async function* streamFrames(stream: ByteChunkStream, framing: FramingCon
   const decoder = new EventBytesDecoder((b) => binner.push(b, emit), { source: o.source, onWarning: o.onWarning });
   const reader = stream.getReader();
   let finished = false;
+  let bytesRead = 0;
   try {
     for (;;) {
       const { done, value } = await reader.read();
@@ -61,7 +64,11 @@ export async function* streamFrames(stream: ByteChunkStream, framing: FramingCon
           const info = decoder.end();
           binner.flush(emit);
           o.onInfo?.(info);
-        } else if (value && value.length > 0) decoder.push(value);
+        } else if (value && value.length > 0) {
+          bytesRead += value.length;
+          decoder.push(value);
+          o.onProgress?.(bytesRead);
+        }
       } catch (err) {
         binner.flush(emit); // frames of the events decoded before the fault come first
         fault = err;

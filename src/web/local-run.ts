@@ -42,6 +42,10 @@ export interface LocalState {
   framesProcessed: number;
   /** Passes over the file started (it loops). */
   pass: number;
+  /** onnxruntime-web's wasm threads (more than 1 only in a cross-origin isolated page). */
+  threads: number;
+  /** Bytes of the file read in the current pass (the file is read as a stream, never whole). */
+  bytesRead: number;
   paused: boolean;
   /** Logits of the first frames after the first reset, for parity checks: frame index, window start, logits. */
   first: { index: number; t0: number; logits: number[] }[];
@@ -143,7 +147,7 @@ export class LocalRun {
   ) {
     this.now = opts.now ?? (() => performance.now());
     this.sleep = opts.sleep ?? realSleep;
-    this.state = { file: file.name, backend, framesProcessed: 0, pass: 0, paused: false, first: [], lastStepMs: NaN, stepMsTotal: 0, error: null, ended: false };
+    this.state = { file: file.name, backend, framesProcessed: 0, pass: 0, threads: 1, bytesRead: 0, paused: false, first: [], lastStepMs: NaN, stepMsTotal: 0, error: null, ended: false };
     document.body.dataset.backend = backend;
     document.body.dataset.framesProcessed = '0';
   }
@@ -161,6 +165,8 @@ export class LocalRun {
       neurons: manifest.layers.map((l) => l.neurons),
     });
     const run = new LocalRun(file, manifest, graph, backend, hooks, opts);
+    run.state.threads = backend === 'wasm' ? Math.max(1, ort.env.wasm.numThreads ?? 1) : 1;
+    document.body.dataset.threads = String(run.state.threads);
     const speed = Number(new URLSearchParams(location.search).get('speed') ?? NaN);
     if (speed >= 0) run.speed = speed;
     run.hello();
@@ -176,7 +182,7 @@ export class LocalRun {
       pipeline: `${m.pipeline} (in this browser)`,
       model: { ...m.model, engine: 'onnx', checkpoint: m.model.checkpoint },
       backend: this.state.backend,
-      backendLabel: `onnxruntime-web ${this.state.backend} · ${f.windowMs} ms windows · ${f.size[1]}×${f.size[0]} · every frame (no drops)`,
+      backendLabel: `onnxruntime-web ${this.state.backend}${this.state.threads > 1 ? ` (${this.state.threads} threads)` : ''} · ${f.windowMs} ms windows · ${f.size[1]}×${f.size[0]} · every frame (no drops)`,
       layers: m.layers,
       classes: m.classes,
       framing: f,
@@ -239,7 +245,14 @@ export class LocalRun {
         this.state.pass++;
         this.anchor = undefined;
         let t0 = NaN;
-        const frames = streamFrames(this.file.stream() as unknown as Parameters<typeof streamFrames>[0], this.manifest.framing, { source: this.file.name, onWarning: (w) => console.warn('evstream:', w) });
+        const frames = streamFrames(this.file.stream() as unknown as Parameters<typeof streamFrames>[0], this.manifest.framing, {
+          source: this.file.name,
+          onWarning: (w) => console.warn('evstream:', w),
+          onProgress: (n) => {
+            this.state.bytesRead = n;
+            document.body.dataset.bytesRead = String(n);
+          },
+        });
         for await (const fr of frames) {
           if (this.stopped) break;
           if (Number.isNaN(t0)) t0 = fr.t0;

@@ -26,14 +26,16 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-export async function serveStatic(root: string): Promise<StaticServer> {
+/** `isolated`: send COOP same-origin + COEP require-corp, as a host configured for cross-origin isolation does. */
+export async function serveStatic(root: string, o: { isolated?: boolean } = {}): Promise<StaticServer> {
+  const isolation = o.isolated ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
   const paths: string[] = [];
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     paths.push(path);
     const file = normalize(join(root, path.endsWith('/') ? `${path}index.html` : path));
     if (!file.startsWith(root) || !statSync(file, { throwIfNoEntry: false })?.isFile()) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+    res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream', ...isolation }).end(readFileSync(file));
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

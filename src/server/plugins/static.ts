@@ -16,6 +16,12 @@ export interface StaticPluginOptions {
 }
 
 const LOCAL_DIRS = ['local', 'models'];
+/**
+ * Cross-origin isolation for the viewer's own files: with it the page may use SharedArrayBuffer, so
+ * onnxruntime-web runs the open-recording model on several wasm threads. Everything the viewer loads is
+ * same-origin, so require-corp blocks nothing it needs.
+ */
+const ISOLATION: Record<string, string> = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
 const MIME: Record<string, string> = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.map': 'application/json' };
 
 /** Files under `dir`, recursively; none when it is absent (or vanishes: scripts/build-web.mjs replaces dist/web while tests run). */
@@ -37,7 +43,7 @@ export const staticPlugin: FastifyPluginAsync<StaticPluginOptions> = async (app,
     wildcard: false,
     cacheControl: false,
     // the viewer is tiny and changes with the code: never cache stale copies in the browser
-    setHeaders: (res) => res.header('cache-control', 'no-store'),
+    setHeaders: (reply) => reply.header('cache-control', 'no-store').headers(ISOLATION),
   });
   const extra = opts.extraRoot;
   if (!extra) return;
@@ -46,6 +52,6 @@ export const staticPlugin: FastifyPluginAsync<StaticPluginOptions> = async (app,
     // Sent as one buffer, not streamed: while the live pipeline runs, its model steps hold the event loop,
     // and a stream's 64 KiB chunks (one loop turn each) took 15 s for ORT's 15 MB wasm; one write drains
     // in the kernel's socket buffer sizes instead.
-    app.get(url, async (_req, reply) => reply.type(MIME[extname(file)] ?? 'application/octet-stream').header('cache-control', 'no-store').send(await readFile(file)));
+    app.get(url, async (_req, reply) => reply.type(MIME[extname(file)] ?? 'application/octet-stream').header('cache-control', 'no-store').headers(ISOLATION).send(await readFile(file)));
   }
 };
