@@ -36,22 +36,25 @@ export async function benchBrowser(): Promise<object[]> {
   if (!chromium) rows.push({ engine: 'onnxruntime-web in Chromium', backend: '-', 'model ms/frame': '-', fps: CHROMIUM_MISSING });
   else {
     const { chromium: pw } = await import('playwright-core');
-    const srv = await serveStatic(web);
-    const browser = await pw.launch({ executablePath: chromium, args: CHROMIUM_ARGS, headless: true });
-    try {
-      const page = await browser.newPage();
-      await page.goto(`${srv.url}?backend=wasm&speed=0`);
-      await page.setInputFiles('[data-testid="open-recording"]', RECORDING);
-      await page.waitForFunction(() => Number(document.body.dataset.framesProcessed ?? 0) >= 10, undefined, { timeout: 180_000 });
-      const read = () => page.evaluate(() => ({ n: window.evstream.local.framesProcessed as number, ms: window.evstream.local.stepMsTotal as number, t: performance.now(), backend: window.evstream.local.backend as string }));
-      const a = await read();
-      await page.waitForTimeout(10_000);
-      const b = await read();
-      const n = b.n - a.n;
-      rows.push({ engine: 'onnxruntime-web in headless Chromium (whole page)', backend: `${b.backend}, 1 thread`, 'model ms/frame': (b.ms - a.ms) / n, fps: (1000 * n) / (b.t - a.t) });
-    } finally {
-      await browser.close();
-      await srv.close();
+    // a plain static server (one wasm thread), then one sending COOP + COEP (cross-origin isolated: ORT's wasm threads)
+    for (const isolated of [false, true]) {
+      const srv = await serveStatic(web, { isolated });
+      const browser = await pw.launch({ executablePath: chromium, args: CHROMIUM_ARGS, headless: true });
+      try {
+        const page = await browser.newPage();
+        await page.goto(`${srv.url}?backend=wasm&speed=0`);
+        await page.setInputFiles('[data-testid="open-recording"]', RECORDING);
+        await page.waitForFunction(() => Number(document.body.dataset.framesProcessed ?? 0) >= 10, undefined, { timeout: 180_000 });
+        const read = () => page.evaluate(() => ({ n: window.evstream.local.framesProcessed as number, ms: window.evstream.local.stepMsTotal as number, t: performance.now(), backend: window.evstream.local.backend as string, threads: window.evstream.local.threads as number }));
+        const a = await read();
+        await page.waitForTimeout(10_000);
+        const b = await read();
+        const n = b.n - a.n;
+        rows.push({ engine: `onnxruntime-web in headless Chromium (whole page${isolated ? ', COOP + COEP' : ''})`, backend: `${b.backend}, ${b.threads} thread${b.threads > 1 ? 's' : ''}`, 'model ms/frame': (b.ms - a.ms) / n, fps: (1000 * n) / (b.t - a.t) });
+      } finally {
+        await browser.close();
+        await srv.close();
+      }
     }
   }
   // Node: the same checkpoint and framing, the onnx engine on frames binned in Node

@@ -144,7 +144,7 @@ function setSpeedSelect(v) {
   if (![...els.speed.options].some((o) => o.value === s)) {
     const o = document.createElement('option');
     o.value = s;
-    o.textContent = `${s}×`;
+    o.textContent = Number(v) === 0 ? 'max' : `${s}×`; // 0: unpaced, as fast as the model runs
     els.speed.append(o);
   }
   els.speed.value = s;
