@@ -21,6 +21,13 @@ import {
 } from '../src/filters/index.js';
 import { batchOf, type EventRow } from './helpers/batches.js';
 import { sharedRecording, skipUnless } from './helpers/shared.js';
+import { runCli } from './helpers/cli.js';
+import { filterArg } from '../src/cli/options.js';
+import { UsageError } from '../src/cli/errors.js';
+import { parsePipeline } from '../src/pipeline/config.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** The kept events of one filter over `rows` in one batch, as rows. */
 function keptRows(f: EventFilter, rows: readonly EventRow[], w = 8, h = 6): EventRow[] {
@@ -317,4 +324,62 @@ test('real DAVIS240 recording: each filter keeps exactly what the naive re-imple
   assert.ok(hotSet.size >= 1, 'the recording has a hot pixel');
   const expectHot = rows.filter(([t, x, y]) => t < t0 + 500_000 || !hotSet.has(`${x},${y}`)).length;
   assert.equal(kept.hot, expectHot);
+});
+
+// ------------------------------------------------------------------ configuration and CLI
+
+test('framing.filters: defaults filled in, each bad field named', () => {
+  const cfg = (filters: unknown) => parsePipeline({ source: { type: 'file', path: 'a' }, framing: { filters } }, '/x', 'p.json');
+  assert.deepEqual(parsePipeline({ source: { type: 'file', path: 'a' } }, '/x').framing.filters, []);
+  assert.deepEqual(cfg([{ type: 'backgroundActivity' }, { type: 'refractory' }, { type: 'hotPixel', k: 4 }]).framing.filters, [
+    { type: 'backgroundActivity', windowUs: 10_000 },
+    { type: 'refractory', periodUs: 100 },
+    { type: 'hotPixel', k: 4 },
+  ]);
+  assert.throws(() => cfg([{ type: 'refractory', periodUs: 0 }]), /p\.json: \/framing\/filters\/0\/periodUs must be > 0/);
+  assert.throws(() => cfg([{ type: 'refractory' }, { type: 'backgroundActivity', periodUs: 5 }]), /\/framing\/filters\/1\/periodUs is not a known field/);
+  assert.throws(() => cfg([{ type: 'median' }]), /\/framing\/filters\/0\/type must be one of "backgroundActivity", "hotPixel", "refractory"/);
+  assert.throws(() => cfg([{ windowUs: 5 }]), /p\.json: \/framing\/filters\/0\/type is required$/);
+  assert.throws(() => cfg([{ type: 'hotPixel', pixels: [[1]] }]), /\/framing\/filters\/0\/pixels\/0 must NOT have fewer than 2 items/);
+});
+
+test('--filter items: short names, defaults, numbers, and one-line refusals', () => {
+  assert.deepEqual(filterArg('baf', '--filter'), { type: 'backgroundActivity', windowUs: 10_000 });
+  assert.deepEqual(filterArg('baf:2500', '--filter'), { type: 'backgroundActivity', windowUs: 2500 });
+  assert.deepEqual(filterArg('refractory:1000', '--filter'), { type: 'refractory', periodUs: 1000 });
+  assert.deepEqual(filterArg('refractory', '--filter'), { type: 'refractory', periodUs: 100 });
+  assert.deepEqual(filterArg('hot', '--filter'), { type: 'hotPixel' });
+  assert.deepEqual(filterArg('hot:0', '--filter'), { type: 'hotPixel', learnUs: 0 });
+  assert.deepEqual(filterArg('hotPixel:200000:3', '--filter'), { type: 'hotPixel', learnUs: 200_000, k: 3 });
+  for (const bad of ['bof', 'baf:0', 'baf:-1', 'baf:', 'baf:1:2', 'refractory:x', 'hot:1:0', 'hot:1:2:3', ''])
+    assert.throws(() => filterArg(bad, '--filter'), (e: unknown) => e instanceof UsageError && e.message.startsWith('--filter must be baf[:windowUs]'), bad);
+});
+
+test('evstream info / frames --filter: kept counts per filter, frames built from the kept events', { skip: skipUnless(sharedRecording(DAVIS), DAVIS) }, async () => {
+  const path = sharedRecording(DAVIS)!;
+  const r = await runCli(['info', path, '--json', '--filter', 'baf:10000,refractory:1000', '--filter', 'hot']);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as { events: number; filters: { filter: string; in: number; kept: number }[] };
+  assert.equal(j.events, 162771, 'info still describes the file');
+  // the same chain in process (each filter's kept counts are checked against naive ones above)
+  const chain = new FilterChain([{ type: 'backgroundActivity', windowUs: 10_000 }, { type: 'refractory', periodUs: 1000 }, { type: 'hotPixel' }]);
+  await readEventFile(path, (b) => void chain.apply(b));
+  assert.deepEqual(j.filters.map((f) => [f.filter, f.in, f.kept]), chain.report().map((f) => [f.filter, f.in, f.kept]));
+  assert.ok(j.filters[0]!.kept < j.filters[0]!.in && j.filters[1]!.in === j.filters[0]!.kept);
+
+  const dir = mkdtempSync(join(tmpdir(), 'evstream-filters-'));
+  try {
+    const out = join(dir, 'f.npy');
+    const fr = await runCli(['frames', path, '--out', out, '--filter', 'baf']);
+    assert.equal(fr.code, 0, fr.stderr);
+    assert.match(fr.stderr, /frames: backgroundActivity\(windowUs=10000\) kept (\d+) of 162771 events/);
+    const kept = Number(/kept (\d+) of/.exec(fr.stderr)![1]);
+    // float32 counts after the 128-byte header sum to the events kept
+    const bytes = readFileSync(out);
+    const counts = new Float32Array(bytes.buffer.slice(bytes.byteOffset + 128, bytes.byteOffset + bytes.length));
+    assert.equal(counts.reduce((s, v) => s + v, 0), kept);
+    assert.equal(kept, j.filters[0]!.kept);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
