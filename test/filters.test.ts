@@ -25,6 +25,8 @@ import { runCli } from './helpers/cli.js';
 import { filterArg } from '../src/cli/options.js';
 import { UsageError } from '../src/cli/errors.js';
 import { parsePipeline } from '../src/pipeline/config.js';
+import { Pipeline } from '../src/pipeline/runner.js';
+import { VirtualClock } from './helpers/virtual-time.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -381,5 +383,38 @@ test('evstream info / frames --filter: kept counts per filter, frames built from
     assert.equal(kept, j.filters[0]!.kept);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('pipeline: framing.filters run before binning; the recorder stream stays unfiltered; status counts each filter', { skip: skipUnless(sharedRecording(DAVIS), DAVIS) }, async () => {
+  const path = sharedRecording(DAVIS)!;
+  const cfg = parsePipeline(
+    {
+      source: { type: 'file', path, speed: 100, loop: false },
+      framing: { windowMs: 50, size: [16, 16], filters: [{ type: 'backgroundActivity', windowUs: 10_000 }, { type: 'refractory', periodUs: 1000 }] },
+      model: { arch: 'spiking-fcn', checkpoint: null, width: 0.0625, T: 1, seed: 1 },
+      runtime: { dropPolicy: 'merge' },
+      sinks: { viewer: { enabled: false } },
+    },
+    '/',
+  );
+  const clock = new VirtualClock();
+  const p = await Pipeline.create(cfg, { scheduler: clock.scheduler });
+  let raw = 0;
+  let binned = 0;
+  let done = false;
+  p.events$.subscribe((b) => (raw += b.length));
+  p.results$.subscribe({ next: (r) => (binned += r.events), complete: () => (done = true) });
+  p.start();
+  try {
+    await clock.run({ until: () => done, what: 'the source to end', realTimeoutMs: 60_000 });
+    const chain = new FilterChain(cfg.framing.filters!);
+    await readEventFile(path, (b) => void chain.apply(b));
+    const want = chain.report().map((r) => ({ filter: r.filter, in: r.in, kept: r.kept, outside: 0 }));
+    assert.deepEqual(p.status().filters, want);
+    assert.equal(raw, 162771, 'the recorder sees every event');
+    assert.equal(binned, want[1]!.kept, 'frames (merged, none dropped) hold exactly the kept events');
+  } finally {
+    p.stop();
   }
 });
