@@ -1,7 +1,7 @@
 /**
  * The import direction of src/, enforced: a folder imports only folders below it, and no file cycles.
  *
- *   util, labels  <-  events  <-  { sources, framing, sim }  <-  snn  <-  { pipeline, train }  <-  { server, web }  <-  cli
+ *   util, labels  <-  events  <-  filters  <-  { sources, framing, sim }  <-  snn  <-  { pipeline, train }  <-  { server, web }  <-  cli
  *
  * web (the in-browser pipeline, bundled into dist/web) sits beside server: neither imports the other.
  *
@@ -17,6 +17,8 @@ const FLOORS: Record<string, number> = {
   util: 0,
   labels: 0,
   events: 1,
+  // denoising operators (issue 16): batches in, batches out; framing and the pipeline apply them
+  filters: 1.5,
   sources: 2,
   framing: 2,
   sim: 2,

@@ -17,6 +17,7 @@ import { statSync } from 'node:fs';
 import { checkInputFile, InputFileError } from '../util/input-error.js';
 import { SCENE_PRESETS, type ScenePresetName } from '../sim/presets.js';
 import type { CropRect } from '../framing/frame.js';
+import { DEFAULT_BAF_WINDOW_US, DEFAULT_HOT_K, DEFAULT_HOT_LEARN_US, DEFAULT_REFRACTORY_US, type FilterSpec } from '../filters/index.js';
 import { UsageError } from './errors.js';
 
 export { UsageError };
@@ -289,4 +290,40 @@ export function compressionOption(cmd: Command, help: string, defaultText = 'lz4
 export function sceneOption(cmd: Command, help = 'scene preset', defaultText = 'urban'): Command {
   const scenes = Object.keys(SCENE_PRESETS) as ScenePresetName[];
   return option(cmd, '--scene <name>', `${help}: ${scenes.join(', ')}`, oneOf(scenes), defaultText);
+}
+
+// ------------------------------------------------------------------ denoising filters
+
+const FILTER_NAMES: Record<string, FilterSpec['type']> = {
+  baf: 'backgroundActivity',
+  backgroundActivity: 'backgroundActivity',
+  refractory: 'refractory',
+  hot: 'hotPixel',
+  hotPixel: 'hotPixel',
+};
+
+/**
+ * One `--filter` item: `baf[:windowUs]`, `refractory[:periodUs]`, `hot[:learnUs[:k]]` (µs; absent numbers:
+ * the filters' defaults). The same specs as a pipeline's `framing.filters`.
+ */
+export const filterArg: Parse<FilterSpec> = parser('baf[:windowUs], refractory[:periodUs] or hot[:learnUs[:k]] (µs, numbers > 0)', (text, name) => {
+  const [head = '', ...rest] = text.split(':');
+  const type = FILTER_NAMES[head.trim()];
+  const nums = rest.map((v) => (v.trim() === '' ? NaN : Number(v)));
+  const max = type === 'hotPixel' ? 2 : 1;
+  const ok = (v: number, i: number) => Number.isFinite(v) && (v > 0 || (type === 'hotPixel' && i === 0 && v === 0));
+  if (type === undefined || nums.length > max || !nums.every(ok)) refuse(name, filterArg.what, text);
+  if (type === 'backgroundActivity') return nums[0] === undefined ? { type, windowUs: DEFAULT_BAF_WINDOW_US } : { type, windowUs: nums[0] };
+  if (type === 'refractory') return nums[0] === undefined ? { type, periodUs: DEFAULT_REFRACTORY_US } : { type, periodUs: nums[0] };
+  return { type, ...(nums[0] !== undefined ? { learnUs: nums[0] } : {}), ...(nums[1] !== undefined ? { k: nums[1] } : {}) };
+});
+
+/** `--filter <spec>` (repeatable, or a comma list): denoising filters applied in the order given. */
+export function filterOption(cmd: Command): Command {
+  return repeatableListOption(
+    cmd,
+    '--filter <spec>',
+    `denoise the events first (repeatable or a comma list, applied in order): baf[:windowUs] (background activity, default ${DEFAULT_BAF_WINDOW_US}), refractory[:periodUs] (default ${DEFAULT_REFRACTORY_US}), hot[:learnUs[:k]] (hot pixels learned over the first ${DEFAULT_HOT_LEARN_US} µs, masked at >= ${DEFAULT_HOT_K} x the mean count; 0 = no learning)`,
+    filterArg,
+  );
 }

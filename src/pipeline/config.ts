@@ -12,6 +12,7 @@ import { loadAjv } from './ajv.js';
 import { MAX_LATENESS_WINDOWS, MIN_WINDOW_US } from '../framing/binner.js';
 import { SPEED_MAX, SPEED_MIN, isValidSpeed } from '../sources/speed.js';
 import { MAX_SENSOR_SIDE } from '../events/types.js';
+import { DEFAULT_BAF_WINDOW_US, DEFAULT_REFRACTORY_US, FILTER_TYPES, type FilterSpec } from '../filters/index.js';
 
 export type SourceConfig =
   | {
@@ -47,6 +48,11 @@ export interface FramingConfig {
    * keeps its largest centred region with the model input's aspect (e.g. 720 x 720 of a 1280 x 720 camera).
    */
   fit: 'stretch' | 'crop';
+  /**
+   * Denoising filters applied in order to the events before binning (src/filters): e.g.
+   * `[{ "type": "hotPixel" }, { "type": "backgroundActivity", "windowUs": 10000 }]`. Absent or []: none.
+   */
+  filters?: FilterSpec[];
 }
 
 export type Encoder = 'direct' | 'poisson';
@@ -135,6 +141,42 @@ const num = (extra: object = {}) => ({ type: 'number', ...extra });
 const int = (extra: object = {}) => ({ type: 'integer', ...extra });
 const nullableStr = { type: ['string', 'null'] };
 
+/** `framing.filters`: one shape per filter type (if/then, so that errors name the field). */
+const FILTERS_SCHEMA = {
+  type: 'array',
+  maxItems: 16,
+  default: [],
+  items: {
+    type: 'object',
+    required: ['type'],
+    properties: { type: { enum: FILTER_TYPES } },
+    allOf: [
+      {
+        if: { required: ['type'], properties: { type: { const: 'backgroundActivity' } } },
+        then: { additionalProperties: false, properties: { type: {}, windowUs: num({ exclusiveMinimum: 0, maximum: 10_000_000, default: DEFAULT_BAF_WINDOW_US }) } },
+      },
+      {
+        if: { required: ['type'], properties: { type: { const: 'refractory' } } },
+        then: { additionalProperties: false, properties: { type: {}, periodUs: num({ exclusiveMinimum: 0, maximum: 10_000_000, default: DEFAULT_REFRACTORY_US }) } },
+      },
+      {
+        if: { required: ['type'], properties: { type: { const: 'hotPixel' } } },
+        then: {
+          additionalProperties: false,
+          properties: {
+            type: {},
+            // absent: the filter's defaults (src/filters/hot-pixel.ts), kept in one place
+            learnUs: num({ minimum: 0, maximum: 600_000_000 }),
+            k: num({ exclusiveMinimum: 0 }),
+            rateHz: num({ exclusiveMinimum: 0 }),
+            pixels: { type: 'array', maxItems: 65536, items: { type: 'array', items: int({ minimum: 0, maximum: MAX_SENSOR_SIDE - 1 }), minItems: 2, maxItems: 2 } },
+          },
+        },
+      },
+    ],
+  },
+} as const;
+
 /** JSON schema of a pipeline file (defaults filled in by ajv's useDefaults). */
 export const PIPELINE_SCHEMA = {
   $id: 'evstream/pipeline',
@@ -196,6 +238,7 @@ export const PIPELINE_SCHEMA = {
         normalize: { type: 'boolean', default: true },
         latenessMs: num({ minimum: 0, default: 0 }),
         fit: { enum: ['stretch', 'crop'], default: 'stretch' },
+        filters: FILTERS_SCHEMA,
       },
     },
     model: {

@@ -1,7 +1,7 @@
 /**
  * The live pipeline: one RxJS chain
  *
- *   source (paced file / DV TCP) -> binFrames -> boundedStep(SNN session) -> share() -> sinks
+ *   source (paced file / DV TCP) -> [framing.filters] -> binFrames -> boundedStep(SNN session) -> share() -> sinks
  *
  * The model stage never queues without bound (see bounded-step.ts); frames are stepped in event-time
  * order, so the membranes always advance forward in time. Dropped frames are counted and reported.
@@ -9,6 +9,7 @@
 import { Observable, Subject, Subscription, filter, share, tap, type SchedulerLike } from 'rxjs';
 import { existsSync } from 'node:fs';
 import { binFrames } from '../framing/bin-frames.js';
+import { FilterChain, filterChain } from '../filters/index.js';
 import { normalizeMinMax } from '../framing/normalize.js';
 import type { Frame } from '../framing/frame.js';
 import { binOptionsOf } from './frame-options.js';
@@ -67,6 +68,8 @@ export interface PipelineStatus {
   model: Omit<ModelInfo, 'layers' | 'backend'> & { layers: { name: string; neurons: number }[] };
   framing: { windowMs: number; size: [number, number]; crop: number[] | null; normalize: boolean };
   frames: { binned: number; processed: number; dropped: number; merged: number; droppedWhilePaused: number; lateEvents: number; timeRebases: number };
+  /** framing.filters, in order: events in and kept so far (absent: no filters). */
+  filters?: { filter: string; in: number; kept: number; outside: number }[];
   dropPolicy: string;
   fps: number;
   inputFps: number;
@@ -123,6 +126,8 @@ export class Pipeline {
   /** The run's log (sinks report through it too). */
   readonly log: (line: string) => void;
   private readonly stepScheduler: SchedulerLike | undefined;
+  /** framing.filters of the running chain (made by chain(): fresh state per run). */
+  private filters: FilterChain | undefined;
 
   private constructor(
     readonly cfg: PipelineConfig,
@@ -165,8 +170,12 @@ export class Pipeline {
     const live = this.source.kind === 'live';
     const events$ = live ? this.source.events$.pipe(continuousTime(2_000_000, () => this.timeRebases++)) : this.source.events$;
     const input = this.input;
+    const specs = this.cfg.framing.filters ?? [];
+    const filters = (this.filters = specs.length ? new FilterChain(specs) : undefined);
     return events$.pipe(
+      // the recorder gets the events as they came (before the filters)
       tap({ next: (b) => input.next(b), error: (e: unknown) => input.error(e), complete: () => input.complete() }),
+      (src: Observable<EventBatch>) => (filters ? src.pipe(filterChain(filters)) : src),
       binFrames(binOptionsOf(this.cfg.framing)),
       tap((fr) => {
         this.binned++;
@@ -235,7 +244,9 @@ export class Pipeline {
     if (this.running) return;
     this.running = true;
     const src = this.source;
-    this.log(`evstream: pipeline '${this.cfg.name}': ${describeSource(this.cfg)} -> ${this.cfg.framing.windowMs} ms frames ${this.cfg.framing.size.join('x')} -> ${this.model.info.arch} (width ${this.model.info.width}, T ${this.model.info.T}${this.model.info.untrained ? ', UNTRAINED' : ''}) on ${this.model.info.engine === 'onnx' ? 'onnxruntime' : `tfjs ${this.model.info.backend}`}`);
+    const specs = this.cfg.framing.filters ?? [];
+    const filtered = specs.length ? ` -> ${new FilterChain(specs).label}` : '';
+    this.log(`evstream: pipeline '${this.cfg.name}': ${describeSource(this.cfg)}${filtered} -> ${this.cfg.framing.windowMs} ms frames ${this.cfg.framing.size.join('x')} -> ${this.model.info.arch} (width ${this.model.info.width}, T ${this.model.info.T}${this.model.info.untrained ? ', UNTRAINED' : ''}) on ${this.model.info.engine === 'onnx' ? 'onnxruntime' : `tfjs ${this.model.info.backend}`}`);
     this.sub = this.chain().subscribe({
       next: (r) => {
         this.latest = r;
@@ -291,6 +302,7 @@ export class Pipeline {
       backend: info.backend,
       model: { ...info, layers: info.layers.map((l) => ({ name: l.name, neurons: l.neurons })) },
       framing: { windowMs: this.cfg.framing.windowMs, size: this.cfg.framing.size, crop: this.cfg.framing.crop, normalize: this.cfg.framing.normalize },
+      ...(this.filters ? { filters: this.filters.report().map((r) => ({ filter: r.filter, in: r.in, kept: r.kept, outside: r.outside })) } : {}),
       frames: { binned: this.binned, processed: this.seq, dropped: this.dropped, merged: this.mergedCount, droppedWhilePaused: this.pausedDrops, lateEvents: this.lateEvents, timeRebases: this.timeRebases },
       dropPolicy: this.cfg.runtime.dropPolicy,
       fps: this.stats.fps(),

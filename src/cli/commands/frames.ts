@@ -6,9 +6,10 @@ import type { StreamInfo } from '../../events/types.js';
 import { FrameBinner, MAX_WINDOW_US, MIN_WINDOW_US } from '../../framing/binner.js';
 import type { Frame } from '../../framing/frame.js';
 import { npyHeaderPadded } from '../../util/npy.js';
+import { FilterChain, type FilterSpec } from '../../filters/index.js';
 import { warningPrinter } from '../warnings.js';
 import { byteProgress } from '../progress.js';
-import { argument, cropArg, existingFile, EVENT_FILE, integerArg, maxGapOption, maxGapUs, numberArg, option, sensorOption, sizeArg, strictOption, type CropRect, type Size } from '../options.js';
+import { argument, cropArg, existingFile, EVENT_FILE, filterOption, integerArg, maxGapOption, maxGapUs, numberArg, option, sensorOption, sizeArg, strictOption, type CropRect, type Size } from '../options.js';
 
 const HEADER_BYTES = 128; // enough for any [N, 2, H, W] shape dict; patched once N is known
 
@@ -33,6 +34,7 @@ interface FramesOptions {
   /** seconds */
   maxGap: number;
   keepGaps?: boolean;
+  filter?: FilterSpec[];
 }
 
 export function registerFrames(program: Command): void {
@@ -45,6 +47,7 @@ export function registerFrames(program: Command): void {
   cmd.option('--normalize', 'per-channel min-max scaling to [-0.5, 0.5] (the reference preprocessing)');
   strictOption(cmd);
   sensorOption(cmd);
+  filterOption(cmd);
   maxGapOption(cmd, 'a larger jump the next events do not confirm is an outlier (dropped); a confirmed one is a discontinuity whose silent windows are skipped');
   cmd
     .option('--keep-gaps', 'write the silent windows of a confirmed time jump too (one empty frame per window)')
@@ -59,6 +62,7 @@ export function registerFrames(program: Command): void {
       // A file that states no sensor size is scanned first: the frames must cover its whole extent.
       const sensor = opts.sensor ?? (await scanSensorSizeIfUnstated(file, { strict: opts.strict, onWarning: warnings.onWarning }));
       const binner = new FrameBinner({ windowUs: windowMs * 1000, crop, resize, normalize: opts.normalize, maxGapUs: gapUs, keepGaps: opts.keepGaps, width: sensor?.width, height: sensor?.height });
+      const filters = opts.filter?.length ? new FilterChain(opts.filter, sensor ?? {}) : undefined;
       const fd = openSync(opts.out, 'w');
       const progress = byteProgress('frames');
       let count = 0;
@@ -79,7 +83,7 @@ export function registerFrames(program: Command): void {
         info = await readEventFile(
           file,
           (b) => {
-            binner.push(b, write);
+            binner.push(filters ? filters.apply(b) : b, write);
             if (count >= limit) abort.abort();
           },
           { strict: opts.strict, onWarning: warnings.onWarning, signal: abort.signal, onProgress: progress.update, maxGapUs: gapUs, sensorSize: sensor },
@@ -103,6 +107,7 @@ export function registerFrames(program: Command): void {
       if (binner.lateDropped) console.error(`warning: ${binner.lateDropped} events arrived more than one window late and were dropped`);
       const summary = timeSummary((info?.outliers ?? 0) + binner.outliers, Math.max(info?.discontinuities ?? 0, binner.discontinuities), binner.gapWindows);
       if (summary) console.error(`frames: ${summary}`);
+      for (const r of filters?.report() ?? []) console.error(`frames: ${r.filter} kept ${r.kept} of ${r.in} events`);
       console.log(count);
     });
 }

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { readEventFile } from '../../events/read-file.js';
 import { EventStats } from '../../events/stats.js';
 import { warningPrinter } from '../warnings.js';
-import { argument, existingFile, EVENT_FILE, jsonOption, maxGapOption, maxGapUs as toUs, sensorOption, strictOption, type Size } from '../options.js';
+import { FilterChain, type FilterSpec } from '../../filters/index.js';
+import { argument, existingFile, EVENT_FILE, filterOption, jsonOption, maxGapOption, maxGapUs as toUs, sensorOption, strictOption, type Size } from '../options.js';
 
 export function registerInfo(program: Command): void {
   const cmd = program.command('info').description('summarise an event file: format, sensor size, event counts, time span, skipped items');
@@ -11,11 +12,21 @@ export function registerInfo(program: Command): void {
   strictOption(cmd);
   maxGapOption(cmd, 'a larger jump the next events do not confirm is an outlier (dropped, counted)');
   sensorOption(cmd);
-  cmd.action(async (file: string, opts: { json?: boolean; strict?: boolean; maxGap: number; sensor?: Size }) => {
+  filterOption(cmd);
+  cmd.action(async (file: string, opts: { json?: boolean; strict?: boolean; maxGap: number; sensor?: Size; filter?: FilterSpec[] }) => {
       const maxGapUs = toUs(opts.maxGap);
       const stats = new EventStats();
       const warnings = warningPrinter();
-      const info = await readEventFile(file, (b) => stats.add(b), { strict: opts.strict, onWarning: warnings.onWarning, maxGapUs, sensorSize: opts.sensor });
+      // the counts above describe the file; the filters' own counts say what each one keeps of it
+      const filters = opts.filter?.length ? new FilterChain(opts.filter, opts.sensor ?? {}) : undefined;
+      const info = await readEventFile(
+        file,
+        (b) => {
+          stats.add(b);
+          filters?.apply(b);
+        },
+        { strict: opts.strict, onWarning: warnings.onWarning, maxGapUs, sensorSize: opts.sensor },
+      );
       warnings.summary();
       const has = stats.events > 0;
       const summary: Record<string, unknown> = {
@@ -40,6 +51,7 @@ export function registerInfo(program: Command): void {
         checksums: { xyp: stats.xypChecksum, dt: stats.dtChecksum },
         warnings: warnings.count(),
       };
+      if (filters) summary.filters = filters.report();
       if (info.compression !== undefined) summary.compression = info.compression;
       if (info.streams !== undefined) summary.streams = info.streams;
       if (info.header !== undefined) summary.header = info.header;
@@ -61,6 +73,11 @@ export function registerInfo(program: Command): void {
       if (info.discontinuities) {
         const listed = (info.jumps ?? []).map((j) => `${j.direction} ${(j.sizeUs / 1e6).toFixed(3)} s at event ${j.atEvent}`).join('; ');
         rows.push(['time jumps', `${info.discontinuities}${listed ? ` (${listed}${info.discontinuities > (info.jumps?.length ?? 0) ? '; ...' : ''})` : ''}`]);
+      }
+      for (const r of filters?.report() ?? []) {
+        const pct = r.in ? ` (${((100 * r.kept) / r.in).toFixed(1)} %)` : '';
+        const hot = r.hotPixels ? `; masked ${r.hotPixels.length}${r.hotPixels.length ? `: ${r.hotPixels.slice(0, 8).map((p) => `${p.x},${p.y}${p.count ? ` (${p.count})` : ''}`).join(' ')}${r.hotPixels.length > 8 ? ' ...' : ''}` : ''}${r.learning ? ', still learning at the end' : ''}` : '';
+        rows.push(['filter', `${r.filter}: kept ${r.kept} of ${r.in}${pct}${r.outside ? `, ${r.outside} outside the sensor` : ''}${hot}`]);
       }
       for (const [k, v] of rows) console.log(`${k.padEnd(13)}${v}`);
     });

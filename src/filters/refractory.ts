@@ -1,0 +1,86 @@
+/**
+ * Refractory-period filter: an event is dropped when the same pixel (either polarity, as libcaer / DV's
+ * dvs_noise) emitted a kept event less than `periodUs` before it. The period runs from the last *kept*
+ * event, like a neuron's refractory period from its last spike: every pixel's output rate is then at most
+ * 1 / periodUs, exactly (libcaer restarts the period at every input event instead, which silences a pixel
+ * that fires faster than the period for good).
+ *
+ * An event earlier than its pixel's last kept one (time went back: a looped file, a reconnect) is kept
+ * and restarts the period, so a backward jump never silences a pixel.
+ */
+import type { OperatorFunction } from 'rxjs';
+import type { EventBatch } from '../events/types.js';
+import { compact, KeepFlags, positive, sensorOf, type EventFilter, type FilterStats, type SensorOptions } from './filter.js';
+import { filterOperator } from './operator.js';
+
+export interface RefractoryOptions extends SensorOptions {
+  /** Refractory period (µs). */
+  periodUs: number;
+}
+
+/** libcaer's default: 100 µs, a 10 kHz cap per pixel. */
+export const DEFAULT_REFRACTORY_US = 100;
+
+export class RefractoryFilter implements EventFilter {
+  readonly label: string;
+  readonly stats: FilterStats = { in: 0, kept: 0, outside: 0 };
+  readonly periodUs: number;
+  private map: Float64Array | undefined;
+  private readonly flags = new KeepFlags();
+  private width = 0;
+  private height = 0;
+
+  constructor(private readonly opts: RefractoryOptions) {
+    this.label = `refractory(periodUs=${opts.periodUs})`;
+    this.periodUs = positive(opts.periodUs, 'periodUs', this.label);
+    if (opts.width !== undefined || opts.height !== undefined) this.allocate(undefined);
+  }
+
+  private allocate(first: EventBatch | undefined): Float64Array {
+    const s = sensorOf(this.opts, first, this.label);
+    this.width = s.width;
+    this.height = s.height;
+    this.map = new Float64Array(s.width * s.height).fill(-Infinity);
+    return this.map;
+  }
+
+  apply(batch: EventBatch): EventBatch {
+    const m = this.map ?? this.allocate(batch);
+    const n = batch.length;
+    const { t: ts, x: xs, y: ys } = batch;
+    const keep = this.flags.get(n);
+    const w = this.width;
+    const h = this.height;
+    const period = this.periodUs;
+    let k = 0;
+    let outside = 0;
+    for (let i = 0; i < n; i++) {
+      const x = xs[i]!;
+      const y = ys[i]!;
+      const t = ts[i]!;
+      if (x >= w || y >= h || t !== t) {
+        keep[i] = 0;
+        outside++;
+        continue;
+      }
+      const c = y * w + x;
+      const last = m[c]!;
+      if (t >= last && t - last < period) {
+        keep[i] = 0; // inside the period of the last kept event
+        continue;
+      }
+      m[c] = t;
+      keep[i] = 1;
+      k++;
+    }
+    this.stats.in += n;
+    this.stats.kept += k;
+    this.stats.outside += outside;
+    return compact(batch, keep, k);
+  }
+}
+
+/** RxJS operator: a fresh RefractoryFilter per subscription. */
+export function refractoryFilter(opts: RefractoryOptions): OperatorFunction<EventBatch, EventBatch> {
+  return filterOperator(() => new RefractoryFilter(opts));
+}
