@@ -1,13 +1,14 @@
 /**
  * Model frames of an event file read as a stream of byte chunks (a browser File's `stream()`, or any
  * ReadableStream of Uint8Array): the project's own decoders (EventBytesDecoder: detection from the head,
- * then incremental decoding) and framing (FrameBinner with the pipeline's options, then the runner's
+ * then incremental decoding), the pipeline's denoising filters (framing.filters) and framing (FrameBinner with the pipeline's options, then the runner's
  * normalisation), chunk by chunk. The file is never held whole: memory is one chunk, the decoder's
  * buffers and the frames of that chunk.
  */
 import { EventBytesDecoder } from '../events/decode-bytes.js';
 import type { FormatWarning } from '../events/errors.js';
 import type { StreamInfo } from '../events/types.js';
+import { FilterChain } from '../filters/chain.js';
 import { FrameBinner } from '../framing/binner.js';
 import type { Frame } from '../framing/frame.js';
 import { normalizeMinMax } from '../framing/normalize.js';
@@ -49,9 +50,11 @@ export function modelInput(f: Frame, framing: FramingConfig): Float32Array {
  */
 export async function* streamFrames(stream: ByteChunkStream, framing: FramingConfig, o: StreamFramesOptions): AsyncGenerator<ModelFrame, void, undefined> {
   const binner = new FrameBinner(binOptionsOf(framing));
+  // the pipeline's denoising filters, in order, before binning (as the Node runner applies them)
+  const filters = framing.filters?.length ? new FilterChain(framing.filters) : undefined;
   let ready: ModelFrame[] = [];
   const emit = (f: Frame): void => void ready.push({ ...f, input: modelInput(f, framing) });
-  const decoder = new EventBytesDecoder((b) => binner.push(b, emit), { source: o.source, onWarning: o.onWarning });
+  const decoder = new EventBytesDecoder((b) => binner.push(filters ? filters.apply(b) : b, emit), { source: o.source, onWarning: o.onWarning });
   const reader = stream.getReader();
   let finished = false;
   let bytesRead = 0;
