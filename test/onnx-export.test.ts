@@ -4,6 +4,8 @@
  *   - from all-zero states, T steps of the reference inputs give the reference output (both fixture sets);
  *   - every input but `frame` is a float32 state with a static shape and an output `<name>.next`;
  *   - past T it follows the BN policy exactly as the engine's session (bn_t / count advance in the graph);
+ *   - a 'sliding-window' checkpoint's graph (T copies of every state stacked on the batch axis, one step
+ *     state `t`) equals WindowedSession({ sliding: T }) over engine sessions step by step, for 4T steps;
  *   - metadata_props are JSON texts describing the model;
  *   - the CLI, on a training checkpoint and on bare weights with --arch, and its error cases.
  */
@@ -17,12 +19,14 @@ import * as ort from 'onnxruntime-node';
 import { initBackend } from '../src/snn/backend.js';
 import { SegModel } from '../src/snn/model.js';
 import { ARCHS } from '../src/snn/definition.js';
-import { readCheckpointInfo, rewriteCheckpoint } from '../src/snn/checkpoint.js';
+import { loadCheckpoint, metaOfModel, readCheckpointInfo, writeCheckpoint } from '../src/snn/checkpoint.js';
 import { mulberry32 } from '../src/snn/encoders.js';
 import { OnnxSession } from '../src/snn/engines/onnx/session.js';
+import { WindowedSession } from '../src/snn/engines/windowed.js';
 import { decodeModel } from '../src/snn/engines/onnx/proto.js';
 import { exportStepGraph } from '../src/snn/engines/onnx/export.js';
 import { BN_POLICIES, type BnPolicy } from '../src/snn/bntt.js';
+import type { Arch } from '../src/snn/definition.js';
 import { readSafetensors } from '../src/util/safetensors.js';
 import { expectedFixtureNames, listFixtures, loadFixtureData, skipUnlessFixtures } from './helpers/fixtures.js';
 import { maxAbsDiff, randomInput, smallModel } from './helpers/engine-helpers.js';
@@ -95,9 +99,8 @@ test('export: every input but frame is a zero-reset float32 state with a static 
   for (const arch of ARCHS) {
     const model = smallModel(arch, 3, 1, [16, 12]);
     const g = exportStepGraph(model, { batch: 2, meta: { mode: 'frames', crop: 'none', windowMs: 50 } });
-    // refused in the library too (the CLI names the file): a sliding window is T sessions, a batch is >= 1
-    assert.throws(() => exportStepGraph(model, { meta: { streaming: 'sliding-window' } }), /sliding-window/);
     assert.throws(() => exportStepGraph(model, { batch: 0 }), /batch must be a positive integer/);
+    const gs = exportStepGraph(model, { batch: 2, meta: { streaming: 'sliding-window' } });
     model.dispose();
     const s = await ort.InferenceSession.create(g.bytes);
     const ins = new Map(s.inputMetadata.map((m) => [m.name, m]));
@@ -134,12 +137,30 @@ test('export: every input but frame is a zero-reset float32 state with a static 
     if (spiking) assert.deepEqual((md.layers as string[]).slice(0, 2), ['features.0', 'features.1']);
     assert.deepEqual(md.states, [...ins.keys()].filter((n) => n !== 'frame').map((name) => ({ name, shape: shapeOf(ins.get(name)) })));
     await s.release();
+
+    // the sliding window of a 'sliding-window' checkpoint: same frame and outputs; T = 3 copies of every
+    // membrane and of the logit sum on the batch axis (3 * N = 6 rows); one step state t instead of bn_t / count
+    const ss = await ort.InferenceSession.create(gs.bytes);
+    const sIns = new Map(ss.inputMetadata.map((m) => [m.name, m]));
+    const sOuts = new Map(ss.outputMetadata.map((m) => [m.name, m]));
+    assert.equal(ss.inputMetadata[0]!.name, 'frame', arch);
+    assert.deepEqual(shapeOf(sIns.get('frame')), [2, 2, 16, 12], arch);
+    assert.deepEqual(shapeOf(sOuts.get('logits')), [2, 3, 16, 12], arch);
+    assert.deepEqual(shapeOf(sOuts.get('spikes')), [L], arch);
+    assert.deepEqual(shapeOf(sIns.get('t')), [1], arch);
+    assert.ok(!sIns.has('bn_t') && !sIns.has('count'), `${arch}: no bn_t / count in the sliding window`);
+    for (const [name, m] of ins) if (name !== 'frame' && name !== 'bn_t' && name !== 'count') assert.deepEqual(shapeOf(sIns.get(name)), [6, ...shapeOf(m)!.slice(name === 'acc' ? 2 : 1)], `${arch}: ${name} x3 copies`);
+    for (const [name, m] of sIns) if (name !== 'frame') assert.deepEqual(shapeOf(sOuts.get(`${name}.next`)), shapeOf(m), `${arch}: ${name}.next`);
+    const smd = Object.fromEntries((decodeModel(gs.bytes).metadata_props as { key: string; value: string }[]).map((p) => [p.key, JSON.parse(p.value) as unknown]));
+    assert.deepEqual(smd.streaming, { policy: 'sliding-window', window: 3, stacked: 'copy-major' });
+    assert.deepEqual(smd.states, [...sIns.keys()].filter((n) => n !== 'frame').map((name) => ({ name, shape: shapeOf(sIns.get(name)) })));
+    await ss.release();
   }
 });
 
-/** A small DeepLab whose per-step BNs differ (scale and mean per row), so that every BN policy past T gives other logits. */
-function policyModel(T: number): SegModel {
-  const m = smallModel('spiking-deeplab', T, 5);
+/** A small spiking model whose per-step BNs differ (scale and mean per row), so that every BN policy past T gives other logits. */
+function policyModel(T: number, arch: Arch = 'spiking-deeplab', size: [number, number] = [16, 16]): SegModel {
+  const m = smallModel(arch, T, 5, size);
   const r = mulberry32(11);
   for (const [k, v] of m.vars) {
     if (!/^bn_.*\.\d+\.(weight|running_mean)$/.test(k)) continue;
@@ -194,9 +215,71 @@ test('export: past T, bn_t / count advance in the graph as the engine session do
   assert.ok(maxAbsDiff(lastLogits.get('mean')!, lastLogits.get('last')!) > 1e-3);
 });
 
+test('export sliding-window: over 4T steps of varied frames = WindowedSession({ sliding: T }) over engine sessions (DeepLab, FCN, batch 2); zero states restart it', async () => {
+  await initBackend('cpu', false);
+  const T = 3;
+  const N = 2;
+  const steps = 4 * T; // t wraps from 2T to T twice
+  const archs: [Arch, [number, number]][] = [
+    ['spiking-deeplab', [16, 12]],
+    ['spiking-fcn', [16, 16]],
+  ];
+  for (const [arch, hw] of archs) {
+    const per = N * 2 * hw[0] * hw[1];
+    // varied: density changes per step (sparse to dense) so every copy sees other inputs
+    const frames = Array.from({ length: steps }, (_, i) => randomInput(per, 300 + i, 0.05 + 0.07 * (i % 5)));
+    const model = policyModel(T, arch, hw);
+    const g = exportStepGraph(model, { batch: N, meta: { streaming: 'sliding-window' } });
+    // no BN policy applies (a copy never passes step T - 1): the graph is the same bytes under every policy
+    for (const policy of BN_POLICIES) {
+      model.bnPolicy = policy;
+      assert.deepEqual(exportStepGraph(model, { batch: N, meta: { streaming: 'sliding-window' } }).bytes, g.bytes, `${arch}: ${policy}`);
+    }
+    model.bnPolicy = 'last';
+    const s = await ort.InferenceSession.create(g.bytes);
+    const cont = await ort.InferenceSession.create(exportStepGraph(model, { batch: N }).bytes);
+    const ref = new WindowedSession(() => new OnnxSession(model, { batch: N, horizon: T, bnPolicy: 'last', onnx: { cacheDir: false, padSkip: 'off' } }), { sliding: T });
+    let states = zeroStates(s);
+    let cStates = zeroStates(cont);
+    let worst = 0;
+    let contGap = 0;
+    const first: Float32Array[] = [];
+    for (let t = 0; t < steps; t++) {
+      const r = await step(s, states, frames[t]!);
+      states = r.states;
+      const e = ref.step(frames[t]!);
+      const diff = maxAbsDiff(r.logits, e.logits);
+      worst = Math.max(worst, diff);
+      assert.ok(diff <= 1e-5, `${arch} step ${t}: |sliding graph - WindowedSession| = ${diff}`);
+      assert.deepEqual(Array.from(r.spikes), e.spikes.map((x) => x.spikes), `${arch} step ${t}: spikes`);
+      // the step state: t + 1, wrapped from 2T to T (hand rule: same residue mod T, bounded)
+      const u = t + 1;
+      assert.equal(states.t!.data[0], u < 2 * T ? u : T + ((u - T) % T), `${arch}: t.next after step ${t}`);
+      const c = await step(cont, cStates, frames[t]!);
+      cStates = c.states;
+      if (t >= T) contGap = Math.max(contGap, maxAbsDiff(c.logits, r.logits));
+      if (t < T) first.push(r.logits);
+    }
+    console.log(`# export sliding-window ${arch}: max |graph - WindowedSession| = ${worst.toExponential(2)} over ${steps} steps; continuous graph differs by up to ${contGap.toFixed(3)} past T`);
+    // the policies differ past T (else the loop above could not tell the sliding window from the continuous graph)
+    assert.ok(contGap > 1e-3, `${arch}: continuous vs sliding past T ${contGap}`);
+    // zeros are the reset: the first T steps again give the same logits
+    states = zeroStates(s);
+    for (let t = 0; t < T; t++) {
+      const r = await step(s, states, frames[t]!);
+      states = r.states;
+      assert.equal(maxAbsDiff(r.logits, first[t]!), 0, `${arch}: step ${t} after zeroing the states`);
+    }
+    ref.dispose();
+    model.dispose();
+    await s.release();
+    await cont.release();
+  }
+});
+
 const dl = fixtures.find((f) => f.arch === 'spiking-deeplab');
 
-test('export CLI: a training checkpoint; bare weights with --arch (= the reference output); errors: no --arch, bad --size, sliding-window', { skip: dl ? false : skipUnlessFixtures([]) }, async () => {
+test('export CLI: a training checkpoint; a sliding-window checkpoint (= the library graph); bare weights with --arch (= the reference output); errors: no --arch, bad --size', { skip: dl ? false : skipUnlessFixtures([]) }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'evs-export-'));
   try {
     // training checkpoint: the model is the file's (pipelines/demo.safetensors, spiking DeepLab width 0.25)
@@ -238,11 +321,24 @@ test('export CLI: a training checkpoint; bare weights with --arch (= the referen
     const badSize = await runCli(['export', '--weights', demo, '--size', '64x', '--out', join(dir, 'x.onnx')]);
     assert.equal(badSize.code, 2);
     assert.match(badSize.stderr, /--size must be W x H/);
+
+    // a sliding-window checkpoint (checkpoint writer, a small FCN) exports as the sliding window: the file is
+    // the library's graph of the same checkpoint, byte for byte, and says so
     const sliding = join(dir, 'sliding.safetensors');
-    rewriteCheckpoint(demo, sliding, { set: { streaming: 'sliding-window' } });
-    const rs = await runCli(['export', '--weights', sliding, '--out', join(dir, 'x.onnx')]);
-    assert.equal(rs.code, 2);
-    assert.match(rs.stderr, /streaming: .*sliding-window/);
+    const small = policyModel(3, 'spiking-fcn');
+    writeCheckpoint(sliding, small, metaOfModel(small, { streaming: 'sliding-window', mode: 'frames', crop: 'none' }));
+    small.dispose();
+    const out3 = join(dir, 'sliding.onnx');
+    const rs = await runCli(['export', '--weights', sliding, '--batch', '2', '--out', out3]);
+    assert.equal(rs.code, 0, rs.stderr);
+    assert.match(rs.stdout, /streaming: sliding window of 3 /);
+    assert.match(rs.stdout, /^ {4}t float32 \[1\]$/m);
+    assert.match(rs.stdout, /^ {4}mem\.features\.0 float32 \[6, /m);
+    const loaded = loadCheckpoint(sliding);
+    assert.ok(readFileSync(out3).equals(exportStepGraph(loaded.model, { batch: 2, meta: loaded.meta }).bytes), 'CLI file = library graph');
+    loaded.model.dispose();
+    const smd = Object.fromEntries((decodeModel(readFileSync(out3)).metadata_props as { key: string; value: string }[]).map((p) => [p.key, JSON.parse(p.value) as unknown]));
+    assert.deepEqual(smd.streaming, { policy: 'sliding-window', window: 3, stacked: 'copy-major' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

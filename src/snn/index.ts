@@ -19,4 +19,4 @@ export * from './engines/index.js';
 // The ORT kernels for tfjs (what the CLI selects after initBackend): library users get the CLI's numbers.
 export { selectKernels, type KernelMode } from './engines/kernels.js';
 export { runInfer, type InferOptions, type InferResult } from './infer.js';
-export { exportStepGraph, exportMetadata, slidingWindowProblem, EXPORT_FORMAT, type ExportOptions, type ExportedGraph, type ExportTensor } from './engines/onnx/export.js';
+export { exportStepGraph, exportMetadata, exportStreaming, EXPORT_FORMAT, type ExportStreaming, type ExportOptions, type ExportedGraph, type ExportTensor } from './engines/onnx/export.js';

@@ -2,9 +2,9 @@
  * Build-time (Node): a pipeline's model as the page runs it, `<name>.onnx` (exportStepGraph, the public
  * export contract) and `<name>.json` (manifest.ts). The model and its framing are the ones the Node runner
  * uses for that pipeline (checkpointPipeline, then the checkpoint loaded at the framing size with the
- * pipeline's BN policy). The page runs it continuously (state carried, logits averaged over the last T
- * steps): a sliding-window checkpoint (the demo) is exported under that policy, since one graph cannot be
- * T staggered sessions (export.ts).
+ * pipeline's BN policy), and so is its streaming policy: a pipeline run as a sliding window (the demo's
+ * `model.slidingWindow`, or a 'sliding-window' checkpoint) exports the graph holding the T staggered
+ * sessions (export.ts), any other continuously; the manifest's `model.streaming` says which.
  */
 import { basename } from 'node:path';
 import { loadCheckpoint } from '../snn/checkpoint.js';
@@ -31,7 +31,8 @@ export async function exportWebModel(cfg: PipelineConfig): Promise<ExportedWebMo
   const set = { size: run.framing.size, ...(m.T !== null ? { T: m.T } : {}), ...(m.width !== null ? { width: m.width } : {}) };
   const { model, meta } = loadCheckpoint(path, { set, bnPolicy: m.bnPolicy, seed: m.seed });
   try {
-    const g = exportStepGraph(model, { meta: { ...meta, streaming: 'continuous' } });
+    const streaming = m.slidingWindow ? 'sliding-window' : 'continuous';
+    const g = exportStepGraph(model, { meta: { ...meta, streaming } });
     const d = model.def;
     const states = JSON.parse(g.metadata.states!) as { name: string; shape: number[] }[];
     const name = basename(path).replace(/\.safetensors$/, '');
@@ -43,7 +44,7 @@ export async function exportWebModel(cfg: PipelineConfig): Promise<ExportedWebMo
         description: cfg.description ?? '',
         onnx: `${name}.onnx`,
         framing: run.framing,
-        model: { arch: d.arch, width: d.width, T: d.T, classes: d.classes, encoder: 'direct', untrained: m.untrained ?? meta.untrained === true, checkpoint: basename(path), bnPolicy: model.bnPolicy ?? null, streaming: 'continuous' },
+        model: { arch: d.arch, width: d.width, T: d.T, classes: d.classes, encoder: 'direct', untrained: m.untrained ?? meta.untrained === true, checkpoint: basename(path), bnPolicy: model.bnPolicy ?? null, streaming },
         classes: classStyle(d.classes),
         layers: d.spikingLayers.map((l) => ({ name: l.name, neurons: l.neurons, shape: l.shape })),
         states,

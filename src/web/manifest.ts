@@ -6,6 +6,7 @@
  */
 import type { FramingConfig } from '../pipeline/config.js';
 import type { ClassStyle } from '../pipeline/frame-style.js';
+import type { StreamingPolicy } from '../snn/checkpoint.js';
 
 export const MANIFEST_FORMAT = 'evstream-web-model/1';
 
@@ -17,7 +18,7 @@ export interface WebModelManifest {
   /** The graph file, relative to the manifest. */
   onnx: string;
   framing: FramingConfig;
-  model: { arch: string; width: number; T: number; classes: number; encoder: 'direct'; untrained: boolean; checkpoint: string | null; bnPolicy: string | null; streaming: 'continuous' };
+  model: { arch: string; width: number; T: number; classes: number; encoder: 'direct'; untrained: boolean; checkpoint: string | null; bnPolicy: string | null; streaming: StreamingPolicy };
   classes: ClassStyle;
   layers: { name: string; neurons: number; shape: [number, number, number] }[];
   states: { name: string; shape: number[] }[];

@@ -6,7 +6,7 @@
  * The model (architecture, width, T, classes, framing, BN policy, streaming) is the checkpoint's own
  * (src/snn/checkpoint.ts). A bare state_dict safetensors says none of it: then --arch is required (the
  * rest is read off the tensor shapes). --size / --classes build the model at another size / class count.
- * A 'sliding-window' checkpoint is refused (one graph cannot run T staggered sessions).
+ * A 'sliding-window' checkpoint exports as one graph holding its T staggered sessions (T steps of compute per frame).
  */
 import type { Command } from 'commander';
 import { ARCHS, type Arch } from '../../snn/definition.js';
@@ -30,7 +30,7 @@ export function registerExport(program: Command): Command {
   const cmd = program
     .command('export')
     .description(
-      "write a model's standalone ONNX step graph (opset 17): input frame [N, C, H, W], every other input a float32 state (zeros at reset) fed back from '<name>.next', outputs logits [N, classes, H, W] and spikes [L]; continuous streaming (a 'sliding-window' checkpoint is refused)",
+      "write a model's standalone ONNX step graph (opset 17): input frame [N, C, H, W], every other input a float32 state (zeros at reset) fed back from '<name>.next', outputs logits [N, classes, H, W] and spikes [L]; streaming as the checkpoint says: continuous, or a sliding window of T staggered sessions stacked on the batch axis of every state (T steps of compute per frame)",
     );
   requiredOption(cmd, '--weights <file>', 'training checkpoint (its metadata says the model) or a bare state_dict .safetensors (then --arch)', existingFile(CHECKPOINT_FILE));
   option(cmd, '--arch <arch>', `model: ${ARCHS.join(' | ')} (required for a bare state_dict; default: the checkpoint's)`, oneOf(ARCHS));
@@ -40,12 +40,10 @@ export function registerExport(program: Command): Command {
   cmd.requiredOption('--out <file>', 'output .onnx');
   return cmd.action(async (o: ExportCliOptions) => {
     const { readCheckpointInfo, loadCheckpoint, atomicWrite } = await import('../../snn/checkpoint.js');
-    const { slidingWindowProblem, exportStepGraph } = await import('../../snn/engines/onnx/export.js');
+    const { exportStepGraph, exportStreaming } = await import('../../snn/engines/onnx/export.js');
     const info = readCheckpointInfo(o.weights);
     // the shapes alone cannot tell a spiking model without BN from an ANN twin: the user says which
     if (info.source === 'weights' && !o.arch) throw new InputFileError(o.weights, 'is a bare state_dict (no model options in it or beside it)', `--arch ${ARCHS.join('|')} to say which model it holds`);
-    const problem = slidingWindowProblem(info.meta);
-    if (problem) throw new InputFileError(o.weights, problem, undefined, '__metadata__.evstream.streaming');
     // the weights only need holding: the usual backend, quietly (tfjs's cpu backend prints a banner in Node)
     const { initBackend } = await import('../../snn/backend.js');
     await initBackend(undefined, false);
@@ -58,9 +56,11 @@ export function registerExport(program: Command): Command {
       atomicWrite(o.out, g.bytes);
       const line = (t: { name: string; type: string; shape: number[] }): string => `    ${t.name} ${t.type} [${t.shape.join(', ')}]`;
       const d = model.def;
+      const st = exportStreaming(model, meta);
+      const streaming = st.policy === 'sliding-window' ? `streaming: sliding window of ${st.window} (states hold ${st.window} copies, copy-major; ${st.window} steps of compute per frame)` : `streaming: continuous, BN policy past T: ${st.bnPolicy}`;
       process.stdout.write(
         [
-          `export: ${d.arch} (width ${d.width}, T ${d.T}, ${d.classes} classes, frame ${d.size[1]}x${d.size[0]} (W x H), batch ${o.batch}, BN policy past T: ${model.bnPolicy}) -> ${o.out} (${g.bytes.length} bytes)`,
+          `export: ${d.arch} (width ${d.width}, T ${d.T}, ${d.classes} classes, frame ${d.size[1]}x${d.size[0]} (W x H), batch ${o.batch}, ${streaming}) -> ${o.out} (${g.bytes.length} bytes)`,
           '  inputs (all but frame: state, zeros at reset):',
           ...g.inputs.map(line),
           '  outputs:',

@@ -8,14 +8,17 @@
  *     small integers are exact in float32);
  *   - output `logits` float32 [N, classes, H, W]: after T steps from reset the offline forward of those
  *     T frames; on longer streams the checkpoint's streaming policy ('continuous': state carried, logits
- *     averaged over the last T steps, BN past T by the checkpoint's BN policy);
+ *     averaged over the last T steps, BN past T by the checkpoint's BN policy; 'sliding-window': from step
+ *     T - 1 on, the offline forward of the last T frames from a zero state, as windowed.ts `sliding: T`);
  *   - output `spikes` float32 [L] (this step's spikes per spiking layer; [0] for the ANN twins);
  *   - metadata_props: the model description, every value a JSON text (see `exportMetadata`).
- * A 'sliding-window' model (trained on T-frame windows, run live as T staggered sessions) is refused:
- * one graph with one state cannot be T sessions at once (see slidingWindowProblem).
+ * A 'sliding-window' checkpoint (trained on T-frame windows, run live as T staggered sessions) exports as
+ * graph.ts `slidingWindow`: the T sessions' states stacked on the batch axis ([T*N, ...] membranes and logit
+ * sums, copy-major) plus one step state `t` (no bn_t / count); it costs T steps of compute per frame.
  */
 import type { SegModel } from '../../model.js';
 import type { ModelMeta } from '../../checkpoint.js';
+import type { BnPolicy } from '../../bntt.js';
 import { buildOnnxGraph, type GraphOptions } from './graph.js';
 import { weightSource } from './session.js';
 
@@ -45,13 +48,17 @@ export interface ExportedGraph {
   metadata: Record<string, string>;
 }
 
-/** Why a 'sliding-window' model cannot be exported (undefined when it can), for the library and the CLI. */
-export function slidingWindowProblem(meta: Partial<ModelMeta> | undefined): string | undefined {
-  if (meta?.streaming !== 'sliding-window') return undefined;
-  return (
-    "was trained on T-frame windows and runs as a sliding window of T staggered sessions (streaming 'sliding-window'), " +
-    'which one step graph with one state cannot be; run the exported graph of a continuous model, or keep T copies of its states and reset one every T steps'
-  );
+/** metadata `streaming` of an export: how the graph runs on streams longer than T. */
+export type ExportStreaming =
+  | { policy: 'continuous'; horizon: number; bnPolicy: BnPolicy }
+  /** `stacked`: the membranes and logit sums hold the T copies on the batch axis, row k*N + n of copy k */
+  | { policy: 'sliding-window'; window: number; stacked: 'copy-major' };
+
+/** The streaming policy the graph of `model` is exported under: the checkpoint's ('continuous' when it says none). */
+export function exportStreaming(model: SegModel, meta: Partial<ModelMeta> = {}): ExportStreaming {
+  const T = model.def.T;
+  // a copy never passes step T - 1 of its window, so no BN policy applies to the sliding window
+  return meta.streaming === 'sliding-window' ? { policy: 'sliding-window', window: T, stacked: 'copy-major' } : { policy: 'continuous', horizon: T, bnPolicy: model.bnPolicy };
 }
 
 /** metadata_props of an exported graph: every value is JSON text (`JSON.parse` / `json.loads` each). */
@@ -70,7 +77,7 @@ export function exportMetadata(model: SegModel, batch: number, states: { name: s
     batch: j(batch),
     // how frames were made for this model (absent fields: the loaders' defaults, as checkpoint.ts says)
     framing: j({ mode: meta.mode ?? 'poisson', crop: meta.crop ?? 'ddd17', normalize: meta.normalize ?? true, windowMs: meta.windowMs ?? null }),
-    streaming: j({ policy: 'continuous', horizon: d.T, bnPolicy: model.bnPolicy }),
+    streaming: j(exportStreaming(model, meta)),
     layers: j(d.spikingLayers.map((l) => l.name)),
     neurons: j(d.spikingLayers.map((l) => l.neurons)),
     states: j(states.map((s) => ({ name: s.name, shape: s.shape }))),
@@ -83,10 +90,9 @@ export function exportStepGraph(model: SegModel, o: ExportOptions = {}): Exporte
   const d = model.def;
   const batch = o.batch ?? 1;
   if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`export batch must be a positive integer, got ${String(o.batch)}`);
-  const problem = slidingWindowProblem(o.meta);
-  if (problem) throw new RangeError(`${d.arch}: ${problem}`);
   const thresholds = new Map(d.spikingLayers.map((l) => [l.name, model.getThreshold(l.name)] as const));
-  const gopts: GraphOptions = { batch, horizon: d.T, thresholds, padSkip: o.padSkip ?? 'off', selfContainedState: true, bnPolicy: model.bnPolicy };
+  const sliding = exportStreaming(model, o.meta).policy === 'sliding-window';
+  const gopts: GraphOptions = { batch, horizon: d.T, thresholds, padSkip: o.padSkip ?? 'off', selfContainedState: true, bnPolicy: model.bnPolicy, ...(sliding ? { slidingWindow: true } : {}) };
   let metadata: Record<string, string> = {};
   const g = buildOnnxGraph(d, weightSource(model), { ...gopts, metadata: (states) => (metadata = exportMetadata(model, batch, states, o.meta)) });
   const f32 = (name: string, shape: number[]): ExportTensor => ({ name, type: 'float32', shape });

@@ -15,6 +15,14 @@
  * membranes (zeros = reset, `<name>.next` = next value) updated in the graph with the BN policy, so a
  * caller needs no evstream logic: feed frame, feed back every `.next`.
  *
+ * `slidingWindow` (with selfContainedState; a checkpoint trained on T-frame windows, windowed.ts `sliding: T`):
+ * T copies of every membrane and of the logit sum stacked on the batch axis (copy-major: row k*N + n), the
+ * frame tiled T times, and ONE float32 [1] state `t` (steps since reset, wrapped to [T, 2T) once it reaches
+ * 2T: same residues mod T, exact in float32 forever) instead of bn_t / count. Copy k is at step
+ * j_k = (t - k) mod T of its window: zeroed before its step when j_k = 0, BNTT row j_k (never past T, so
+ * no BN policy applies). Outputs come from the copy with the longest history, k* = 0 while t < T - 1, else
+ * (t + 1) mod T: logits = its sum / (j_k* + 1), spikes = its spikes. T steps of compute per step.
+ *
  * Sparsity (opt-in per conv, option `padSkip`): a conv whose taps fall in the zero padding for
  * whole bands of output rows/columns (the dilation-12 classifier at 16x16: 75 % of the taps) is
  * emitted as one padding-free conv per output region with only the taps that can be valid there
@@ -50,6 +58,11 @@ export interface GraphOptions {
    */
   selfContainedState?: boolean;
   bnPolicy?: BnPolicy;
+  /**
+   * Sliding window of T = def.T staggered copies in one graph (see the header); needs selfContainedState,
+   * replaces bn_t / count by the state `t`, and the logit window by a per-copy sum since its reset (horizon unused).
+   */
+  slidingWindow?: boolean;
   /** metadata_props of the model (replaces the engine's arch / T / batch / horizon keys); a function gets the states. */
   metadata?: Record<string, string> | ((states: StateInfo[]) => Record<string, string>);
 }
@@ -108,13 +121,39 @@ function bands(n: number, k: number, pad: number, d: number): { start: number; e
   return out;
 }
 
+/**
+ * The sliding window's step state `t` (float32 [1]) and what the step derives from it: per row of the
+ * stacked batch its window step j as int64 [T*N] (the BNTT Gather index) and `keep` (0 where j = 0: that
+ * copy starts over, else 1) as float32 [T*N, 1, 1, 1]; k* (int64 scalar), the copy with the longest
+ * history; count = j_k* + 1 = min(t + 1, T) (float32 [1]). `t.next` = t + 1, wrapped from 2T to T.
+ */
+function slidingWindowState(b: Builder, T: number, N: number, states: StateInfo[]): { rows: string; keep: string; kStar: string; count: string } {
+  b.io('inputs', 't', FLOAT, [1]);
+  states.push({ name: 't', shape: [1] });
+  const ti = b.node('Cast', ['t'], { to: INT64 });
+  // row r = k*N + n: j = (t - k) mod T = (t + T - k) mod T (non-negative operands, integer Mod)
+  const rows = b.node('Mod', [b.node('Add', [ti, b.i64(Array.from({ length: T * N }, (_, r) => T - Math.floor(r / N)))]), b.i64([T])], { fmod: 0 });
+  const keep = b.node('Reshape', [b.node('Cast', [b.node('Greater', [rows, b.i64([0])])], { to: FLOAT }), b.i64([T * N, 1, 1, 1])]);
+  const k = b.node('Where', [b.node('Less', [ti, b.i64([T - 1])]), b.i64([0]), b.node('Mod', [b.node('Add', [ti, b.i64([1])]), b.i64([T])], { fmod: 0 })]);
+  const kStar = b.node('Squeeze', [k, b.i64([0])]);
+  const t1 = b.node('Add', ['t', b.f32([1], [1])]);
+  const count = b.node('Min', [t1, b.f32([T], [1])]);
+  const next = b.node('Where', [b.node('Less', [t1, b.f32([2 * T], [1])]), t1, b.node('Sub', [t1, b.f32([T], [1])])], {}, 't.next');
+  b.io('outputs', next, FLOAT, [1]);
+  return { rows, keep, kStar, count };
+}
+
 /** Generate the one-step ONNX graph of `def` with the weights of `w`. */
 export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOptions): GraphInfo {
   const N = opts.batch;
   const padSkip = opts.padSkip ?? 'auto';
   const b = new Builder();
   const states: StateInfo[] = [];
-  const nchw = (s: [number, number, number]): number[] => [N, s[0], s[1], s[2]];
+  const sliding = opts.slidingWindow === true;
+  if (sliding && opts.selfContainedState !== true) throw new Error('onnx graph: slidingWindow needs selfContainedState');
+  // rows of every tensor inside the net: N, or T copies of N stacked copy-major for the sliding window
+  const R = sliding ? def.T * N : N;
+  const nchw = (s: [number, number, number]): number[] => [R, s[0], s[1], s[2]];
   const weight = (key: string): { data: Float32Array; shape: number[] } => {
     const t = w.get(key);
     if (!t) throw new Error(`onnx graph: checkpoint has no tensor '${key}'`);
@@ -125,7 +164,9 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
   const selfContained = opts.selfContainedState === true;
   // the Gather index of the BNTT rows: the engine's int64 scalar input, or the float32 [1] state as int64
   let bnIndexName = 'bn_t';
-  if (hasBnIndex && selfContained) {
+  const win = sliding ? slidingWindowState(b, def.T, N, states) : undefined;
+  if (win) bnIndexName = win.rows;
+  else if (hasBnIndex && selfContained) {
     b.io('inputs', 'bn_t', FLOAT, [1]);
     states.push({ name: 'bn_t', shape: [1] });
     bnIndexName = b.node('Cast', [b.node('Squeeze', ['bn_t', b.i64([0])])], { to: INT64 });
@@ -140,8 +181,8 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
         : b.node('Min', [r1, b.f32([policy === 'last' ? T - 1 : T], [1])], {}, 'bn_t.next');
     b.io('outputs', next, FLOAT, [1]);
   } else if (hasBnIndex) b.io('inputs', 'bn_t', INT64, []);
-  b.io('inputs', 'count', FLOAT, [1]);
-  if (selfContained) states.push({ name: 'count', shape: [1] });
+  if (!sliding) b.io('inputs', 'count', FLOAT, [1]);
+  if (selfContained && !sliding) states.push({ name: 'count', shape: [1] });
   const vals = new Map<string, string>();
   const get = (id: string): string => {
     const v = vals.get(id);
@@ -232,16 +273,19 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
       scale.set(a.scale, r * C);
       shift.set(a.shift, r * C);
     }
-    const sc = b.init(`${node.prefix}.scale`, [bnRows, 1, C, 1, 1], scale);
-    const sh = b.init(`${node.prefix}.shift`, [bnRows, 1, C, 1, 1], shift);
+    // sliding: Gather by the [T*N] rows' window steps gives [T*N, C, 1, 1] directly
+    const dims = sliding ? [bnRows, C, 1, 1] : [bnRows, 1, C, 1, 1];
+    const sc = b.init(`${node.prefix}.scale`, dims, scale);
+    const sh = b.init(`${node.prefix}.shift`, dims, shift);
     return { scale: b.node('Gather', [sc, bnIndexName], { axis: 0 }), shift: b.node('Gather', [sh, bnIndexName], { axis: 0 }) };
   };
 
   const emitNode = (node: NodeDef): string => {
     switch (node.op) {
       case 'input':
-        b.io('inputs', 'frame', FLOAT, nchw(node.shape));
-        return 'frame';
+        b.io('inputs', 'frame', FLOAT, [N, ...node.shape]);
+        // one frame for every copy (Tile repeats the whole batch: row k*N + n = frame n)
+        return win ? b.node('Tile', ['frame', b.i64([def.T, 1, 1, 1])]) : 'frame';
       case 'conv':
         return emitConv(node);
       case 'bn': {
@@ -253,7 +297,8 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
         const shape = nchw(node.shape);
         b.io('inputs', mem, FLOAT, shape);
         states.push({ name: mem, shape });
-        const m = b.node('Add', [b.node('Mul', [mem, b.f32([node.leak], [])]), get(node.input)]);
+        const memIn = win ? b.node('Mul', [mem, win.keep]) : mem;
+        const m = b.node('Add', [b.node('Mul', [memIn, b.f32([node.leak], [])]), get(node.input)]);
         const th = opts.thresholds.get(node.name) ?? node.threshold;
         const unit = typeof th === 'number' && th === 1;
         const thName = typeof th === 'number' ? b.f32([th], []) : b.init(`${node.name}.threshold`, [1, th.length, 1, 1], Float32Array.from(th));
@@ -261,7 +306,12 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
         const fired = b.node('Cast', [b.node('Greater', [xx, b.f32([0], [])])], { to: FLOAT }, node.id);
         const next = unit ? b.node('Sub', [m, fired], {}, `${mem}.next`) : b.node('Sub', [m, b.node('Mul', [fired, thName])], {}, `${mem}.next`);
         b.io('outputs', next, FLOAT, shape);
-        spikeCounts.push(b.node('ReduceSum', [fired, b.i64([0, 1, 2, 3])], { keepdims: 0 }));
+        // sliding: the spikes of copy k* only (sums of 0 / 1: exact in any order)
+        spikeCounts.push(
+          win
+            ? b.node('Gather', [b.node('ReduceSum', [b.node('Reshape', [fired, b.i64([def.T, -1])]), b.i64([1])], { keepdims: 0 }), win.kStar], { axis: 0 })
+            : b.node('ReduceSum', [fired, b.i64([0, 1, 2, 3])], { keepdims: 0 }),
+        );
         return fired;
       }
       case 'relu':
@@ -288,7 +338,15 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
   const outNode = def.nodes.find((n) => n.id === def.output)!;
   const cShape = nchw(outNode.shape);
   let sum: string;
-  if (opts.horizon === 'reset') {
+  if (win) {
+    // per copy: the sum of its contributions since its reset (never more than T), then copy k*'s
+    states.push({ name: 'acc', shape: cShape });
+    b.io('inputs', 'acc', FLOAT, cShape);
+    b.node('Add', [b.node('Mul', ['acc', win.keep]), contrib], {}, 'acc.next');
+    b.io('outputs', 'acc.next', FLOAT, cShape);
+    const [, ...rest] = cShape;
+    sum = b.node('Gather', [b.node('Reshape', ['acc.next', b.i64([def.T, N, ...rest])]), win.kStar], { axis: 0 });
+  } else if (opts.horizon === 'reset') {
     states.push({ name: 'acc', shape: cShape });
     b.io('inputs', 'acc', FLOAT, cShape);
     sum = b.node('Add', ['acc', contrib], {}, 'acc.next');
@@ -307,7 +365,8 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
   }
   // as session.ts: average over the window (divide by the step count), times T for 'sum' nets
   let count = 'count';
-  if (selfContained) {
+  if (win) count = win.count;
+  else if (selfContained) {
     // steps in the average including this one: count + 1, capped at the window (as session.ts computes it)
     const c1 = b.node('Add', ['count', b.f32([1], [1])]);
     count = opts.horizon === 'reset' ? b.node('Identity', [c1], {}, 'count.next') : b.node('Min', [c1, b.f32([opts.horizon], [1])], {}, 'count.next');
@@ -315,7 +374,7 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
   }
   let logits = b.node('Div', [sum, count]);
   if (def.reduce === 'sum') logits = b.node('Mul', [logits, b.f32([def.T], [])]);
-  let logitShape = cShape as [number, number, number, number];
+  let logitShape = [N, ...cShape.slice(1)] as [number, number, number, number];
   if (def.resize) {
     logitShape = [N, def.classes, def.resize[0], def.resize[1]];
     logits = b.node('Resize', [logits, '', '', b.i64(logitShape)], { mode: 'linear', coordinate_transformation_mode: 'align_corners' });
@@ -342,7 +401,7 @@ export function graphKey(def: ModelDef, w: WeightSource, opts: GraphOptions): st
   h.update(GENERATOR_VERSION);
   h.update(JSON.stringify(def));
   // the standalone options only when set: the engine's cache keys stay as they were
-  h.update(JSON.stringify({ batch: opts.batch, horizon: opts.horizon, padSkip: opts.padSkip ?? 'auto', ...(opts.selfContainedState ? { selfContainedState: true, bnPolicy: opts.bnPolicy ?? 'last' } : {}) }));
+  h.update(JSON.stringify({ batch: opts.batch, horizon: opts.horizon, padSkip: opts.padSkip ?? 'auto', ...(opts.selfContainedState ? { selfContainedState: true, bnPolicy: opts.bnPolicy ?? 'last' } : {}), ...(opts.slidingWindow ? { slidingWindow: true } : {}) }));
   if (typeof opts.metadata === 'object') h.update(JSON.stringify(opts.metadata));
   for (const [k, v] of [...opts.thresholds].sort((a, b) => a[0].localeCompare(b[0]))) h.update(`${k}=${typeof v === 'number' ? v : Array.from(v).join(',')};`);
   for (const p of def.params) {
