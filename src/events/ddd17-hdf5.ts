@@ -44,6 +44,7 @@ import {
   type CaerPacketHeader,
 } from './caer.js';
 import { EventFormatError, warningFrom, type FormatWarning } from './errors.js';
+import { HDF5_STALL_TIMEOUT_MS } from './hdf5-layout.js';
 import type { EventBatch, SkipCounts, StreamInfo } from './types.js';
 
 export interface Ddd17Options {
@@ -63,10 +64,8 @@ export interface Ddd17Options {
   stallTimeoutMs?: number;
 }
 
-// A block of rows (256; 1024 for the header scan) reads in well under a second here; 20 s leaves room for a
-// loaded or much slower machine while keeping a stuck read far below a minute (fuzzing found a corrupt global
-// heap index on which HDF5 loops).
-export const DDD17_STALL_TIMEOUT_MS = 20_000;
+/** The worker's watchdog, one for every HDF5 reader (hdf5-layout.ts says why 20 s). */
+export const DDD17_STALL_TIMEOUT_MS = HDF5_STALL_TIMEOUT_MS;
 
 export const DDD17_DEFAULT_WIDTH = 346;
 export const DDD17_DEFAULT_HEIGHT = 260;

@@ -7,9 +7,8 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { H5Command, H5Reply, H5Request } from './ddd17-hdf5-worker.js';
+import { HDF5_SIGNATURE } from './detect-format.js';
 import { EventFormatError } from './errors.js';
-
-const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** Why the worker could not answer: it crashed, died, or stalled past the watchdog. */
 export class WorkerFailure extends Error {}
