@@ -337,7 +337,7 @@ export async function* decodeHdf5Events(f: Hdf5File, opts: Hdf5EventsOptions = {
   const d = await f.describe();
   const layout = classifyHdf5(d);
   if (layout === undefined || layout === 'ddd17') {
-    throw new EventFormatError('bad-header', path, 0, "event datasets: 'events/x|y|t|p' (DSEC), 'x|y|t|p' at the root, 'CD/events' (Prophesee) or 'dvs/data' (DDD17)", layout === 'ddd17' ? "'dvs/data' (a DDD17 recording, not an event-array file)" : 'none of them', 'row');
+    throw new EventFormatError('bad-header', path, 0, "event datasets: 'events/x|y|t|p' (DSEC), 'x|y|t|p' at the root or 'CD/events' (Prophesee)", layout === 'ddd17' ? "'dvs/data', a DDD17 recording (the ddd17-hdf5 reader reads it; in Node only, not in the browser page)" : 'none of them', 'row');
   }
   const src = sourceOf(path, layout, d, f.fileSize);
   const skipped: SkipCounts = {};

@@ -18,7 +18,8 @@
  */
 import type * as Ort from 'onnxruntime-web';
 import { countsToBytes } from '../pipeline/frame-style.js';
-import { streamFrames, type ModelFrame } from './frame-stream.js';
+import type { ModelFrame } from './frame-stream.js';
+import { openFrames } from './open-frames.js';
 import { parseManifest, type WebModelManifest } from './manifest.js';
 import { StepGraph } from './step-graph.js';
 
@@ -239,7 +240,7 @@ export class LocalRun {
         this.state.pass++;
         this.anchor = undefined;
         let t0 = NaN;
-        const frames = streamFrames(this.file.stream() as unknown as Parameters<typeof streamFrames>[0], this.manifest.framing, { source: this.file.name, onWarning: (w) => console.warn('evstream:', w) });
+        const frames = openFrames(this.file, this.manifest.framing, { source: this.file.name, onWarning: (w) => console.warn('evstream:', w) });
         for await (const fr of frames) {
           if (this.stopped) break;
           if (Number.isNaN(t0)) t0 = fr.t0;

@@ -1,0 +1,71 @@
+/// <reference lib="dom" />
+/**
+ * Model frames of an HDF5 event File in the page: the events are read by hdf5-layout.ts's decodeHdf5Events
+ * (the layouts, value rules, bounds and errors Node uses) from h5wasm in a Web Worker (hdf5-client.ts,
+ * hdf5-worker.ts), slice by slice on demand, and framed exactly as streamFrames does (FrameBinner with
+ * binOptionsOf, then modelInput). Memory: one slice of events (WEB_EVENTS_PER_READ) and the frames it
+ * makes; the File itself is read lazily by HDF5 (WORKERFS), never whole.
+ */
+import { decodeHdf5Events, Hdf5File, HDF5_STALL_TIMEOUT_MS, type H5Transport } from '../events/hdf5-layout.js';
+import type { EventBatch, StreamInfo } from '../events/types.js';
+import { FrameBinner } from '../framing/binner.js';
+import type { Frame } from '../framing/frame.js';
+import type { FramingConfig } from '../pipeline/config.js';
+import { binOptionsOf } from '../pipeline/frame-options.js';
+import { modelInput, type ModelFrame, type StreamFramesOptions } from './frame-stream.js';
+import { WebH5Worker } from './hdf5-client.js';
+
+/**
+ * Events per worker request. Smaller than Node's 2^20: a slice's frames are held until the page takes
+ * them (a 50 ms window of a busy sensor holds ~10^5 events, so a slice makes a few frames, not hundreds),
+ * and each reply is a few hundred KiB to copy across.
+ */
+export const WEB_EVENTS_PER_READ = 1 << 16;
+
+export interface Hdf5FramesOptions extends StreamFramesOptions {
+  /** Events per worker request (default WEB_EVENTS_PER_READ). Results do not depend on it. */
+  eventsPerRead?: number;
+  /** Sensor size when the file states none; else the largest x and y + 1 (a `guessed-size` warning). */
+  sensorSize?: { width: number; height: number };
+  /** Longest wait for one worker request (default HDF5_STALL_TIMEOUT_MS). */
+  stallTimeoutMs?: number;
+  /** The worker (default: a WebH5Worker on the file). */
+  transport?: H5Transport;
+}
+
+/**
+ * Frames of the HDF5 event file `file`, in window order. A fault (EventFormatError naming `o.source` and
+ * the row) is thrown after every frame binned from the events before it. Leaving the loop early, an error
+ * and the end all terminate the worker.
+ */
+export async function* hdf5Frames(file: File, framing: FramingConfig, o: Hdf5FramesOptions): AsyncGenerator<ModelFrame, void, undefined> {
+  const t = o.transport ?? new WebH5Worker(file);
+  const f = await Hdf5File.open(t, { path: o.source, fileSize: file.size, timeoutMs: o.stallTimeoutMs ?? HDF5_STALL_TIMEOUT_MS, what: 'an HDF5 event file', release: () => t.kill() });
+  const binner = new FrameBinner(binOptionsOf(framing));
+  let ready: ModelFrame[] = [];
+  const emit = (fr: Frame): void => void ready.push({ ...fr, input: modelInput(fr, framing) });
+  const batches = decodeHdf5Events(f, { eventsPerRead: o.eventsPerRead ?? WEB_EVENTS_PER_READ, onWarning: o.onWarning, ...(o.sensorSize ? { sensorSize: o.sensorSize } : {}) });
+  try {
+    for (;;) {
+      let n: IteratorResult<EventBatch, StreamInfo> | undefined;
+      let fault: unknown;
+      try {
+        n = await batches.next();
+        if (n.done) {
+          binner.flush(emit);
+          o.onInfo?.(n.value);
+        } else binner.push(n.value, emit);
+      } catch (err) {
+        binner.flush(emit); // frames of the events read before the fault come first
+        fault = err;
+      }
+      const out = ready;
+      ready = [];
+      for (const fr of out) yield fr;
+      if (fault !== undefined) throw fault;
+      if (n?.done) return;
+    }
+  } finally {
+    await f.close();
+  }
+}
