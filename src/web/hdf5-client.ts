@@ -4,8 +4,9 @@
  * Worker, for one File. Request/reply with a watchdog per request, as hdf5-session.ts does for Node's
  * worker_threads: a worker that crashes, dies or stalls (HDF5 looping on a corrupt structure) is terminated
  * and the pending request rejected, so the reader reports an EventFormatError instead of hanging the page.
- * One worker per file, terminated when the file is closed (h5wasm's 4 MB module loads again for the next
- * file: a page opens files rarely, and a fresh worker never inherits a broken HDF5 state).
+ * One clean worker is kept between files (acquire / release, as Node's pool of one): the page reopens
+ * its recording on every loop pass, and h5wasm's 4 MB module takes a moment to compile. A worker that saw
+ * an HDF5 error (a reply marked tainted), died or stalled is terminated instead (h5wasm-handler.ts says why).
  */
 import type { H5Command, H5Reply, H5Request } from '../events/h5wasm-handler.js';
 import type { H5Transport } from '../events/hdf5-layout.js';
@@ -32,10 +33,13 @@ export class WebH5Worker implements H5Transport {
   private readonly pending = new Map<number, { resolve: (r: H5Reply) => void; reject: (e: Error) => void; timer: unknown }>();
   private nextId = 1;
   dead = false;
+  /** Saw an HDF5 error: must not serve another file. */
+  tainted = false;
+  /** The File the next 'open' mounts (WORKERFS). */
+  file: File | undefined;
 
   /** `url`: the worker's module (default hdf5-worker.js beside this module: dist/web/local/ in the bundle). */
   constructor(
-    private readonly file: File,
     url: URL = new URL('./hdf5-worker.js', import.meta.url),
     private readonly timers: WatchdogTimers = realTimers,
   ) {
@@ -44,6 +48,7 @@ export class WebH5Worker implements H5Transport {
       const p = this.pending.get(e.data.id);
       if (!p) return;
       this.settle(e.data.id);
+      if (e.data.tainted) this.tainted = true;
       p.resolve(e.data);
     };
     this.worker.onerror = (e: ErrorEvent) => {
@@ -58,7 +63,8 @@ export class WebH5Worker implements H5Transport {
     return new Promise<H5Reply>((resolve, reject) => {
       const timer = this.timers.set(() => this.fail(`HDF5 did not answer within ${timeoutMs} ms (worker terminated)`), timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
-      const msg: WebH5Request = cmd.op === 'open' ? { ...cmd, id, path: `${WORKERFS_DIR}/${this.file.name}`, file: this.file } : { ...cmd, id };
+      const f = this.file;
+      const msg: WebH5Request = cmd.op === 'open' && f ? { ...cmd, id, path: `${WORKERFS_DIR}/${f.name}`, file: f } : { ...cmd, id };
       this.worker.postMessage(msg);
     });
   }
@@ -83,4 +89,22 @@ export class WebH5Worker implements H5Transport {
     this.timers.clear(p.timer);
     this.pending.delete(id);
   }
+}
+
+/** One clean worker kept between files. */
+let idle: WebH5Worker | undefined;
+
+/** A worker for `file`: the idle clean one, else a new one. */
+export function acquireWebH5Worker(file: File): WebH5Worker {
+  const w = idle && !idle.dead && !idle.tainted ? idle : new WebH5Worker();
+  idle = undefined;
+  w.file = file;
+  return w;
+}
+
+/** Give a worker back once its file is closed: kept if clean and none is kept yet, else terminated. */
+export function releaseWebH5Worker(w: WebH5Worker): void {
+  w.file = undefined;
+  if (w.dead || w.tainted || idle) w.kill();
+  else idle = w;
 }

@@ -13,7 +13,7 @@ import type { Frame } from '../framing/frame.js';
 import type { FramingConfig } from '../pipeline/config.js';
 import { binOptionsOf } from '../pipeline/frame-options.js';
 import { modelInput, type ModelFrame, type StreamFramesOptions } from './frame-stream.js';
-import { WebH5Worker } from './hdf5-client.js';
+import { acquireWebH5Worker, releaseWebH5Worker, type WebH5Worker } from './hdf5-client.js';
 
 /**
  * Events per worker request. Smaller than Node's 2^20: a slice's frames are held until the page takes
@@ -29,18 +29,20 @@ export interface Hdf5FramesOptions extends StreamFramesOptions {
   sensorSize?: { width: number; height: number };
   /** Longest wait for one worker request (default HDF5_STALL_TIMEOUT_MS). */
   stallTimeoutMs?: number;
-  /** The worker (default: a WebH5Worker on the file). */
+  /** The worker, ended when the file is closed (default: one of the page's pool, given back to it). */
   transport?: H5Transport;
 }
 
 /**
  * Frames of the HDF5 event file `file`, in window order. A fault (EventFormatError naming `o.source` and
  * the row) is thrown after every frame binned from the events before it. Leaving the loop early, an error
- * and the end all terminate the worker.
+ * and the end all close the file and give the worker back.
  */
 export async function* hdf5Frames(file: File, framing: FramingConfig, o: Hdf5FramesOptions): AsyncGenerator<ModelFrame, void, undefined> {
-  const t = o.transport ?? new WebH5Worker(file);
-  const f = await Hdf5File.open(t, { path: o.source, fileSize: file.size, timeoutMs: o.stallTimeoutMs ?? HDF5_STALL_TIMEOUT_MS, what: 'an HDF5 event file', release: () => t.kill() });
+  const t = o.transport ?? acquireWebH5Worker(file);
+  // a worker of the page's pool goes back to it; one the caller gave is ended with the file
+  const release = o.transport ? () => t.kill() : () => releaseWebH5Worker(t as WebH5Worker);
+  const f = await Hdf5File.open(t, { path: o.source, fileSize: file.size, timeoutMs: o.stallTimeoutMs ?? HDF5_STALL_TIMEOUT_MS, what: 'an HDF5 event file', release });
   const binner = new FrameBinner(binOptionsOf(framing));
   let ready: ModelFrame[] = [];
   const emit = (fr: Frame): void => void ready.push({ ...fr, input: modelInput(fr, framing) });

@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 /**
- * Web Worker that reads one HDF5 File for the page (bundled by scripts/build-web.mjs into
+ * Web Worker that reads HDF5 Files for the page, one at a time (bundled by scripts/build-web.mjs into
  * dist/web/local/hdf5-worker.js, with h5wasm's ESM build, whose wasm is inlined in its JS: the page loads
  * h5wasm only when an HDF5 file is opened). The File is mounted with Emscripten's WORKERFS, so HDF5 reads
  * it lazily through FileReaderSync (random access, never the whole file in memory; only a worker has
@@ -12,7 +12,9 @@ import type { WebH5Request } from './hdf5-client.js';
 
 interface EmscriptenFs {
   mkdir(path: string): void;
+  rmdir(path: string): void;
   mount(type: unknown, opts: { files: File[] }, mountpoint: string): void;
+  unmount(mountpoint: string): void;
   filesystems: { WORKERFS: unknown };
 }
 
@@ -28,6 +30,9 @@ const ready = h5wasm.ready.then((m) => {
   return (m as unknown as { FS: EmscriptenFs }).FS;
 });
 
+/** The folder the current File is mounted at. */
+let mounted: string | undefined;
+
 async function serve(msg: WebH5Request): Promise<void> {
   let fs: EmscriptenFs;
   try {
@@ -39,8 +44,15 @@ async function serve(msg: WebH5Request): Promise<void> {
   if (msg.op === 'open' && msg.file) {
     const dir = msg.path.slice(0, msg.path.lastIndexOf('/'));
     try {
+      // a reused worker: the previous file is closed (its 'close' came first), so its mount can go
+      if (mounted !== undefined) {
+        fs.unmount(mounted);
+        fs.rmdir(mounted);
+        mounted = undefined;
+      }
       fs.mkdir(dir);
       fs.mount(fs.filesystems.WORKERFS, { files: [msg.file] }, dir);
+      mounted = dir;
     } catch (e) {
       scope.postMessage({ id: msg.id, tainted: true, error: 'open', reason: `could not mount the file: ${(e as Error).message}` }, []);
       return;
