@@ -11,7 +11,7 @@
  * Errors and warnings name the file; their `offset` is the **row index** in `dvs/data` (byte offsets mean
  * nothing inside HDF5): `unit` is 'row' and the message says "at row N".
  *
- * Hostile files (see ddd17-hdf5-worker.ts for h5wasm's failure modes):
+ * Hostile files (see h5wasm-handler.ts for h5wasm's failure modes):
  * - h5wasm runs in a worker thread with its throwing error handler: HDF5 errors become one EventFormatError
  *   naming the file, the row and HDF5's innermost message; HDF5 prints nothing. A worker that saw an HDF5
  *   error, trapped, aborted or died is terminated and the next file gets a fresh one; a clean worker is
