@@ -1,6 +1,6 @@
 /**
- * The main thread's side of the h5wasm worker (ddd17-hdf5-worker.ts, serving h5wasm-handler.ts), shared by every HDF5 reader (DDD17
- * `dvs/data`, event arrays in hdf5-events.ts): one request/reply session per file with a watchdog per
+ * The main thread's side of the h5wasm worker (ddd17-hdf5-worker.ts, serving h5wasm-handler.ts), shared
+ * by every HDF5 reader in Node (DDD17 `dvs/data`, event arrays in hdf5-events.ts): one request/reply session per file with a watchdog per
  * request, a pool of one clean worker between files, and the cheap pre-checks done before h5wasm sees a file.
  * Why a worker, and why a worker that saw an HDF5 error is thrown away: see h5wasm-handler.ts.
  */
