@@ -4,6 +4,8 @@
  *   index.html, app.js, style.css   the viewer (web/), index.html marked static: no /api, no /ws
  *   local/local.js, local/*.js      esbuild bundle of src/web/local-run.ts (platform browser, no Node built-ins),
  *                                   split: each ORT build is a chunk loaded only when its backend is used
+ *   local/hdf5-worker.js            the HDF5 reader's Web Worker (src/web/hdf5-worker.ts + h5wasm, wasm inlined),
+ *                                   loaded only when an HDF5 file is opened
  *   local/ort/*.mjs, *.wasm         onnxruntime-web's loaders and binaries: the plain wasm build, and the
  *                                   JSEP build (WebGPU)
  *   models/demo.onnx, demo.json     the demo pipeline's model (exportStepGraph) and its manifest
@@ -66,6 +68,24 @@ const r = await build({
   metafile: true,
 });
 const bundleBytes = Object.values(r.metafile.outputs).find((o) => o.entryPoint)?.bytes ?? 0;
+// The HDF5 worker (src/web/hdf5-worker.ts), its own bundle beside local.js (hdf5-client.ts starts it from
+// there): h5wasm's ESM build, its wasm inlined in its JS, so the page fetches h5wasm only when an HDF5 file
+// is opened. A worker cannot share the page's chunks: one self-contained file.
+const w = await build({
+  entryPoints: [join(dist, 'src', 'web', 'hdf5-worker.js')],
+  outfile: join(tmp, 'local', 'hdf5-worker.js'),
+  bundle: true,
+  platform: 'browser',
+  format: 'esm',
+  target: 'es2022',
+  minify: true,
+  sourcemap: true,
+  sourcesContent: false, // h5wasm's source is its inlined wasm (4 MB of base64): the map would be 13 MB
+  plugins: [refuseNode],
+  logLevel: 'warning',
+  metafile: true,
+});
+const workerBytes = Object.values(w.metafile.outputs).find((o) => o.entryPoint)?.bytes ?? 0;
 const ortDir = join(root, 'node_modules', 'onnxruntime-web', 'dist');
 for (const f of ORT_FILES) cpSync(join(ortDir, f), join(tmp, 'local', 'ort', f));
 
@@ -78,4 +98,4 @@ writeFileSync(join(tmp, 'models', 'demo.json'), JSON.stringify(m.manifest, null,
 
 rmSync(out, { recursive: true, force: true });
 renameSync(tmp, out);
-console.log(`build-web: dist/web (bundle ${(bundleBytes / 1024).toFixed(0)} KiB, model ${(m.onnx.length / 1024).toFixed(0)} KiB, ${m.manifest.model.arch} T=${m.manifest.model.T})`);
+console.log(`build-web: dist/web (bundle ${(bundleBytes / 1024).toFixed(0)} KiB, HDF5 worker ${(workerBytes / 1024).toFixed(0)} KiB, model ${(m.onnx.length / 1024).toFixed(0)} KiB, ${m.manifest.model.arch} T=${m.manifest.model.T})`);

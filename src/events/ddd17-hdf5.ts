@@ -11,7 +11,7 @@
  * Errors and warnings name the file; their `offset` is the **row index** in `dvs/data` (byte offsets mean
  * nothing inside HDF5): `unit` is 'row' and the message says "at row N".
  *
- * Hostile files (see ddd17-hdf5-worker.ts for h5wasm's failure modes):
+ * Hostile files (see h5wasm-handler.ts for h5wasm's failure modes):
  * - h5wasm runs in a worker thread with its throwing error handler: HDF5 errors become one EventFormatError
  *   naming the file, the row and HDF5's innermost message; HDF5 prints nothing. A worker that saw an HDF5
  *   error, trapped, aborted or died is terminated and the next file gets a fresh one; a clean worker is
@@ -44,6 +44,7 @@ import {
   type CaerPacketHeader,
 } from './caer.js';
 import { EventFormatError, warningFrom, type FormatWarning } from './errors.js';
+import { HDF5_STALL_TIMEOUT_MS } from './hdf5-layout.js';
 import type { EventBatch, SkipCounts, StreamInfo } from './types.js';
 
 export interface Ddd17Options {
@@ -63,10 +64,8 @@ export interface Ddd17Options {
   stallTimeoutMs?: number;
 }
 
-// A block of rows (256; 1024 for the header scan) reads in well under a second here; 20 s leaves room for a
-// loaded or much slower machine while keeping a stuck read far below a minute (fuzzing found a corrupt global
-// heap index on which HDF5 loops).
-export const DDD17_STALL_TIMEOUT_MS = 20_000;
+/** The worker's watchdog, one for every HDF5 reader (hdf5-layout.ts says why 20 s). */
+export const DDD17_STALL_TIMEOUT_MS = HDF5_STALL_TIMEOUT_MS;
 
 export const DDD17_DEFAULT_WIDTH = 346;
 export const DDD17_DEFAULT_HEIGHT = 260;

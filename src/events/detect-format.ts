@@ -3,7 +3,8 @@ import type { EventFormat } from './types.js';
 import { CommentHeaderReader, PERCENT } from './header-lines.js';
 import { isPropheseeHeaderEnd, parsePropheseeHeader } from './prophesee/header.js';
 
-const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+/** The 8 bytes every HDF5 file starts with (at offset 0 here: a user block would move them). */
+export const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 /** Bytes read to detect a format: enough for any real Prophesee header (they are a few hundred bytes). */
 export const DETECT_HEAD_BYTES = 64 * 1024;
 

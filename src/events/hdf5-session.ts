@@ -1,15 +1,14 @@
 /**
- * The main thread's side of the h5wasm worker (ddd17-hdf5-worker.ts), shared by every HDF5 reader (DDD17
- * `dvs/data`, event arrays in hdf5-events.ts): one request/reply session per file with a watchdog per
+ * The main thread's side of the h5wasm worker (ddd17-hdf5-worker.ts, serving h5wasm-handler.ts), shared
+ * by every HDF5 reader in Node (DDD17 `dvs/data`, event arrays in hdf5-events.ts): one request/reply session per file with a watchdog per
  * request, a pool of one clean worker between files, and the cheap pre-checks done before h5wasm sees a file.
- * Why a worker, and why a worker that saw an HDF5 error is thrown away: see ddd17-hdf5-worker.ts.
+ * Why a worker, and why a worker that saw an HDF5 error is thrown away: see h5wasm-handler.ts.
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { H5Command, H5Reply, H5Request } from './ddd17-hdf5-worker.js';
+import { HDF5_SIGNATURE } from './detect-format.js';
 import { EventFormatError } from './errors.js';
-
-const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** Why the worker could not answer: it crashed, died, or stalled past the watchdog. */
 export class WorkerFailure extends Error {}

@@ -7,7 +7,7 @@
  */
 import { EventBytesDecoder } from '../events/decode-bytes.js';
 import type { FormatWarning } from '../events/errors.js';
-import type { StreamInfo } from '../events/types.js';
+import type { EventBatch, StreamInfo } from '../events/types.js';
 import { FilterChain } from '../filters/chain.js';
 import { FrameBinner } from '../framing/binner.js';
 import type { Frame } from '../framing/frame.js';
@@ -32,7 +32,7 @@ export interface StreamFramesOptions {
   onWarning?: (w: FormatWarning) => void;
   /** Called once at the end of the stream with what the decoder learned. */
   onInfo?: (info: StreamInfo) => void;
-  /** Called after each chunk is decoded with the bytes read so far (progress; shows the file is read incrementally). */
+  /** Byte streams: called after each chunk is decoded with the bytes read so far (progress; shows the file is read incrementally). */
   onProgress?: (bytesRead: number) => void;
 }
 
@@ -44,17 +44,47 @@ export function modelInput(f: Frame, framing: FramingConfig): Float32Array {
 }
 
 /**
+ * One recording's way from event batches to model frames in the page (byte streams here, HDF5 in
+ * hdf5-frames.ts): the pipeline's denoising filters (framing.filters, in order, as the Node runner applies
+ * them), the binner with the runner's options (binOptionsOf), then the model input (modelInput). Frames
+ * collect until taken.
+ */
+export class ModelFrameAssembler {
+  private readonly binner: FrameBinner;
+  private readonly filters: FilterChain | undefined;
+  private ready: ModelFrame[] = [];
+  private readonly emit = (f: Frame): void => void this.ready.push({ ...f, input: modelInput(f, this.framing) });
+
+  constructor(private readonly framing: FramingConfig) {
+    this.binner = new FrameBinner(binOptionsOf(framing));
+    this.filters = framing.filters?.length ? new FilterChain(framing.filters) : undefined;
+  }
+
+  push(batch: EventBatch): void {
+    this.binner.push(this.filters ? this.filters.apply(batch) : batch, this.emit);
+  }
+
+  /** Close the open windows (end of the recording, or a fault: the frames before it come first). */
+  flush(): void {
+    this.binner.flush(this.emit);
+  }
+
+  /** The frames made since the last take, in window order. */
+  take(): ModelFrame[] {
+    const out = this.ready;
+    this.ready = [];
+    return out;
+  }
+}
+
+/**
  * Frames of `stream`, in window order. A decoding fault (EventFormatError naming `source` and the byte
  * offset) is thrown after every frame binned from the events before it (the binner is flushed first).
  * Leaving the loop early cancels the stream.
  */
 export async function* streamFrames(stream: ByteChunkStream, framing: FramingConfig, o: StreamFramesOptions): AsyncGenerator<ModelFrame, void, undefined> {
-  const binner = new FrameBinner(binOptionsOf(framing));
-  // the pipeline's denoising filters, in order, before binning (as the Node runner applies them)
-  const filters = framing.filters?.length ? new FilterChain(framing.filters) : undefined;
-  let ready: ModelFrame[] = [];
-  const emit = (f: Frame): void => void ready.push({ ...f, input: modelInput(f, framing) });
-  const decoder = new EventBytesDecoder((b) => binner.push(filters ? filters.apply(b) : b, emit), { source: o.source, onWarning: o.onWarning });
+  const frames = new ModelFrameAssembler(framing);
+  const decoder = new EventBytesDecoder((b) => frames.push(b), { source: o.source, onWarning: o.onWarning });
   const reader = stream.getReader();
   let finished = false;
   let bytesRead = 0;
@@ -65,7 +95,7 @@ export async function* streamFrames(stream: ByteChunkStream, framing: FramingCon
       try {
         if (done) {
           const info = decoder.end();
-          binner.flush(emit);
+          frames.flush();
           o.onInfo?.(info);
         } else if (value && value.length > 0) {
           bytesRead += value.length;
@@ -73,12 +103,10 @@ export async function* streamFrames(stream: ByteChunkStream, framing: FramingCon
           o.onProgress?.(bytesRead);
         }
       } catch (err) {
-        binner.flush(emit); // frames of the events decoded before the fault come first
+        frames.flush(); // frames of the events decoded before the fault come first
         fault = err;
       }
-      const out = ready;
-      ready = [];
-      for (const f of out) yield f;
+      for (const f of frames.take()) yield f;
       if (fault !== undefined) throw fault;
       if (done) {
         finished = true;

@@ -18,7 +18,8 @@
  */
 import type * as Ort from 'onnxruntime-web';
 import { countsToBytes } from '../pipeline/frame-style.js';
-import { streamFrames, type ModelFrame } from './frame-stream.js';
+import type { ModelFrame } from './frame-stream.js';
+import { openFrames } from './open-frames.js';
 import { parseManifest, type WebModelManifest } from './manifest.js';
 import { StepGraph } from './step-graph.js';
 
@@ -44,7 +45,7 @@ export interface LocalState {
   pass: number;
   /** onnxruntime-web's wasm threads (more than 1 only in a cross-origin isolated page). */
   threads: number;
-  /** Bytes of the file read in the current pass (the file is read as a stream, never whole). */
+  /** Bytes of the file read in the current pass (byte-stream formats; the file is read as a stream, never whole). */
   bytesRead: number;
   paused: boolean;
   /** Logits of the first frames after the first reset, for parity checks: frame index, window start, logits. */
@@ -245,7 +246,7 @@ export class LocalRun {
         this.state.pass++;
         this.anchor = undefined;
         let t0 = NaN;
-        const frames = streamFrames(this.file.stream() as unknown as Parameters<typeof streamFrames>[0], this.manifest.framing, {
+        const frames = openFrames(this.file, this.manifest.framing, {
           source: this.file.name,
           onWarning: (w) => console.warn('evstream:', w),
           onProgress: (n) => {

@@ -1,0 +1,66 @@
+/// <reference lib="dom" />
+/**
+ * Model frames of an HDF5 event File in the page: the events are read by hdf5-layout.ts's decodeHdf5Events
+ * (the layouts, value rules, bounds and errors Node uses) from h5wasm in a Web Worker (hdf5-client.ts,
+ * hdf5-worker.ts), slice by slice on demand, and framed exactly as streamFrames does (ModelFrameAssembler:
+ * the pipeline's filters, FrameBinner with binOptionsOf, then modelInput). Memory: one slice of events (WEB_EVENTS_PER_READ) and the frames it
+ * makes; the File itself is read lazily by HDF5 (WORKERFS), never whole.
+ */
+import { decodeHdf5Events, Hdf5File, HDF5_STALL_TIMEOUT_MS, type H5Transport } from '../events/hdf5-layout.js';
+import type { EventBatch, StreamInfo } from '../events/types.js';
+import type { FramingConfig } from '../pipeline/config.js';
+import { ModelFrameAssembler, type ModelFrame, type StreamFramesOptions } from './frame-stream.js';
+import { acquireWebH5Worker, releaseWebH5Worker, type WebH5Worker } from './hdf5-client.js';
+
+/**
+ * Events per worker request. Smaller than Node's 2^20: a slice's frames are held until the page takes
+ * them (a 50 ms window of a busy sensor holds ~10^5 events, so a slice makes a few frames, not hundreds),
+ * and each reply is a few hundred KiB to copy across.
+ */
+export const WEB_EVENTS_PER_READ = 1 << 16;
+
+export interface Hdf5FramesOptions extends StreamFramesOptions {
+  /** Events per worker request (default WEB_EVENTS_PER_READ). Results do not depend on it. */
+  eventsPerRead?: number;
+  /** Sensor size when the file states none; else the largest x and y + 1 (a `guessed-size` warning). */
+  sensorSize?: { width: number; height: number };
+  /** Longest wait for one worker request (default HDF5_STALL_TIMEOUT_MS). */
+  stallTimeoutMs?: number;
+  /** The worker, ended when the file is closed (default: one of the page's pool, given back to it). */
+  transport?: H5Transport;
+}
+
+/**
+ * Frames of the HDF5 event file `file`, in window order. A fault (EventFormatError naming `o.source` and
+ * the row) is thrown after every frame binned from the events before it. Leaving the loop early, an error
+ * and the end all close the file and give the worker back.
+ */
+export async function* hdf5Frames(file: File, framing: FramingConfig, o: Hdf5FramesOptions): AsyncGenerator<ModelFrame, void, undefined> {
+  const t = o.transport ?? acquireWebH5Worker(file);
+  // a worker of the page's pool goes back to it; one the caller gave is ended with the file
+  const release = o.transport ? () => t.kill() : () => releaseWebH5Worker(t as WebH5Worker);
+  const f = await Hdf5File.open(t, { path: o.source, fileSize: file.size, timeoutMs: o.stallTimeoutMs ?? HDF5_STALL_TIMEOUT_MS, what: 'an HDF5 event file', release });
+  const frames = new ModelFrameAssembler(framing);
+  const batches = decodeHdf5Events(f, { eventsPerRead: o.eventsPerRead ?? WEB_EVENTS_PER_READ, onWarning: o.onWarning, ...(o.sensorSize ? { sensorSize: o.sensorSize } : {}) });
+  try {
+    for (;;) {
+      let n: IteratorResult<EventBatch, StreamInfo> | undefined;
+      let fault: unknown;
+      try {
+        n = await batches.next();
+        if (n.done) {
+          frames.flush();
+          o.onInfo?.(n.value);
+        } else frames.push(n.value);
+      } catch (err) {
+        frames.flush(); // frames of the events read before the fault come first
+        fault = err;
+      }
+      for (const fr of frames.take()) yield fr;
+      if (fault !== undefined) throw fault;
+      if (n?.done) return;
+    }
+  } finally {
+    await f.close();
+  }
+}
