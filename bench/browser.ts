@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- browser` (issue 15): in-browser segmentation of the demo model in headless Chromium
  * (dist/web served by a plain static server, wasm forced, unpaced: `?backend=wasm&speed=0`) next to the
- * Node onnx engine on the same frames. Needs `npm run build` (dist/web) and Chromium.
+ * Node onnx engine on the same frames, under the same streaming policy (the manifest's). Needs `npm run build` (dist/web) and Chromium.
  *
  * Browser fps counts whole frames (stream decode, binning, model, drawing) over 10 s after a 10-frame
  * warm-up; its ms/frame is the model call alone (`state.stepMsTotal`). Node: median of 50 warm steps.
@@ -14,7 +14,7 @@ import { binOptionsOf } from '../src/pipeline/frame-options.js';
 import { modelInput } from '../src/web/frame-stream.js';
 import { parseManifest } from '../src/web/manifest.js';
 import { loadCheckpoint } from '../src/snn/checkpoint.js';
-import { createSession } from '../src/snn/engines/index.js';
+import { createSession, WindowedSession } from '../src/snn/engines/index.js';
 import { initBackend } from '../src/snn/backend.js';
 import { chromiumPath, CHROMIUM_MISSING } from '../test/helpers/chromium.js';
 import { CHROMIUM_ARGS } from '../test/helpers/server-helpers.js';
@@ -65,8 +65,12 @@ export async function benchBrowser(): Promise<object[]> {
   decodeEventBytes(new Uint8Array(readFileSync(RECORDING)), (b) => binner.push(b, keep));
   const { model } = loadCheckpoint(join('pipelines', manifest.model.checkpoint!), { set: { size: manifest.framing.size }, bnPolicy: manifest.model.bnPolicy as 'last' });
   try {
+    // the page runs the manifest's streaming policy: the Node rows run the same (a sliding window of T
+    // sessions, as the demo pipeline does, or one continuous session)
+    const sliding = manifest.model.streaming === 'sliding-window';
     for (const threads of [1, 2]) {
-      const s = createSession(model, { engine: 'onnx', horizon: manifest.model.T, bnPolicy: manifest.model.bnPolicy as 'last', onnx: { threads }, log: () => {} });
+      const make = () => createSession(model, { engine: 'onnx', horizon: manifest.model.T, bnPolicy: manifest.model.bnPolicy as 'last', onnx: { threads }, log: () => {} });
+      const s = new WindowedSession(make, sliding ? { sliding: manifest.model.T } : {});
       const times: number[] = [];
       frames.forEach((f, i) => {
         const t = performance.now();
@@ -75,7 +79,7 @@ export async function benchBrowser(): Promise<object[]> {
       });
       s.dispose();
       const ms = median(times);
-      rows.push({ engine: 'Node onnx engine (onnxruntime-node)', backend: `cpu, ${threads} thread${threads > 1 ? 's' : ''}`, 'model ms/frame': ms, fps: 1000 / ms });
+      rows.push({ engine: `Node onnx engine (onnxruntime-node${sliding ? `, sliding window of ${manifest.model.T}` : ''})`, backend: `cpu, ${threads} thread${threads > 1 ? 's' : ''}`, 'model ms/frame': ms, fps: 1000 / ms });
     }
   } finally {
     model.dispose();

@@ -11,8 +11,9 @@
  * says which backend ran, no request to /api or /ws and no websocket, no page error; screenshot in
  * test-artifacts/. A file of no known format is reported in the page, naming the file.
  *
- * Parity: the first T frames' logits computed in the page equal those of the Node engine (onnx
- * createSession on the same checkpoint, continuous, horizon T) on frames binned in Node from the same
+ * Parity: the first T frames' logits computed in the page (the demo's sliding-window graph) equal those of
+ * the Node engine (onnx createSession on the same checkpoint, horizon T: over the first T frames a sliding
+ * window and one continuous session are the same computation) on frames binned in Node from the same
  * file (Node's own decoder: lz4-napi instead of the page's lz4js): same argmax on >= 99.9 % of pixels;
  * the max logit difference is printed.
  */
