@@ -36,6 +36,8 @@ export class BackgroundActivityFilter implements EventFilter {
   private readonly flags = new KeepFlags();
   private width = 0;
   private height = 0;
+  /** The newest time in the map (-Infinity: empty). */
+  private newest = -Infinity;
 
   constructor(private readonly opts: BackgroundActivityOptions) {
     this.label = `backgroundActivity(windowUs=${opts.windowUs})`;
@@ -62,6 +64,10 @@ export class BackgroundActivityFilter implements EventFilter {
     const win = this.windowUs;
     let k = 0;
     let outside = 0;
+    // newest time written to the map: while events come in time order (t >= newest), no neighbour's time
+    // can be in the future, so |t - its time| < windowUs reduces to its time > t - windowUs: one compare
+    // per neighbour instead of two (a backward jump takes the two-sided test until time catches up)
+    let newest = this.newest;
     for (let i = 0; i < n; i++) {
       const x = xs[i]!;
       const y = ys[i]!;
@@ -73,24 +79,31 @@ export class BackgroundActivityFilter implements EventFilter {
       }
       const c = (y + 1) * stride + x + 1;
       const lo = t - win;
-      const hi = t + win;
-      // a neighbour supports when lo < its time < hi, i.e. |t - its time| < windowUs
-      // all eight compared without branches (| not ||): a random support pattern mispredicts otherwise
       const up = c - stride;
       const down = c + stride;
-      const pass =
-        (+(m[up - 1]! > lo) & +(m[up - 1]! < hi)) |
-        (+(m[up]! > lo) & +(m[up]! < hi)) |
-        (+(m[up + 1]! > lo) & +(m[up + 1]! < hi)) |
-        (+(m[c - 1]! > lo) & +(m[c - 1]! < hi)) |
-        (+(m[c + 1]! > lo) & +(m[c + 1]! < hi)) |
-        (+(m[down - 1]! > lo) & +(m[down - 1]! < hi)) |
-        (+(m[down]! > lo) & +(m[down]! < hi)) |
-        (+(m[down + 1]! > lo) & +(m[down + 1]! < hi));
+      let pass: number;
+      if (t >= newest) {
+        newest = t;
+        pass =
+          +(m[up - 1]! > lo) | +(m[up]! > lo) | +(m[up + 1]! > lo) | +(m[c - 1]! > lo) | +(m[c + 1]! > lo) | +(m[down - 1]! > lo) | +(m[down]! > lo) | +(m[down + 1]! > lo);
+      } else {
+        const hi = t + win;
+        // a neighbour supports when lo < its time < hi, i.e. |t - its time| < windowUs
+        pass =
+          (+(m[up - 1]! > lo) & +(m[up - 1]! < hi)) |
+          (+(m[up]! > lo) & +(m[up]! < hi)) |
+          (+(m[up + 1]! > lo) & +(m[up + 1]! < hi)) |
+          (+(m[c - 1]! > lo) & +(m[c - 1]! < hi)) |
+          (+(m[c + 1]! > lo) & +(m[c + 1]! < hi)) |
+          (+(m[down - 1]! > lo) & +(m[down - 1]! < hi)) |
+          (+(m[down]! > lo) & +(m[down]! < hi)) |
+          (+(m[down + 1]! > lo) & +(m[down + 1]! < hi));
+      }
       m[c] = t;
       keep[i] = pass;
       k += pass;
     }
+    this.newest = newest;
     this.stats.in += n;
     this.stats.kept += k;
     this.stats.outside += outside;
