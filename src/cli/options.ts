@@ -16,6 +16,7 @@ import { Argument, Option, type Command } from 'commander';
 import { statSync } from 'node:fs';
 import { checkInputFile, InputFileError } from '../util/input-error.js';
 import { SCENE_PRESETS, type ScenePresetName } from '../sim/presets.js';
+import { SENSOR_PRESET_NAMES } from '../sim/sensor-presets.js';
 import type { CropRect } from '../framing/frame.js';
 import { UsageError } from './errors.js';
 
@@ -289,4 +290,12 @@ export function compressionOption(cmd: Command, help: string, defaultText = 'lz4
 export function sceneOption(cmd: Command, help = 'scene preset', defaultText = 'urban'): Command {
   const scenes = Object.keys(SCENE_PRESETS) as ScenePresetName[];
   return option(cmd, '--scene <name>', `${help}: ${scenes.join(', ')}`, oneOf(scenes), defaultText);
+}
+
+/**
+ * `--sensor <preset>` of the simulator: a simulated camera model (davis346, davis240, gen4). Not the
+ * `--sensor <WxH>` of the commands that read files (`sensorOption`), which sizes a file that states none.
+ */
+export function sensorPresetOption(cmd: Command, help: string): Command {
+  return option(cmd, '--sensor <preset>', `${help}: ${SENSOR_PRESET_NAMES.join(', ')}`, oneOf(SENSOR_PRESET_NAMES));
 }
