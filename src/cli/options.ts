@@ -16,6 +16,7 @@ import { Argument, Option, type Command } from 'commander';
 import { statSync } from 'node:fs';
 import { checkInputFile, InputFileError } from '../util/input-error.js';
 import { SCENE_PRESETS, type ScenePresetName } from '../sim/presets.js';
+import { SENSOR_PRESET_NAMES } from '../sim/sensor-presets.js';
 import type { CropRect } from '../framing/frame.js';
 import { DEFAULT_BAF_WINDOW_US, DEFAULT_HOT_K, DEFAULT_HOT_LEARN_US, DEFAULT_REFRACTORY_US, type FilterSpec } from '../filters/index.js';
 import { UsageError } from './errors.js';
@@ -326,4 +327,12 @@ export function filterOption(cmd: Command): Command {
     `denoise the events first (repeatable or a comma list, applied in order): baf[:windowUs] (background activity, default ${DEFAULT_BAF_WINDOW_US}), refractory[:periodUs] (default ${DEFAULT_REFRACTORY_US}), hot[:learnUs[:k]] (hot pixels learned over the first ${DEFAULT_HOT_LEARN_US} µs, masked at >= ${DEFAULT_HOT_K} x the mean count; 0 = no learning)`,
     filterArg,
   );
+}
+
+/**
+ * `--sensor <preset>` of the simulator: a simulated camera model (davis346, davis240, gen4). Not the
+ * `--sensor <WxH>` of the commands that read files (`sensorOption`), which sizes a file that states none.
+ */
+export function sensorPresetOption(cmd: Command, help: string): Command {
+  return option(cmd, '--sensor <preset>', `${help}: ${SENSOR_PRESET_NAMES.join(', ')}`, oneOf(SENSOR_PRESET_NAMES));
 }

@@ -13,6 +13,8 @@ import { CLASS_NAMES, IGNORE_LABEL } from '../labels/index.js';
 import { hashSeed } from './prng.js';
 import { resolveSimOptions, simulateSequence, type ResolvedSimOptions, type SimOptions } from './simulate.js';
 import { InputFileError } from '../util/input-error.js';
+import { drawOptions, drawSequence, SCENE_RANGES, type SceneRanges, type SequenceDraw } from './randomize.js';
+import { SENSOR_PRESETS, type SensorPreset, type SensorPresetName } from './sensor-presets.js';
 
 export const GENERATOR_VERSION = 'evstream-sim 1';
 
@@ -23,6 +25,13 @@ export interface SimDatasetOptions extends Omit<SimOptions, 'seed'> {
   sequences: number;
   /** Events file name inside each sequence folder (default events.aedat4). */
   eventsFile?: string;
+  /**
+   * Domain randomisation (`randomize.ts`): each sequence draws its sensor parameters from the `sensor`
+   * preset's ranges (davis346 when none is given) and its scene, illumination and ego speed from
+   * SCENE_RANGES, from its own seed; options given here are fixed instead of drawn. The manifest records
+   * each sequence's values under `randomized`, and the ranges under `randomization`.
+   */
+  randomize?: boolean;
   /** Called after each window (progress bars). */
   onWindow?: (sequence: number, window: number, windows: number) => void;
 }
@@ -42,6 +51,8 @@ export interface SimSequenceManifest {
   onEvents: number;
   /** Label pixels per class over all frames, by class name, plus `ignore`. */
   classHistogram: Record<string, number>;
+  /** With `randomize`: the values this sequence used (drawn, or fixed by the caller). */
+  randomized?: SequenceDraw & { hotPixels: number };
 }
 
 export interface SimManifest {
@@ -55,6 +66,8 @@ export interface SimManifest {
   ignoreLabel: number;
   labelTiming: string;
   options: ResolvedSimOptions;
+  /** With `randomize`: the ranges the sequences drew from. */
+  randomization?: { sensor: SensorPresetName; sensorRanges: SensorPreset['params']; sceneRanges: SceneRanges };
   sequences: SimSequenceManifest[];
 }
 
@@ -66,13 +79,16 @@ export interface SimManifest {
 export async function writeSimDataset(outDir: string, opts: SimDatasetOptions, writeEvents?: WriteEvents): Promise<SimManifest> {
   const write = writeEvents ?? (await defaultAedat4Writer());
   await mkdir(outDir, { recursive: true });
-  const { sequences: count, eventsFile = 'events.aedat4', onWindow, ...simOpts } = opts;
-  const resolved = resolveSimOptions(simOpts);
+  const { sequences: count, eventsFile = 'events.aedat4', onWindow, randomize = false, ...given } = opts;
+  const simOpts: Omit<SimOptions, 'seed'> = randomize ? { ...given, sensor: given.sensor ?? 'davis346' } : given;
+  const resolved = resolveSimOptions({ ...simOpts, seed: opts.seed });
   const sequences: SimSequenceManifest[] = [];
   const windows = Math.ceil((resolved.seconds * 1e6) / resolved.windowUs - 1e-9);
   for (let s = 0; s < count; s++) {
     const name = `seq_${String(s).padStart(3, '0')}`;
     const seqSeed = hashSeed(opts.seed, 1000 + s);
+    const draw = randomize ? drawSequence(seqSeed, resolved.sensor!, simOpts) : undefined;
+    const drawn = draw ? drawOptions(draw, resolved.width, resolved.height, simOpts) : {};
     const labelsDir = join(outDir, name, 'labels');
     await mkdir(labelsDir, { recursive: true });
     const hist = new Float64Array(256);
@@ -82,7 +98,7 @@ export async function writeSimDataset(outDir: string, opts: SimDatasetOptions, w
     let t1 = 0;
     // The writer pulls batches; each pulled window also gets its label written before the next is simulated.
     async function* batches(): AsyncGenerator<EventBatch> {
-      for (const chunk of simulateSequence({ ...simOpts, seed: seqSeed })) {
+      for (const chunk of simulateSequence({ ...simOpts, ...drawn, seed: seqSeed })) {
         const mask = chunk.label;
         for (let i = 0; i < mask.length; i++) hist[mask[i]!]!++;
         await sharp(Buffer.from(mask.buffer, mask.byteOffset, mask.byteLength), { raw: { width: chunk.width, height: chunk.height, channels: 1 } })
@@ -101,7 +117,7 @@ export async function writeSimDataset(outDir: string, opts: SimDatasetOptions, w
     const classHistogram: Record<string, number> = {};
     CLASS_NAMES.forEach((c, i) => (classHistogram[c] = hist[i]!));
     classHistogram['ignore'] = hist[IGNORE_LABEL]!;
-    sequences.push({ name, seed: seqSeed, events: `${name}/${eventsFile}`, labels: `${name}/labels`, labelFormat: 'png8-class-id/%06d.png', frames, windowUs: resolved.windowUs, t0: 0, t1, eventCount, onEvents, classHistogram });
+    sequences.push({ name, seed: seqSeed, events: `${name}/${eventsFile}`, labels: `${name}/labels`, labelFormat: 'png8-class-id/%06d.png', frames, windowUs: resolved.windowUs, t0: 0, t1, eventCount, onEvents, classHistogram, ...(draw ? { randomized: { ...draw, hotPixels: drawn.hotPixels! } } : {}) });
   }
   const manifest: SimManifest = {
     generator: GENERATOR_VERSION,
@@ -114,6 +130,7 @@ export async function writeSimDataset(outDir: string, opts: SimDatasetOptions, w
     ignoreLabel: IGNORE_LABEL,
     labelTiming: 'label k = scene at the end of window k, i.e. at t0 + (k + 1) * windowUs; window k = [t0 + k * windowUs, t0 + (k + 1) * windowUs) µs',
     options: { ...resolved, seed: opts.seed },
+    ...(randomize ? { randomization: { sensor: resolved.sensor!, sensorRanges: SENSOR_PRESETS[resolved.sensor!].params, sceneRanges: SCENE_RANGES } } : {}),
     sequences,
   };
   await writeFile(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');

@@ -8,9 +8,27 @@
  * Background activity: shot-noise events at `noiseRate` Hz per pixel (random polarity) and optional hot
  * pixels; they obey the refractory period and do not move the reference.
  * Timestamps are integer microseconds.
+ *
+ * Optional effects (each off by default, so a sensor without them gives exactly the events it always gave;
+ * they draw from their own random stream, never from the one the noise uses):
+ * - finite pixel bandwidth (`cutoffHz`): the pixel compares a first-order low-pass of log intensity, not the
+ *   log intensity itself. Its cutoff falls with the photocurrent, as in v2e (Hu, Liu & Delbruck 2021): at
+ *   log intensity L, f3dB = cutoffHz * (floor + (1 - floor) * min(1, e^L)) (L = 0 is the renderer's white,
+ *   floor = `bandwidthFloor`, v2e's (0 + 20) / 275 = 0.073 for black), time constant tau = 1 / (2 pi f3dB).
+ *   Each render interval dt the state moves by 1 - e^(-dt / tau) of the way to the input (exact for an input
+ *   held over the interval; stable for any dt, unlike v2e's Euler step); crossings are interpolated linearly
+ *   between the filtered values.
+ * - leak events (`leakRate`, Hz per pixel): junction leakage slowly discharges the memorised reference, so a
+ *   still pixel emits ON events (Nozaki & Delbruck 2017; v2e's leak_rate_hz). Modelled, as v2e does, as the
+ *   reference falling by rate * C_on per second; each pixel's rate is leakRate * (1 + leakJitter * N(0, 1))
+ *   (v2e's leak_jitter_fraction) and its starting reference a uniform fraction of C_on below the first
+ *   frame (the pixel was reset at an unknown time), so leak events are not synchronous.
+ * - timestamp jitter (`jitterUs`): Gaussian readout latency jitter, sigma in µs, bounded to ±3 sigma and to
+ *   the render interval the event belongs to, so re-sorting within the interval keeps the output sorted.
+ *   It moves timestamps after the refractory decision (it is readout, not pixel, timing).
  */
 import type { EventBatch } from '../events/types.js';
-import { Rng } from './prng.js';
+import { hashSeed, Rng } from './prng.js';
 
 export interface SensorOptions {
   width: number;
@@ -25,6 +43,25 @@ export interface SensorOptions {
   hotPixels: number;
   /** Events per second of each hot pixel. */
   hotPixelRate: number;
+  /** Photoreceptor cutoff (Hz) at full brightness (L >= 0); 0 or absent: infinite bandwidth (off). */
+  cutoffHz?: number;
+  /** Fraction of `cutoffHz` left in a black pixel (default 0.073, v2e's). */
+  bandwidthFloor?: number;
+  /** Mean leak-event rate per pixel (Hz); 0 or absent: off. */
+  leakRate?: number;
+  /** Relative per-pixel spread (sigma) of the leak rate (default 0.1, v2e's). */
+  leakJitter?: number;
+  /** Timestamp jitter sigma (µs); 0 or absent: off. */
+  jitterUs?: number;
+}
+
+/** v2e's floor of the intensity-dependent bandwidth: (0 + 20) / 275 of the white cutoff. */
+export const DEFAULT_BANDWIDTH_FLOOR = 20 / 275;
+export const DEFAULT_LEAK_JITTER = 0.1;
+
+/** f3dB (Hz) of a pixel at log intensity L, see the module comment. */
+export function pixelCutoffHz(cutoffHz: number, L: number, floor = DEFAULT_BANDWIDTH_FLOOR): number {
+  return cutoffHz * (floor + (1 - floor) * Math.min(1, Math.exp(L)));
 }
 
 /** Growable struct-of-arrays event buffer. */
@@ -99,6 +136,16 @@ export class DvsSensor {
   private readonly noise = new EventBuffer(256);
   private counts = new Uint32Array(0);
   private readonly rng: Rng;
+  /** Random stream of the optional effects (leak rates and phases, jitter). */
+  private readonly fx: Rng;
+  /** Low-pass state (log units) when `cutoffHz` > 0. */
+  private readonly lp: Float32Array | null;
+  /** Per-pixel leak of the reference, log units per µs, when `leakRate` > 0. */
+  private readonly leakPerUs: Float32Array | null;
+  /** Accumulated leak (log units): added to the input, the same as lowering the reference. */
+  private readonly leakAcc: Float64Array | null;
+  /** The input the comparator sees when low-pass or leak is on. */
+  private readonly input: Float32Array | null;
 
   constructor(readonly opts: SensorOptions, seed: number) {
     this.width = opts.width;
@@ -117,13 +164,55 @@ export class DvsSensor {
     }
     this.hot = new Uint32Array(Math.min(n, Math.max(0, Math.floor(opts.hotPixels))));
     for (let k = 0; k < this.hot.length; k++) this.hot[k] = this.rng.int(n);
+    this.fx = new Rng(hashSeed(seed, 0x5e45));
+    const cutoff = opts.cutoffHz ?? 0;
+    const leak = opts.leakRate ?? 0;
+    if (!(cutoff >= 0) || !(leak >= 0) || !((opts.jitterUs ?? 0) >= 0)) throw new Error('DvsSensor: cutoffHz, leakRate and jitterUs must be >= 0');
+    this.lp = cutoff > 0 ? new Float32Array(n) : null;
+    this.leakPerUs = null;
+    this.leakAcc = null;
+    if (leak > 0) {
+      const spread = opts.leakJitter ?? DEFAULT_LEAK_JITTER;
+      this.leakPerUs = new Float32Array(n);
+      this.leakAcc = new Float64Array(n);
+      for (let i = 0; i < n; i++) this.leakPerUs[i] = (Math.max(0, leak * (1 + spread * this.fx.normal())) * this.thrOn[i]!) / 1e6;
+    }
+    this.input = this.lp || this.leakPerUs ? new Float32Array(n) : null;
   }
 
   /** Sets the reference to the first frame (no events). */
   reset(log: Float32Array, tUs: number): void {
     this.ref.set(log);
     this.prev.set(log);
+    this.lp?.set(log);
+    if (this.leakAcc) {
+      this.leakAcc.fill(0);
+      for (let i = 0; i < this.ref.length; i++) this.ref[i] = log[i]! - this.fx.next() * this.thrOn[i]!;
+    }
     this.tPrev = tUs;
+  }
+
+  /** What the comparator sees at the end of this interval: `log` itself unless low-pass or leak is on. */
+  private comparatorInput(log: Float32Array, dt: number): Float32Array {
+    const out = this.input;
+    if (!out) return log;
+    const lp = this.lp;
+    const leak = this.leakPerUs;
+    const acc = this.leakAcc;
+    const cutoff = this.opts.cutoffHz ?? 0;
+    const floor = this.opts.bandwidthFloor ?? DEFAULT_BANDWIDTH_FLOOR;
+    const k = (2 * Math.PI * dt) / 1e6; // dt / tau = 2 pi f dt
+    for (let i = 0; i < out.length; i++) {
+      let v = log[i]!;
+      if (lp) {
+        const s = lp[i]!;
+        v = s + (1 - Math.exp(-k * pixelCutoffHz(cutoff, v, floor))) * (v - s);
+        lp[i] = v;
+      }
+      if (leak) v += acc![i] = acc![i]! + leak[i]! * dt;
+      out[i] = v;
+    }
+    return out;
   }
 
   /**
@@ -143,6 +232,7 @@ export class DvsSensor {
     const t0 = this.tPrev;
     const dt = tUs - t0;
     if (!(dt >= 1)) throw new Error(`DvsSensor: time must advance by at least 1 µs (${t0} -> ${tUs})`);
+    log = this.comparatorInput(log, dt);
     const W = this.width;
     const ref = this.ref;
     const prev = this.prev;
@@ -189,6 +279,7 @@ export class DvsSensor {
     }
     prev.set(log);
     this.addNoise(t0, dt);
+    this.jitter(t0, dt);
     this.sortInto(t0, dt, out);
     this.tPrev = tUs;
   }
@@ -219,6 +310,20 @@ export class DvsSensor {
       if (te - this.lastT[i]! < this.opts.refractoryUs) continue;
       this.lastT[i] = te;
       this.step.push(te, noise.x[k]!, noise.y[k]!, noise.p[k]!);
+    }
+  }
+
+  /** Gaussian timestamp jitter, bounded to ±3 sigma and to [t0, t0 + dt - 1] (see the module comment). */
+  private jitter(t0: number, dt: number): void {
+    const sigma = this.opts.jitterUs ?? 0;
+    if (!(sigma > 0)) return;
+    const buf = this.step;
+    const fx = this.fx;
+    const lo = t0;
+    const hi = t0 + dt - 1;
+    for (let k = 0; k < buf.length; k++) {
+      const j = Math.max(-3, Math.min(3, fx.normal())) * sigma;
+      buf.t[k] = Math.min(hi, Math.max(lo, Math.round(buf.t[k]! + j)));
     }
   }
 

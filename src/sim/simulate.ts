@@ -14,7 +14,8 @@ import { hashSeed, Rng } from './prng.js';
 import { SCENE_PRESETS, type ScenePreset, type ScenePresetName } from './presets.js';
 import { Renderer } from './render.js';
 import { World } from './scene.js';
-import { DvsSensor, EventBuffer } from './sensor.js';
+import { DEFAULT_BANDWIDTH_FLOOR, DEFAULT_LEAK_JITTER, DvsSensor, EventBuffer } from './sensor.js';
+import { nominalSensorParams, SENSOR_PRESETS, sensorOptionsFrom, type SensorPresetName } from './sensor-presets.js';
 
 export interface SimOptions {
   seed: number;
@@ -38,6 +39,26 @@ export interface SimOptions {
   refractoryUs?: number;
   hotPixels?: number;
   hotPixelRate?: number;
+  /**
+   * Sensor preset (`sensor-presets.ts`): its size and nominal parameters become the defaults (options given
+   * here still win), which turns on the bandwidth, leak and jitter effects. Absent: the plain pixel model.
+   */
+  sensor?: SensorPresetName;
+  /** Photoreceptor cutoff at white (Hz), see `DvsSensor`; default 0 = off (infinite bandwidth). */
+  cutoffHz?: number;
+  /** Fraction of the cutoff left in a black pixel (default v2e's 0.073). */
+  bandwidthFloor?: number;
+  /** Leak events per pixel per second (default 0 = off) and their per-pixel relative spread (default 0.1). */
+  leakRate?: number;
+  leakJitter?: number;
+  /** Gaussian timestamp jitter sigma, µs (default 0 = off). */
+  jitterUs?: number;
+  /**
+   * Scene illumination: log-intensity offset added to every rendered pixel (default 0, the renderer's
+   * daylight; -2.3 is 10x darker). Contrast, and so the noise-free events, do not change; with a finite
+   * bandwidth dark pixels respond later.
+   */
+  illumination?: number;
   /** Ego speed in m/s (default: the preset's). 0 gives a parked camera. */
   speed?: number;
   /** Multiplier on camera wobble: yaw, lateral drift, speed variation, bumps (default 1; 0 = steady). */
@@ -61,7 +82,7 @@ export interface SimOptions {
   viewDistance?: number;
 }
 
-export type ResolvedSimOptions = Required<Omit<SimOptions, 'sceneOverrides' | 'renderHz'>> & { sceneOverrides: Partial<ScenePreset>; renderHz: number };
+export type ResolvedSimOptions = Required<Omit<SimOptions, 'sceneOverrides' | 'renderHz' | 'sensor'>> & { sceneOverrides: Partial<ScenePreset>; renderHz: number; sensor: SensorPresetName | null };
 
 export interface SimChunk {
   index: number;
@@ -79,20 +100,32 @@ export interface SimChunk {
 export function resolveSimOptions(o: SimOptions): ResolvedSimOptions {
   const scene = o.scene ?? 'urban';
   const preset = { ...SCENE_PRESETS[scene], ...o.sceneOverrides };
-  const height = o.height ?? 260;
+  const chip = o.sensor !== undefined ? SENSOR_PRESETS[o.sensor] : undefined;
+  if (o.sensor !== undefined && !chip) throw new Error(`simulateSequence: unknown sensor preset '${o.sensor}'`);
+  // Without a preset the effects it adds stay off, so the plain model's output is unchanged.
+  const nominal = chip ? sensorOptionsFrom(nominalSensorParams(chip), o.width ?? chip.width, o.height ?? chip.height) : undefined;
+  const width = o.width ?? chip?.width ?? 346;
+  const height = o.height ?? chip?.height ?? 260;
   const r: ResolvedSimOptions = {
     seed: o.seed,
     seconds: o.seconds,
-    width: o.width ?? 346,
+    width,
     height,
     windowUs: o.windowUs ?? 50_000,
     renderHz: 0,
-    contrastThreshold: o.contrastThreshold ?? 0.2,
-    thresholdSigma: o.thresholdSigma ?? 0.03,
-    noiseRate: o.noiseRate ?? 0.1,
-    refractoryUs: o.refractoryUs ?? 500,
-    hotPixels: o.hotPixels ?? 0,
-    hotPixelRate: o.hotPixelRate ?? 50,
+    sensor: o.sensor ?? null,
+    contrastThreshold: o.contrastThreshold ?? nominal?.contrastThreshold ?? 0.2,
+    thresholdSigma: o.thresholdSigma ?? nominal?.thresholdSigma ?? 0.03,
+    noiseRate: o.noiseRate ?? nominal?.noiseRate ?? 0.1,
+    refractoryUs: o.refractoryUs ?? nominal?.refractoryUs ?? 500,
+    hotPixels: o.hotPixels ?? nominal?.hotPixels ?? 0,
+    hotPixelRate: o.hotPixelRate ?? nominal?.hotPixelRate ?? 50,
+    cutoffHz: o.cutoffHz ?? nominal?.cutoffHz ?? 0,
+    bandwidthFloor: o.bandwidthFloor ?? DEFAULT_BANDWIDTH_FLOOR,
+    leakRate: o.leakRate ?? nominal?.leakRate ?? 0,
+    leakJitter: o.leakJitter ?? DEFAULT_LEAK_JITTER,
+    jitterUs: o.jitterUs ?? nominal?.jitterUs ?? 0,
+    illumination: o.illumination ?? 0,
     speed: o.speed ?? preset.speed,
     shake: o.shake ?? 1,
     carDensity: o.carDensity ?? 1,
@@ -112,6 +145,8 @@ export function resolveSimOptions(o: SimOptions): ResolvedSimOptions {
   if (!Number.isInteger(dtUs) || r.windowUs % dtUs !== 0) {
     throw new Error(`simulateSequence: render interval ${dtUs} µs (renderHz ${r.renderHz}) must be a whole number of µs dividing windowUs ${r.windowUs}`);
   }
+  for (const k of ['cutoffHz', 'leakRate', 'jitterUs', 'noiseRate', 'hotPixelRate'] as const) if (!(r[k] >= 0)) throw new Error(`simulateSequence: ${k} must be >= 0`);
+  if (!Number.isFinite(r.illumination)) throw new Error('simulateSequence: illumination must be finite');
   if (!(r.seconds > 0)) throw new Error('simulateSequence: seconds must be > 0');
   if (r.width < 2 || r.height < 2 || r.width > 65535 || r.height > 65535) throw new Error('simulateSequence: bad sensor size');
   return r;
@@ -142,14 +177,27 @@ export function* simulateSequence(opts: SimOptions): Generator<SimChunk> {
       noiseRate: o.noiseRate,
       hotPixels: o.hotPixels,
       hotPixelRate: o.hotPixelRate,
+      cutoffHz: o.cutoffHz,
+      bandwidthFloor: o.bandwidthFloor,
+      leakRate: o.leakRate,
+      leakJitter: o.leakJitter,
+      jitterUs: o.jitterUs,
     },
     hashSeed(o.seed, 31),
   );
+  // The sensor sees the render shifted by the illumination; a copy so the renderer's image stays as drawn.
+  const lit = o.illumination !== 0 ? new Float32Array(o.width * o.height) : null;
+  const seen = (): Float32Array => {
+    if (!lit) return renderer.log;
+    const src = renderer.log;
+    for (let i = 0; i < lit.length; i++) lit[i] = src[i]! + o.illumination;
+    return lit;
+  };
   const dtUs = 1e6 / o.renderHz;
   const windows = Math.ceil((o.seconds * 1e6) / o.windowUs - 1e-9);
   const buf = new EventBuffer(1 << 16);
   renderer.render(0, world.path.poseAt(0));
-  sensor.reset(renderer.log, 0);
+  sensor.reset(seen(), 0);
   if (o.anchorEvent) {
     const rng = new Rng(hashSeed(o.seed, 41));
     sensor.emitAt(buf, 0, rng.int(o.width), rng.int(o.height), rng.next() < 0.5 ? 1 : 0);
@@ -159,7 +207,7 @@ export function* simulateSequence(opts: SimOptions): Generator<SimChunk> {
     const t1 = t0 + o.windowUs;
     for (let t = t0 + dtUs; t <= t1; t += dtUs) {
       renderer.render(t / 1e6, world.path.poseAt(t / 1e6));
-      sensor.advance(renderer.log, t, buf);
+      sensor.advance(seen(), t, buf);
     }
     yield { index: k, t0, t1, events: buf.toBatch(o.width, o.height), label: renderer.label.slice(), width: o.width, height: o.height };
     buf.clear();
