@@ -16,6 +16,7 @@ import {
   RefractoryFilter,
   backgroundActivityFilter,
   filterChain,
+  PixelRates,
   refractoryFilter,
   type EventFilter,
 } from '../src/filters/index.js';
@@ -345,6 +346,25 @@ test('framing.filters: defaults filled in, each bad field named', () => {
   assert.throws(() => cfg([{ type: 'hotPixel', pixels: [[1]] }]), /\/framing\/filters\/0\/pixels\/0 must NOT have fewer than 2 items/);
 });
 
+test('pixel rates: each pixel in its decade bin (count / duration), silent pixels apart, the busiest rate', () => {
+  const r = new PixelRates();
+  // 2 s from the first to the last event; 8 x 6 = 48 pixels
+  const rows: EventRow[] = [[0, 0, 0, 1]];
+  for (let i = 1; i <= 30; i++) rows.push([i * 1000, 1, 0, 0]); // 30 events / 2 s = 15 Hz
+  rows.push([1_000_000, 2, 0, 1], [1_500_000, 2, 0, 1]); // 2 / 2 s = 1 Hz: the 1-10 bin (edges are lower-inclusive)
+  rows.push([2_000_000, 3, 0, 0]); // 0.5 Hz
+  r.add(batchOf(rows.slice(0, 10)));
+  r.add(batchOf(rows.slice(10)));
+  r.add(batchOf([[2_000_000, 9, 9, 0]])); // outside the 8 x 6 sensor: not counted
+  const h = r.histogram();
+  assert.deepEqual(h.bins, ['silent', '<0.1 Hz', '0.1-1 Hz', '1-10 Hz', '10-100 Hz', '100-1000 Hz', '>=1000 Hz']);
+  // pixel (0,0): 1 event = 0.5 Hz; (1,0): 15 Hz; (2,0): 1 Hz; (3,0): 0.5 Hz; 44 silent
+  assert.deepEqual(h.pixels, [44, 0, 2, 1, 1, 0, 0]);
+  assert.equal(h.maxHz, 15);
+  assert.deepEqual(r.histogram(20_000_000).pixels, [44, 2, 1, 1, 0, 0, 0], 'over 20 s: 0.05, 1.5, 0.1 and 0.05 Hz');
+  assert.deepEqual(new PixelRates().histogram().pixels, [0, 0, 0, 0, 0, 0, 0], 'no events: no sensor, no pixels');
+});
+
 test('--filter items: short names, defaults, numbers, and one-line refusals', () => {
   assert.deepEqual(filterArg('baf', '--filter'), { type: 'backgroundActivity', windowUs: 10_000 });
   assert.deepEqual(filterArg('baf:2500', '--filter'), { type: 'backgroundActivity', windowUs: 2500 });
@@ -361,8 +381,21 @@ test('evstream info / frames --filter: kept counts per filter, frames built from
   const path = sharedRecording(DAVIS)!;
   const r = await runCli(['info', path, '--json', '--filter', 'baf:10000,refractory:1000', '--filter', 'hot']);
   assert.equal(r.code, 0, r.stderr);
-  const j = JSON.parse(r.stdout) as { events: number; filters: { filter: string; in: number; kept: number }[] };
+  const j = JSON.parse(r.stdout) as {
+    events: number;
+    width: number;
+    height: number;
+    durationUs: number;
+    filters: { filter: string; in: number; kept: number }[];
+    pixelRates: { before: { bins: string[]; pixels: number[]; maxHz: number }; after: { pixels: number[]; maxHz: number } };
+  };
   assert.equal(j.events, 162771, 'info still describes the file');
+  // per-pixel rate histograms: every pixel in one bin, before and after; the filters only remove events
+  const { before, after } = j.pixelRates;
+  assert.equal(before.pixels.reduce((s, v) => s + v, 0), j.width * j.height);
+  assert.equal(after.pixels.reduce((s, v) => s + v, 0), j.width * j.height);
+  assert.ok(after.pixels[0]! > before.pixels[0]!, 'the filters silence some pixels');
+  assert.ok(after.maxHz < before.maxHz);
   // the same chain in process (each filter's kept counts are checked against naive ones above)
   const chain = new FilterChain([{ type: 'backgroundActivity', windowUs: 10_000 }, { type: 'refractory', periodUs: 1000 }, { type: 'hotPixel' }]);
   await readEventFile(path, (b) => void chain.apply(b));

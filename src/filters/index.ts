@@ -8,3 +8,4 @@ export { BackgroundActivityFilter, backgroundActivityFilter, DEFAULT_BAF_WINDOW_
 export { HotPixelFilter, hotPixelFilter, DEFAULT_HOT_K, DEFAULT_HOT_LEARN_US, type HotPixel, type HotPixelOptions } from './hot-pixel.js';
 export { RefractoryFilter, refractoryFilter, DEFAULT_REFRACTORY_US, type RefractoryOptions } from './refractory.js';
 export { FILTER_TYPES, FilterChain, createFilter, filterChain, type FilterReport, type FilterSpec } from './chain.js';
+export { PixelRates, PIXEL_RATE_EDGES_HZ, type PixelRateHistogram } from './pixel-rates.js';

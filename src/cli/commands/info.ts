@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { readEventFile } from '../../events/read-file.js';
 import { EventStats } from '../../events/stats.js';
 import { warningPrinter } from '../warnings.js';
-import { FilterChain, type FilterSpec } from '../../filters/index.js';
+import { FilterChain, PixelRates, type FilterSpec } from '../../filters/index.js';
 import { argument, existingFile, EVENT_FILE, filterOption, jsonOption, maxGapOption, maxGapUs as toUs, sensorOption, strictOption, type Size } from '../options.js';
 
 export function registerInfo(program: Command): void {
@@ -19,11 +19,16 @@ export function registerInfo(program: Command): void {
       const warnings = warningPrinter();
       // the counts above describe the file; the filters' own counts say what each one keeps of it
       const filters = opts.filter?.length ? new FilterChain(opts.filter, opts.sensor ?? {}) : undefined;
+      // with filters: per-pixel rates before and after them (what the filters remove, pixel by pixel)
+      const rates = filters ? { before: new PixelRates(), after: new PixelRates() } : undefined;
       const info = await readEventFile(
         file,
         (b) => {
           stats.add(b);
-          filters?.apply(b);
+          if (filters && rates) {
+            rates.before.add(b);
+            rates.after.add(filters.apply(b));
+          }
         },
         { strict: opts.strict, onWarning: warnings.onWarning, maxGapUs, sensorSize: opts.sensor },
       );
@@ -51,7 +56,10 @@ export function registerInfo(program: Command): void {
         checksums: { xyp: stats.xypChecksum, dt: stats.dtChecksum },
         warnings: warnings.count(),
       };
+      const duration = has ? stats.tLastUs - stats.tFirstUs : 0;
+      const histograms = rates ? { before: rates.before.histogram(duration), after: rates.after.histogram(duration) } : undefined;
       if (filters) summary.filters = filters.report();
+      if (histograms) summary.pixelRates = histograms;
       if (info.compression !== undefined) summary.compression = info.compression;
       if (info.streams !== undefined) summary.streams = info.streams;
       if (info.header !== undefined) summary.header = info.header;
@@ -79,6 +87,12 @@ export function registerInfo(program: Command): void {
         const hot = r.hotPixels ? `; masked ${r.hotPixels.length}${r.hotPixels.length ? `: ${r.hotPixels.slice(0, 8).map((p) => `${p.x},${p.y}${p.count ? ` (${p.count})` : ''}`).join(' ')}${r.hotPixels.length > 8 ? ' ...' : ''}` : ''}${r.learning ? ', still learning at the end' : ''}` : '';
         rows.push(['filter', `${r.filter}: kept ${r.kept} of ${r.in}${pct}${r.outside ? `, ${r.outside} outside the sensor` : ''}${hot}`]);
       }
+      if (histograms) rows.push(['pixel rates', 'pixels per rate bin, before -> after the filters']);
       for (const [k, v] of rows) console.log(`${k.padEnd(13)}${v}`);
+      if (histograms) {
+        const { before, after } = histograms;
+        before.bins.forEach((bin, i) => console.log(`  ${bin.padEnd(13)}${before.pixels[i]} -> ${after.pixels[i]}`));
+        console.log(`  ${'busiest'.padEnd(13)}${before.maxHz.toFixed(1)} Hz -> ${after.maxHz.toFixed(1)} Hz`);
+      }
     });
 }
