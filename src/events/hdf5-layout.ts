@@ -118,6 +118,9 @@ export class Hdf5File {
     private readonly release: () => void,
   ) {}
 
+  private described: Promise<Described> | undefined;
+  private closed = false;
+
   static async open(t: H5Transport, o: Hdf5OpenOptions): Promise<Hdf5File> {
     const f = new Hdf5File(t, o.path, o.fileSize, o.timeoutMs, o.release);
     const what = `${o.what ?? 'an HDF5 file'} the HDF5 reader can open`;
@@ -136,10 +139,13 @@ export class Hdf5File {
     return f;
   }
 
-  async describe(): Promise<Described> {
-    const r = await this.ask({ op: 'describe', paths: DESCRIBE_PATHS, attrsOf: ATTRS_OF }, 0, 'the datasets of an HDF5 event file');
-    if (!('ok' in r) || r.ok !== 'describe') throw new Error('unexpected HDF5 worker reply');
-    return r;
+  /** What the file holds (asked once: the page classifies the file, then its reader looks again). */
+  describe(): Promise<Described> {
+    this.described ??= this.ask({ op: 'describe', paths: DESCRIBE_PATHS, attrsOf: ATTRS_OF }, 0, 'the datasets of an HDF5 event file').then((r) => {
+      if (!('ok' in r) || r.ok !== 'describe') throw new Error('unexpected HDF5 worker reply');
+      return r;
+    });
+    return this.described;
   }
 
   async slice(paths: string[], from: number, to: number): Promise<Uint8Array[]> {
@@ -159,8 +165,10 @@ export class Hdf5File {
     return reply;
   }
 
-  /** Close the file and give the worker back (or kill it if it saw an error). Never throws. */
+  /** Close the file and give the worker back (or kill it if it saw an error), once: a second close does nothing. Never throws. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     if (!this.transport.dead) {
       try {
         await this.transport.request({ op: 'close' }, this.timeoutMs);
