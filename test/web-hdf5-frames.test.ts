@@ -11,15 +11,18 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeEventBytes, type EventBatch } from '../src/events/index.js';
+import { readDdd17Hdf5 } from '../src/events/ddd17-hdf5.js';
+import { decodeEventBytes, type EventBatch, type StreamInfo } from '../src/events/index.js';
 import { writeHdf5Events } from '../src/events/hdf5-events-writer.js';
 import { H5Session } from '../src/events/hdf5-session.js';
 import { loadPipeline } from '../src/pipeline/config.js';
-import { streamFrames, type ModelFrame } from '../src/web/frame-stream.js';
+import { ModelFrameAssembler, streamFrames, type ModelFrame } from '../src/web/frame-stream.js';
 import { hdf5Frames } from '../src/web/hdf5-frames.js';
 import { sharedRecording, skipUnless } from './helpers/shared.js';
 
 const SOURCE = sharedRecording('dvs-lz4-sample.aedat4');
+const DDD17 = sharedRecording('davis240-translboxes.ddd17.hdf5');
+const AEDAT2 = sharedRecording('davis240-translboxes.aedat');
 
 async function all(frames: AsyncIterable<ModelFrame>): Promise<ModelFrame[]> {
   const out: ModelFrame[] = [];
@@ -61,4 +64,60 @@ test('hdf5Frames over the HDF5 worker protocol = streamFrames of the original re
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+function sameFrames(got: ModelFrame[], want: ModelFrame[], what: string): void {
+  assert.equal(got.length, want.length, `${what}: frame count`);
+  for (let k = 0; k < want.length; k++) {
+    const [g, w] = [got[k]!, want[k]!];
+    assert.deepEqual([g.index, g.t0, g.t1, g.events, g.width, g.height], [w.index, w.t0, w.t1, w.events, w.width, w.height], `${what}: frame ${k}`);
+    assert.deepEqual(g.counts, w.counts, `${what}: frame ${k} counts`);
+    assert.deepEqual(g.input, w.input, `${what}: frame ${k} model input`);
+  }
+}
+
+// The page's DDD17 path: hdf5Frames classifies the file as 'ddd17' and reads dvs/data with ddd17-layout.ts,
+// the rules Node's readDdd17Hdf5 uses. Its frames must equal (1) Node's reader's events framed by the
+// same assembler, (2) the page's frames of the shared AEDAT 2 file, which holds the very same 162771 events
+// (shared README): an independent decoder, so a block dropped or repeated (37-row blocks cross windows),
+// a wrong size from the frame packet (240 x 180: the 64 x 64 model input would differ) or a cAER time
+// mistake shows. Buffer is removed from the globals meanwhile: the page has none.
+test('hdf5Frames reads a DDD17 recording (dvs/data) = Node\'s readDdd17Hdf5 frames = the page\'s frames of the same events as AEDAT 2; no Buffer needed', { skip: skipUnless(DDD17, 'davis240-translboxes.ddd17.hdf5') || skipUnless(AEDAT2, 'davis240-translboxes.aedat'), timeout: 60_000 }, async () => {
+  const framing = loadPipeline('demo').framing;
+  const node = new ModelFrameAssembler(framing);
+  const it = readDdd17Hdf5(DDD17!);
+  let nodeInfo: StreamInfo | undefined;
+  for (;;) {
+    const n = await it.next();
+    if (n.done) {
+      nodeInfo = n.value;
+      break;
+    }
+    node.push(n.value);
+  }
+  node.flush();
+  const fromNode = node.take();
+  const fromAedat2 = await all(streamFrames(new Blob([readFileSync(AEDAT2!)]).stream() as never, framing, { source: 'davis240-translboxes.aedat' }));
+
+  const infos: StreamInfo[] = [];
+  const warnings: unknown[] = [];
+  const session = new H5Session();
+  const saved = globalThis.Buffer;
+  delete (globalThis as { Buffer?: unknown }).Buffer;
+  let got: ModelFrame[];
+  try {
+    got = await all(hdf5Frames(new File([readFileSync(DDD17!)], 'translboxes.hdf5'), framing, { source: DDD17!, transport: session, rowsPerRead: 37, onInfo: (i) => infos.push(i), onWarning: (w) => warnings.push(w) }));
+  } finally {
+    globalThis.Buffer = saved;
+  }
+  // 162771 events from t 294976755 to 297049406 (README): 2.07 s of 50 ms windows
+  assert.ok(fromAedat2.length >= 40, `${fromAedat2.length} frames`);
+  assert.equal(fromAedat2.reduce((s, f) => s + f.events, 0), 162771);
+  sameFrames(got, fromNode, 'vs readDdd17Hdf5');
+  sameFrames(got, fromAedat2, 'vs the AEDAT 2 bytes');
+  assert.deepEqual(warnings, []);
+  assert.equal(infos.length, 1);
+  assert.deepEqual(infos[0], nodeInfo, 'the StreamInfo (size from the frame packet, skipped counts, first host time) is Node\'s');
+  assert.deepEqual([infos[0]!.format, infos[0]!.width, infos[0]!.height], ['ddd17-hdf5', 240, 180]);
+  assert.equal(session.dead, true, 'the worker is given back (terminated) at the end');
 });

@@ -1,6 +1,6 @@
 /**
  * The h5wasm side of the HDF5 readers, platform-neutral: it serves the request/reply protocol below on one
- * h5wasm instance, inside a worker. It opens a file, reads `dvs/data` rows for ddd17-hdf5.ts, describes
+ * h5wasm instance, inside a worker. It opens a file, reads `dvs/data` rows for ddd17-layout.ts, describes
  * objects (shape, type, filters, small attributes) and reads slices of 1-D datasets for the event layouts
  * (hdf5-layout.ts). Two workers host it: ddd17-hdf5-worker.ts (Node, worker_threads, h5wasm/node reading the
  * disk) and src/web/hdf5-worker.ts (a browser Web Worker, h5wasm's ESM build reading a File through
@@ -24,8 +24,9 @@
 import type h5wasm from 'h5wasm';
 
 export type H5Command =
-  /** Open a file; `dataset` (DDD17's `dvs/data`) is the variable-length rows dataset 'read' serves. */
-  | { op: 'open'; path: string; dataset?: string }
+  | { op: 'open'; path: string }
+  /** In the open file, pick the variable-length rows dataset 'read' serves (DDD17's `dvs/data`); its shape, null when absent. */
+  | { op: 'rows'; dataset: string }
   | { op: 'read'; from: number; to: number; column?: number }
   /** What each of `paths` is (absent ones are null), and the small attributes of the groups in `attrsOf`. */
   | { op: 'describe'; paths: string[]; attrsOf: string[] }
@@ -60,7 +61,8 @@ export type H5AttrValue = string | string[];
 export type H5Request = H5Command & { id: number };
 
 export type H5Reply = { id: number; tainted: boolean } & (
-  | { ok: 'open'; shape: number[] | null }
+  | { ok: 'open' }
+  | { ok: 'rows'; shape: number[] | null }
   | {
       ok: 'read';
       /** Cell bytes back to back, and each cell's length (row-major; 3 cells per row, or 1 with a column). */
@@ -305,7 +307,10 @@ export function handleH5Request(msg: H5Request): { reply: H5Reply; transfer?: Ar
         } catch (e) {
           return fail(e instanceof CrashError ? 'crash' : 'open', e);
         }
-        if (msg.dataset === undefined) return { reply: { id, tainted, ok: 'open', shape: null } };
+        return { reply: { id, tainted, ok: 'open' } };
+      }
+      case 'rows': {
+        if (!file) return fail('usage', 'no file open');
         try {
           const d = lookup(msg.dataset);
           const shape = d ? h5(() => d.shape) : null;
@@ -313,7 +318,7 @@ export function handleH5Request(msg: H5Request): { reply: H5Reply; transfer?: Ar
             cellBytes = h5(() => d.metadata.size);
             data = d;
           }
-          return { reply: { id, tainted, ok: 'open', shape } };
+          return { reply: { id, tainted, ok: 'rows', shape } };
         } catch (e) {
           return fail(e instanceof CrashError ? 'crash' : 'dataset', e);
         }

@@ -1,7 +1,8 @@
 /**
  * HDF5 files of plain event arrays (format `hdf5-events`): the layouts and value rules, platform-neutral.
  * One home for them: Node reads files with them through hdf5-events.ts (a worker_threads session on the
- * disk), the browser page through src/web/hdf5-frames.ts (a Web Worker on a File). Both talk to h5wasm in
+ * disk), the browser page through src/web/hdf5-frames.ts (a Web Worker on a File). DDD17's `dvs/data`
+ * rows are ddd17-layout.ts's, over the same Hdf5File. Both talk to h5wasm in
  * their worker with the protocol of h5wasm-handler.ts, through an H5Transport.
  *
  * Layouts (the first that matches):
@@ -108,12 +109,17 @@ export interface Hdf5OpenOptions {
 /** An open HDF5 file in a worker: describe once, then slices. Errors are EventFormatErrors naming the file and row. */
 export class Hdf5File {
   private constructor(
-    private readonly transport: H5Transport,
+    /** The worker (ddd17-layout.ts reads `dvs/data` rows through it). */
+    readonly transport: H5Transport,
     readonly path: string,
     readonly fileSize: number,
-    private readonly timeoutMs: number,
+    /** The watchdog of each request. */
+    readonly timeoutMs: number,
     private readonly release: () => void,
   ) {}
+
+  private described: Promise<Described> | undefined;
+  private closed = false;
 
   static async open(t: H5Transport, o: Hdf5OpenOptions): Promise<Hdf5File> {
     const f = new Hdf5File(t, o.path, o.fileSize, o.timeoutMs, o.release);
@@ -133,10 +139,13 @@ export class Hdf5File {
     return f;
   }
 
-  async describe(): Promise<Described> {
-    const r = await this.ask({ op: 'describe', paths: DESCRIBE_PATHS, attrsOf: ATTRS_OF }, 0, 'the datasets of an HDF5 event file');
-    if (!('ok' in r) || r.ok !== 'describe') throw new Error('unexpected HDF5 worker reply');
-    return r;
+  /** What the file holds (asked once: the page classifies the file, then its reader looks again). */
+  describe(): Promise<Described> {
+    this.described ??= this.ask({ op: 'describe', paths: DESCRIBE_PATHS, attrsOf: ATTRS_OF }, 0, 'the datasets of an HDF5 event file').then((r) => {
+      if (!('ok' in r) || r.ok !== 'describe') throw new Error('unexpected HDF5 worker reply');
+      return r;
+    });
+    return this.described;
   }
 
   async slice(paths: string[], from: number, to: number): Promise<Uint8Array[]> {
@@ -156,8 +165,10 @@ export class Hdf5File {
     return reply;
   }
 
-  /** Close the file and give the worker back (or kill it if it saw an error). Never throws. */
+  /** Close the file and give the worker back (or kill it if it saw an error), once: a second close does nothing. Never throws. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     if (!this.transport.dead) {
       try {
         await this.transport.request({ op: 'close' }, this.timeoutMs);
@@ -337,7 +348,7 @@ export async function* decodeHdf5Events(f: Hdf5File, opts: Hdf5EventsOptions = {
   const d = await f.describe();
   const layout = classifyHdf5(d);
   if (layout === undefined || layout === 'ddd17') {
-    throw new EventFormatError('bad-header', path, 0, "event datasets: 'events/x|y|t|p' (DSEC), 'x|y|t|p' at the root or 'CD/events' (Prophesee)", layout === 'ddd17' ? "'dvs/data', a DDD17 recording (the ddd17-hdf5 reader reads it; in Node only, not in the browser page)" : 'none of them', 'row');
+    throw new EventFormatError('bad-header', path, 0, "event datasets: 'events/x|y|t|p' (DSEC), 'x|y|t|p' at the root or 'CD/events' (Prophesee)", layout === 'ddd17' ? "'dvs/data', a DDD17 recording (the ddd17-hdf5 reader reads it)" : 'none of them', 'row');
   }
   const src = sourceOf(path, layout, d, f.fileSize);
   const skipped: SkipCounts = {};

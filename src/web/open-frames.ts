@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 /**
- * The page's one entry from a recording File to model frames: HDF5 (its signature at byte 0) through the
- * HDF5 worker (hdf5-frames.ts), every other format as a byte stream (frame-stream.ts: AEDAT 2 / 3.1 / 4,
+ * The page's one entry from a recording File to model frames: HDF5 (its signature at byte 0: event arrays
+ * or DDD17 `dvs/data`) through the HDF5 worker (hdf5-frames.ts), every other format as a byte stream (frame-stream.ts: AEDAT 2 / 3.1 / 4,
  * Prophesee RAW / DAT, detected from the head there).
  */
 import { HDF5_SIGNATURE } from '../events/detect-format.js';
