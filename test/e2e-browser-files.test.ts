@@ -186,3 +186,35 @@ test('static page in Chromium: a 100 MB recording is read as a stream (bytes rea
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** Chromium's software WebGPU adapter (SwiftShader): a real `navigator.gpu` adapter on a machine with no GPU. */
+const SOFTWARE_WEBGPU = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'];
+
+test('WebGPU: with an adapter offered (Chromium SwiftShader), the page runs the model on onnxruntime-web WebGPU, same class maps as the Node engine', { skip: !chromium ? CHROMIUM_MISSING : !sharedRecording(OPENED[1]!) ? `shared recording absent: ${OPENED[1]}` : false, timeout: 300_000 }, async () => {
+  buildWebOnce();
+  const manifest = webManifest(WEB_ROOT);
+  const model = await manifestModel(manifest);
+  const { url, close } = await serveStatic(WEB_ROOT);
+  const browser = await launchChromium(chromium!, SOFTWARE_WEBGPU);
+  try {
+    const { page, errors } = await viewerPage(browser);
+    await page.goto(`${url}?speed=0`);
+    const adapter = await page.evaluate(async () => Boolean(await navigator.gpu?.requestAdapter()));
+    assert.equal(adapter, true, 'SwiftShader offers a WebGPU adapter');
+    const file = sharedRecording(OPENED[1]!)!;
+    await page.setInputFiles('[data-testid="open-recording"]', file);
+    // software WebGPU is slow (shaders run on the CPU): the first frames take seconds each
+    const st = await firstFramesOf(page, basename(file), manifest.model.T);
+    assert.equal(st.error, null);
+    assert.equal(st.backend, 'webgpu', 'the page picked WebGPU when the browser offered an adapter');
+    assert.equal(await page.evaluate(() => document.body.dataset.backend), 'webgpu');
+    const p = pageParity(st.first, file, manifest, model);
+    console.log(`WebGPU (SwiftShader): ${p.frames} frames, argmax agreement ${(100 * p.share).toFixed(3)} %, max |logit diff| ${p.maxDiff.toExponential(2)}`);
+    assert.ok(p.share >= 0.999, `argmax agreement ${p.share}`);
+    assert.deepEqual(errors, []);
+  } finally {
+    model.dispose();
+    await browser.close();
+    await close();
+  }
+});
