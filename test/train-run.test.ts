@@ -1,7 +1,7 @@
 /**
  * A 1-epoch tiny training run on a synthetic set improves validation MIoU over the untrained model,
  * keeps the tensor count flat, writes the run directory; `evstream train` / `evstream eval --json`
- * through commander; the ANN twin trains with the same command.
+ * through commander; `--init` starts a run from trained weights; the ANN twin trains with the same command.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -73,6 +73,13 @@ test('tiny 1-epoch training improves validation MIoU; eval --json; ANN twin', as
     assert.ok(Object.values(e.spikeRates).every((v) => v >= 0 && v <= 1) && Object.values(e.spikeRates).some((v) => v > 0), `spike rates ${JSON.stringify(e.spikeRates)}`);
     assert.ok(e.energy.annJ! > 0 && e.energy.snnJ! > 0 && e.energy.ratio! > 0);
     assert.ok(Math.abs(e.energy.ratio! - e.energy.annJ! / e.energy.snnJ!) < 1e-9);
+
+    // --init: a new run starts from the trained weights, not the seeded init: its validation MIoU before any
+    // step is the trained model's (same weights, same validation split), well above the seeded init's
+    const fine = await cli(['train', '--data', data, '--out', join(dir, 'fine'), '--init', join(out, 'best.safetensors'), '--arch', 'spiking-deeplab', '--size', '32x32', '--T', '4', '--width', '0.125', '--batch', '4', '--epochs', '1', '--max-batches', '1', '--seed', '1', '--no-progress', '--json']);
+    const fr = JSON.parse(fine.trim()) as { curves: { initialValMiou: number } };
+    assert.ok(Math.abs(fr.curves.initialValMiou - r.curves.epochs[0]!.valMiou) < 1e-9, `init ${fr.curves.initialValMiou} vs trained ${r.curves.epochs[0]!.valMiou}`);
+    assert.ok(fr.curves.initialValMiou > r.curves.initialValMiou! + 0.02);
 
     // ANN twin through `evstream train` (analog frame, T = 1), two batches
     const annOut = join(dir, 'ann');

@@ -62,7 +62,7 @@ export interface TrainConfig {
    * rect [x, y, width, height]. Stored in the checkpoint's model options.
    */
   crop?: 'ddd17' | 'none' | [number, number, number, number];
-  /** Start from these weights (a checkpoint .safetensors of the same model) instead of the seeded init (train-stream). */
+  /** Start from these weights (a checkpoint .safetensors of the same model) instead of the seeded init (`--init`, train and train-stream; a resumed run restores its own checkpoint instead). */
   init?: string;
   /** Optional per-class loss weights (length `classes`; PyTorch CrossEntropyLoss `weight`): rare classes. */
   classWeights?: number[];

@@ -129,6 +129,11 @@ export async function train(cfg: TrainConfig, o: TrainOptions = {}): Promise<Tra
     done: false,
   };
   let curves: Curves = { initialValMiou: null, epochs: [] };
+  if (config.init && !json) {
+    // fine-tuning: start from given weights (a resumed run restores its own checkpoint below instead)
+    const { readSafetensors } = await import('../util/safetensors.js');
+    model.loadStateDict(readSafetensors(config.init), config.init);
+  }
   if (json) {
     const { readSafetensors } = await import('../util/safetensors.js');
     model.loadStateDict(readSafetensors(join(run.dir, 'checkpoint.safetensors')), join(run.dir, 'checkpoint.safetensors'));

@@ -16,7 +16,7 @@ import { existingDir, existingFile, integerArg, numberArg, option, requiredOptio
 import { trainingOptions, trainOverrides, type TrainCliOptions } from './train.js';
 import { datasetReporter } from '../warnings.js';
 
-type TrainStreamOptions = Pick<TrainCliOptions, 'config' | 'data' | 'val' | 'out' | 'epochs' | 'batch' | 'maxBatches' | 'lr' | 'T' | 'width' | 'seed'> & { init?: string; valFrames: number; resume?: string };
+type TrainStreamOptions = Pick<TrainCliOptions, 'config' | 'data' | 'val' | 'out' | 'epochs' | 'batch' | 'maxBatches' | 'lr' | 'T' | 'width' | 'seed' | 'init'> & { valFrames: number; resume?: string };
 
 export function registerDemoModel(program: Command): void {
   const ts = program
@@ -28,7 +28,6 @@ export function registerDemoModel(program: Command): void {
     maxBatches: 'steps per epoch (default 50)',
     T: 'steps per truncated-BPTT chunk = BNTT steps = session horizon',
   });
-  option(ts, '--init <file>', 'start from these weights (checkpoint of the same model), e.g. a frames-mode run', existingFile('a .safetensors checkpoint file'));
   option(ts, '--val-frames <n>', 'validation frames scored per epoch (0 = all)', integerArg({ min: 0 }), '0');
   option(ts, '--resume <run_dir>', "continue that run from its last checkpoint (its config.json is the base configuration unless --config is given); Ctrl-C saves one", existingDir('a training run directory'));
   ts.action(async (o: TrainStreamOptions) => {
@@ -42,7 +41,7 @@ export function registerDemoModel(program: Command): void {
         file ??= saved;
       }
       const out = o.resume ?? o.out;
-      const config = resolveConfig({ ...trainOverrides({ data: o.data, val: o.val, out, epochs: o.epochs, batch: o.batch, maxBatches: o.maxBatches, lr: o.lr, T: o.T, width: o.width, seed: o.seed }), mode: 'frames', ...(o.init ? { init: o.init } : {}) }, file);
+      const config = resolveConfig({ ...trainOverrides({ data: o.data, val: o.val, out, epochs: o.epochs, batch: o.batch, maxBatches: o.maxBatches, lr: o.lr, T: o.T, width: o.width, seed: o.seed, init: o.init }), mode: 'frames' }, file);
       const { formatLoadSummary } = await import('../../train/data.js');
       const r = await trainStreaming(config, { valFrames: o.valFrames, resume: !!o.resume, handleSigint: true, data: datasetReporter(formatLoadSummary) });
       process.stderr.write(`train-stream: ${r.interrupted ? 'interrupted' : 'done'}; best streaming validation MIoU ${r.bestMiou === null ? '-' : (r.bestMiou * 100).toFixed(2) + ' %'}; ${r.steps} steps, ${r.msPerStep.toFixed(0)} ms/step; checkpoint ${r.runDir}/${r.interrupted ? 'checkpoint' : 'best'}.safetensors\n`);

@@ -60,6 +60,7 @@ export interface TrainCliOptions {
   resume?: boolean;
   progress?: boolean;
   json?: boolean;
+  init?: string;
 }
 
 /** Flags -> configuration overrides (the configuration keeps size as [height, width]). */
@@ -90,6 +91,7 @@ export function trainOverrides(o: TrainCliOptions): Partial<TrainConfig> {
     evalBatch: o.evalBatch,
     bn: o.bn === false ? false : undefined,
     cache: o.cache === false ? false : undefined,
+    init: o.init,
   };
 }
 
@@ -105,6 +107,7 @@ export function trainingOptions(cmd: Command, help: Partial<Record<'data' | 'out
   option(cmd, '--lr <x>', help.lr ?? 'Adam learning rate', numberArg({ above: 0 }));
   option(cmd, '--T <n>', help.T ?? 'time steps', integerArg({ min: 1 }));
   option(cmd, '--width <x>', help.width ?? 'channel width multiplier', numberArg({ above: 0 }));
+  option(cmd, '--init <file>', 'start from these weights (a checkpoint of the same model: a training run\'s or a pipeline\'s, e.g. to fine-tune pipelines/ddd17-sim.safetensors on real data)', existingFile('a .safetensors checkpoint file'));
   return seedOption(cmd, help.seed ?? 'seed');
 }
 
