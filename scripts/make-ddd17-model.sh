@@ -55,4 +55,5 @@ for set in test-urban test-suburban test-highway test-noise-low test-noise-high;
     [ -f "$f" ] || $EV eval --checkpoint "$model" --data "$WORK/$set" --split all --mode frames --json > "$f"
   done
 done
-ls -l "$OUT" "$WORK/eval"
+node scripts/ddd17-model-card.mjs "$WORK"
+ls -l "$OUT" pipelines/ddd17-sim.md
