@@ -19,7 +19,7 @@
  *
  * Sensor size: DDD17 files store none; the reader takes it from the first frame packet, else 346 x 260
  * (DAVIS346). For another size one blank frame packet (type 2, one grayscale frame of width x height) is
- * written as the first row, so the size round-trips (`sizeFrame`).
+ * written as the first row (stamped with the first event's time), so the size round-trips (`sizeFrame`).
  *
  * Streaming: cells go to global heap collections of about `heapBytes` bytes written as they fill; the
  * 48-byte references and 8-byte timestamps per row are spooled through two temporary files and copied
@@ -282,6 +282,8 @@ export class Ddd17Hdf5Writer {
   private firstT = 0;
   private lastT = 0;
   private closed = false;
+  /** The size frame is still to be written (before the first event). */
+  private needFrame = false;
 
   private constructor(
     readonly path: string,
@@ -312,20 +314,27 @@ export class Ddd17Hdf5Writer {
     const fh = await open(path, 'w');
     const writer = new Ddd17Hdf5Writer(path, fh, tmp, await Spool.open(join(tmp, 'refs')), await Spool.open(join(tmp, 'stamps')), opts);
     const mode = opts.sizeFrame ?? 'auto';
-    if (mode === 'always' || (mode === 'auto' && (w !== DDD17_DEFAULT_WIDTH || h !== DDD17_DEFAULT_HEIGHT))) await writer.writeSizeFrame();
+    writer.needFrame = mode === 'always' || (mode === 'auto' && (w !== DDD17_DEFAULT_WIDTH || h !== DDD17_DEFAULT_HEIGHT));
     return writer;
   }
 
-  /** One blank grayscale frame: only its lengthX / lengthY matter (the reader's source of the size). */
-  private async writeSizeFrame(): Promise<void> {
+  /**
+   * One blank grayscale frame, the first row, stamped with the first event's time `t` (so host times stay
+   * in order): only its lengthX / lengthY matter (the reader's source of the size).
+   */
+  private async writeSizeFrame(t: number): Promise<void> {
+    this.needFrame = false;
+    const ov = Math.floor(t / TS_WRAP);
+    const ts = t - ov * TS_WRAP;
     const size = CAER_FRAME_HEADER_BYTES + this.width * this.height * 2;
     const payload = new Uint8Array(size);
     const dv = new DataView(payload.buffer);
     dv.setInt32(0, 1 | (1 << 1), true); // valid, 1 colour channel
     dv.setInt32(20, this.width, true);
     dv.setInt32(24, this.height, true);
+    for (let at = 4; at < 20; at += 4) dv.setInt32(at, ts, true); // frame start / end, exposure start / end
     // eventTSOffset 12: ts_startexposure, as libcaer sets it for frames
-    await this.addRow(this.hostOffset, caerHeader(CaerEventType.frame, size, 12, 0, 1), payload);
+    await this.addRow(t + this.hostOffset, caerHeader(CaerEventType.frame, size, 12, ov, 1), payload);
   }
 
   async write(b: EventBatch): Promise<void> {
@@ -341,6 +350,7 @@ export class Ddd17Hdf5Writer {
       const ov = Math.floor(ti / TS_WRAP);
       if (this.n > 0 && (this.n === this.maxEvents || ov !== this.overflow || ti - this.firstT >= this.maxUs)) await this.flushPacket();
       if (this.n === 0) {
+        if (this.needFrame) await this.writeSizeFrame(ti);
         this.overflow = ov;
         this.firstT = ti;
       }
@@ -398,6 +408,7 @@ export class Ddd17Hdf5Writer {
     this.closed = true;
     try {
       await this.flushPacket();
+      if (this.needFrame) await this.writeSizeFrame(0);
       await this.flushHeap();
       const dataAt = this.pos;
       await this.refs.copyTo(this.fh, dataAt);
@@ -437,13 +448,20 @@ function superblock(eof: number, root: { header: number; btree: number; heap: nu
   return sb.done();
 }
 
-/** Write `batches` (in time order) as a DDD17 HDF5 file; resolves with rows and events written. */
+/**
+ * Write `batches` (in time order) as a DDD17 HDF5 file; resolves with rows and events written. The sensor
+ * size is the options', else the first batch's, else DAVIS346.
+ */
 export async function writeDdd17Hdf5(path: string, batches: Iterable<EventBatch> | AsyncIterable<EventBatch>, opts: Ddd17WriterOptions = {}): Promise<{ rows: number; events: number }> {
-  const w = await Ddd17Hdf5Writer.open(path, opts);
+  let w: Ddd17Hdf5Writer | undefined;
   try {
-    for await (const b of batches) await w.write(b);
+    for await (const b of batches) {
+      w ??= await Ddd17Hdf5Writer.open(path, { width: b.width, height: b.height, ...opts });
+      await w.write(b);
+    }
+    w ??= await Ddd17Hdf5Writer.open(path, opts);
   } catch (e) {
-    await w.close(); // the file then holds the packets before the bad event
+    await w?.close(); // the file then holds the packets before the bad event
     throw e;
   }
   return w.close();
