@@ -49,6 +49,8 @@ export interface Ddd17WriterOptions {
   sizeFrame?: 'auto' | 'always' | 'never';
   /** Target size of one global heap collection (default 1 MiB; HDF5's minimum is 4096). */
   heapBytes?: number;
+  /** Folder for the temporary spool folder (default the OS temp folder); removed at close. */
+  spoolDir?: string;
 }
 
 const TS_WRAP = 2147483648;
@@ -310,7 +312,7 @@ export class Ddd17Hdf5Writer {
     if (!(Number.isInteger(w) && Number.isInteger(h) && w > 0 && h > 0 && w <= MAX_COORD && h <= MAX_COORD)) {
       throw new RangeError(`${path}: sensor size ${w} x ${h} does not fit cAER's 15-bit coordinates`);
     }
-    const tmp = await mkdtemp(join(tmpdir(), 'evstream-ddd17-'));
+    const tmp = await mkdtemp(join(opts.spoolDir ?? tmpdir(), 'evstream-ddd17-spool-'));
     const fh = await open(path, 'w');
     const writer = new Ddd17Hdf5Writer(path, fh, tmp, await Spool.open(join(tmp, 'refs')), await Spool.open(join(tmp, 'stamps')), opts);
     const mode = opts.sizeFrame ?? 'auto';
