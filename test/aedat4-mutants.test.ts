@@ -15,6 +15,7 @@ import { EventFormatError } from '../src/events/errors.js';
 import type { EventBatch } from '../src/events/types.js';
 import {
   Aedat4Decoder,
+  decodeAedat4Buffer,
   DecompressionLimitError,
   availableCodecs,
   compressedFrameLength,
@@ -942,4 +943,69 @@ test('decoder faults say what was expected (the text a user reads next to the of
   assert.deepEqual(expected(big.file), ['an events stream sizeX / sizeY of 1..4096, found 5000 x 6']);
   const cut = a4File({ packets: [[0, evts([1, 1, 1, 1])]] });
   assert.deepEqual(expected(cut.file.subarray(0, cut.starts[0]! + 5)), ['an 8-byte packet header, found 5 bytes before end of input']);
+});
+
+// ------------------------------------------------------------------- survivors of the decoder.ts Stryker run
+
+test('the events stream is the one typed EVTS, wherever it is listed; with none, no packet is decoded as events and info() still answers', () => {
+  const imu = new Uint8Array(36).fill(7); // any bytes: an IMU packet is skipped, never parsed
+  // IMU listed first (id 0), events second (id 1)
+  const a = a4File({ streams: [{ id: 0, type: 'IMUS', name: 'imu' }, { id: 1, type: 'EVTS', name: 'events', sizeX: '8', sizeY: '6' }], packets: [[0, imu], [1, evts([10, 1, 2, 1], [20, 3, 4, 0])], [0, imu]] });
+  const r = decodeChunked(a.file);
+  assert.equal(r.error, undefined);
+  assert.deepEqual(r.warnings, []);
+  assert.deepEqual(r.batches.flatMap((b) => [...b.x]), [1, 3]);
+  const info = r.decoder.info();
+  assert.deepEqual([info.header!['eventsStreamId'], info.header!['eventsStreamName'], info.skipped, info.width, info.height], [1, 'events', { imu: 2 }, 8, 6]);
+  // no EVTS stream at all: the IMU stream (id 1, the id a "-1 + 2" default would point at) stays skipped
+  const b = a4File({ streams: [{ id: 1, type: 'IMUS', name: 'imu' }], packets: [[1, imu], [1, imu]] });
+  const rb = decodeChunked(b.file);
+  assert.equal(rb.error, undefined);
+  assert.deepEqual([rb.batches.length, rb.warnings.length], [0, 0]);
+  const ib = rb.decoder.info();
+  assert.deepEqual([ib.header!['eventsStreamId'], 'eventsStreamName' in ib.header!, ib.skipped, ib.width, ib.height], [-1, false, { imu: 2 }, 0, 0]);
+});
+
+test('info() before any byte and inside the header: defaults, no stream list, no throw', () => {
+  const d = new Aedat4Decoder({ batch: () => {} }, { source: 'x.aedat4' });
+  const fresh = d.info();
+  assert.deepEqual([fresh.format, fresh.header!['dataTablePosition'], fresh.compression, fresh.streams, 'eventsStreamName' in fresh.header!], ['aedat4', -1, undefined, undefined, false]);
+  const { file } = a4File({ packets: [[0, evts([1, 1, 1, 1])]] });
+  d.push(file.subarray(0, VERSION.length + 10)); // the version line and part of the IOHeader
+  assert.deepEqual(d.info().header!['dataTablePosition'], -1);
+  assert.equal(d.info().streams, undefined);
+});
+
+test('corrupt event packets are counted one by one, and decoding goes on after each; decodeAedat4Buffer returns batches, info and warnings', () => {
+  const junk = new Uint8Array(16).fill(0xff); // a sane size, but no EventPacket flatbuffer
+  const { file } = a4File({ packets: [[0, junk], [0, evts([5, 2, 2, 1])], [0, junk], [0, evts([9, 4, 4, 0])]] });
+  const r = decodeAedat4Buffer(file, { source: 'c.aedat4' });
+  assert.deepEqual(r.batches.flatMap((b) => [...b.t]), [5, 9]);
+  assert.equal(r.info.skipped['corruptPackets'], 2);
+  assert.equal(r.info.format, 'aedat4');
+  assert.deepEqual(r.warnings.map((w) => w.kind), ['corrupt-packet', 'corrupt-packet']);
+  assert.ok(r.warnings.every((w) => w.source === 'c.aedat4'));
+});
+
+test('end() twice: nothing is delivered or warned twice', () => {
+  const { file } = a4File({ packets: [[0, evts([5, 2, 2, 1])]] });
+  const batches: EventBatch[] = [];
+  let warned = 0;
+  const d = new Aedat4Decoder({ batch: (b) => batches.push(b), warn: () => warned++ }, { source: 't.aedat4' });
+  d.push(file.subarray(0, file.length - 3)); // the packet cut short: end() warns once
+  d.end();
+  const after = [batches.length, warned, JSON.stringify(d.info())];
+  d.end();
+  assert.deepEqual([batches.length, warned, JSON.stringify(d.info())], after);
+  assert.equal(warned, 1);
+});
+
+test('an implausible XML sensor size is a warning, then the events are decoded and sized by their own extent (height 1 when every y is 0)', () => {
+  const { file } = a4File({ streams: [{ id: 0, type: 'EVTS', name: 'events', sizeX: '0', sizeY: '0' }], packets: [[0, evts([1, 4, 0, 1], [2, 6, 0, 0])], [0, evts([3, 5, 0, 1])]] });
+  const r = decodeChunked(file);
+  assert.equal(r.error, undefined);
+  assert.deepEqual(r.warnings.map((w) => w.kind), ['bad-header']);
+  assert.deepEqual(r.batches.flatMap((b) => [...b.t]), [1, 2, 3], 'the packets after the bad header are decoded');
+  const info = r.decoder.info();
+  assert.deepEqual([info.width, info.height], [7, 1]);
 });
