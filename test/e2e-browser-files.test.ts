@@ -169,8 +169,12 @@ test('static page in Chromium: a 100 MB recording is read as a stream (bytes rea
     const at = async (frames: number): Promise<{ bytes: number; rss: number }> => {
       await page.waitForFunction((n) => Number(document.body.dataset.framesProcessed ?? 0) >= n || window.evstream.local?.error, frames, { timeout: 120_000 });
       await page.click('#pause'); // the viewer's pause button: the page reads no more while measured
+      const paused = Number(await page.evaluate(() => document.body.dataset.framesProcessed));
       const bytes = Number(await page.evaluate(() => document.body.dataset.bytesRead));
       const rss = await rendererRssMiB(browser!, page);
+      // paused: at most the frame already in the model finishes while the memory is read
+      assert.ok(Number(await page.evaluate(() => document.body.dataset.framesProcessed)) <= paused + 1, 'pause stops the local run');
+      assert.equal(await page.evaluate(() => window.evstream.local.paused), true);
       await page.click('#pause');
       return { bytes, rss };
     };
