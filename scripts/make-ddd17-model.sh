@@ -13,7 +13,7 @@
 #    scene fixed, sensor randomised) and two noise levels around the davis346 default of 0.1 Hz per pixel
 #    (0.02 and 1.0 Hz, seed 4400 / 4401, scene drawn);
 # 2. BPTT training (evstream train, scripts/ddd17-model.json): the pipeline's framing exactly: crop
-#    [0, 0, 346, 200] (no hood), 64 x 64, 50 ms frames, T 4 consecutive frames from a zero state (run live as a
+#    "ddd17" (346 x 200 of the DAVIS346: no hood; on another sensor the same fraction of rows), 64 x 64, 50 ms frames, T 4 consecutive frames from a zero state (run live as a
 #    sliding window), width 0.25, class-weighted cross-entropy; best epoch by validation MIoU;
 # 3. export as fp16 safetensors with that framing in its metadata (so `evstream eval` needs no flags);
 # 4. held-out evaluation of the trained model, the untrained init and the demo model on every test set:

@@ -9,7 +9,8 @@ import { essMaskRows, writeEssDataset, type EssDriveSummary } from '../src/sim/e
 import { EventFormatError } from '../src/events/errors.js';
 import { simulateSequence, type SimChunk } from '../src/sim/simulate.js';
 import { loadEssData } from '../src/train/loaders/ess.js';
-import { countEvents, defaultCrop, preprocessFrame } from '../src/train/preprocess.js';
+import { countEvents, preprocessFrame } from '../src/train/preprocess.js';
+import { ddd17Crop } from '../src/framing/frame.js';
 import { resizeLabel } from '../src/train/labels-resize.js';
 
 const SECONDS = 0.2; // 4 windows of 50 ms per drive
@@ -111,7 +112,7 @@ test('ESS writer -> reader: exactly the simulated events and masks, all three wi
     const train = await expectFor('train', ['dir0', 'dir2', 'dir3', 'dir5', 'dir6']);
     const chunks = simulated(summaries[0]!);
     const plane = 64 * 64;
-    const crop = defaultCrop(346, 260);
+    const crop = ddd17Crop(346, 260);
     for (const [i, k] of [0, 2].entries()) {
       const c = chunks[k]!;
       const frame = preprocessFrame(countEvents(c.events, 346, 260), 346, 260, crop, [64, 64]);

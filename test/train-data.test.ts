@@ -11,7 +11,8 @@ import { encodeNpy } from '../src/util/npy.js';
 import { openSegData } from '../src/train/data.js';
 import { FrameDataset } from '../src/train/dataset.js';
 import { simSplitSequences } from '../src/train/loaders/sim.js';
-import { defaultCrop, preprocessFrame } from '../src/train/preprocess.js';
+import { preprocessFrame } from '../src/train/preprocess.js';
+import { ddd17Crop } from '../src/framing/frame.js';
 import { resizeLabel } from '../src/train/labels-resize.js';
 import { Rng } from '../src/train/rng.js';
 
@@ -26,8 +27,8 @@ test('label resize: nearest (cv2 INTER_NEAREST) and majority', () => {
 });
 
 test('DDD17 preprocessing: crop, area resize, per-channel min-max to [-0.5, 0.5]', () => {
-  assert.deepEqual(defaultCrop(346, 260), { x: 0, y: 0, width: 346, height: 200 });
-  assert.deepEqual(defaultCrop(64, 48), { x: 0, y: 0, width: 64, height: 37 });
+  assert.deepEqual(ddd17Crop(346, 260), { x: 0, y: 0, width: 346, height: 200 });
+  assert.deepEqual(ddd17Crop(64, 48), { x: 0, y: 0, width: 64, height: 37 });
   // 4x4 sensor, crop top 4x2, resize to 2x1: ON plane rows 0-1 = 1..8, OFF all zero
   const planes = new Float32Array(32);
   for (let i = 0; i < 8; i++) planes[i] = i + 1;

@@ -1,6 +1,6 @@
 import { MAX_SENSOR_SIDE, type EventBatch } from '../events/types.js';
 import { DEFAULT_MAX_GAP_US, TimeGuard, checkMaxGapUs, gapCheckEnabled } from '../events/time-guard.js';
-import type { CropRect, Frame } from './frame.js';
+import { ddd17Crop, type CropRect, type Frame } from './frame.js';
 import { areaWeights, scatterWeights, type ScatterWeights } from './resize.js';
 import { normalizeMinMax } from './normalize.js';
 
@@ -34,8 +34,11 @@ export interface BinOptions {
   /** Sensor size; default: taken from the first batch. */
   width?: number;
   height?: number;
-  /** Region of the sensor to keep (sensor coordinates), applied before resizing. */
-  crop?: CropRect;
+  /**
+   * Region of the sensor to keep (sensor coordinates), applied before resizing; 'ddd17': DDD17's rule for
+   * whatever sensor the stream has (ddd17Crop: the top 200 / 260 of the rows, full width).
+   */
+  crop?: CropRect | 'ddd17';
   /** Output size (area-averaged resize after crop); default: the crop / sensor size. */
   resize?: { width: number; height: number };
   /**
@@ -155,7 +158,8 @@ export class FrameBinner {
     // more than any sensor made is framed within MAX_SENSOR_SIDE; events beyond count as out of bounds.
     sensorW = Math.max(1, Math.min(Math.floor(sensorW) || 1, MAX_SENSOR_SIDE));
     sensorH = Math.max(1, Math.min(Math.floor(sensorH) || 1, MAX_SENSOR_SIDE));
-    const crop = this.opts.crop ?? (this.opts.fit === 'crop' && this.opts.resize ? centredCrop(sensorW, sensorH, this.opts.resize) : { x: 0, y: 0, width: sensorW, height: sensorH });
+    const rule = this.opts.crop === 'ddd17' ? ddd17Crop(sensorW, sensorH) : this.opts.crop;
+    const crop = rule ?? (this.opts.fit === 'crop' && this.opts.resize ? centredCrop(sensorW, sensorH, this.opts.resize) : { x: 0, y: 0, width: sensorW, height: sensorH });
     if (crop.x + crop.width > sensorW || crop.y + crop.height > sensorH)
       throw new Error(`binFrames: crop ${crop.x},${crop.y},${crop.width},${crop.height} exceeds the ${sensorW}x${sensorH} sensor`);
     this.crop = crop;

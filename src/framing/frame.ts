@@ -27,3 +27,13 @@ export interface CropRect {
 
 /** DDD17 convention: DAVIS346 346 x 260, bottom rows (car hood) cropped to 346 x 200. */
 export const DDD17_CROP: CropRect = { x: 0, y: 0, width: 346, height: 200 };
+
+/**
+ * DDD17's crop on any sensor (the paper's preprocessing): the top 346 x 200 of a 346 x 260 DAVIS346 (hood
+ * rows dropped), other sensors the same fraction of rows (the top 200 / 260), full width. A pipeline's
+ * `framing.crop: "ddd17"` and a training run's `crop: "ddd17"` both mean this rule.
+ */
+export function ddd17Crop(width: number, height: number): CropRect {
+  if (width === 346 && height === 260) return { ...DDD17_CROP };
+  return { x: 0, y: 0, width, height: Math.max(1, Math.round((height * 200) / 260)) };
+}

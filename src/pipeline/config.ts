@@ -35,8 +35,12 @@ export type SourceConfig =
 
 export interface FramingConfig {
   windowMs: number;
-  /** [x, y, width, height] in sensor pixels, or null for the whole sensor. */
-  crop: [number, number, number, number] | null;
+  /**
+   * [x, y, width, height] in sensor pixels, null for the whole sensor, or "ddd17": DDD17's hood crop on
+   * whatever sensor the source has (the top 200 / 260 of the rows: 346 x 200 of a DAVIS346, 240 x 138 of a
+   * DAVIS240; src/framing/frame.ts ddd17Crop), as a model trained with `crop: "ddd17"` saw its data.
+   */
+  crop: [number, number, number, number] | null | 'ddd17';
   /** Model input size [height, width]. */
   size: [number, number];
   /** Per-channel min-max scaling to [-0.5, 0.5] before the model (the reference's DDD17 preprocessing). */
@@ -232,7 +236,7 @@ export const PIPELINE_SCHEMA = {
         windowMs: num({ minimum: MIN_WINDOW_US / 1000, maximum: 10000, default: 50 }),
         crop: {
           default: null,
-          oneOf: [{ type: 'null' }, { type: 'array', items: int({ minimum: 0 }), minItems: 4, maxItems: 4 }],
+          oneOf: [{ type: 'null' }, { const: 'ddd17' }, { type: 'array', items: int({ minimum: 0 }), minItems: 4, maxItems: 4 }],
         },
         size: { type: 'array', items: int({ minimum: 4, maximum: 1024 }), minItems: 2, maxItems: 2, default: [64, 64] },
         normalize: { type: 'boolean', default: true },
@@ -396,7 +400,7 @@ export function resolvePipelinePath(nameOrPath: string): string {
 export function checkFraming(f: FramingConfig, source: string): void {
   if (!(f.windowMs >= MIN_WINDOW_US / 1000 && f.windowMs <= 10000))
     throw new PipelineConfigError(`${source}: /framing/windowMs must be in [${MIN_WINDOW_US / 1000}, 10000], got ${f.windowMs}`);
-  if (f.crop) {
+  if (Array.isArray(f.crop)) {
     const [, , w, h] = f.crop;
     if (w < 1 || h < 1) throw new PipelineConfigError(`${source}: /framing/crop width and height must be >= 1`);
   }

@@ -55,6 +55,7 @@ export function checkpointPipeline(cfg: PipelineConfig, checkpoint: string): { c
   if (meta.untrained) {
     // keep f.crop
   } else if (meta.crop === 'none') set(f, 'crop', null, 'framing.crop');
+  else if (meta.crop === 'ddd17') set(f, 'crop', 'ddd17', 'framing.crop');
   else if (Array.isArray(meta.crop)) set(f, 'crop', [...meta.crop], 'framing.crop');
   set(f, 'normalize', meta.normalize ?? true, 'framing.normalize');
   if (meta.windowMs !== undefined) set(f, 'windowMs', meta.windowMs, 'framing.windowMs');

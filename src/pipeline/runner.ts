@@ -66,7 +66,7 @@ export interface PipelineStatus {
   source: { type: string; description: string; state: SourceStatus['state']; detail?: string; loops?: number };
   backend: string;
   model: Omit<ModelInfo, 'layers' | 'backend'> & { layers: { name: string; neurons: number }[] };
-  framing: { windowMs: number; size: [number, number]; crop: number[] | null; normalize: boolean };
+  framing: { windowMs: number; size: [number, number]; crop: number[] | null | 'ddd17'; normalize: boolean };
   frames: { binned: number; processed: number; dropped: number; merged: number; droppedWhilePaused: number; lateEvents: number; timeRebases: number };
   /** framing.filters, in order: events in and kept so far (absent: no filters). */
   filters?: { filter: string; in: number; kept: number; outside: number }[];

@@ -8,20 +8,14 @@
  * every *column* separately; evstream follows PAPER.md (per channel, as `FrameBinner({ normalize })`).
  */
 import type { EventBatch } from '../events/types.js';
-import { DDD17_CROP, type CropRect } from '../framing/frame.js';
+import { ddd17Crop, type CropRect } from '../framing/frame.js';
 import { normalizeMinMax } from '../framing/normalize.js';
 import { areaWeights, resizeArea } from '../framing/resize.js';
 import type { PreprocessOptions } from './seg-data.js';
 
-/** The default crop for a sensor: DDD17's 346 x 200 on 346 x 260, else the same fraction of rows. */
-export function defaultCrop(width: number, height: number): CropRect {
-  if (width === 346 && height === 260) return { ...DDD17_CROP };
-  return { x: 0, y: 0, width, height: Math.max(1, Math.round((height * 200) / 260)) };
-}
-
 /** The crop option of `PreprocessOptions` on a width x height sensor. */
 export function resolveCrop(c: PreprocessOptions['crop'], width: number, height: number): CropRect {
-  if (c === undefined || c === 'ddd17') return defaultCrop(width, height);
+  if (c === undefined || c === 'ddd17') return ddd17Crop(width, height);
   if (c === 'none') return { x: 0, y: 0, width, height };
   return c;
 }
