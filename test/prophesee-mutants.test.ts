@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { makePropheseeDecoder } from '../src/events/prophesee/index.js';
 import { EventFormatError } from '../src/events/errors.js';
 import { decodeInChunks } from './helpers/event-facts.js';
+import { concatBytes } from './helpers/bytes.js';
 import { datData, datFile, evt21Cd, evt21File, evt2Cd, evt2File, evt2TimeHigh, evt2Word, propheseeHeader, synthEvents, synthEvt2 } from './helpers/prophesee-bytes.js';
 
 const latin1 = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
@@ -189,4 +190,49 @@ test('EVT 2.1: a dense burst (every mask full, 96 000 events in one chunk) keeps
   assert.throws(() => d.push(bad), (e: unknown) => e instanceof EventFormatError && e.kind === 'corrupt-packet' && e.offset === propheseeHeader(lines).length + 3 * 8);
   assert.deepEqual(got, [2], 'the two events before it are delivered first');
   assert.equal(d.info().header?.['wordOrder'], 'legacy (header, mask)');
+});
+
+// ------------------------------------------------------------ survivors of the word-decoder.ts Stryker run
+
+test('a sink without warn(): a size guessed from the events and a cut trailing word are not a crash; end() twice changes nothing', () => {
+  // '% evt 2.0' states no geometry: the size is guessed (a guessed-size warning); 2 trailing bytes cut a word
+  const words = [evt2TimeHigh(1), evt2Cd(1, 5, 10, 20), evt2Cd(0, 6, 3, 4)];
+  const file = concatBytes(evt2File(words), new Uint8Array([0x12, 0x34]));
+  const batches: number[] = [];
+  const d = makePropheseeDecoder('evt2', { batch: (b) => batches.push(b.length) }, { source: 'nowarn.raw' });
+  d.push(file);
+  d.end();
+  assert.deepEqual(batches, [2]);
+  const info = d.info();
+  assert.deepEqual([info.width, info.height, info.sizeFrom], [11, 21, 'max+1']);
+  d.end();
+  assert.deepEqual(batches, [2], 'a second end() delivers nothing again');
+  // with warn(): exactly the two warnings, once each, even after a second end()
+  const warned: string[] = [];
+  const w = makePropheseeDecoder('evt2', { batch: () => {}, warn: (x) => warned.push(x.kind) }, { source: 'warn.raw' });
+  w.push(file);
+  w.end();
+  w.end();
+  assert.deepEqual(warned.sort(), ['guessed-size', 'truncated']);
+});
+
+test('DAT: the preamble split across pushes at every byte gives the same events, and a cut word is reported at its offset', () => {
+  const rec: Array<[number, number]> = [[10, datData(1, 2, 1)], [20, datData(3, 4, 0)], [30, datData(5, 6, 1)]];
+  const file = datFile(rec, { eventType: 0x0c });
+  const whole = decode(file, file.length);
+  for (const chunk of [1, 2, 3, 5, 7]) {
+    const r = decode(file, chunk);
+    assert.deepEqual([...r.all.t], [...whole.all.t], `chunks of ${chunk}`);
+    assert.deepEqual([...r.all.x], [1, 3, 5]);
+  }
+  // 3 bytes of a fourth record: the fault names the byte where that record starts (header + 2-byte preamble + 3 x 8)
+  const cut = concatBytes(file, new Uint8Array([1, 2, 3]));
+  for (const chunk of [1, 4, cut.length]) {
+    const r = decode(cut, chunk);
+    const cutWord = r.warnings.filter((w) => w.kind === 'truncated');
+    assert.equal(cutWord.length, 1);
+    assert.equal(cutWord[0]!.offset, file.length, `chunks of ${chunk}`);
+    assert.match(cutWord[0]!.message, /a whole 8-byte word/);
+    assert.match(cutWord[0]!.message, /3 trailing bytes/);
+  }
 });
