@@ -49,7 +49,8 @@ p('cannot be downloaded where evstream is built); fine-tune it on real data (bel
 p();
 p('## Model');
 p(`- Architecture: ${cfg.arch ?? 'spiking-deeplab'}, width ${cfg.width}, T ${cfg.T}, 6 classes (${classNames.join(', ')}); fp16 weights.`);
-p(`- Input: 2-channel (ON / OFF) 50 ms count frames of a DAVIS346 (346 x 260), cropped to [${(cfg.crop ?? []).join(', ')}] (the top 346 x 200, no hood, as DDD17), resized to ${cfg.size?.join(' x ')}, min-max normalised. The checkpoint carries this framing in its metadata (\`evstream eval\` / \`run\` apply it without flags).`);
+p('- Shipped in `pipelines/ddd17.json` (a DDD17 drive, `--source`) and `pipelines/live-davis.json` (a DAVIS through DV TCP).');
+p(`- Input: 2-channel (ON / OFF) 50 ms count frames of a DAVIS346 (346 x 260), cropped by the "ddd17" rule (crop ${JSON.stringify(cfg.crop)}: the top 346 x 200, no hood, as DDD17; the same fraction of rows on another sensor), resized to ${cfg.size?.join(' x ')}, min-max normalised. The checkpoint carries this framing in its metadata (\`evstream eval\` / \`run\` apply it without flags).`);
 p(`- Streaming: trained on ${cfg.T} consecutive frames from a zero state (\`--mode frames\`), run live as a sliding window of ${cfg.T} staggered sessions (\`model.slidingWindow\`).`);
 p();
 p('## Data (simulated: `evstream simulate --sensor davis346 --randomize`)');

@@ -161,11 +161,11 @@ test('a checkpoint trained by train runs through the pipeline as eval scores it:
   }
 });
 
-test('an untrained initialisation keeps the pipeline crop (the ddd17 pipeline keeps its hood crop); size, encoder and model shape still come from it', async () => {
+test('an untrained initialisation keeps the pipeline crop (the ddd17 pipeline with the untrained weights keeps a hood crop); size, encoder and model shape still come from it', async () => {
   const { loadPipeline, resolveIn } = await import('../src/pipeline/config.js');
   const { checkpointPipeline } = await import('../src/pipeline/model-adapter.js');
   const cfg = loadPipeline('ddd17');
-  const ckpt = resolveIn(cfg, cfg.model.checkpoint!);
+  const ckpt = resolveIn(cfg, 'demo-untrained.safetensors');
   const { meta } = readCheckpointInfo(ckpt);
   assert.equal(meta.untrained, true, 'the bundled demo-untrained weights say so');
   assert.equal(meta.crop, 'none', 'and name no crop');

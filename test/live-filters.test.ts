@@ -1,7 +1,8 @@
 /**
  * Issue 16: the live path with the denoising filters on, on a real DAVIS240 recording. The shared
  * davis240-translboxes.aedat is served by `evstream replay-server` as a DV TCP stream; the `live-davis`
- * pipeline (its framing: the whole 240 x 180 sensor resized to the model's 64 x 64) runs with
+ * pipeline (its trained model's framing: DDD17's hood crop rule, 240 x 138 of this 240 x 180 sensor, resized
+ * to 64 x 64) runs with
  * framing.filters = hot pixels, background activity, refractory. Over the first pass of the stream (all
  * 162771 events, counted on the pipeline's unfiltered event tap), each filter's in / kept counts equal
  * those of the same chain run in process on the file (the filters do not depend on how events are split
