@@ -17,7 +17,7 @@
  */
 import type { OperatorFunction } from 'rxjs';
 import type { EventBatch } from '../events/types.js';
-import { compact, KeepFlags, positive, sensorOf, type EventFilter, type FilterStats, type SensorOptions } from './filter.js';
+import { PerPixelFilter, positive, type SensorOptions } from './filter.js';
 import { filterOperator } from './operator.js';
 
 export interface BackgroundActivityOptions extends SensorOptions {
@@ -28,36 +28,27 @@ export interface BackgroundActivityOptions extends SensorOptions {
 /** Default window (µs): between DV's 2 ms and jAER's 30 ms; libcaer's own default is 20 ms. */
 export const DEFAULT_BAF_WINDOW_US = 10_000;
 
-export class BackgroundActivityFilter implements EventFilter {
-  readonly label: string;
-  readonly stats: FilterStats = { in: 0, kept: 0, outside: 0 };
+export class BackgroundActivityFilter extends PerPixelFilter {
   readonly windowUs: number;
-  private map: Float64Array | undefined;
-  private readonly flags = new KeepFlags();
-  private width = 0;
-  private height = 0;
+  private map = new Float64Array(0);
   /** The newest time in the map (-Infinity: empty). */
   private newest = -Infinity;
 
-  constructor(private readonly opts: BackgroundActivityOptions) {
-    this.label = `backgroundActivity(windowUs=${opts.windowUs})`;
-    this.windowUs = positive(opts.windowUs, 'windowUs', this.label);
-    if (opts.width !== undefined || opts.height !== undefined) this.allocate(undefined);
+  constructor(opts: BackgroundActivityOptions) {
+    const label = `backgroundActivity(windowUs=${opts.windowUs})`;
+    super(label, opts);
+    this.windowUs = positive(opts.windowUs, 'windowUs', label);
+    this.sizeFromOptions();
   }
 
-  private allocate(first: EventBatch | undefined): Float64Array {
-    const s = sensorOf(this.opts, first, this.label);
-    this.width = s.width;
-    this.height = s.height;
-    this.map = new Float64Array((s.width + 2) * (s.height + 2)).fill(-Infinity);
-    return this.map;
+  protected allocate(width: number, height: number): void {
+    this.map = new Float64Array((width + 2) * (height + 2)).fill(-Infinity);
   }
 
-  apply(batch: EventBatch): EventBatch {
-    const m = this.map ?? this.allocate(batch);
+  protected decide(batch: EventBatch, keep: Uint8Array): { kept: number; outside: number } {
+    const m = this.map;
     const n = batch.length;
     const { t: ts, x: xs, y: ys } = batch;
-    const keep = this.flags.get(n);
     const w = this.width;
     const h = this.height;
     const stride = w + 2;
@@ -104,10 +95,7 @@ export class BackgroundActivityFilter implements EventFilter {
       k += pass;
     }
     this.newest = newest;
-    this.stats.in += n;
-    this.stats.kept += k;
-    this.stats.outside += outside;
-    return compact(batch, keep, k);
+    return { kept: k, outside };
   }
 }
 

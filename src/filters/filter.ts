@@ -90,3 +90,55 @@ export function compact(batch: EventBatch, keep: Uint8Array, k: number): EventBa
   }
   return { t: t.subarray(0, k), x: x.subarray(0, k), y: y.subarray(0, k), p: p.subarray(0, k), length: k, width, height };
 }
+
+/**
+ * The frame every filter shares: its label and counters, per-pixel state sized once for the sensor (from the
+ * options, else the first batch), a keep flag per event, and the kept events copied out. A filter writes only
+ * `allocate` (its maps) and `decide` (its tight loop over the typed arrays, setting every flag).
+ */
+export abstract class PerPixelFilter implements EventFilter {
+  readonly stats: FilterStats = { in: 0, kept: 0, outside: 0 };
+  protected width = 0;
+  protected height = 0;
+  private sized = false;
+  private readonly flags = new KeepFlags();
+
+  constructor(
+    readonly label: string,
+    private readonly sensor: SensorOptions,
+  ) {}
+
+  /** Size the state now when the options name the sensor (subclasses call this last in their constructor). */
+  protected sizeFromOptions(): void {
+    if (this.sensor.width !== undefined || this.sensor.height !== undefined) this.ensureSized(undefined);
+  }
+
+  private ensureSized(first: EventBatch | undefined): void {
+    if (this.sized) return;
+    const s = sensorOf(this.sensor, first, this.label);
+    this.width = s.width;
+    this.height = s.height;
+    this.allocate(s.width, s.height);
+    this.sized = true;
+  }
+
+  /** Allocate the per-pixel state for a width x height sensor (called once). */
+  protected abstract allocate(width: number, height: number): void;
+
+  /**
+   * Set keep[i] to 0 or 1 for every event of `batch` (x >= width, y >= height or a NaN time: 0, counted in
+   * `outside`); return how many were kept and how many were outside.
+   */
+  protected abstract decide(batch: EventBatch, keep: Uint8Array): { kept: number; outside: number };
+
+  apply(batch: EventBatch): EventBatch {
+    this.ensureSized(batch);
+    const n = batch.length;
+    const keep = this.flags.get(n);
+    const { kept, outside } = this.decide(batch, keep);
+    this.stats.in += n;
+    this.stats.kept += kept;
+    this.stats.outside += outside;
+    return compact(batch, keep, kept);
+  }
+}

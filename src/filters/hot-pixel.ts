@@ -13,7 +13,7 @@
  */
 import type { OperatorFunction } from 'rxjs';
 import type { EventBatch } from '../events/types.js';
-import { compact, FilterOptionError, KeepFlags, positive, sensorOf, type EventFilter, type FilterStats, type SensorOptions } from './filter.js';
+import { FilterOptionError, PerPixelFilter, positive, type SensorOptions } from './filter.js';
 import { filterOperator } from './operator.js';
 
 export interface HotPixelOptions extends SensorOptions {
@@ -38,29 +38,26 @@ export interface HotPixel {
   count: number;
 }
 
-export class HotPixelFilter implements EventFilter {
-  readonly label: string;
-  readonly stats: FilterStats = { in: 0, kept: 0, outside: 0 };
+export class HotPixelFilter extends PerPixelFilter {
   readonly learnUs: number;
   private readonly k: number;
   private readonly rateHz: number | undefined;
-  private mask: Uint8Array | undefined;
-  private readonly flags = new KeepFlags();
+  private mask = new Uint8Array(0);
   private counts: Uint32Array | undefined;
-  private width = 0;
-  private height = 0;
   private start = NaN;
   private masked: HotPixel[] = [];
   private learned = false;
 
   constructor(private readonly opts: HotPixelOptions = {}) {
-    this.learnUs = opts.learnUs ?? (opts.pixels ? 0 : DEFAULT_HOT_LEARN_US);
-    const parts = [this.learnUs > 0 ? `learnUs=${this.learnUs}` : '', opts.rateHz !== undefined ? `rateHz=${opts.rateHz}` : this.learnUs > 0 ? `k=${opts.k ?? DEFAULT_HOT_K}` : '', opts.pixels ? `pixels=${opts.pixels.length}` : ''];
-    this.label = `hotPixel(${parts.filter(Boolean).join(', ')})`;
+    const learnUs = opts.learnUs ?? (opts.pixels ? 0 : DEFAULT_HOT_LEARN_US);
+    const parts = [learnUs > 0 ? `learnUs=${learnUs}` : '', opts.rateHz !== undefined ? `rateHz=${opts.rateHz}` : learnUs > 0 ? `k=${opts.k ?? DEFAULT_HOT_K}` : '', opts.pixels ? `pixels=${opts.pixels.length}` : ''];
+    const label = `hotPixel(${parts.filter(Boolean).join(', ')})`;
+    super(label, opts);
+    this.learnUs = learnUs;
     if (!(Number.isFinite(this.learnUs) && this.learnUs >= 0)) throw new FilterOptionError(`${this.label}: learnUs must be a number >= 0, got ${String(opts.learnUs)}`);
     this.k = positive(opts.k ?? DEFAULT_HOT_K, 'k', this.label);
     this.rateHz = opts.rateHz === undefined ? undefined : positive(opts.rateHz, 'rateHz', this.label);
-    if (opts.width !== undefined || opts.height !== undefined) this.allocate(undefined);
+    this.sizeFromOptions();
   }
 
   /** True until the learning time has passed (false at once without learning). */
@@ -73,10 +70,8 @@ export class HotPixelFilter implements EventFilter {
     return this.masked;
   }
 
-  private allocate(first: EventBatch | undefined): Uint8Array {
-    const s = sensorOf(this.opts, first, this.label);
-    this.width = s.width;
-    this.height = s.height;
+  protected allocate(width: number, height: number): void {
+    const s = { width, height };
     this.mask = new Uint8Array(s.width * s.height);
     for (const [x, y] of this.opts.pixels ?? []) {
       if (!(Number.isInteger(x) && Number.isInteger(y) && x >= 0 && y >= 0 && x < s.width && y < s.height))
@@ -86,13 +81,12 @@ export class HotPixelFilter implements EventFilter {
       this.masked.push({ x, y, count: 0 });
     }
     if (this.learnUs > 0) this.counts = new Uint32Array(s.width * s.height);
-    return this.mask;
   }
 
   /** End learning: mask the pixels at or above the threshold, free the counters. */
   private finishLearning(): void {
     const counts = this.counts!;
-    const mask = this.mask!;
+    const mask = this.mask;
     let total = 0;
     let active = 0;
     for (let i = 0; i < counts.length; i++) {
@@ -115,11 +109,9 @@ export class HotPixelFilter implements EventFilter {
     this.learned = true;
   }
 
-  apply(batch: EventBatch): EventBatch {
-    const mask = this.mask ?? this.allocate(batch);
+  protected decide(batch: EventBatch, keep: Uint8Array): { kept: number; outside: number } {
     const n = batch.length;
     const { t: ts, x: xs, y: ys } = batch;
-    const keep = this.flags.get(n);
     const w = this.width;
     const h = this.height;
     let k = 0;
@@ -145,6 +137,7 @@ export class HotPixelFilter implements EventFilter {
       }
       if (i < n) this.finishLearning();
     }
+    const mask = this.mask;
     for (; i < n; i++) {
       const x = xs[i]!;
       const y = ys[i]!;
@@ -157,10 +150,7 @@ export class HotPixelFilter implements EventFilter {
       keep[i] = ok;
       k += ok;
     }
-    this.stats.in += n;
-    this.stats.kept += k;
-    this.stats.outside += outside;
-    return compact(batch, keep, k);
+    return { kept: k, outside };
   }
 }
 

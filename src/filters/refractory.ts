@@ -10,7 +10,7 @@
  */
 import type { OperatorFunction } from 'rxjs';
 import type { EventBatch } from '../events/types.js';
-import { compact, KeepFlags, positive, sensorOf, type EventFilter, type FilterStats, type SensorOptions } from './filter.js';
+import { PerPixelFilter, positive, type SensorOptions } from './filter.js';
 import { filterOperator } from './operator.js';
 
 export interface RefractoryOptions extends SensorOptions {
@@ -21,34 +21,25 @@ export interface RefractoryOptions extends SensorOptions {
 /** libcaer's default: 100 µs, a 10 kHz cap per pixel. */
 export const DEFAULT_REFRACTORY_US = 100;
 
-export class RefractoryFilter implements EventFilter {
-  readonly label: string;
-  readonly stats: FilterStats = { in: 0, kept: 0, outside: 0 };
+export class RefractoryFilter extends PerPixelFilter {
   readonly periodUs: number;
-  private map: Float64Array | undefined;
-  private readonly flags = new KeepFlags();
-  private width = 0;
-  private height = 0;
+  private map = new Float64Array(0);
 
-  constructor(private readonly opts: RefractoryOptions) {
-    this.label = `refractory(periodUs=${opts.periodUs})`;
-    this.periodUs = positive(opts.periodUs, 'periodUs', this.label);
-    if (opts.width !== undefined || opts.height !== undefined) this.allocate(undefined);
+  constructor(opts: RefractoryOptions) {
+    const label = `refractory(periodUs=${opts.periodUs})`;
+    super(label, opts);
+    this.periodUs = positive(opts.periodUs, 'periodUs', label);
+    this.sizeFromOptions();
   }
 
-  private allocate(first: EventBatch | undefined): Float64Array {
-    const s = sensorOf(this.opts, first, this.label);
-    this.width = s.width;
-    this.height = s.height;
-    this.map = new Float64Array(s.width * s.height).fill(-Infinity);
-    return this.map;
+  protected allocate(width: number, height: number): void {
+    this.map = new Float64Array(width * height).fill(-Infinity);
   }
 
-  apply(batch: EventBatch): EventBatch {
-    const m = this.map ?? this.allocate(batch);
+  protected decide(batch: EventBatch, keep: Uint8Array): { kept: number; outside: number } {
+    const m = this.map;
     const n = batch.length;
     const { t: ts, x: xs, y: ys } = batch;
-    const keep = this.flags.get(n);
     const w = this.width;
     const h = this.height;
     const period = this.periodUs;
@@ -73,10 +64,7 @@ export class RefractoryFilter implements EventFilter {
       keep[i] = 1;
       k++;
     }
-    this.stats.in += n;
-    this.stats.kept += k;
-    this.stats.outside += outside;
-    return compact(batch, keep, k);
+    return { kept: k, outside };
   }
 }
 
