@@ -17,7 +17,8 @@
 #    sliding window), width 0.25, class-weighted cross-entropy; best epoch by validation MIoU;
 # 3. export as fp16 safetensors with that framing in its metadata (so `evstream eval` needs no flags);
 # 4. held-out evaluation of the trained model, the untrained init and the demo model on every test set:
-#    $WORK/eval/*.json, summarised by the model card (pipelines/ddd17-sim.md).
+#    $WORK/eval/*.json, and `evstream report` per scene (the resolution ceiling), summarised by the model card
+#    (pipelines/ddd17-sim.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EV="node bin/evstream.js"
@@ -54,6 +55,11 @@ for set in test-urban test-suburban test-highway test-noise-low test-noise-high;
     f="$WORK/eval/$set.$tag.json"
     [ -f "$f" ] || $EV eval --checkpoint "$model" --data "$WORK/$set" --split all --mode frames --json > "$f"
   done
+done
+# the resolution ceiling (an oracle at the model's output stride) on each scene's test drives
+for scene in urban suburban highway; do
+  f="$WORK/eval/report.test-$scene.json"
+  [ -f "$f" ] || { $EV report "$RUN" --data "$WORK/test-$scene" --split all > /dev/null && cp "$RUN/report.json" "$f"; }
 done
 node scripts/ddd17-model-card.mjs "$WORK"
 ls -l "$OUT" pipelines/ddd17-sim.md
