@@ -40,7 +40,8 @@ test('a checkpoint trained by train runs through the pipeline as eval scores it:
   const dir = await mkdtemp(join(tmpdir(), 'evstream-live-ckpt-'));
   try {
     const data = join(dir, 'data');
-    await writeSimDataset(data, { seed: 4, sequences: 1, seconds: 1, width: 64, height: 48 });
+    // a 40 ms window (not the 50 ms default) that the checkpoint must carry into the live framing
+    await writeSimDataset(data, { seed: 4, sequences: 1, seconds: 1, width: 64, height: 48, windowUs: 40_000 });
     const out = join(dir, 'run');
     const cfg = resolveConfig({ data, out, arch: 'spiking-deeplab', size: SIZE, T, width: 0.125, batch: 4, epochs: 3, maxBatches: 4, valMaxBatches: 1, seed: 1, mode: 'frames', crop: CROP });
     const r = await train(cfg, { progress: false, log: () => {} });
@@ -48,7 +49,7 @@ test('a checkpoint trained by train runs through the pipeline as eval scores it:
     const ckpt = join(out, 'best.safetensors');
     const meta = readCheckpointInfo(ckpt).meta;
     // what the training wrote (format 1): the facts the pipeline has to honour
-    assert.deepEqual([meta.size, meta.crop, meta.mode, meta.streaming, meta.T], [SIZE, CROP, 'frames', 'sliding-window', T]);
+    assert.deepEqual([meta.size, meta.crop, meta.mode, meta.streaming, meta.T, meta.windowMs], [SIZE, CROP, 'frames', 'sliding-window', T, 40]);
 
     // eval's side: its score, and its preprocessed frames and forward (the code runEval runs)
     const ev = await runEval({ checkpoint: ckpt, data, split: 'all', cache: false });
@@ -76,7 +77,7 @@ test('a checkpoint trained by train runs through the pipeline as eval scores it:
           {
             name: 'contradicting',
             source: { type: 'file', path: join(data, seq.events), speed: 1, loop: false },
-            framing: { windowMs: manifest.windowUs / 1000, size: [32, 32], crop: null },
+            framing: { windowMs: 50, size: [32, 32], crop: null },
             model: { arch: 'spiking-deeplab', checkpoint: ckpt, encoder: 'poisson', slidingWindow: false, resetEvery: 2, engine },
             runtime: { maxPending: 8 },
             sinks: { viewer: { enabled: false } },
@@ -92,10 +93,10 @@ test('a checkpoint trained by train runs through the pipeline as eval scores it:
         p.results$.subscribe({ next: (x) => got.push(x), complete: () => (done = true) });
         try {
           // the checkpoint won, and the pipeline said what it replaced
-          assert.deepEqual([p.cfg.framing.size, p.cfg.framing.crop, p.cfg.model.encoder, p.cfg.model.slidingWindow, p.cfg.model.resetEvery], [SIZE, CROP, 'direct', true, 0]);
+          assert.deepEqual([p.cfg.framing.size, p.cfg.framing.crop, p.cfg.framing.windowMs, p.cfg.model.encoder, p.cfg.model.slidingWindow, p.cfg.model.resetEvery], [SIZE, CROP, manifest.windowUs / 1000, 'direct', true, 0]);
           const warning = log.find((l) => l.includes('as it was trained'));
           assert.ok(warning, log.join('\n'));
-          for (const s of ['framing.size [32,32] -> [16,24]', 'framing.crop null -> [4,2,56,40]', 'model.encoder "poisson" -> "direct"', 'model.slidingWindow false -> true']) assert.ok(warning.includes(s), `${s} in: ${warning}`);
+          for (const s of ['framing.size [32,32] -> [16,24]', 'framing.crop null -> [4,2,56,40]', 'framing.windowMs 50 -> 40', 'model.encoder "poisson" -> "direct"', 'model.slidingWindow false -> true']) assert.ok(warning.includes(s), `${s} in: ${warning}`);
           assert.equal(p.model.info.engine, engine);
           p.start();
           await clock.run({ until: () => (steps.drain(), done), what: `the end of the recording (${engine})`, realTimeoutMs: 60_000 });

@@ -76,4 +76,6 @@ export interface SegData {
   sequences: string[];
   /** What the loader skipped (event datasets; absent for image sets). */
   summary?: LoadSummary;
+  /** Event window of one frame (µs), where the dataset states it (event sets; absent for image sets). */
+  windowUs?: number;
 }

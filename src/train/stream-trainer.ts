@@ -125,11 +125,10 @@ export async function trainStreaming(config: TrainConfig, o: StreamTrainOptions 
   const run = new RunDir(config.out);
   const say = o.log ?? ((s: string) => process.stderr.write(s + '\n'));
   // trained on continuous streams: runs live with its state carried (pipeline model.resetEvery 0)
-  const meta = { ...modelMetaOf(config), streaming: 'continuous' as const };
   let json: CheckpointJson | null = null;
   if (o.resume) {
     const p = join(run.dir, 'checkpoint.json');
-    json = readResumeCheckpoint(run.dir, meta);
+    json = readResumeCheckpoint(run.dir, modelMetaOf(config));
     if (!(json.state as Partial<StreamTrainState>).stream) throw new Error(`--resume: ${p} is not a train-stream checkpoint (no stream state); resume it with evstream train --resume`);
     if ((json.state as StreamTrainState).stream.streams.length !== config.batch) throw new Error(`--resume: the checkpoint has ${(json.state as StreamTrainState).stream.streams.length} streams, the configuration batch ${config.batch}`);
   }
@@ -139,6 +138,7 @@ export async function trainStreaming(config: TrainConfig, o: StreamTrainOptions 
   const loadOpts = { size: config.size, labelResize: config.labelResize, cache: config.cache, crop: cropOption(config.crop), ...o.data };
   const trainData = o.trainData ?? (await openSegData(config.data, config.trainSplit, loadOpts));
   const valData = o.valData ?? (await openSegData(config.val ?? config.data, config.valSplit ?? (config.val ? 'all' : 'val'), loadOpts));
+  const meta = { ...modelMetaOf(config, trainData), streaming: 'continuous' as const };
   // contiguous runs of windows of one sequence
   const runs: { start: number; end: number }[] = [];
   for (let i = 0; i < trainData.n; ) {

@@ -60,10 +60,17 @@ export interface TrainResult {
   msPerStep: number;
 }
 
-export function modelMetaOf(c: TrainConfig, inputChannels = 2): ModelMeta {
-  // the framing the loaders used (normalised frames) and, for frames mode (T-frame windows from a zero
-  // state), how the model runs live: a sliding window of T sessions (train-stream overrides it)
-  return { arch: c.arch, classes: c.classes, size: [c.size[0], c.size[1]], T: c.T, width: c.width, bn: c.bn, inputChannels, surrogate: c.surrogate, mode: c.mode, ...(c.crop !== undefined ? { crop: c.crop } : {}), normalize: true, ...(c.mode === 'frames' ? { streaming: 'sliding-window' as const } : {}) };
+export function modelMetaOf(c: TrainConfig, data: Pick<SegData, 'channels' | 'windowUs'> = { channels: 2 }): ModelMeta {
+  // the framing the loaders used (normalised frames, the data's event window) and, for frames mode
+  // (T-frame windows from a zero state), how the model runs live: a sliding window of T sessions
+  // (train-stream overrides it)
+  return {
+    arch: c.arch, classes: c.classes, size: [c.size[0], c.size[1]], T: c.T, width: c.width, bn: c.bn, inputChannels: data.channels, surrogate: c.surrogate, mode: c.mode,
+    ...(c.crop !== undefined ? { crop: c.crop } : {}),
+    normalize: true,
+    ...(data.windowUs !== undefined ? { windowMs: data.windowUs / 1000 } : {}),
+    ...(c.mode === 'frames' ? { streaming: 'sliding-window' as const } : {}),
+  };
 }
 
 /** TrainConfig / ModelMeta crop -> the data loaders' crop option. */
@@ -99,7 +106,7 @@ export async function train(cfg: TrainConfig, o: TrainOptions = {}): Promise<Tra
   if (isStaticImageLayout(trainData.layout) && plan.mode === 'frames') throw new Error(`${cfg.data}: static images have no consecutive frames; use --mode poisson (Poisson rate coding over T steps)`);
   if (valData.channels !== trainData.channels) throw new Error(`validation data has ${valData.channels} input channels, training data ${trainData.channels}`);
   const config = resolveDataClasses(cfg, trainData);
-  const meta = modelMetaOf(config, trainData.channels);
+  const meta = modelMetaOf(config, trainData);
 
   let json: CheckpointJson | null = null;
   if (o.resume) {

@@ -43,5 +43,5 @@ export async function loadEssData(path: string, split: Split, opts: PreprocessOp
       if (w.index % 200 === 0) opts.onProgress?.(w.index, NaN, `windows of ${basename(drive)}`);
     }
   }
-  return b.build({ name: basename(path), layout: 'ess', split, channels: 2, height: H, width: W, classes: NUM_CLASSES, summary: skipped.summary() });
+  return b.build({ name: basename(path), layout: 'ess', split, channels: 2, height: H, width: W, classes: NUM_CLASSES, summary: skipped.summary(), windowUs: 50_000 });
 }

@@ -14,6 +14,9 @@ import { preprocessFrame } from '../preprocess.js';
 import type { PreprocessOptions, SegData, Split } from '../seg-data.js';
 import { LoadCounter, SegDataBuilder } from './collect.js';
 
+/** Ev-SegNet's event images integrate 50 ms of DDD17 events (Alonso & Murillo 2019). */
+const EVSEGNET_WINDOW_US = 50_000;
+
 export async function loadEvSegNetData(root: string, split: Split, opts: PreprocessOptions = {}): Promise<SegData> {
   const size = opts.size ?? [64, 64];
   const [H, W] = size;
@@ -47,5 +50,5 @@ export async function loadEvSegNetData(root: string, split: Split, opts: Preproc
       b.add(it.frame, it.label, si, it.k);
     }
   }
-  return b.build({ name: basename(root), layout: 'evsegnet', split, channels: 2, height: H, width: W, classes: NUM_CLASSES, summary: skipped.summary() });
+  return b.build({ name: basename(root), layout: 'evsegnet', split, channels: 2, height: H, width: W, classes: NUM_CLASSES, summary: skipped.summary(), windowUs: EVSEGNET_WINDOW_US });
 }

@@ -157,5 +157,7 @@ export async function loadSimData(dir: string, split: Split = 'all', opts: Prepr
     for (let k = k0; k < k1; k++) b.add(data.frames.slice(k * 2 * H * W, (k + 1) * 2 * H * W), gone.has(k) ? undefined : data.labels.slice(k * H * W, (k + 1) * H * W), seqIdx, k);
     opts.onProgress?.(++done, seqs.length, 'sequences');
   }
-  return b.build({ name: basename(dir), layout: 'sim', split, channels: 2, height: H, width: W, classes: NUM_CLASSES, summary: skipped.summary() });
+  // one window length for the set when every sequence read shares it (a checkpoint records it)
+  const windows = new Set(seqs.map((si) => m.sequences[si]!.windowUs ?? m.windowUs));
+  return b.build({ name: basename(dir), layout: 'sim', split, channels: 2, height: H, width: W, classes: NUM_CLASSES, summary: skipped.summary(), ...(windows.size === 1 ? { windowUs: [...windows][0]! } : {}) });
 }
