@@ -78,6 +78,28 @@ export class ModelFrameAssembler {
 }
 
 /**
+ * The frames `frames` makes as `advance` feeds it, in window order: each call pushes the events it read
+ * (true = the recording ended). A fault is thrown after every frame binned from the events before it (the
+ * binner is flushed first), so nothing already read is lost. The one loop of the page's frame sources.
+ */
+export async function* assembleFrames(frames: ModelFrameAssembler, advance: () => Promise<boolean>): AsyncGenerator<ModelFrame, void, undefined> {
+  for (;;) {
+    let done = false;
+    let fault: unknown;
+    try {
+      done = await advance();
+      if (done) frames.flush();
+    } catch (err) {
+      frames.flush();
+      fault = err;
+    }
+    for (const f of frames.take()) yield f;
+    if (fault !== undefined) throw fault;
+    if (done) return;
+  }
+}
+
+/**
  * Frames of `stream`, in window order. A decoding fault (EventFormatError naming `source` and the byte
  * offset) is thrown after every frame binned from the events before it (the binner is flushed first).
  * Leaving the loop early cancels the stream.
@@ -88,31 +110,23 @@ export async function* streamFrames(stream: ByteChunkStream, framing: FramingCon
   const reader = stream.getReader();
   let finished = false;
   let bytesRead = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      let fault: unknown;
-      try {
-        if (done) {
-          const info = decoder.end();
-          frames.flush();
-          o.onInfo?.(info);
-        } else if (value && value.length > 0) {
-          bytesRead += value.length;
-          decoder.push(value);
-          o.onProgress?.(bytesRead);
-        }
-      } catch (err) {
-        frames.flush(); // frames of the events decoded before the fault come first
-        fault = err;
-      }
-      for (const f of frames.take()) yield f;
-      if (fault !== undefined) throw fault;
-      if (done) {
-        finished = true;
-        return;
-      }
+  const advance = async (): Promise<boolean> => {
+    const { done, value } = await reader.read();
+    if (done) {
+      const info = decoder.end(); // not inside `onInfo?.(...)`: the end must run even with no listener
+      o.onInfo?.(info);
+      return true;
     }
+    if (value && value.length > 0) {
+      bytesRead += value.length;
+      decoder.push(value);
+      o.onProgress?.(bytesRead);
+    }
+    return false;
+  };
+  try {
+    yield* assembleFrames(frames, advance);
+    finished = true;
   } finally {
     if (!finished) await reader.cancel().catch(() => {});
   }

@@ -10,9 +10,8 @@
  */
 import { Ddd17Rows, decodeDdd17Rows } from '../events/ddd17-layout.js';
 import { classifyHdf5, decodeHdf5Events, Hdf5File, HDF5_STALL_TIMEOUT_MS, type H5Transport } from '../events/hdf5-layout.js';
-import type { EventBatch, StreamInfo } from '../events/types.js';
 import type { FramingConfig } from '../pipeline/config.js';
-import { ModelFrameAssembler, type ModelFrame, type StreamFramesOptions } from './frame-stream.js';
+import { assembleFrames, ModelFrameAssembler, type ModelFrame, type StreamFramesOptions } from './frame-stream.js';
 import { acquireWebH5Worker, releaseWebH5Worker, type WebH5Worker } from './hdf5-client.js';
 
 /**
@@ -61,23 +60,12 @@ export async function* hdf5Frames(file: File, framing: FramingConfig, o: Hdf5Fra
       classifyHdf5(await f.describe()) === 'ddd17'
         ? decodeDdd17Rows(await Ddd17Rows.open(f), { rowsPerRead: o.rowsPerRead ?? WEB_DDD17_ROWS_PER_READ, onWarning: o.onWarning })
         : decodeHdf5Events(f, { eventsPerRead: o.eventsPerRead ?? WEB_EVENTS_PER_READ, onWarning: o.onWarning, ...(o.sensorSize ? { sensorSize: o.sensorSize } : {}) });
-    for (;;) {
-      let n: IteratorResult<EventBatch, StreamInfo> | undefined;
-      let fault: unknown;
-      try {
-        n = await batches.next();
-        if (n.done) {
-          frames.flush();
-          o.onInfo?.(n.value);
-        } else frames.push(n.value);
-      } catch (err) {
-        frames.flush(); // frames of the events read before the fault come first
-        fault = err;
-      }
-      for (const fr of frames.take()) yield fr;
-      if (fault !== undefined) throw fault;
-      if (n?.done) return;
-    }
+    yield* assembleFrames(frames, async () => {
+      const n = await batches.next();
+      if (n.done) o.onInfo?.(n.value);
+      else frames.push(n.value);
+      return n.done === true;
+    });
   } finally {
     await f.close();
   }
