@@ -202,9 +202,9 @@ export class Aedat4Decoder implements EventDecoder {
         default: {
           const need = this.need;
           let unit: Uint8Array;
-          // Zero-copy when the unit lies inside this chunk; an event payload also needs 8-byte alignment for
+          // Zero-copy when the unit lies inside this chunk; an event payload also needs an even address for
           // typed views over its structs (else it is gathered into the aligned buffer: one memcpy).
-          if (this.accFill === 0 && n - i >= need && (this.state !== State.EventPayload || ((chunk.byteOffset + i) & 7) === 0)) {
+          if (this.accFill === 0 && n - i >= need && (this.state !== State.EventPayload || ((chunk.byteOffset + i) & 1) === 0)) {
             unit = chunk.subarray(i, i + need);
             i += need;
             this.pos += need;

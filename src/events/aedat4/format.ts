@@ -340,17 +340,15 @@ export function decodeEventPacket(bytes: Uint8Array, arena?: EventArena): Decode
   if (n > 0) {
     let src = bytes;
     let off = vec.start;
-    if (((bytes.byteOffset + off) & 3) !== 0) {
-      // Typed views need 4-byte alignment; one memcpy of the element block is cheap. (The decoder hands
-      // over 8-byte aligned payloads, so this is only for odd layouts. Explicit copy: Buffer#slice would
-      // return an unaligned view.)
+    if (((bytes.byteOffset + off) & 1) !== 0) {
+      // Odd addresses fit no typed view: one memcpy of the element block. (Explicit copy: Buffer#slice
+      // would return an unaligned view.)
       src = new Uint8Array(n * EVENT_STRUCT_SIZE);
       src.set(bytes.subarray(off, off + n * EVENT_STRUCT_SIZE));
       off = 0;
     }
     const abs = src.byteOffset + off;
-    if (LITTLE_ENDIAN) decodeStructs(new Int32Array(src.buffer, abs, n * 4), n, t, x, y, p);
-    else {
+    if (!LITTLE_ENDIAN) {
       const dv = new DataView(src.buffer, abs, n * 16);
       for (let i = 0; i < n; i++) {
         const o = i << 4;
@@ -359,9 +357,22 @@ export function decodeEventPacket(bytes: Uint8Array, arena?: EventArena): Decode
         y[i] = dv.getUint16(o + 10, true);
         p[i] = dv.getUint8(o + 12) !== 0 ? 1 : 0;
       }
-    }
+    } else if ((abs & 3) === 0) decodeStructs(new Int32Array(src.buffer, abs, n * 4), n, t, x, y, p);
+    // 2-aligned (a payload at an even file offset, decoded in place): half-word views, no copy
+    else decodeStructs16(new Uint16Array(src.buffer, abs, n * 8), n, t, x, y, p);
   }
   return { t, x, y, p, length: n };
+}
+
+/** The same from half-words [t0, t1, t2, t3 (signed), x, y, p byte + padding, padding] (2-aligned structs). */
+function decodeStructs16(h: Uint16Array, n: number, t: Float64Array, x: Uint16Array, y: Uint16Array, p: Uint8Array): void {
+  for (let i = 0, k = 0; i < n; i++, k += 8) {
+    const hi = ((h[k + 3]! << 16) | h[k + 2]!) * 4294967296; // int32 high word: the shift makes it signed
+    t[i] = hi + (((h[k + 1]! << 16) | h[k]!) >>> 0);
+    x[i] = h[k + 4]!;
+    y[i] = h[k + 5]!;
+    p[i] = ((h[k + 6]! & 0xff) + 0xff) >> 8;
+  }
 }
 
 /**
