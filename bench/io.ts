@@ -3,7 +3,7 @@
  * events encoded by the project's own writers; plus the peak RSS while reading a 1 GB AEDAT 4 file.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,8 @@ import type { EventBatch } from '../src/events/types.js';
 import { Aedat4Decoder, Aedat4Writer, encodeAedat4 } from '../src/events/aedat4/index.js';
 import { Aedat2Decoder } from '../src/events/aedat2.js';
 import { readEventFile } from '../src/events/read-file.js';
+import { EventArena } from '../src/events/event-arena.js';
+import { numpyAedat4, peerCells } from './numpy-aedat4.js';
 import { FrameBinner } from '../src/framing/binner.js';
 import { simulateSequence } from '../src/sim/index.js';
 import { printTable, timeBest, type Row } from './table.js';
@@ -59,11 +61,18 @@ function encodeAedat2(batches: readonly EventBatch[]): Uint8Array {
   return out;
 }
 
-function decodeAll(make: (sink: { batch: (b: EventBatch) => void }) => { push(c: Uint8Array): void; end(): void }, bytes: Uint8Array): number {
+function decodeAll(
+  make: (sink: { batch: (b: EventBatch) => void }) => { push(c: Uint8Array): void; end(): void },
+  bytes: Uint8Array,
+  afterPush?: () => void,
+): number {
   let n = 0;
   const d = make({ batch: (b) => void (n += b.length) });
   const chunk = 1 << 20;
-  for (let i = 0; i < bytes.length; i += chunk) d.push(bytes.subarray(i, i + chunk));
+  for (let i = 0; i < bytes.length; i += chunk) {
+    d.push(bytes.subarray(i, i + chunk));
+    afterPush?.();
+  }
   d.end();
   return n;
 }
@@ -120,18 +129,54 @@ async function benchProphesee(n: number): Promise<Row[]> {
   return rows;
 }
 
+/** Issue 17's goals for the AEDAT 4 decode rows. */
+const AEDAT4_GOALS: Record<string, string> = { none: '>= 300', lz4: '>= 1.5x numpy', zstd: '>= 60' };
+
+/**
+ * AEDAT 4 decoding in memory (1 MiB pushes), per compression: fresh batches (the default), pooled batches
+ * (an EventArena reset after each push: the reading loop of `evstream info`), and the numpy peer on the
+ * same bytes in the same run.
+ */
+export async function benchAedat4(batches: EventBatch[]): Promise<Row[]> {
+  const N = batches.reduce((s, b) => s + b.length, 0);
+  const rows: Row[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'evstream-bench-a4-'));
+  try {
+    for (const compression of ['none', 'lz4', 'zstd'] as const) {
+      const bytes = await encodeAedat4(batches, { width: W, height: H, compression });
+      const path = join(dir, `${compression}.aedat4`);
+      writeFileSync(path, bytes);
+      const missing: string[] = [];
+      const peer = await numpyAedat4(path, 'decode', (s) => missing.push(s));
+      for (const pooled of [false, true]) {
+        let n = 0;
+        const ms = await timeBest(() => {
+          const arena = pooled ? new EventArena() : undefined;
+          n = decodeAll((s) => new Aedat4Decoder(s, { source: 'bench', arena }), bytes, () => arena?.reset());
+        });
+        if (n !== N) throw new Error(`aedat4 ${compression}: decoded ${n} of ${N}`);
+        rows.push({
+          case: `AEDAT 4 decode (${compression}${pooled ? ', pooled batches' : ''})`,
+          events: N,
+          ms,
+          'M ev/s': N / 1e3 / ms,
+          ...peerCells(N, ms, peer, missing.length ? 'not installed' : 'failed'),
+          goal: AEDAT4_GOALS[compression]!,
+        });
+      }
+      for (const m of missing) console.error(m);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
 export async function benchIo(opts: { skipBig?: boolean } = {}): Promise<Row[]> {
   const N = 4_000_000;
   const batches = syntheticBatches(N);
   const rows: Row[] = [];
-  const goals: Record<string, number> = { none: 100, lz4: 40 };
-  for (const compression of ['none', 'lz4', 'zstd'] as const) {
-    const bytes = await encodeAedat4(batches, { width: W, height: H, compression });
-    let n = 0;
-    const ms = await timeBest(() => (n = decodeAll((s) => new Aedat4Decoder(s, { source: 'bench' }), bytes)));
-    if (n !== N) throw new Error(`aedat4 ${compression}: decoded ${n} of ${N}`);
-    rows.push({ case: `AEDAT 4 decode (${compression})`, events: N, ms, 'M ev/s': N / 1e3 / ms, goal: goals[compression] ? `>= ${goals[compression]}` : '' });
-  }
+  rows.push(...(await benchAedat4(batches)));
   const a2 = encodeAedat2(batches);
   {
     let n = 0;

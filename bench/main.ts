@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- <suite...>`: io, codecs, filters, snn, engines, goals, train, pipeline, browser (default: io and codecs). Each suite prints a table.
+ * `npm run bench -- <suite...>`: io, codecs, cli, filters, snn, engines, goals, train, pipeline, browser (default: io and codecs). Each suite prints a table.
  */
 import { printTable } from './table.js';
 
@@ -19,6 +19,7 @@ const suites: Record<string, () => Promise<void>> = {
   engines: async () => printTable('streaming engines: one SNN step, 64x64 (ms/step, median)', await (await import('./engines.js')).benchEngines()),
   browser: async () => printTable('in-browser segmentation (demo model) vs the Node onnx engine', await (await import('./browser.js')).benchBrowser()),
   filters: async () => printTable('denoising filters: million events/s (one thread, warm, best of 5) and fraction kept', await (await import('./filters.js')).benchFilters()),
+  cli: async () => printTable('CLI on a 20 M-event DAVIS346 AEDAT 4: whole process minus start-up (best of 3)', await (await import('./cli.js')).benchCli()),
   goals: async () => printTable('speed goals once asserted in tests (issue 19): measured vs target', await (await import('./goals.js')).benchGoals()),
 };
 // Suites owned by modules that may not exist in every checkout are loaded by path at run time.

@@ -5,6 +5,7 @@
 import type { Aedat2Sensor } from './aedat2.js';
 import type { DecoderOptions, DecoderSink, EventDecoder } from './decoder.js';
 import type { EventFormat } from './types.js';
+import type { EventArena } from './event-arena.js';
 import { Aedat2Decoder } from './aedat2.js';
 import { Aedat3Decoder } from './aedat3.js';
 import { Aedat4Decoder } from './aedat4/decoder.js';
@@ -16,6 +17,8 @@ export interface CreateDecoderOptions extends DecoderOptions {
   sensor?: Aedat2Sensor | 'auto';
   /** Prophesee: sensor size when the file does not state one. */
   sensorSize?: { width: number; height: number };
+  /** AEDAT 4 only: pooled batches (see event-arena.ts); other decoders allocate per batch. */
+  arena?: EventArena;
 }
 
 /** An incremental decoder for a byte-stream format (everything but HDF5) that delivers into `sink`. */

@@ -6,6 +6,7 @@ import { createDecoder } from './create-decoder.js';
 import { readDdd17Hdf5 } from './ddd17-hdf5.js';
 import { probeHdf5Kind, readHdf5Events } from './hdf5-events.js';
 import { DEFAULT_MAX_GAP_US, TimeGuard } from './time-guard.js';
+import { EventArena } from './event-arena.js';
 
 export interface ReadEventFileOptions {
   /** Any corruption throws (default: skip corrupt packets with a warning). */
@@ -26,6 +27,12 @@ export interface ReadEventFileOptions {
    * DEFAULT_MAX_GAP_US (10 s); 0 or Infinity turns it off.
    */
   maxGapUs?: number;
+  /**
+   * Pooled batches (opt-in; AEDAT 4 so far, other formats ignore it): `onBatch` must not keep a batch or
+   * views of its arrays once it has returned (or its promise settled), and copies what it keeps. The
+   * decoder then carves batches from one reused arena instead of allocating per packet (event-arena.ts).
+   */
+  reuseBatches?: boolean;
 }
 
 /**
@@ -36,8 +43,8 @@ export type BatchHandler = (batch: EventBatch) => void | Promise<void>;
 
 /**
  * Read an event file of any supported format (detected by content) chunk by chunk, handing batches to
- * `onBatch` as they are decoded. Memory stays bounded by one chunk plus one packet. Every format goes
- * through the timestamp guard (`maxGapUs`); the StreamInfo reports `outliers` and `discontinuities`.
+ * `onBatch` as they are decoded. Memory stays bounded by two chunks (one is read ahead) plus one packet.
+ * Every format goes through the timestamp guard (`maxGapUs`); the StreamInfo reports `outliers` and `discontinuities`.
  * Events decoded before a fault are handed over before the error is thrown, including a run the guard
  * still held undecided (see time-guard.ts). Resolves with what the decoder learned (StreamInfo).
  */
@@ -91,30 +98,58 @@ export async function readEventFile(path: string, onBatch: BatchHandler, opts: R
     }
   }
   const pending: EventBatch[] = [];
+  const arena = opts.reuseBatches ? new EventArena() : undefined;
   const decoder = createDecoder(
     format,
     { batch: (b) => void pending.push(b), warn: opts.onWarning },
-    { source: path, strict: opts.strict, sensor: opts.sensor, sensorSize: opts.sensorSize },
+    { source: path, strict: opts.strict, sensor: opts.sensor, sensorSize: opts.sensorSize, arena },
   );
   const drain = async (): Promise<void> => {
     // Splice first so a handler that throws never sees a batch twice.
     for (const b of pending.splice(0)) await deliver(b);
+    arena?.reset(); // every pooled batch handed out so far is consumed
   };
+  const size = opts.chunkSize ?? 1 << 20;
+  // The AEDAT 4 decoder copies whatever it keeps of a chunk (its gathering buffer, the data table), so its
+  // two read buffers are reused; other decoders may keep views of a chunk and get a fresh one per read.
+  const reuse = format === 'aedat4';
+  const buffers = reuse ? [new Uint8Array(size + 8), new Uint8Array(size + 8)] : [];
+  let which = 0;
+  let readPos = 0;
+  // AEDAT 4: file offset (mod 8) of the event payloads once the header is known. Each read is placed so
+  // that they land 8-byte aligned in memory, where the decoder views them without a copy (uncompressed
+  // packets of whole 16-byte events keep that phase; others only cost one copy each).
+  let phase = -1;
   const fh = await open(path, 'r');
+  // One read ahead: the next chunk is read (by the thread pool) while this one is decoded.
+  let ahead: Promise<Uint8Array> | undefined;
+  const readNext = (): Promise<Uint8Array> => {
+    const buf = reuse ? buffers[(which ^= 1)]! : new Uint8Array(size);
+    const shift = reuse && phase >= 0 ? (((readPos - phase) % 8) + 8) % 8 : 0;
+    return fh.read(buf, shift, size, null).then(({ bytesRead }) => {
+      readPos += bytesRead;
+      return buf.subarray(shift, shift + bytesRead);
+    });
+  };
   try {
-    const size = opts.chunkSize ?? 1 << 20;
     const total = (await fh.stat()).size;
     let done = 0;
+    ahead = readNext();
     for (;;) {
       opts.signal?.throwIfAborted();
-      const buf = new Uint8Array(size);
-      const { bytesRead } = await fh.read(buf, 0, size, null);
-      if (bytesRead === 0) break;
-      done += bytesRead;
+      const chunk = await ahead;
+      ahead = undefined;
+      if (chunk.length === 0) break;
+      ahead = readNext();
+      done += chunk.length;
       try {
-        decoder.push(buf.subarray(0, bytesRead));
+        decoder.push(chunk);
       } finally {
         await drain();
+      }
+      if (reuse && phase < 0) {
+        const first = decoder.info().header?.['firstPacketOffset'];
+        if (typeof first === 'number' && first >= 0) phase = (first + 8) % 8;
       }
       opts.onProgress?.(done, total);
     }
@@ -127,6 +162,7 @@ export async function readEventFile(path: string, onBatch: BatchHandler, opts: R
   } catch (err) {
     return await rescue(err);
   } finally {
+    await ahead?.catch(() => undefined); // never close the file under a read in flight
     await fh.close();
   }
 }

@@ -30,7 +30,8 @@ export function registerInfo(program: Command): void {
             rates.after.add(filters.apply(b));
           }
         },
-        { strict: opts.strict, onWarning: warnings.onWarning, maxGapUs, sensorSize: opts.sensor },
+        // Pooled batches: the statistics only read each batch (the filters' own state is not audited for it).
+        { strict: opts.strict, onWarning: warnings.onWarning, maxGapUs, sensorSize: opts.sensor, reuseBatches: !filters },
       );
       warnings.summary();
       const has = stats.events > 0;
@@ -58,7 +59,8 @@ export function registerInfo(program: Command): void {
       };
       const duration = has ? stats.tLastUs - stats.tFirstUs : 0;
       const histograms = rates ? { before: rates.before.histogram(duration), after: rates.after.histogram(duration) } : undefined;
-      if (filters) summary.filters = filters.report();
+      const reports = filters?.report(); // once: the JSON and the text rows show the same report
+      if (reports) summary.filters = reports;
       if (histograms) summary.pixelRates = histograms;
       if (info.compression !== undefined) summary.compression = info.compression;
       if (info.streams !== undefined) summary.streams = info.streams;
@@ -82,7 +84,7 @@ export function registerInfo(program: Command): void {
         const listed = (info.jumps ?? []).map((j) => `${j.direction} ${(j.sizeUs / 1e6).toFixed(3)} s at event ${j.atEvent}`).join('; ');
         rows.push(['time jumps', `${info.discontinuities}${listed ? ` (${listed}${info.discontinuities > (info.jumps?.length ?? 0) ? '; ...' : ''})` : ''}`]);
       }
-      for (const r of filters?.report() ?? []) {
+      for (const r of reports ?? []) {
         const pct = r.in ? ` (${((100 * r.kept) / r.in).toFixed(1)} %)` : '';
         const hot = r.hotPixels ? `; masked ${r.hotPixels.length}${r.hotPixels.length ? `: ${r.hotPixels.slice(0, 8).map((p) => `${p.x},${p.y}${p.count ? ` (${p.count})` : ''}`).join(' ')}${r.hotPixels.length > 8 ? ' ...' : ''}` : ''}${r.learning ? ', still learning at the end' : ''}` : '';
         rows.push(['filter', `${r.filter}: kept ${r.kept} of ${r.in}${pct}${r.outside ? `, ${r.outside} outside the sensor` : ''}${hot}`]);

@@ -39,6 +39,7 @@
  * Batches are delivered to the sink as each packet is decoded, so everything before a fault has already
  * been delivered when the error is thrown.
  */
+import type { EventArena } from '../event-arena.js';
 import { EventFormatError, warningFrom, type FormatErrorKind } from '../errors.js';
 import type { DecoderOptions, DecoderSink, EventDecoder } from '../decoder.js';
 import { MAX_SENSOR_SIDE, plausibleSensorSize, type EventBatch, type SkipCounts, type StreamDescriptor, type StreamInfo } from '../types.js';
@@ -79,6 +80,11 @@ export interface Aedat4DecoderOptions extends DecoderOptions {
    * 'decompression' fault for that packet, found before decompressing.
    */
   maxDecompressedBytes?: number;
+  /**
+   * Pooled output (opt-in): batches' columns are carved from this arena, so a batch is valid only until the
+   * owner's next `arena.reset()` (see event-arena.ts). Without it every batch owns fresh arrays.
+   */
+  arena?: EventArena;
 }
 
 const enum State {
@@ -107,6 +113,7 @@ export class Aedat4Decoder implements EventDecoder {
   private readonly versionMode: boolean | 'auto';
   private readonly maxPacketBytes: number;
   private readonly maxDecompressedBytes: number;
+  private readonly arena: EventArena | undefined;
 
   private state = State.Detect;
   /** Absolute offset of the next byte to be consumed. */
@@ -150,6 +157,7 @@ export class Aedat4Decoder implements EventDecoder {
     this.versionMode = opts.expectVersionLine ?? 'auto';
     this.maxPacketBytes = Math.max(0, Math.min(opts.maxPacketBytes ?? MAX_PACKET_SIZE, 0x7fffffff));
     this.maxDecompressedBytes = opts.maxDecompressedBytes ?? MAX_DECOMPRESSED_PACKET_BYTES;
+    this.arena = opts.arena;
   }
 
   push(chunk: Uint8Array): void {
@@ -194,8 +202,10 @@ export class Aedat4Decoder implements EventDecoder {
         default: {
           const need = this.need;
           let unit: Uint8Array;
-          if (this.accFill === 0 && n - i >= need) {
-            unit = chunk.subarray(i, i + need); // zero-copy when the unit lies inside this chunk
+          // Zero-copy when the unit lies inside this chunk; an event payload also needs an even address for
+          // typed views over its structs (else it is gathered into the aligned buffer: one memcpy).
+          if (this.accFill === 0 && n - i >= need && (this.state !== State.EventPayload || ((chunk.byteOffset + i) & 1) === 0)) {
+            unit = chunk.subarray(i, i + need);
             i += need;
             this.pos += need;
           } else {
@@ -463,7 +473,7 @@ export class Aedat4Decoder implements EventDecoder {
     }
     let decoded;
     try {
-      decoded = decodeEventPacket(raw);
+      decoded = decodeEventPacket(raw, this.arena);
     } catch (e) {
       this.dropPacket('corrupt-packet', 'an EVTS event packet flatbuffer', e);
       return;

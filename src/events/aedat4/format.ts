@@ -20,6 +20,7 @@
 import { Builder } from 'flatbuffers';
 import { COMPRESSION_BY_ENUM, type Aedat4Compression } from './compression.js';
 import type { StreamDescriptor } from '../types.js';
+import type { EventArena } from '../event-arena.js';
 
 export const VERSION_LINE = '#!AER-DAT4.0\r\n';
 export const VERSION_LINE_BYTES = new TextEncoder().encode(VERSION_LINE);
@@ -325,42 +326,29 @@ export function maxOf(a: Uint16Array): number {
   return m;
 }
 
-/** Decode an (uncompressed) EVTS packet: one typed-array pass over the 16-byte structs. */
-export function decodeEventPacket(bytes: Uint8Array): DecodedEvents {
+/**
+ * Decode an (uncompressed) EVTS packet: one typed-array pass over the 16-byte structs. Columns come from
+ * `arena` when given (pooled, see event-arena.ts), else freshly allocated.
+ */
+export function decodeEventPacket(bytes: Uint8Array, arena?: EventArena): DecodedEvents {
   const fb = openPacket(bytes, 'EVTS');
   const root = fb.rootTable();
   const elements = fb.field(root, 0);
-  const n = elements ? fb.vector(elements, EVENT_STRUCT_SIZE).length : 0;
-  const t = new Float64Array(n);
-  const x = new Uint16Array(n);
-  const y = new Uint16Array(n);
-  const p = new Uint8Array(n);
+  const vec = elements ? fb.vector(elements, EVENT_STRUCT_SIZE) : { start: 0, length: 0 };
+  const n = vec.length;
+  const { t, x, y, p } = arena ? arena.alloc(n) : { t: new Float64Array(n), x: new Uint16Array(n), y: new Uint16Array(n), p: new Uint8Array(n) };
   if (n > 0) {
-    const start = fb.vector(elements, EVENT_STRUCT_SIZE).start;
     let src = bytes;
-    let off = start;
-    if (((bytes.byteOffset + start) & 3) !== 0) {
-      // Typed views need 4-byte alignment; one memcpy of the element block is cheap.
-      // (Explicit copy: Buffer#slice would return an unaligned view.)
+    let off = vec.start;
+    if (((bytes.byteOffset + off) & 1) !== 0) {
+      // Odd addresses fit no typed view: one memcpy of the element block. (Explicit copy: Buffer#slice
+      // would return an unaligned view.)
       src = new Uint8Array(n * EVENT_STRUCT_SIZE);
-      src.set(bytes.subarray(start, start + n * EVENT_STRUCT_SIZE));
+      src.set(bytes.subarray(off, off + n * EVENT_STRUCT_SIZE));
       off = 0;
     }
     const abs = src.byteOffset + off;
-    if (LITTLE_ENDIAN) {
-      // Views of the 16-byte structs: int32 [t lo, t hi], uint16 x at half-word 4, y at 5, polarity byte 12.
-      // One pass per field: each loop touches few arrays, so V8 keeps them in registers (measured ~2x
-      // faster than one loop writing all four outputs).
-      const i32 = new Int32Array(src.buffer, abs, n * 4);
-      for (let i = 0, w = 0; i < n; i++, w += 4) t[i] = i32[w + 1]! * 4294967296 + (i32[w]! >>> 0);
-      const u16 = new Uint16Array(src.buffer, abs, n * 8);
-      for (let i = 0, h = 4; i < n; i++, h += 8) {
-        x[i] = u16[h]!;
-        y[i] = u16[h + 1]!;
-      }
-      const u8 = new Uint8Array(src.buffer, abs, n * 16);
-      for (let i = 0, b = 12; i < n; i++, b += 16) p[i] = u8[b]! !== 0 ? 1 : 0;
-    } else {
+    if (!LITTLE_ENDIAN) {
       const dv = new DataView(src.buffer, abs, n * 16);
       for (let i = 0; i < n; i++) {
         const o = i << 4;
@@ -369,9 +357,36 @@ export function decodeEventPacket(bytes: Uint8Array): DecodedEvents {
         y[i] = dv.getUint16(o + 10, true);
         p[i] = dv.getUint8(o + 12) !== 0 ? 1 : 0;
       }
-    }
+    } else if ((abs & 3) === 0) decodeStructs(new Int32Array(src.buffer, abs, n * 4), n, t, x, y, p);
+    // 2-aligned (a payload at an even file offset, decoded in place): half-word views, no copy
+    else decodeStructs16(new Uint16Array(src.buffer, abs, n * 8), n, t, x, y, p);
   }
   return { t, x, y, p, length: n };
+}
+
+/** The same from half-words [t0, t1, t2, t3 (signed), x, y, p byte + padding, padding] (2-aligned structs). */
+function decodeStructs16(h: Uint16Array, n: number, t: Float64Array, x: Uint16Array, y: Uint16Array, p: Uint8Array): void {
+  for (let i = 0, k = 0; i < n; i++, k += 8) {
+    const hi = ((h[k + 3]! << 16) | h[k + 2]!) * 4294967296; // int32 high word: the shift makes it signed
+    t[i] = hi + (((h[k + 1]! << 16) | h[k]!) >>> 0);
+    x[i] = h[k + 4]!;
+    y[i] = h[k + 5]!;
+    p[i] = ((h[k + 6]! & 0xff) + 0xff) >> 8;
+  }
+}
+
+/**
+ * The 16-byte structs as int32 words [t lo, t hi, x | y << 16, p byte + padding] (little-endian host), all
+ * four columns in one pass, one load per word, no branches.
+ */
+function decodeStructs(w: Int32Array, n: number, t: Float64Array, x: Uint16Array, y: Uint16Array, p: Uint8Array): void {
+  for (let i = 0, k = 0; i < n; i++, k += 4) {
+    t[i] = w[k + 1]! * 4294967296 + (w[k]! >>> 0);
+    const xy = w[k + 2]!;
+    x[i] = xy; // Uint16Array stores the low half
+    y[i] = xy >>> 16;
+    p[i] = ((w[k + 3]! & 0xff) + 0xff) >> 8; // 1 for any nonzero byte, without a branch (random polarities mispredict: 3x slower)
+  }
 }
 
 /** Layout of a hand-built EVTS packet: [size prefix][root uoffset]["EVTS"][vtable][table][len][structs]. */
