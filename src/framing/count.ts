@@ -79,8 +79,14 @@ export function countRun(batch: EventBatch, from: number, to: number, g: CountGe
 
 /** True when t[0..n) never decreases (NaN anywhere: false). */
 export function isSorted(t: Float64Array, n: number): boolean {
-  for (let i = 1; i < n; i++) if (!(t[i - 1]! <= t[i]!)) return false;
-  // a lone NaN at [0] of a one-event batch: n === 1 skips the loop; it fails the caller's window test anyway
+  if (n === 0) return true;
+  let prev = t[0]!;
+  for (let i = 1; i < n; i++) {
+    const c = t[i]!;
+    if (!(prev <= c)) return false;
+    prev = c;
+  }
+  // a lone NaN at [0] of a one-event batch passes: it fails the caller's window test anyway
   return true;
 }
 
