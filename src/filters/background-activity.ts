@@ -45,7 +45,7 @@ export class BackgroundActivityFilter extends PerPixelFilter {
     this.map = new Float64Array((width + 2) * (height + 2)).fill(-Infinity);
   }
 
-  protected decide(batch: EventBatch, keep: Uint8Array): { kept: number; outside: number } {
+  protected decide(batch: EventBatch, kept: Int32Array): { kept: number; outside: number } {
     const m = this.map;
     const n = batch.length;
     const { t: ts, x: xs, y: ys } = batch;
@@ -64,7 +64,6 @@ export class BackgroundActivityFilter extends PerPixelFilter {
       const y = ys[i]!;
       const t = ts[i]!;
       if (x >= w || y >= h || t !== t) {
-        keep[i] = 0;
         outside++;
         continue;
       }
@@ -91,7 +90,7 @@ export class BackgroundActivityFilter extends PerPixelFilter {
           (+(m[down + 1]! > lo) & +(m[down + 1]! < hi));
       }
       m[c] = t;
-      keep[i] = pass;
+      kept[k] = i;
       k += pass;
     }
     this.newest = newest;

@@ -49,59 +49,74 @@ export function positive(value: number, field: string, label: string): number {
 }
 
 /**
- * A reusable per-event keep flag buffer (1 = keep): filters decide in one loop, then `compact` copies.
- * Splitting the two keeps each loop tight: the decision loop has no stores to four output arrays, and the
- * copy is branch-free (a random keep pattern would mispredict half the branches).
+ * A reusable list of kept event indices: a filter's decision loop appends each event's index and advances the
+ * count only for kept ones (`kept[k] = i; k += pass`: branch-free, a random keep pattern would mispredict
+ * half the branches), then `compact` copies. Splitting the two keeps each loop tight.
  */
-export class KeepFlags {
-  private buf = new Uint8Array(0);
+export class KeptIndex {
+  private buf = new Int32Array(0);
 
-  /** Room for `n` flags (contents undefined: the caller writes every one). */
-  get(n: number): Uint8Array {
-    if (this.buf.length < n) this.buf = new Uint8Array(Math.max(n, this.buf.length * 2));
+  /** Room for `n` indices (contents undefined: the caller writes them). */
+  get(n: number): Int32Array {
+    if (this.buf.length < n) this.buf = new Int32Array(Math.max(n, this.buf.length * 2));
     return this.buf;
   }
 }
 
+/** Below one dropped event in this many, kept events are copied as runs (memcpy) instead of one by one. */
+const RUN_COPY_RATIO = 64;
+
 /**
- * The events of `batch` whose flag is 1, `k` of them. All kept: the input batch itself (no copy).
+ * The events of `batch` at indices kept[0..k) (increasing). All kept: the input batch itself (no copy). Few
+ * dropped: the runs between them are copied whole (TypedArray.set); otherwise one gather pass.
  */
-export function compact(batch: EventBatch, keep: Uint8Array, k: number): EventBatch {
+export function compact(batch: EventBatch, kept: Int32Array, k: number): EventBatch {
   const n = batch.length;
   if (k === n) return batch;
   const { width, height } = batch;
-  if (k === 0) return { t: new Float64Array(0), x: new Uint16Array(0), y: new Uint16Array(0), p: new Uint8Array(0), length: 0, width, height };
-  // one spare slot: the branch-free loop writes every event at j and only advances j for kept ones
-  const t = new Float64Array(k + 1);
-  const x = new Uint16Array(k + 1);
-  const y = new Uint16Array(k + 1);
-  const p = new Uint8Array(k + 1);
+  const t = new Float64Array(k);
+  const x = new Uint16Array(k);
+  const y = new Uint16Array(k);
+  const p = new Uint8Array(k);
   const bt = batch.t;
   const bx = batch.x;
   const by = batch.y;
   const bp = batch.p;
-  let j = 0;
-  for (let i = 0; i < n; i++) {
-    t[j] = bt[i]!;
-    x[j] = bx[i]!;
-    y[j] = by[i]!;
-    p[j] = bp[i]!;
-    j += keep[i]!;
+  if ((n - k) * RUN_COPY_RATIO <= n) {
+    for (let q = 0; q < k; ) {
+      const a = kept[q]!;
+      let e = q + 1;
+      while (e < k && kept[e] === a + (e - q)) e++;
+      const b = a + (e - q);
+      t.set(bt.subarray(a, b), q);
+      x.set(bx.subarray(a, b), q);
+      y.set(by.subarray(a, b), q);
+      p.set(bp.subarray(a, b), q);
+      q = e;
+    }
+  } else {
+    for (let q = 0; q < k; q++) {
+      const i = kept[q]!;
+      t[q] = bt[i]!;
+      x[q] = bx[i]!;
+      y[q] = by[i]!;
+      p[q] = bp[i]!;
+    }
   }
-  return { t: t.subarray(0, k), x: x.subarray(0, k), y: y.subarray(0, k), p: p.subarray(0, k), length: k, width, height };
+  return { t, x, y, p, length: k, width, height };
 }
 
 /**
  * The frame every filter shares: its label and counters, per-pixel state sized once for the sensor (from the
- * options, else the first batch), a keep flag per event, and the kept events copied out. A filter writes only
- * `allocate` (its maps) and `decide` (its tight loop over the typed arrays, setting every flag).
+ * options, else the first batch), the list of kept events, and the kept events copied out. A filter writes only
+ * `allocate` (its maps) and `decide` (its tight loop over the typed arrays, listing the kept events).
  */
 export abstract class PerPixelFilter implements EventFilter {
   readonly stats: FilterStats = { in: 0, kept: 0, outside: 0 };
   protected width = 0;
   protected height = 0;
   private sized = false;
-  private readonly flags = new KeepFlags();
+  private readonly index = new KeptIndex();
 
   constructor(
     readonly label: string,
@@ -126,19 +141,20 @@ export abstract class PerPixelFilter implements EventFilter {
   protected abstract allocate(width: number, height: number): void;
 
   /**
-   * Set keep[i] to 0 or 1 for every event of `batch` (x >= width, y >= height or a NaN time: 0, counted in
-   * `outside`); return how many were kept and how many were outside.
+   * Write the indices of the events of `batch` to keep, in order, to kept[0..k) (x >= width, y >= height or
+   * a NaN time: not kept, counted in `outside`); return k and how many were outside. `kept` has room for
+   * batch.length indices.
    */
-  protected abstract decide(batch: EventBatch, keep: Uint8Array): { kept: number; outside: number };
+  protected abstract decide(batch: EventBatch, kept: Int32Array): { kept: number; outside: number };
 
   apply(batch: EventBatch): EventBatch {
     this.ensureSized(batch);
     const n = batch.length;
-    const keep = this.flags.get(n);
-    const { kept, outside } = this.decide(batch, keep);
+    const index = this.index.get(n);
+    const { kept, outside } = this.decide(batch, index);
     this.stats.in += n;
     this.stats.kept += kept;
     this.stats.outside += outside;
-    return compact(batch, keep, kept);
+    return compact(batch, index, kept);
   }
 }

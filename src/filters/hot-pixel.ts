@@ -109,7 +109,7 @@ export class HotPixelFilter extends PerPixelFilter {
     this.learned = true;
   }
 
-  protected decide(batch: EventBatch, keep: Uint8Array): { kept: number; outside: number } {
+  protected decide(batch: EventBatch, kept: Int32Array): { kept: number; outside: number } {
     const n = batch.length;
     const { t: ts, x: xs, y: ys } = batch;
     const w = this.width;
@@ -125,15 +125,13 @@ export class HotPixelFilter extends PerPixelFilter {
         const y = ys[i]!;
         const t = ts[i]!;
         if (x >= w || y >= h || t !== t) {
-          keep[i] = 0;
           outside++;
           continue;
         }
         if (this.start !== this.start) this.start = t;
         if (t >= this.start + this.learnUs) break;
         counts[y * w + x]!++;
-        keep[i] = 1;
-        k++;
+        kept[k++] = i;
       }
       if (i < n) this.finishLearning();
     }
@@ -142,13 +140,11 @@ export class HotPixelFilter extends PerPixelFilter {
       const x = xs[i]!;
       const y = ys[i]!;
       if (x >= w || y >= h || ts[i] !== ts[i]) {
-        keep[i] = 0;
         outside++;
         continue;
       }
-      const ok = mask[y * w + x]! ^ 1;
-      keep[i] = ok;
-      k += ok;
+      kept[k] = i;
+      k += mask[y * w + x]! ^ 1;
     }
     return { kept: k, outside };
   }

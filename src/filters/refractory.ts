@@ -36,7 +36,7 @@ export class RefractoryFilter extends PerPixelFilter {
     this.map = new Float64Array(width * height).fill(-Infinity);
   }
 
-  protected decide(batch: EventBatch, keep: Uint8Array): { kept: number; outside: number } {
+  protected decide(batch: EventBatch, kept: Int32Array): { kept: number; outside: number } {
     const m = this.map;
     const n = batch.length;
     const { t: ts, x: xs, y: ys } = batch;
@@ -50,19 +50,14 @@ export class RefractoryFilter extends PerPixelFilter {
       const y = ys[i]!;
       const t = ts[i]!;
       if (x >= w || y >= h || t !== t) {
-        keep[i] = 0;
         outside++;
         continue;
       }
       const c = y * w + x;
       const last = m[c]!;
-      if (t >= last && t - last < period) {
-        keep[i] = 0; // inside the period of the last kept event
-        continue;
-      }
+      if (t >= last && t - last < period) continue; // inside the period of the last kept event
       m[c] = t;
-      keep[i] = 1;
-      k++;
+      kept[k++] = i;
     }
     return { kept: k, outside };
   }
