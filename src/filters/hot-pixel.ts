@@ -13,7 +13,7 @@
  */
 import type { OperatorFunction } from 'rxjs';
 import type { EventBatch } from '../events/types.js';
-import { FilterOptionError, PerPixelFilter, positive, type SensorOptions } from './filter.js';
+import { FilterOptionError, PerPixelFilter, positive, type KeptEvents, type SensorOptions } from './filter.js';
 import { filterOperator } from './operator.js';
 
 export interface HotPixelOptions extends SensorOptions {
@@ -40,6 +40,7 @@ export interface HotPixel {
 
 export class HotPixelFilter extends PerPixelFilter {
   readonly learnUs: number;
+  protected readonly writes = 'index';
   private readonly k: number;
   private readonly rateHz: number | undefined;
   private mask = new Uint8Array(0);
@@ -109,9 +110,10 @@ export class HotPixelFilter extends PerPixelFilter {
     this.learned = true;
   }
 
-  protected decide(batch: EventBatch, kept: Int32Array): { kept: number; outside: number } {
+  protected decide(batch: EventBatch, out: KeptEvents): { kept: number; outside: number } {
     const n = batch.length;
     const { t: ts, x: xs, y: ys } = batch;
+    const kept = out.index;
     const w = this.width;
     const h = this.height;
     let k = 0;
