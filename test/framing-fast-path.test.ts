@@ -109,6 +109,18 @@ test('recycled frames: the same values as fresh ones', () => {
     const opts: BinOptions = { windowUs: 300, ...o };
     sameBits(frames(opts, split(ev, 500), true), frames(opts, split(ev, 500)), name);
   }
+  // a frame handed back twice is kept once: the next two windows (open at once) must not share its array
+  const twice = new FrameBinner({ windowUs: 100, latenessUs: 300, width: W, height: H });
+  const spare = { index: 0, t0: 0, t1: 1, counts: new Float32Array(2 * W * H), width: W, height: H, events: 0, lateDropped: 0 };
+  twice.recycle(spare);
+  twice.recycle(spare);
+  const ev2 = events(5000, 9);
+  sameBits(frames({ windowUs: 100, latenessUs: 300, width: W, height: H }, [ev2]), (() => {
+    const got: Frame[] = [];
+    twice.push(ev2, (f) => got.push({ ...f, counts: f.counts.slice() }));
+    twice.flush((f) => got.push({ ...f, counts: f.counts.slice() }));
+    return got;
+  })(), 'recycled twice');
   // a frame of another size is ignored
   const b = new FrameBinner({ windowUs: 300, width: W, height: H });
   b.recycle({ index: 0, t0: 0, t1: 1, counts: new Float32Array(5), width: 1, height: 1, events: 0, lateDropped: 0 });

@@ -216,7 +216,9 @@ export class FrameBinner {
    * (346 x 260, 720 KB) more than binning its events. Optional; a few are kept, others are left to the GC.
    */
   recycle(frame: Frame): void {
-    if (frame.counts.length === 2 * this.outW * this.outH && frame.counts.byteOffset === 0 && this.returned.length < MAX_RECYCLED) this.returned.push(frame.counts);
+    const c = frame.counts;
+    // a frame handed back twice must not become two windows' grid
+    if (c.length === 2 * this.outW * this.outH && c.byteOffset === 0 && this.returned.length < MAX_RECYCLED && !this.returned.includes(c)) this.returned.push(c);
   }
 
   /** Is local window k complete (its end is `lateness` behind the newest event)? */
