@@ -41,7 +41,8 @@ export function countRun(batch: EventBatch, from: number, to: number, g: CountGe
   const bw = batch.width;
   const bh = batch.height;
   const { cx, cy, cw, ch, planeOf } = g;
-  let counted = 0;
+  // events outside the crop are the rare branch: count those, not the counted ones
+  let skipped = 0;
   let oob = 0;
   if (touched) {
     let nt = res.nTouched;
@@ -57,8 +58,10 @@ export function countRun(batch: EventBatch, from: number, to: number, g: CountGe
         grid[idx] = old + 1;
         touched[nt] = idx;
         nt += +(old === 0);
-        counted++;
-      } else if (xj >= bw || yj >= bh) oob++;
+      } else {
+        skipped++;
+        if (xj >= bw || yj >= bh) oob++;
+      }
     }
     res.nTouched = nt;
   } else {
@@ -69,11 +72,13 @@ export function countRun(batch: EventBatch, from: number, to: number, g: CountGe
       const yi = yj - cy;
       if (xi >>> 0 < cw && yi >>> 0 < ch) {
         grid[planeOf[p[j]!]! + yi * cw + xi]!++;
-        counted++;
-      } else if (xj >= bw || yj >= bh) oob++;
+      } else {
+        skipped++;
+        if (xj >= bw || yj >= bh) oob++;
+      }
     }
   }
-  res.counted = counted;
+  res.counted = to - from - skipped;
   res.outOfBounds = oob;
 }
 
