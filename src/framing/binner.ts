@@ -91,10 +91,12 @@ interface OpenWindow {
  * length depends on timestamps is ever built. Memory is bounded by the open windows (at most
  * lateness / window + 2, capped by MAX_LATENESS_WINDOWS) plus the guard's held run, whatever the input.
  *
- * Counting happens at crop resolution (one increment per event), and each window remembers which pixels it
- * touched. Emitting a frame then costs time in the touched pixels only (event frames are sparse): they are
- * copied or scattered through the area-resize weights into the output and cleared for reuse, so the count
- * grids are allocated once and never re-zeroed whole.
+ * Counting happens at crop resolution (one increment per event, see countRun). Without a resize the counts go
+ * straight into the frame that is handed out. With one, each window remembers which pixels it touched, and
+ * emitting a frame costs time in the touched pixels only (event frames are sparse): they are scattered through
+ * the area-resize weights into the output, in the order they were first touched (so every float32 sum adds
+ * the same terms in the same order whatever the batching), and cleared for reuse, so the count grids are
+ * allocated once and never re-zeroed whole.
  *
  * Windows: local window k is [origin + k*w, origin + (k+1)*w); the frame index is k + indexShift, which
  * keeps growing across a clock reset (a new origin), so indices stay increasing; across a forward
@@ -212,8 +214,8 @@ export class FrameBinner {
 
   /**
    * Hand back a frame this binner emitted once nothing refers to its `counts` any more (e.g. after writing
-   * it out): a later frame reuses the array instead of fresh memory, whose page faults cost a large frame
-   * (346 x 260, 720 KB) more than binning its events. Optional; a few are kept, others are left to the GC.
+   * it out): a later frame reuses the array instead of fresh memory, whose page faults can cost a large frame
+   * (346 x 260, 720 KB) as much as binning its events. Optional; a few are kept, others are left to the GC.
    */
   recycle(frame: Frame): void {
     const c = frame.counts;
@@ -430,10 +432,10 @@ export class FrameBinner {
   }
 
   /**
-   * Downscale emit: each touched cell's count v goes to its 2 x 2 output slots as v * wy * wx (v * wy is
-   * exact in a double: an integer <= 2^24 times a float32), slots of weight 0 adding +0. The cell's row and
-   * column come from a multiply by 1 / cw: (r + 0.5) / cw is at least 0.5 / cw away from an integer, far
-   * more than the product's rounding error, so the floor is exact.
+   * Downscale emit: each touched cell's count v goes to its 2 x 2 output slots as (v * wy) * wx, the same
+   * operations in the same order as scatterGeneral's loops; slots of weight 0 add +0, which leaves a sum
+   * unchanged. The cell's row comes from a multiply by 1 / cw instead of a division: (r + 0.5) / cw is at
+   * least 0.5 / cw away from an integer, far more than the product's rounding error, so the floor is exact.
    */
   private scatterPairs(grid: Float32Array, touched: Int32Array, nTouched: number, counts: Float32Array, px: PairWeights, py: PairWeights): void {
     const cw = this.crop!.width;
