@@ -13,8 +13,6 @@ import { Aedat2Decoder } from '../src/events/aedat2.js';
 import { readEventFile } from '../src/events/read-file.js';
 import { EventArena } from '../src/events/event-arena.js';
 import { numpyAedat4, peerCells } from './numpy-aedat4.js';
-import { FrameBinner } from '../src/framing/binner.js';
-import { simulateSequence } from '../src/sim/index.js';
 import { printTable, timeBest, type Row } from './table.js';
 import { makePropheseeDecoder, type PropheseeFormat } from '../src/events/prophesee/index.js';
 import { encodeEvt3 } from '../src/events/prophesee/evt3-writer.js';
@@ -197,21 +195,6 @@ export async function benchIo(opts: { skipBig?: boolean } = {}): Promise<Row[]> 
   } catch {
     rows.push({ case: 'DDD17 HDF5 decode', events: 0, ms: 0, 'M ev/s': 'skipped (../shared absent)', goal: '' });
   }
-  // Binning on two inputs: a simulated drive (events cluster on moving edges, as in real recordings) and
-  // uniformly random pixels (the cache-hostile worst case).
-  const drive: EventBatch[] = [];
-  for (const chunk of simulateSequence({ seed: 11, seconds: 2, width: W, height: H })) if (chunk.events.length) drive.push(chunk.events);
-  const driveN = drive.reduce((s, b) => s + b.length, 0);
-  for (const [input, data, n] of [['simulated drive', drive, driveN], ['random pixels', batches, N]] as const)
-    for (const [label, resize] of [['binFrames 346x260 -> 64x64', { width: 64, height: 64 }], ['binFrames 346x260', undefined]] as const) {
-      const ms = await timeBest(() => {
-        const b = new FrameBinner({ windowUs: 50_000, resize });
-        const sink = (): void => {};
-        for (const x of data) b.push(x, sink);
-        b.flush(sink);
-      });
-      rows.push({ case: `${label} (${input})`, events: n, ms, 'M ev/s': n / 1e3 / ms, goal: '>= 200' });
-    }
   if (!opts.skipBig) rows.push(await peakRssReading1GB());
   return rows;
 }

@@ -7,6 +7,8 @@ const suites: Record<string, () => Promise<void>> = {
   io: async () => {
     const { benchIo } = await import('./io.js');
     printTable('event I/O: million events/s (one thread, warm, best of 5)', await benchIo({ skipBig: process.argv.includes('--no-big') }));
+    const { benchBinning } = await import('./binning.js');
+    printTable('binning into 50 ms frames: million events/s (one thread, warm, best of 5) vs numpy np.bincount', await benchBinning());
   },
   codecs: async () => {
     const { benchCodecs } = await import('./codecs.js');

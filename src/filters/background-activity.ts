@@ -17,7 +17,7 @@
  */
 import type { OperatorFunction } from 'rxjs';
 import type { EventBatch } from '../events/types.js';
-import { PerPixelFilter, positive, type SensorOptions } from './filter.js';
+import { PerPixelFilter, positive, type KeptEvents, type SensorOptions } from './filter.js';
 import { filterOperator } from './operator.js';
 
 export interface BackgroundActivityOptions extends SensorOptions {
@@ -30,6 +30,7 @@ export const DEFAULT_BAF_WINDOW_US = 10_000;
 
 export class BackgroundActivityFilter extends PerPixelFilter {
   readonly windowUs: number;
+  protected readonly writes = 'columns';
   private map = new Float64Array(0);
   /** The newest time in the map (-Infinity: empty). */
   private newest = -Infinity;
@@ -45,10 +46,11 @@ export class BackgroundActivityFilter extends PerPixelFilter {
     this.map = new Float64Array((width + 2) * (height + 2)).fill(-Infinity);
   }
 
-  protected decide(batch: EventBatch, keep: Uint8Array): { kept: number; outside: number } {
+  protected decide(batch: EventBatch, out: KeptEvents): { kept: number; outside: number } {
     const m = this.map;
     const n = batch.length;
-    const { t: ts, x: xs, y: ys } = batch;
+    const { t: ts, x: xs, y: ys, p: ps } = batch;
+    const { t: ot, x: ox, y: oy, p: op } = out;
     const w = this.width;
     const h = this.height;
     const stride = w + 2;
@@ -64,7 +66,6 @@ export class BackgroundActivityFilter extends PerPixelFilter {
       const y = ys[i]!;
       const t = ts[i]!;
       if (x >= w || y >= h || t !== t) {
-        keep[i] = 0;
         outside++;
         continue;
       }
@@ -91,7 +92,10 @@ export class BackgroundActivityFilter extends PerPixelFilter {
           (+(m[down + 1]! > lo) & +(m[down + 1]! < hi));
       }
       m[c] = t;
-      keep[i] = pass;
+      ot[k] = t;
+      ox[k] = x;
+      oy[k] = y;
+      op[k] = ps[i]!;
       k += pass;
     }
     this.newest = newest;

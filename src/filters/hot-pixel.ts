@@ -13,7 +13,7 @@
  */
 import type { OperatorFunction } from 'rxjs';
 import type { EventBatch } from '../events/types.js';
-import { FilterOptionError, PerPixelFilter, positive, type SensorOptions } from './filter.js';
+import { FilterOptionError, PerPixelFilter, positive, type KeptEvents, type SensorOptions } from './filter.js';
 import { filterOperator } from './operator.js';
 
 export interface HotPixelOptions extends SensorOptions {
@@ -40,6 +40,7 @@ export interface HotPixel {
 
 export class HotPixelFilter extends PerPixelFilter {
   readonly learnUs: number;
+  protected readonly writes = 'index';
   private readonly k: number;
   private readonly rateHz: number | undefined;
   private mask = new Uint8Array(0);
@@ -109,9 +110,10 @@ export class HotPixelFilter extends PerPixelFilter {
     this.learned = true;
   }
 
-  protected decide(batch: EventBatch, keep: Uint8Array): { kept: number; outside: number } {
+  protected decide(batch: EventBatch, out: KeptEvents): { kept: number; outside: number } {
     const n = batch.length;
     const { t: ts, x: xs, y: ys } = batch;
+    const kept = out.index;
     const w = this.width;
     const h = this.height;
     let k = 0;
@@ -125,15 +127,13 @@ export class HotPixelFilter extends PerPixelFilter {
         const y = ys[i]!;
         const t = ts[i]!;
         if (x >= w || y >= h || t !== t) {
-          keep[i] = 0;
           outside++;
           continue;
         }
         if (this.start !== this.start) this.start = t;
         if (t >= this.start + this.learnUs) break;
         counts[y * w + x]!++;
-        keep[i] = 1;
-        k++;
+        kept[k++] = i;
       }
       if (i < n) this.finishLearning();
     }
@@ -142,13 +142,11 @@ export class HotPixelFilter extends PerPixelFilter {
       const x = xs[i]!;
       const y = ys[i]!;
       if (x >= w || y >= h || ts[i] !== ts[i]) {
-        keep[i] = 0;
         outside++;
         continue;
       }
-      const ok = mask[y * w + x]! ^ 1;
-      keep[i] = ok;
-      k += ok;
+      kept[k] = i;
+      k += mask[y * w + x]! ^ 1;
     }
     return { kept: k, outside };
   }

@@ -10,7 +10,7 @@
  */
 import type { OperatorFunction } from 'rxjs';
 import type { EventBatch } from '../events/types.js';
-import { PerPixelFilter, positive, type SensorOptions } from './filter.js';
+import { PerPixelFilter, positive, type KeptEvents, type SensorOptions } from './filter.js';
 import { filterOperator } from './operator.js';
 
 export interface RefractoryOptions extends SensorOptions {
@@ -23,6 +23,7 @@ export const DEFAULT_REFRACTORY_US = 100;
 
 export class RefractoryFilter extends PerPixelFilter {
   readonly periodUs: number;
+  protected readonly writes = 'index';
   private map = new Float64Array(0);
 
   constructor(opts: RefractoryOptions) {
@@ -36,10 +37,11 @@ export class RefractoryFilter extends PerPixelFilter {
     this.map = new Float64Array(width * height).fill(-Infinity);
   }
 
-  protected decide(batch: EventBatch, keep: Uint8Array): { kept: number; outside: number } {
+  protected decide(batch: EventBatch, out: KeptEvents): { kept: number; outside: number } {
     const m = this.map;
     const n = batch.length;
     const { t: ts, x: xs, y: ys } = batch;
+    const kept = out.index;
     const w = this.width;
     const h = this.height;
     const period = this.periodUs;
@@ -50,19 +52,14 @@ export class RefractoryFilter extends PerPixelFilter {
       const y = ys[i]!;
       const t = ts[i]!;
       if (x >= w || y >= h || t !== t) {
-        keep[i] = 0;
         outside++;
         continue;
       }
       const c = y * w + x;
       const last = m[c]!;
-      if (t >= last && t - last < period) {
-        keep[i] = 0; // inside the period of the last kept event
-        continue;
-      }
+      if (t >= last && t - last < period) continue; // inside the period of the last kept event
       m[c] = t;
-      keep[i] = 1;
-      k++;
+      kept[k++] = i;
     }
     return { kept: k, outside };
   }

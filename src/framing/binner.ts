@@ -1,8 +1,9 @@
 import { MAX_SENSOR_SIDE, type EventBatch } from '../events/types.js';
 import { DEFAULT_MAX_GAP_US, TimeGuard, checkMaxGapUs, gapCheckEnabled } from '../events/time-guard.js';
 import { ddd17Crop, type CropRect, type Frame } from './frame.js';
-import { areaWeights, scatterWeights, type ScatterWeights } from './resize.js';
+import { areaWeights, pairWeights, scatterWeights, type PairWeights, type ScatterWeights } from './resize.js';
 import { normalizeMinMax } from './normalize.js';
+import { countRun, isSorted, lowerBound, planeOffsets, type CountGeometry, type CountResult } from './count.js';
 
 /** Shortest window (µs): 0.1 ms. Below it frames are almost all empty and their count explodes. */
 export const MIN_WINDOW_US = 100;
@@ -13,6 +14,8 @@ export const MAX_WINDOW_US = 60_000_000;
  * event lands in one), so this bounds the binner's memory whatever the timestamps.
  */
 export const MAX_LATENESS_WINDOWS = 256;
+/** Frames `FrameBinner.recycle` keeps for reuse (more are left to the GC). */
+const MAX_RECYCLED = 4;
 
 /** The largest region of a w x h sensor with the aspect of `out`, centred (integer pixels). */
 export function centredCrop(w: number, h: number, out: { width: number; height: number }): CropRect {
@@ -70,7 +73,8 @@ export interface BinOptions {
 
 /**
  * A window still open for events. The count grid (at crop resolution) is attached when the first event
- * lands, so silent windows cost nothing; `touched` lists the cells to read and clear on emit.
+ * lands, so silent windows cost nothing. Without a resize the grid is the frame itself (handed out on emit);
+ * with one, `touched` lists the cells to read and clear on emit.
  */
 interface OpenWindow {
   grid: Float32Array | undefined;
@@ -87,10 +91,12 @@ interface OpenWindow {
  * length depends on timestamps is ever built. Memory is bounded by the open windows (at most
  * lateness / window + 2, capped by MAX_LATENESS_WINDOWS) plus the guard's held run, whatever the input.
  *
- * Counting happens at crop resolution (one increment per event), and each window remembers which pixels it
- * touched. Emitting a frame then costs time in the touched pixels only (event frames are sparse): they are
- * copied or scattered through the area-resize weights into the output and cleared for reuse, so the count
- * grids are allocated once and never re-zeroed whole.
+ * Counting happens at crop resolution (one increment per event, see countRun). Without a resize the counts go
+ * straight into the frame that is handed out. With one, each window remembers which pixels it touched, and
+ * emitting a frame costs time in the touched pixels only (event frames are sparse): they are scattered through
+ * the area-resize weights into the output, in the order they were first touched (so every float32 sum adds
+ * the same terms in the same order whatever the batching), and cleared for reuse, so the count grids are
+ * allocated once and never re-zeroed whole.
  *
  * Windows: local window k is [origin + k*w, origin + (k+1)*w); the frame index is k + indexShift, which
  * keeps growing across a clock reset (a new origin), so indices stay increasing; across a forward
@@ -117,7 +123,14 @@ export class FrameBinner {
   private outH = 0;
   private sx: ScatterWeights | undefined;
   private sy: ScatterWeights | undefined;
+  /** The same weights as two slots per input (downscales), for the branch-free emit loop. */
+  private px: PairWeights | undefined;
+  private py: PairWeights | undefined;
+  private geom: CountGeometry | undefined;
+  private readonly res: CountResult = { counted: 0, outOfBounds: 0, nTouched: 0 };
   private spare: { grid: Float32Array; touched: Int32Array }[] = [];
+  /** Output-size arrays handed back with `recycle`, reused (zeroed) for later frames. */
+  private returned: Float32Array[] = [];
   private stopped = false;
   private nonFinite = 0;
   lateDropped = 0;
@@ -168,7 +181,10 @@ export class FrameBinner {
     if (this.outW !== crop.width || this.outH !== crop.height) {
       this.sx = scatterWeights(areaWeights(crop.width, this.outW), crop.width);
       this.sy = scatterWeights(areaWeights(crop.height, this.outH), crop.height);
+      this.px = pairWeights(this.sx);
+      this.py = pairWeights(this.sy);
     }
+    this.geom = { cx: crop.x, cy: crop.y, cw: crop.width, ch: crop.height, planeOf: planeOffsets(crop.width * crop.height) };
   }
 
   private attachGrid(win: OpenWindow): void {
@@ -179,9 +195,32 @@ export class FrameBinner {
       win.touched = reused.touched;
       return;
     }
+    // Without a resize the grid is the frame handed out: counting goes straight into it, nothing to list.
+    if (!this.sx) {
+      win.grid = this.newFrame();
+      return;
+    }
     const size = 2 * this.crop!.width * this.crop!.height;
     win.grid = new Float32Array(size);
-    win.touched = new Int32Array(size);
+    // The touched list has a spare slot for countRun's branch-free append.
+    win.touched = new Int32Array(size + 1);
+  }
+
+  /** A zeroed output-size array: a recycled one if any, else a fresh one. */
+  private newFrame(): Float32Array {
+    const r = this.returned.pop();
+    return r ? r.fill(0) : new Float32Array(2 * this.outW * this.outH);
+  }
+
+  /**
+   * Hand back a frame this binner emitted once nothing refers to its `counts` any more (e.g. after writing
+   * it out): a later frame reuses the array instead of fresh memory, whose page faults can cost a large frame
+   * (346 x 260, 720 KB) as much as binning its events. Optional; a few are kept, others are left to the GC.
+   */
+  recycle(frame: Frame): void {
+    const c = frame.counts;
+    // a frame handed back twice must not become two windows' grid
+    if (c.length === 2 * this.outW * this.outH && c.byteOffset === 0 && this.returned.length < MAX_RECYCLED && !this.returned.includes(c)) this.returned.push(c);
   }
 
   /** Is local window k complete (its end is `lateness` behind the newest event)? */
@@ -202,47 +241,48 @@ export class FrameBinner {
     const plane = cw * ch;
     const w = this.windowUs;
     const maxGap = this.maxGapUs;
-    const { t, x, y, p } = batch;
+    const t = batch.t;
+    // In time order (the common case) a window's run of events ends at the first time >= its end: a binary
+    // search finds it. Otherwise (time jumps back, NaN) the run is found by testing each event's time.
+    const sorted = isSorted(t, n);
+    const res = this.res;
     let i = 0;
     while (i < n) {
       if (this.stopped) return;
       if (this.open.length > 0) {
-        // Fast path: a run of events inside the newest open window (the common, in-order case).
+        // Fast path: a run of events inside the newest open window.
         const win = this.open[this.open.length - 1]!;
         const k = this.firstOpen + this.open.length - 1;
         const start = this.origin + k * w;
         const end = start + w;
-        let j = i;
-        const t0 = t[j]!;
+        const t0 = t[i]!;
         if (t0 >= start && t0 < end) {
-          this.attachGrid(win);
-          const grid = win.grid!;
-          const touched = win.touched!;
-          let nTouched = win.nTouched;
-          let counted = 0;
+          let e: number;
           let maxT = this.maxT;
-          for (; j < n; j++) {
-            const tj = t[j]!;
-            // Written as !(in range) so NaN leaves the fast path too.
-            if (!(tj >= start && tj < end)) break;
-            if (tj > maxT) maxT = tj;
-            const xi = x[j]! - cx;
-            const yi = y[j]! - cy;
-            // One unsigned compare per axis also rejects negatives (outside the crop on the low side).
-            if (xi >>> 0 < cw && yi >>> 0 < ch) {
-              const idx = (p[j]! ? 0 : plane) + yi * cw + xi;
-              if (grid[idx]!++ === 0) touched[nTouched++] = idx;
-              counted++;
-            } else if (x[j]! >= batch.width || y[j]! >= batch.height) this.outOfBounds++;
+          if (sorted) {
+            e = lowerBound(t, i + 1, n, end);
+            if (t[e - 1]! > maxT) maxT = t[e - 1]!;
+          } else {
+            // Written as !(in range) so NaN leaves the run too.
+            for (e = i + 1; e < n; e++) {
+              const te = t[e]!;
+              if (!(te >= start && te < end)) break;
+              if (te > maxT) maxT = te;
+            }
+            if (t0 > maxT) maxT = t0;
           }
-          win.events += counted;
-          win.nTouched = nTouched;
+          this.attachGrid(win);
+          res.nTouched = win.nTouched;
+          countRun(batch, i, e, this.geom!, win.grid!, win.touched, res);
+          win.nTouched = res.nTouched;
+          win.events += res.counted;
+          this.outOfBounds += res.outOfBounds;
           this.maxT = maxT;
-          this.prevT = t[j - 1]!;
+          this.prevT = t[e - 1]!;
           // Windows may have become ready inside the newest window (when lateness < window).
           if (this.open.length > 1) this.emitReady(emit);
-          if (j === n) break;
-          i = j;
+          if (e === n) break;
+          i = e;
         }
       }
       // Slow path: one event outside the newest window; always consumes it.
@@ -306,7 +346,7 @@ export class FrameBinner {
     if (xi >>> 0 < cw && yi >>> 0 < ch) {
       this.attachGrid(target);
       const idx = (batch.p[i]! ? 0 : plane) + yi * cw + xi;
-      if (target.grid![idx]!++ === 0) target.touched![target.nTouched++] = idx;
+      if (target.grid![idx]!++ === 0 && target.touched) target.touched[target.nTouched++] = idx;
       target.events++;
     } else if (batch.x[i]! >= batch.width || batch.y[i]! >= batch.height) this.outOfBounds++;
     this.emitReady(emit);
@@ -366,37 +406,20 @@ export class FrameBinner {
     const t0 = this.origin + k * this.windowUs;
     const outW = this.outW;
     const outPlane = outW * this.outH;
-    const counts = new Float32Array(2 * outPlane);
     const { grid, touched, nTouched } = win;
-    if (grid && touched) {
-      const cw = this.crop!.width;
-      const plane = cw * this.crop!.height;
-      if (this.sx && this.sy) {
-        const { start: xs, dst: xd, weight: xw } = this.sx;
-        const { start: ys, dst: yd, weight: yw } = this.sy;
-        for (let i = 0; i < nTouched; i++) {
-          const idx = touched[i]!;
-          const v = grid[idx]!;
-          grid[idx] = 0;
-          const c = idx >= plane ? 1 : 0;
-          const r = idx - c * plane;
-          const py = (r / cw) | 0;
-          const px = r - py * cw;
-          const base = c * outPlane;
-          for (let a = ys[py]!; a < ys[py + 1]!; a++) {
-            const row = base + yd[a]! * outW;
-            const vy = v * yw[a]!;
-            for (let b = xs[px]!; b < xs[px + 1]!; b++) counts[row + xd[b]!]! += vy * xw[b]!;
-          }
-        }
-      } else {
-        for (let i = 0; i < nTouched; i++) {
-          const idx = touched[i]!;
-          counts[idx] = grid[idx]!;
-          grid[idx] = 0;
-        }
+    let counts: Float32Array;
+    if (!this.sx) {
+      // No resize: the grid is the frame (counted in place); a silent window gets a fresh zero frame.
+      counts = grid ?? this.newFrame();
+    } else {
+      counts = this.newFrame();
+      if (grid && touched) {
+        // Cells are scattered in the order they were first touched, so each output's float32 sum adds
+        // the same terms in the same order whichever loop runs.
+        if (this.px && this.py) this.scatterPairs(grid, touched, nTouched, counts, this.px, this.py);
+        else this.scatterGeneral(grid, touched, nTouched, counts);
+        this.spare.push({ grid, touched });
       }
-      this.spare.push({ grid, touched });
     }
     const events = win.events;
     win.grid = undefined;
@@ -406,6 +429,69 @@ export class FrameBinner {
     // An all-zero frame normalises to all zeros (constant channels map to 0): skip the pass.
     if (this.opts.normalize && events > 0) normalizeMinMax(counts, 2);
     return { index: k + this.indexShift, t0, t1: t0 + this.windowUs, counts, width: outW, height: this.outH, events, lateDropped: this.lateDropped };
+  }
+
+  /**
+   * Downscale emit: each touched cell's count v goes to its 2 x 2 output slots as (v * wy) * wx, the same
+   * operations in the same order as scatterGeneral's loops; slots of weight 0 add +0, which leaves a sum
+   * unchanged. The cell's row comes from a multiply by 1 / cw instead of a division: (r + 0.5) / cw is at
+   * least 0.5 / cw away from an integer, far more than the product's rounding error, so the floor is exact.
+   */
+  private scatterPairs(grid: Float32Array, touched: Int32Array, nTouched: number, counts: Float32Array, px: PairWeights, py: PairWeights): void {
+    const cw = this.crop!.width;
+    const plane = cw * this.crop!.height;
+    const inv = 1 / cw;
+    const outW = this.outW;
+    const outPlane = outW * this.outH;
+    const { d0: xd0, d1: xd1, w0: xw0, w1: xw1 } = px;
+    const { d0: yd0, d1: yd1, w0: yw0, w1: yw1 } = py;
+    for (let i = 0; i < nTouched; i++) {
+      const idx = touched[i]!;
+      const v = grid[idx]!;
+      grid[idx] = 0;
+      const c = idx >= plane ? 1 : 0;
+      const r = idx - c * plane;
+      const yy = ((r + 0.5) * inv) | 0;
+      const xx = r - yy * cw;
+      const base = c * outPlane;
+      const b0 = xd0[xx]!;
+      const b1 = xd1[xx]!;
+      const wx0 = xw0[xx]!;
+      const wx1 = xw1[xx]!;
+      const row0 = base + yd0[yy]! * outW;
+      const vy0 = v * yw0[yy]!;
+      counts[row0 + b0]! += vy0 * wx0;
+      counts[row0 + b1]! += vy0 * wx1;
+      const row1 = base + yd1[yy]! * outW;
+      const vy1 = v * yw1[yy]!;
+      counts[row1 + b0]! += vy1 * wx0;
+      counts[row1 + b1]! += vy1 * wx1;
+    }
+  }
+
+  /** Emit through the variable-length scatter weights (an upscale on some axis). */
+  private scatterGeneral(grid: Float32Array, touched: Int32Array, nTouched: number, counts: Float32Array): void {
+    const cw = this.crop!.width;
+    const plane = cw * this.crop!.height;
+    const outW = this.outW;
+    const outPlane = outW * this.outH;
+    const { start: xs, dst: xd, weight: xw } = this.sx!;
+    const { start: ys, dst: yd, weight: yw } = this.sy!;
+    for (let i = 0; i < nTouched; i++) {
+      const idx = touched[i]!;
+      const v = grid[idx]!;
+      grid[idx] = 0;
+      const c = idx >= plane ? 1 : 0;
+      const r = idx - c * plane;
+      const py = (r / cw) | 0;
+      const px = r - py * cw;
+      const base = c * outPlane;
+      for (let a = ys[py]!; a < ys[py + 1]!; a++) {
+        const row = base + yd[a]! * outW;
+        const vy = v * yw[a]!;
+        for (let b = xs[px]!; b < xs[px + 1]!; b++) counts[row + xd[b]!]! += vy * xw[b]!;
+      }
+    }
   }
 
   /** End of stream: the guard's undecided run is judged (see TimeGuard.end), then every open window is emitted. */

@@ -100,3 +100,40 @@ export function scatterWeights(w: AxisWeights, inSize: number): ScatterWeights {
     }
   return { start, dst, weight };
 }
+
+/**
+ * Scatter weights as exactly two (dst, weight) slots per input index: an input pixel overlaps at most two
+ * outputs of a downscale (each output spans >= 1 input). A pixel inside one output repeats that
+ * dst in its second slot with weight 0, and adding v * 0 = +0 leaves a non-negative float32 sum unchanged,
+ * so a branch-free loop over both slots gives bit for bit the sums of the variable-length scatter loop.
+ * Undefined when some input has more than two outputs (an upscale by more than 1.5x or so): use the
+ * ScatterWeights loop there.
+ */
+export interface PairWeights {
+  d0: Int32Array;
+  d1: Int32Array;
+  w0: Float32Array;
+  w1: Float32Array;
+}
+
+export function pairWeights(s: ScatterWeights): PairWeights | undefined {
+  const n = s.start.length - 1;
+  const d0 = new Int32Array(n);
+  const d1 = new Int32Array(n);
+  const w0 = new Float32Array(n);
+  const w1 = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const a = s.start[i]!;
+    const len = s.start[i + 1]! - a;
+    if (len > 2) return undefined;
+    if (len === 0) {
+      // an input no output covers (only with a degenerate size): contributes nothing
+      continue;
+    }
+    d0[i] = s.dst[a]!;
+    w0[i] = s.weight[a]!;
+    d1[i] = len === 2 ? s.dst[a + 1]! : s.dst[a]!;
+    w1[i] = len === 2 ? s.weight[a + 1]! : 0;
+  }
+  return { d0, d1, w0, w1 };
+}

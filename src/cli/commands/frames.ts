@@ -75,6 +75,7 @@ export function registerFrames(program: Command): void {
         shape ??= [f.height, f.width];
         writeSync(fd, new Uint8Array(f.counts.buffer, f.counts.byteOffset, f.counts.byteLength), 0, f.counts.byteLength, position);
         position += f.counts.byteLength;
+        binner.recycle(f); // written: its array can hold a later frame (no fresh 720 KB per 346 x 260 frame)
         if (++count >= limit) binner.stop();
       };
       const abort = new AbortController();
