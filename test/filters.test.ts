@@ -451,3 +451,26 @@ test('pipeline: framing.filters run before binning; the recorder stream stays un
     p.stop();
   }
 });
+
+test('the filters keep no batch: on pooled AEDAT 4 batches (reused arrays) the chain keeps exactly what it keeps on fresh ones', { skip: skipUnless(sharedRecording('dvs-lz4-sample.aedat4'), 'dvs-lz4-sample.aedat4') }, async () => {
+  // `evstream info` / `frames` read with reuseBatches: a filter that held a batch (or a view of it) past
+  // apply() would see it overwritten by the next packet and keep other events than on fresh batches.
+  const path = sharedRecording('dvs-lz4-sample.aedat4')!;
+  const run = async (reuseBatches: boolean): Promise<{ kept: EventBatch; batches: number }> => {
+    const chain = new FilterChain([{ type: 'hotPixel', learnUs: 200_000 }, { type: 'backgroundActivity', windowUs: 5_000 }, { type: 'refractory', periodUs: 500 }]);
+    const out: EventBatch[] = [];
+    let batches = 0;
+    await readEventFile(path, (b) => {
+      batches++;
+      const k = chain.apply(b);
+      out.push({ ...k, t: k.t.slice(0, k.length), x: k.x.slice(0, k.length), y: k.y.slice(0, k.length), p: k.p.slice(0, k.length) });
+    }, { reuseBatches });
+    return { kept: concatBatches(out), batches };
+  };
+  const fresh = await run(false);
+  const pooled = await run(true);
+  assert.ok(fresh.batches > 10, `many packets (${fresh.batches})`);
+  assert.ok(fresh.kept.length > 0 && fresh.kept.length < 1e9);
+  assert.equal(pooled.kept.length, fresh.kept.length);
+  assert.deepEqual([pooled.kept.t, pooled.kept.x, pooled.kept.y, pooled.kept.p], [fresh.kept.t, fresh.kept.x, fresh.kept.y, fresh.kept.p]);
+});

@@ -87,7 +87,8 @@ export function registerFrames(program: Command): void {
             binner.push(filters ? filters.apply(b) : b, write);
             if (count >= limit) abort.abort();
           },
-          { strict: opts.strict, onWarning: warnings.onWarning, signal: abort.signal, onProgress: progress.update, maxGapUs: gapUs, sensorSize: sensor },
+          // Pooled batches: the filters and the binner keep no batch (the binner's time guard copies the events it holds).
+          { strict: opts.strict, onWarning: warnings.onWarning, signal: abort.signal, onProgress: progress.update, maxGapUs: gapUs, sensorSize: sensor, reuseBatches: true },
         ).catch((err: unknown) => {
           if (!abort.signal.aborted) throw err;
           return undefined;

@@ -30,8 +30,8 @@ export function registerInfo(program: Command): void {
             rates.after.add(filters.apply(b));
           }
         },
-        // Pooled batches: the statistics only read each batch (the filters' own state is not audited for it).
-        { strict: opts.strict, onWarning: warnings.onWarning, maxGapUs, sensorSize: opts.sensor, reuseBatches: !filters },
+        // Pooled batches: the statistics, the pixel rates and the filters only read each batch (no filter holds events back).
+        { strict: opts.strict, onWarning: warnings.onWarning, maxGapUs, sensorSize: opts.sensor, reuseBatches: true },
       );
       warnings.summary();
       const has = stats.events > 0;
