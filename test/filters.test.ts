@@ -464,7 +464,7 @@ test('the filters keep no batch: on pooled AEDAT 4 batches (reused arrays) the c
       batches++;
       const k = chain.apply(b);
       out.push({ ...k, t: k.t.slice(0, k.length), x: k.x.slice(0, k.length), y: k.y.slice(0, k.length), p: k.p.slice(0, k.length) });
-    }, { reuseBatches });
+    }, { reuseBatches, chunkSize: 16 << 10 }); // small chunks: the arena is reset (reused) many times
     return { kept: concatBatches(out), batches };
   };
   const fresh = await run(false);
