@@ -63,8 +63,18 @@ export interface GraphOptions {
    * replaces bn_t / count by the state `t`, and the logit window by a per-copy sum since its reset (horizon unused).
    */
   slidingWindow?: boolean;
+  /**
+   * Emits the convs instead of the float Conv below (quantize.ts: int8; calibrate.ts: probes); `key`
+   * names it in the graph cache key. `fp32()` emits the default float conv of `node`.
+   */
+  conv?: ConvEmitter;
   /** metadata_props of the model (replaces the engine's arch / T / batch / horizon keys); a function gets the states. */
   metadata?: Record<string, string> | ((states: StateInfo[]) => Record<string, string>);
+}
+
+export interface ConvEmitter {
+  readonly key: string;
+  emit(node: Extract<NodeDef, { op: 'conv' }>, x: string, b: Builder, fp32: () => string): string;
 }
 
 export interface StateInfo {
@@ -192,7 +202,8 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
   const spikeCounts: string[] = [];
   const splitConvs: GraphInfo['splitConvs'] = [];
 
-  const emitConv = (node: Extract<NodeDef, { op: 'conv' }>): string => {
+  const emitConv = (node: Extract<NodeDef, { op: 'conv' }>): string => (opts.conv ? opts.conv.emit(node, get(node.input), b, () => emitConvF32(node)) : emitConvF32(node));
+  const emitConvF32 = (node: Extract<NodeDef, { op: 'conv' }>): string => {
     const wt = weight(node.weight);
     const x = get(node.input);
     const bias = node.bias ? b.init(node.bias, [node.cout], weight(node.bias).data) : undefined;
@@ -403,6 +414,7 @@ export function graphKey(def: ModelDef, w: WeightSource, opts: GraphOptions): st
   // the standalone options only when set: the engine's cache keys stay as they were
   h.update(JSON.stringify({ batch: opts.batch, horizon: opts.horizon, padSkip: opts.padSkip ?? 'auto', ...(opts.selfContainedState ? { selfContainedState: true, bnPolicy: opts.bnPolicy ?? 'last' } : {}), ...(opts.slidingWindow ? { slidingWindow: true } : {}) }));
   if (typeof opts.metadata === 'object') h.update(JSON.stringify(opts.metadata));
+  if (opts.conv) h.update(`conv=${opts.conv.key};`);
   for (const [k, v] of [...opts.thresholds].sort((a, b) => a[0].localeCompare(b[0]))) h.update(`${k}=${typeof v === 'number' ? v : Array.from(v).join(',')};`);
   for (const p of def.params) {
     if (p.role === 'count') continue;
