@@ -38,12 +38,21 @@ export function checkCalibration(model: SegModel, cal: Calibration | undefined):
 export function calibrateRanges(model: SegModel, w: WeightSource, thresholds: Map<string, number | Float32Array>, bnPolicy: BnPolicy, cal: Calibration): ConvRanges {
   const def = model.def;
   const convs = quantizedConvs(def);
+  // the float conv of each quantized conv, its output exposed
   const probe: ConvEmitter = {
     key: 'probe',
-    emit(node, _x, b, fp32) {
-      const y = fp32();
-      if (node.k > 1 && spikeInputScale(def, node) !== undefined) b.io('outputs', y, FLOAT, [1, ...node.shape]);
-      return y;
+    begin(node, x, b) {
+      if (node.k <= 1 || spikeInputScale(def, node) === undefined) return undefined;
+      const bias = node.bias ? w.get(node.bias) : undefined;
+      const bName = bias ? b.init(node.bias!, [node.cout], bias.data) : undefined;
+      return {
+        input: x,
+        conv: (xs, wKey, data, dims, attrs) => b.node('Conv', [xs, b.init(wKey, dims, data), ...(bName ? [bName] : [])], attrs),
+        end(y, id) {
+          b.io('outputs', b.node('Identity', [y], {}, id), FLOAT, [1, ...node.shape]);
+          return id;
+        },
+      };
     },
   };
   const g = buildOnnxGraph(def, w, { batch: 1, horizon: 1, thresholds, padSkip: 'off', conv: probe });
@@ -106,9 +115,9 @@ export function int8Emitter(model: SegModel, w: WeightSource, thresholds: Map<st
   let inner: ConvEmitter | undefined;
   return {
     key,
-    emit(node, x, b, fp32) {
-      inner ??= int8ConvEmitter(model.def, w, calibrateRanges(model, w, thresholds, bnPolicy, cal));
-      return inner.emit(node, x, b, fp32);
+    begin(node, x, b) {
+      inner ??= int8ConvEmitter(model.def, w, calibrateRanges(model, w, thresholds, bnPolicy, cal), key);
+      return inner.begin(node, x, b);
     },
   };
 }

@@ -49,33 +49,38 @@ export function quantizedConvs(def: ModelDef): ConvNode[] {
 /** Symmetric int8 per output channel: q = round(w / s), s = max|w| / 127 (1 for an all-zero channel). */
 export function quantizeWeights(w: Float32Array, cout: number): { q: Int8Array; scale: Float32Array } {
   const per = w.length / cout;
-  const q = new Int8Array(w.length);
   const scale = new Float32Array(cout);
   for (let c = 0; c < cout; c++) {
     let m = 0;
     for (let i = c * per; i < (c + 1) * per; i++) m = Math.max(m, Math.abs(w[i]!));
-    const s = Math.fround(m > 0 ? m / 127 : 1);
-    scale[c] = s;
-    for (let i = c * per; i < (c + 1) * per; i++) q[i] = Math.max(-127, Math.min(127, Math.round(w[i]! / s)));
+    scale[c] = m > 0 ? m / 127 : 1;
   }
-  return { q, scale };
+  return { q: quantizeWith(w, scale), scale };
+}
+
+/** round(w / scale[c]) clamped to [-127, 127], channel c = the outer axis of w. */
+export function quantizeWith(w: Float32Array, scale: Float32Array): Int8Array {
+  const per = w.length / scale.length;
+  const q = new Int8Array(w.length);
+  for (let i = 0; i < w.length; i++) q[i] = Math.max(-127, Math.min(127, Math.round(w[i]! / scale[Math.floor(i / per)]!)));
+  return q;
 }
 
 /** The int8 ConvEmitter over calibrated output ranges (every quantizable conv needs one). */
-export function int8ConvEmitter(def: ModelDef, w: WeightSource, ranges: ConvRanges): ConvEmitter {
+export function int8ConvEmitter(def: ModelDef, w: WeightSource, ranges: ConvRanges, key = `${INT8_VERSION}:ranges`): ConvEmitter {
   return {
-    key: `${INT8_VERSION}:ranges`,
-    emit(node, x, b, fp32) {
+    key,
+    begin(node, x, b) {
       const xs = spikeInputScale(def, node);
-      if (node.k <= 1 || xs === undefined) return fp32();
+      if (node.k <= 1 || xs === undefined) return undefined;
       const r = ranges.get(node.id);
       if (!r) throw new Error(`int8: no calibrated range for conv '${node.id}'`);
       const wt = w.get(node.weight);
       if (!wt) throw new Error(`onnx graph: checkpoint has no tensor '${node.weight}'`);
       const C = node.cout;
-      const { q, scale } = quantizeWeights(wt.data, C);
+      const { scale } = quantizeWeights(wt.data, C);
       const bias = node.bias ? w.get(node.bias)?.data : undefined;
-      // accumulator unit of channel c: xs * ws[c]; output step[c] over [lo, hi]; bias moves lo to 0
+      // accumulator unit of channel c: xs * ws[c]; output step[c] over [lo, hi]; the int32 bias moves lo to 0
       const wsEff = new Float32Array(C);
       const biasQ = new Int32Array(C);
       const step = new Float32Array(C);
@@ -83,24 +88,33 @@ export function int8ConvEmitter(def: ModelDef, w: WeightSource, ranges: ConvRang
       for (let c = 0; c < C; c++) {
         const unit = xs * scale[c]!;
         const b0 = bias ? bias[c]! : 0;
-        const lo = r.lo[c]! - b0;
         const span = Math.max(r.hi[c]! - r.lo[c]!, unit); // a constant channel still gets a step
         step[c] = span / 255;
         wsEff[c] = scale[c]! / step[c]!;
-        biasQ[c] = Math.round(-lo / unit);
-        // y = (acc + biasQ) * unit + b0 - biasQ * unit, and (acc + biasQ) * unit ~= q * step
+        biasQ[c] = Math.round(-(r.lo[c]! - b0) / unit);
+        // conv + b0 = (acc + biasQ) * unit + offset, and (acc + biasQ) * unit ~= q * step
         offset[c] = b0 - biasQ[c]! * unit;
       }
-      const k = node.k;
-      const p = node.pad;
-      const xq = xs === 1 ? b.node('Cast', [x], { to: UINT8 }) : b.node('QuantizeLinear', [x, b.f32([xs], []), b.init(`${node.id}.x_zp`, [], new Uint8Array(1))]);
-      const y = b.node(
-        'QLinearConv',
-        [xq, b.f32([xs], []), b.init(`${node.id}.x_zp0`, [], new Uint8Array(1)), b.init(`${node.weight}.q`, wt.shape, q), b.init(`${node.weight}.scale`, [C], wsEff), b.init(`${node.weight}.zp`, [C], new Int8Array(C)), b.f32([1], []), b.init(`${node.id}.y_zp`, [], new Uint8Array(1)), b.init(`${node.id}.bias_q`, [C], biasQ)],
-        { kernel_shape: [k, k], pads: [p, p, p, p], dilations: [node.dilation, node.dilation], strides: [1, 1] },
-      );
-      const deq = b.node('DequantizeLinear', [y, b.init(`${node.id}.step`, [C], step), b.init(`${node.id}.y_zp1`, [C], new Uint8Array(C))], { axis: 1 });
-      return b.node('Add', [deq, b.init(`${node.id}.offset`, [1, C, 1, 1], offset)], {}, node.id);
+      const zeroU8 = b.init(`${node.id}.zp_u8`, [], new Uint8Array(1));
+      const xScale = b.f32([xs], []);
+      const wScale = b.init(`${node.weight}.scale`, [C], wsEff);
+      const wZp = b.init(`${node.weight}.zp`, [C], new Int8Array(C));
+      const biasName = b.init(`${node.id}.bias_q`, [C], biasQ);
+      const inits = new Map<string, string>();
+      return {
+        // spikes: Cast is exact; pooled spikes: round(x * 9) = k exactly
+        input: xs === 1 ? b.node('Cast', [x], { to: UINT8 }) : b.node('QuantizeLinear', [x, xScale, zeroU8]),
+        conv(xq, wKey, data, dims, attrs) {
+          let wn = inits.get(wKey);
+          // a sub-kernel (padSkip) takes the full kernel's per-channel scales: the same q as slicing it
+          if (!wn) inits.set(wKey, (wn = b.init(`${wKey}.q`, dims, quantizeWith(data, scale))));
+          return b.node('QLinearConv', [xq, xScale, zeroU8, wn, wScale, wZp, b.f32([1], []), zeroU8, biasName], attrs);
+        },
+        end(y, id) {
+          const deq = b.node('DequantizeLinear', [y, b.init(`${id}.step`, [C], step), b.init(`${id}.zp_c`, [C], new Uint8Array(C))], { axis: 1 });
+          return b.node('Add', [deq, b.init(`${id}.offset`, [1, C, 1, 1], offset)], {}, id);
+        },
+      };
     },
   };
 }
