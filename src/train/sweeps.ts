@@ -160,7 +160,8 @@ export interface StreamingResult {
   resetEvery: number;
   slidingWindow: boolean;
   engine: string;
-  precision: Precision;
+  /** only when not fp32 */
+  precision?: Precision;
 }
 
 /**
@@ -210,7 +211,7 @@ export function evaluateStreaming(model: SegModel, data: SegData, o: StreamingOp
     session.dispose();
   }
   const s = cm.summary();
-  return { miou: s.miou, perClassIoU: s.perClassIoU, pixelAccuracy: s.pixelAccuracy, frames, steps, warmup, sequences: seqs, msPerStep: (performance.now() - t0) / Math.max(1, steps), bnPolicy, horizon, resetEvery, slidingWindow, engine, precision: o.precision ?? 'fp32' };
+  return { miou: s.miou, perClassIoU: s.perClassIoU, pixelAccuracy: s.pixelAccuracy, frames, steps, warmup, sequences: seqs, msPerStep: (performance.now() - t0) / Math.max(1, steps), bnPolicy, horizon, resetEvery, slidingWindow, engine, ...(o.precision && o.precision !== 'fp32' ? { precision: o.precision } : {}) };
 }
 
 // ------------------------------------------------------------------ energy
