@@ -201,3 +201,30 @@ test('int8 vs fp32 on real frames: the demo model on a simulated urban recording
     model.dispose();
   }
 });
+
+test('int8 in a pipeline: model.precision validated; the live model runs fp32 for its calibration frames, then int8', async () => {
+  const { parsePipeline, applyOverrides, loadPipeline, PipelineConfigError } = await import('../src/pipeline/config.js');
+  const src = { source: { type: 'file', path: 'a.aedat4' } };
+  assert.throws(() => parsePipeline({ ...src, model: { precision: 'int8', engine: 'tfjs' } }, '/x'), /precision int8 needs \/model\/engine onnx or auto/);
+  assert.throws(() => parsePipeline({ ...src, model: { precision: 'int4' } }, '/x'), PipelineConfigError);
+  assert.throws(() => parsePipeline({ ...src, model: { calibrationFrames: 0 } }, '/x'), PipelineConfigError);
+  assert.equal(parsePipeline(src, '/x').model.precision, undefined, 'absent = fp32');
+  assert.equal(applyOverrides(loadPipeline('demo'), { precision: 'int8' }).model.precision, 'int8');
+  const { LiveModel } = await import('../src/pipeline/model-adapter.js');
+  const cfg = parsePipeline({ ...src, model: { width: 0.125, T: 2, engine: 'onnx', precision: 'int8', calibrationFrames: 3 } }, '/x').model;
+  const q = await LiveModel.create(cfg, null, [16, 16]);
+  const f = await LiveModel.create({ ...cfg, precision: undefined }, null, [16, 16]);
+  for (const m of [q, f]) for (const l of m.model.layerNames) m.model.setThreshold(l, 0.1);
+  try {
+    const frame = (i: number): Float32Array => Float32Array.from({ length: 2 * 16 * 16 }, (_, j) => Math.sin(i * 1.7 + j * 0.37) * 0.8);
+    for (let i = 0; i < 3; i++) {
+      assert.equal(q.info.engine, 'onnx');
+      assert.deepEqual(q.step(frame(i)).classMap, f.step(frame(i)).classMap, `frame ${i}: fp32 while calibrating`);
+    }
+    assert.equal(q.info.engine, 'onnx (int8)');
+    assert.equal(q.step(frame(3)).t, 0, 'the int8 sessions start from zero');
+  } finally {
+    q.dispose();
+    f.dispose();
+  }
+});
