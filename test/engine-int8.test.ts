@@ -10,7 +10,8 @@
  *     moves by <= 0.61 points, README "int8 engine");
  *   - calibration is deterministic, the cache key separates precisions and calibration sets, and a
  *     cached int8 graph is reloaded without calibrating;
- *   - bad options give clear errors.
+ *   - bad options give clear errors; pipelines validate model.precision and switch to int8 after calibrating;
+ *   - a sliding window of int8 sessions shares one native session and equals a fresh int8 session per window.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -227,4 +228,25 @@ test('int8 in a pipeline: model.precision validated; the live model runs fp32 fo
     q.dispose();
     f.dispose();
   }
+});
+
+test('int8 sliding window: the T staggered sessions share one calibrated native session; each frame = a fresh int8 session over the last T frames', async () => {
+  await initBackend('wasm', false);
+  const { WindowedSession, liveNativeSessions } = await import('../src/snn/engines/index.js');
+  const m = smallModel('spiking-deeplab', 3);
+  const calibration = calib(m);
+  const onnx = { cacheDir: false as const, precision: 'int8' as const, calibration };
+  const before = liveNativeSessions();
+  const w = new WindowedSession(() => createSession(m, { engine: 'onnx', onnx }), { sliding: 3 });
+  assert.equal(liveNativeSessions() - before, 1, 'one native session for the 3 copies');
+  const xs = Array.from({ length: 6 }, (_, i) => randomInput(2 * 16 * 16, 300 + i));
+  const outs = xs.map((x) => w.step(x).logits);
+  w.dispose();
+  // frame 5 = a fresh int8 session stepped over frames 3, 4, 5
+  const fresh = createSession(m, { engine: 'onnx', onnx });
+  let last: Float32Array = new Float32Array(0);
+  for (const x of xs.slice(3)) last = fresh.step(x).logits;
+  fresh.dispose();
+  assert.deepEqual(Array.from(outs[5]!), Array.from(last));
+  m.dispose();
 });
