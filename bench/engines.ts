@@ -1,6 +1,7 @@
 /**
  * Streaming engines: ms/step and steps/s for spiking-deeplab and spiking-fcn (64x64, batch 1 and 4)
- * on every engine (onnx with and without the all-padding-tap skip, tfjs on its initialised backend),
+ * on every engine (onnx with and without the all-padding-tap skip, onnx int8 calibrated on 8 bench
+ * frames, tfjs on its initialised backend),
  * and PyTorch CPU on the same shapes when `/usr/bin/python3 -c 'import torch'` works, with the ratio
  * of each engine's time to PyTorch's. Medians after warm-up; the load average is printed with it.
  *
@@ -24,6 +25,8 @@ export interface EngineRow {
   'steps/s': number;
   'realtime x (50 ms)': number;
   'vs torch': string;
+  /** issue 17: DeepLab <= 0.5x PyTorch, FCN <= 0.2x (onnx rows) */
+  goal: string;
   'load avg': string;
 }
 
@@ -61,6 +64,9 @@ export async function benchEngines(log: (s: string) => void = (s) => process.std
     engines.push(['onnx (default: padSkip=auto)', { engine: 'onnx', onnx: { padSkip: 'auto' } }]);
     engines.push(['onnx padSkip=off', { engine: 'onnx', onnx: { padSkip: 'off' } }]);
     engines.push(['onnx padSkip=all', { engine: 'onnx', onnx: { padSkip: 'all' } }]);
+    // int8 (opt-in): the same weights; calibration = 8 consecutive bench frames (only its ranges matter here)
+    const calibration = { sequences: [Array.from({ length: 8 }, (_, i) => frame(2 * 64 * 64, 100 + i))] };
+    engines.push(['onnx int8 (padSkip=auto)', { engine: 'onnx', onnx: { precision: 'int8', calibration } }]);
     if (process.env.EVSTREAM_BENCH_ORT1 === '1') engines.push(['onnx 1 thread', { engine: 'onnx', onnx: { threads: 1 } }]);
   } else log('onnxruntime-node does not load: onnx rows skipped');
   if (process.env.EVSTREAM_BENCH_TFJS !== '0') engines.push([`tfjs-${backend}`, { engine: 'tfjs' }]);
@@ -89,6 +95,7 @@ export async function benchEngines(log: (s: string) => void = (s) => process.std
       'steps/s': 1000 / r.ms,
       'realtime x (50 ms)': 50 / r.ms,
       'vs torch': t ? `${(r.ms / t.ms).toFixed(2)}x` : '-',
+      goal: r.engine.startsWith('onnx') ? `<= ${r.arch === 'spiking-fcn' ? '0.2' : '0.5'}x${t ? (r.ms / t.ms <= (r.arch === 'spiking-fcn' ? 0.2 : 0.5) ? ' met' : ' missed') : ''}` : '-',
       'load avg': r.load,
     };
   });

@@ -333,6 +333,15 @@ export function filterOption(cmd: Command): Command {
  * `--sensor <preset>` of the simulator: a simulated camera model (davis346, davis240, gen4). Not the
  * `--sensor <WxH>` of the commands that read files (`sensorOption`), which sizes a file that states none.
  */
+/** What `--precision` says in every command's --help (keep it true: README "int8 engine"). */
+export const PRECISION_HELP =
+  "streaming precision of the onnx engine: fp32, or int8 (opt-in: the 3x3 convs over spikes as int8 QLinearConv, calibrated on recorded frames; kept because held-out MIoU of the demo and ddd17-sim models moved by at most 1 point)";
+
+/** `--precision fp32 | int8` (the streaming engine's precision, src/snn/engines). */
+export function precisionOption(cmd: Command, help = PRECISION_HELP): Command {
+  return option(cmd, '--precision <p>', help, oneOf(['fp32', 'int8'] as const));
+}
+
 export function sensorPresetOption(cmd: Command, help: string): Command {
   return option(cmd, '--sensor <preset>', `${help}: ${SENSOR_PRESET_NAMES.join(', ')}`, oneOf(SENSOR_PRESET_NAMES));
 }

@@ -97,6 +97,14 @@ export interface ModelConfig {
   untrained: boolean | null;
   /** Streaming engine (src/snn/engines): 'auto' (default: onnx when onnxruntime-node loads, else tfjs). */
   engine?: 'auto' | 'tfjs' | 'onnx';
+  /**
+   * Precision of the onnx engine (absent = 'fp32'). 'int8' (opt-in; README "int8 engine") runs the first
+   * `calibrationFrames` frames of the stream in fp32, calibrates the int8 graph on them, then switches
+   * (one reset of the membranes); needs engine onnx or auto.
+   */
+  precision?: 'fp32' | 'int8';
+  /** Frames of the stream that calibrate the int8 graph (default 64). */
+  calibrationFrames?: number;
 }
 
 export interface RuntimeConfig {
@@ -264,6 +272,8 @@ export const PIPELINE_SCHEMA = {
         seed: int({ minimum: 0, default: 0 }),
         untrained: { type: ['boolean', 'null'], default: null },
         engine: { enum: ['auto', 'tfjs', 'onnx'], default: 'auto' },
+        precision: { enum: ['fp32', 'int8'] },
+        calibrationFrames: int({ minimum: 1, maximum: 10_000 }),
       },
     },
     runtime: {
@@ -436,6 +446,7 @@ export function parsePipeline(data: unknown, baseDir: string, source = 'pipeline
   const c = copy as Omit<PipelineConfig, 'baseDir'>;
   const cfg: PipelineConfig = { ...c, baseDir };
   checkFraming(cfg.framing, source);
+  if (cfg.model.precision === 'int8' && cfg.model.engine === 'tfjs') throw new PipelineConfigError(`${source}: /model/precision int8 needs /model/engine onnx or auto (int8 runs on ONNX Runtime only)`);
   if (cfg.model.slidingWindow && cfg.model.resetEvery > 0) throw new PipelineConfigError(`${source}: /model/slidingWindow and /model/resetEvery exclude each other (the sliding window resets its sessions itself)`);
   if (cfg.model.slidingWindow && cfg.model.stepsPerFrame !== 1) throw new PipelineConfigError(`${source}: /model/slidingWindow needs /model/stepsPerFrame 1`);
   checkRecordSinks(cfg.sinks, source);
@@ -485,6 +496,8 @@ export interface PipelineOverrides {
   sensor?: [number, number];
   /** Framing of a sensor whose aspect differs from the model input (see FramingConfig.fit). */
   fit?: 'stretch' | 'crop';
+  /** model.precision (int8 calibrates on the stream's first frames). */
+  precision?: 'fp32' | 'int8';
   viewer?: boolean;
   /** Added to sinks.viewer.allowHosts / allowOrigins. */
   allowHosts?: string[];
@@ -513,6 +526,10 @@ export function applyOverrides(cfg: PipelineConfig, o: PipelineOverrides): Pipel
   }
   if (o.fit !== undefined) out.framing.fit = o.fit;
   if (o.checkpoint !== undefined) out.model.checkpoint = resolve(o.checkpoint);
+  if (o.precision !== undefined) {
+    if (o.precision === 'int8' && out.model.engine === 'tfjs') throw new PipelineConfigError('--precision int8 needs the onnx engine (the pipeline sets model.engine tfjs)');
+    out.model.precision = o.precision;
+  }
   if (o.port !== undefined) {
     if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new PipelineConfigError(`--port must be 0..65535, got ${o.port}`);
     out.sinks.viewer.port = o.port;

@@ -114,6 +114,8 @@ export class LiveModel {
   private session: WindowedSession;
   private poisson: PoissonEncoder | undefined;
   private readonly plane: number;
+  /** precision int8: the frames collected so far for its calibration; undefined once calibrated (or fp32) */
+  private calibration: Float32Array[] | undefined;
 
   private constructor(
     readonly model: SegModel,
@@ -122,9 +124,9 @@ export class LiveModel {
   ) {
     this.info = info;
     // resetEvery counts frames; the session counts steps (stepsPerFrame per frame)
-    const window = cfg.slidingWindow ? { sliding: model.def.T } : { resetEvery: (cfg.resetEvery ?? 0) * cfg.stepsPerFrame };
-    this.session = new WindowedSession(() => createSession(model, { engine: cfg.engine ?? 'auto', batch: 1, horizon: cfg.horizon ?? model.def.T, bnPolicy: cfg.bnPolicy }), window);
+    this.session = this.open();
     this.info.engine = this.session.engine;
+    if (cfg.precision === 'int8') this.calibration = [];
     if (cfg.encoder === 'poisson') this.poisson = new PoissonEncoder(cfg.seed);
     this.plane = model.def.size[0] * model.def.size[1];
   }
@@ -173,6 +175,29 @@ export class LiveModel {
     return live;
   }
 
+  /** The streaming sessions (int8 once `calibration` holds the calibration frames). */
+  private open(calibration?: Float32Array[]): WindowedSession {
+    const cfg = this.cfg;
+    const model = this.model;
+    const window = cfg.slidingWindow ? { sliding: model.def.T } : { resetEvery: (cfg.resetEvery ?? 0) * cfg.stepsPerFrame };
+    const onnx = calibration ? { precision: 'int8' as const, calibration: { sequences: [calibration] } } : undefined;
+    return new WindowedSession(() => createSession(model, { engine: cfg.engine ?? 'auto', batch: 1, horizon: cfg.horizon ?? model.def.T, bnPolicy: cfg.bnPolicy, onnx }), window);
+  }
+
+  /**
+   * precision int8: the session inputs of the first calibrationFrames frames (fp32 meanwhile); then the
+   * int8 sessions calibrated on them replace the fp32 ones (membranes start from zero once).
+   */
+  private calibrated(): void {
+    const frames = this.calibration!;
+    this.calibration = undefined;
+    const next = this.open(frames);
+    this.session.dispose();
+    this.session = next;
+    this.info.engine = `${next.engine} (int8)`;
+    process.stderr.write(`[evstream] model: int8 calibrated on the first ${frames.length} frames of the stream\n`);
+  }
+
   /** A few steps on an empty frame (compiles kernels, fills weight caches), then a reset. */
   warmUp(steps = 3): void {
     const zero = new Float32Array(this.inputSize);
@@ -188,6 +213,7 @@ export class LiveModel {
     const sums = new Float64Array(this.info.layers.length);
     for (let s = 0; s < n; s++) {
       const x = this.poisson ? this.poisson.encodeData(input) : input;
+      if (this.calibration) this.calibration.push(Float32Array.from(x));
       r = this.session.step(x);
       for (let i = 0; i < r.spikes.length; i++) sums[i]! += r.spikes[i]!.spikes;
     }
@@ -209,6 +235,7 @@ export class LiveModel {
       classMap[p] = best;
     }
     const layers = this.info.layers.map((l, i) => ({ name: l.name, spikes: sums[i]!, rate: sums[i]! / (l.neurons * n) }));
+    if (this.calibration && this.calibration.length >= (this.cfg.calibrationFrames ?? 64)) this.calibrated();
     return { classMap, layers, t: this.session.steps - 1, stepMs: performance.now() - t0 };
   }
 

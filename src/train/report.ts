@@ -33,7 +33,8 @@ import { argmaxClasses } from './metrics.js';
 import { Rng } from './rng.js';
 import type { Curves } from './loop.js';
 import { cropOption } from './trainer.js';
-import { energyMarkdown, energyTable, evaluateStreaming, measureEnergy, noiseSweep, type EnergyTable, type NoiseSweep, type StreamingResult } from './sweeps.js';
+import type { Precision } from '../snn/engines/types.js';
+import { calibrationOf, energyMarkdown, energyTable, evaluateStreaming, measureEnergy, noiseSweep, type EnergyTable, type NoiseSweep, type StreamingResult } from './sweeps.js';
 import { outputStride, resolutionCeiling, type CeilingResult } from './ceiling.js';
 import { conversionSweep, convertAnnToSnn, preActivationMax, spikingTwinOf, thresholdsFromMax, type ConversionPoint, type ThresholdMode } from './convert.js';
 import { barChart, lineChart, overlayPanel, writePlot, PALETTE } from './plots.js';
@@ -56,6 +57,8 @@ export interface ReportOptions {
   slidingWindow?: boolean;
   /** Streaming engine ('tfjs' | 'onnx' | 'auto'; default the model's tfjs session). */
   engine?: 'tfjs' | 'onnx' | 'auto';
+  /** Streaming precision of the onnx engine; 'int8' calibrates on calibData / calibSplit (calibSamples frames). */
+  precision?: Precision;
   robustness?: boolean;
   sigmas?: number[];
   /** ANN twin checkpoint (robustness comparison and conversion source). */
@@ -172,6 +175,7 @@ export async function runReport(runDir: string, o: ReportOptions = {}): Promise<
   const maxBatches = o.maxBatches ?? 0;
   const needModel = !!o.data || o.robustness || o.conversion || o.streaming;
   if ((o.robustness || o.conversion || o.streaming) && !o.data) throw new Error('--robustness, --conversion and --streaming need --data DIR');
+  if (o.precision === 'int8' && (!o.streaming || o.engine === undefined || o.engine === 'tfjs')) throw new Error('--precision int8 needs --streaming and --engine onnx (or auto)');
   if (o.conversion && !o.ann) throw new Error('--conversion needs --ann CHECKPOINT (the trained ANN twin)');
   let meta: ModelMeta | null = null;
   let overlayRows: { frame: Float32Array; pred: Uint8Array; label: Uint8Array; caption: string }[] = [];
@@ -205,7 +209,12 @@ export async function runReport(runDir: string, o: ReportOptions = {}): Promise<
         if (o.streaming) {
           const warmup = o.warmup ?? m.T;
           // as the checkpoint runs live (its streaming policy), unless the flags say otherwise
-          const so = { warmup, bnPolicy: m.bnPolicy ?? ('last' as const), engine: o.engine, resetEvery: o.resetEvery ?? 0, slidingWindow: o.slidingWindow ?? (o.resetEvery === undefined && m.streaming === 'sliding-window') };
+          const so = { warmup, bnPolicy: m.bnPolicy ?? ('last' as const), engine: o.engine, resetEvery: o.resetEvery ?? 0, slidingWindow: o.slidingWindow ?? (o.resetEvery === undefined && m.streaming === 'sliding-window'), precision: o.precision };
+          if (o.precision === 'int8') {
+            const calibration = calibrationOf(await loadData(o.calibData ?? o.data, o.calibSplit ?? 'train', m, plan.steps, plan.mode), o.calibSamples ?? 256);
+            say(`report: int8: calibrating on ${calibration.sequences.reduce((a, q) => a + q.length, 0)} frames of ${o.calibData ?? o.data} (${o.calibSplit ?? 'train'})`);
+            Object.assign(so, { calibration });
+          }
           const tr = evaluateStreaming(model, data, so);
           const ut = evaluateStreaming(untrainedModel, data, so);
           writeFileSync(join(sweeps, 'streaming.json'), JSON.stringify({ trained: tr, untrained: ut, data: o.data, split }, null, 2) + '\n');
@@ -410,7 +419,7 @@ export async function writeReport(runDir: string, extra: { overlayRows?: { frame
     md.push('');
     if (rep.streaming) {
       const s = rep.streaming;
-      md.push(`**Streaming** (one frame per step through a streaming session, ${s.trained.slidingWindow ? `a sliding window of ${s.trained.horizon} staggered sessions, each zeroed every ${s.trained.horizon} steps (model.slidingWindow: each frame = the offline forward over its last ${s.trained.horizon} frames)` : s.trained.resetEvery ? `membranes zeroed every ${s.trained.resetEvery} steps (model.resetEvery)` : 'membranes carried over the whole sequence'}, BN policy '${s.trained.bnPolicy}', logits averaged over the last ${s.trained.horizon} steps, first ${s.trained.warmup} steps of each sequence not scored, engine ${s.trained.engine ?? 'tfjs'}; ${s.trained.frames} frames of ${s.trained.sequences} sequences): trained MIoU **${pct(s.trained.miou)} %** (pixel acc. ${pct(s.trained.pixelAccuracy)} %), untrained ${pct(s.untrained.miou)} %; ${s.trained.msPerStep.toFixed(1)} ms per step.`, '');
+      md.push(`**Streaming** (one frame per step through a streaming session, ${s.trained.slidingWindow ? `a sliding window of ${s.trained.horizon} staggered sessions, each zeroed every ${s.trained.horizon} steps (model.slidingWindow: each frame = the offline forward over its last ${s.trained.horizon} frames)` : s.trained.resetEvery ? `membranes zeroed every ${s.trained.resetEvery} steps (model.resetEvery)` : 'membranes carried over the whole sequence'}, BN policy '${s.trained.bnPolicy}', logits averaged over the last ${s.trained.horizon} steps, first ${s.trained.warmup} steps of each sequence not scored, engine ${s.trained.engine ?? 'tfjs'}${s.trained.precision ? ` (${s.trained.precision})` : ''}; ${s.trained.frames} frames of ${s.trained.sequences} sequences): trained MIoU **${pct(s.trained.miou)} %** (pixel acc. ${pct(s.trained.pixelAccuracy)} %), untrained ${pct(s.untrained.miou)} %; ${s.trained.msPerStep.toFixed(1)} ms per step.`, '');
     }
     if (ev.spikeRates.length) {
       const p = await writePlot(

@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { SegModel } from '../snn/model.js';
 import type { Arch } from '../snn/definition.js';
 import type { BnPolicy } from '../snn/bntt.js';
-import { createSession, WindowedSession, type EngineName, type EngineSession } from '../snn/engines/index.js';
+import { createSession, WindowedSession, type Calibration, type EngineName, type EngineSession, type Precision } from '../snn/engines/index.js';
 import { FrameDataset, type FrameMode } from './dataset.js';
 import type { SegData } from './seg-data.js';
 import { evaluate, type EvalResult } from './evaluate.js';
@@ -117,6 +117,33 @@ export interface StreamingOptions {
   slidingWindow?: boolean;
   /** Streaming engine (src/snn/engines: 'tfjs', 'onnx', 'auto' as the live pipeline); default: the model's own tfjs session. */
   engine?: EngineName | 'auto';
+  /** onnx precision ('int8' needs `calibration`, e.g. calibrationOf(train data)); default fp32. */
+  precision?: Precision;
+  calibration?: Calibration;
+}
+
+/**
+ * A calibration set for `precision: 'int8'`: consecutive frames from the start of each sequence of `data`
+ * (a gap in the window numbering starts a new sequence), about `maxFrames` in all, spread evenly over the sequences.
+ */
+export function calibrationOf(data: SegData, maxFrames = 256): Calibration {
+  const fn = data.channels * data.height * data.width;
+  const runs: [number, number][] = [];
+  for (let i = 0; i < data.n; i++) {
+    const last = runs[runs.length - 1];
+    if (last && data.seq[i] === data.seq[i - 1] && data.window[i] === data.window[i - 1]! + 1) last[1] = i + 1;
+    else runs.push([i, i + 1]);
+  }
+  const per = Math.max(1, Math.ceil(maxFrames / Math.max(1, runs.length)));
+  const sequences: Float32Array[][] = [];
+  let left = maxFrames;
+  for (const [a, b] of runs) {
+    if (left <= 0) break;
+    const n = Math.min(b - a, per, left);
+    sequences.push(Array.from({ length: n }, (_, k) => data.frames.slice((a + k) * fn, (a + k + 1) * fn)));
+    left -= n;
+  }
+  return { sequences };
 }
 
 export interface StreamingResult {
@@ -133,6 +160,8 @@ export interface StreamingResult {
   resetEvery: number;
   slidingWindow: boolean;
   engine: string;
+  /** only when not fp32 */
+  precision?: Precision;
 }
 
 /**
@@ -149,7 +178,8 @@ export function evaluateStreaming(model: SegModel, data: SegData, o: StreamingOp
   const horizon = o.horizon ?? model.def.T;
   const plane = data.height * data.width;
   const fn = data.channels * plane;
-  const make = (): EngineSession => createSession(model, { engine: o.engine ?? 'tfjs', batch: 1, horizon, bnPolicy });
+  const onnx = o.precision ? { precision: o.precision, calibration: o.calibration } : undefined;
+  const make = (): EngineSession => createSession(model, { engine: o.engine ?? 'tfjs', batch: 1, horizon, bnPolicy, onnx });
   const slidingWindow = o.slidingWindow ?? false;
   const session = new WindowedSession(make, { sliding: slidingWindow ? model.def.T : 0, resetEvery });
   const engine = session.engine;
@@ -181,7 +211,7 @@ export function evaluateStreaming(model: SegModel, data: SegData, o: StreamingOp
     session.dispose();
   }
   const s = cm.summary();
-  return { miou: s.miou, perClassIoU: s.perClassIoU, pixelAccuracy: s.pixelAccuracy, frames, steps, warmup, sequences: seqs, msPerStep: (performance.now() - t0) / Math.max(1, steps), bnPolicy, horizon, resetEvery, slidingWindow, engine };
+  return { miou: s.miou, perClassIoU: s.perClassIoU, pixelAccuracy: s.pixelAccuracy, frames, steps, warmup, sequences: seqs, msPerStep: (performance.now() - t0) / Math.max(1, steps), bnPolicy, horizon, resetEvery, slidingWindow, engine, ...(o.precision && o.precision !== 'fp32' ? { precision: o.precision } : {}) };
 }
 
 // ------------------------------------------------------------------ energy

@@ -12,7 +12,7 @@
 import type { Command } from 'commander';
 import type { Split } from '../../train/data.js';
 import type { ReportOptions } from '../../train/report.js';
-import { argument, existingDir, existingFile, integerArg, jsonOption, listOf, numberArg, oneOf, option } from '../options.js';
+import { argument, existingDir, existingFile, integerArg, jsonOption, listOf, numberArg, oneOf, option, PRECISION_HELP, precisionOption } from '../options.js';
 
 /** Parsed flags (src/cli/options.ts): the report's own options, with commander's names for the two that differ. */
 export type ReportCliOptions = Omit<ReportOptions, 'energyCheckpoints' | 'log'> & { energyCheckpoint?: string[]; json?: boolean };
@@ -36,12 +36,13 @@ export function registerReport(program: Command): Command {
   option(cmd, '--reset-every <n>', 'streaming: zero the membranes every n steps, as a pipeline with model.resetEvery n (default 0: never)', integerArg({ min: 0 }));
   cmd.option('--sliding-window', 'streaming: T staggered sessions, each zeroed every T steps, as a pipeline with model.slidingWindow');
   option(cmd, '--engine <e>', "streaming engine: tfjs | onnx | auto (default: the model's tfjs session)", oneOf(['tfjs', 'onnx', 'auto'] as const));
+  precisionOption(cmd, `${PRECISION_HELP}; int8 needs --engine onnx or auto and calibrates on --calib-data (its --calib-split, --calib-samples frames)`);
   cmd.option('--robustness', 'Gaussian-noise sweep of the run (and of --ann)');
   option(cmd, '--sigmas <list>', 'noise sigmas', listOf(numberArg({ min: 0 })), '0,0.05,0.1,0.2,0.3,0.5');
   option(cmd, '--ann <checkpoint>', 'ANN twin checkpoint (robustness comparison, conversion source)', existingFile(CHECKPOINT));
   cmd.option('--conversion', 'ANN-to-SNN conversion of --ann, MIoU vs time steps');
   option(cmd, '--conv-steps <list>', 'conversion time steps', listOf(integerArg({ min: 1 })), '4,8,16,32,64');
-  option(cmd, '--calib-data <dir>', 'conversion calibration data (default --data)', existingDir(DATASET));
+  option(cmd, '--calib-data <dir>', 'calibration data of --conversion and --precision int8 (default --data)', existingDir(DATASET));
   option(cmd, '--calib-split <s>', 'calibration split', oneOf(SPLITS), 'train');
   option(cmd, '--calib-samples <n>', 'calibration samples (spread over the split)', integerArg({ min: 1 }), '256');
   option(cmd, '--threshold-scale <x>', 'threshold = scale x max pre-activation', numberArg({ above: 0 }), '0.7');

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { PipelineConfigError, applyOverrides, loadPipeline, type PipelineOverrides } from '../../pipeline/config.js';
 import { SPEED_MAX, SPEED_MIN } from '../../sources/speed.js';
 import { RequestGuard } from '../../server/plugins/guard.js';
-import { integerArg, numberArg, oneOf, option, repeatableListOption, sensorOption, type Size } from '../options.js';
+import { integerArg, numberArg, oneOf, option, PRECISION_HELP, precisionOption, repeatableListOption, sensorOption, type Size } from '../options.js';
 
 /** Parsed flags: the pipeline overrides, with commander's names and shapes for those that differ. */
 type RunOpts = Omit<PipelineOverrides, 'allowHosts' | 'allowOrigins' | 'sensor'> & {
@@ -37,6 +37,7 @@ export function registerRun(program: Command): void {
     .option('--no-viewer', 'no web server (headless: use --metrics)');
   sensorOption(cmd);
   option(cmd, '--fit <how>', "a sensor of another aspect than the model input, when the pipeline has no crop: stretch (resize the whole sensor) or crop (its largest centred region with the input's aspect, e.g. 720 x 720 of a 1280 x 720 camera); default: the pipeline's (stretch)", oneOf(['stretch', 'crop'] as const));
+  precisionOption(cmd, `${PRECISION_HELP}; int8 runs the stream's first model.calibrationFrames (64) frames in fp32 and calibrates on them, then switches (default: the pipeline's model.precision, else fp32)`);
   option(cmd, '--duration <s>', 'stop after this many seconds', numberArg({ above: 0 }));
   cmd.option('-q, --quiet', 'no periodic status line');
   cmd.action(async (name: string, opts: RunOpts) => {
@@ -58,6 +59,7 @@ export function registerRun(program: Command): void {
         allowOrigins: opts.allowOrigin,
         sensor: opts.sensor ? [opts.sensor.width, opts.sensor.height] : undefined,
         fit: opts.fit,
+        precision: opts.precision,
       };
       // A checkpoint (from the file or --checkpoint) runs as it was trained: Pipeline.create applies and logs that.
       const cfg = applyOverrides(loadPipeline(name), o);

@@ -40,7 +40,11 @@ export function createSession(model: SegModel, opts: EngineOptions = {}): Engine
     logged.add(s);
   };
   const e = resolveEngine(engine);
+  const int8 = onnx?.precision === 'int8';
+  // int8 exists on onnx only: never fall back to the float tfjs session silently
+  if (e === 'tfjs' && int8) throw new Error("precision 'int8' needs the onnx engine (got tfjs)");
   if (e === 'tfjs') return new SnnSession(model, session);
+  if (int8) return new OnnxSession(model, { ...session, onnx });
   if (e === 'onnx') return new OnnxSession(model, { ...session, onnx });
   try {
     const s = new OnnxSession(model, { ...session, onnx });

@@ -1,6 +1,11 @@
 /** The streaming-session API shared by every engine (same shape as the tfjs SnnSession). */
 import type { FrameInput, SessionOptions, StepResult } from '../session.js';
 import type { OrtSessionOptions } from './onnx/runtime.js';
+import type { Calibration } from './onnx/calibrate.js';
+
+export type { Calibration };
+export type Precision = 'fp32' | 'int8';
+export const PRECISIONS: readonly Precision[] = ['fp32', 'int8'];
 
 export type EngineName = 'tfjs' | 'onnx';
 export const ENGINES: readonly EngineName[] = ['tfjs', 'onnx'];
@@ -25,6 +30,13 @@ export interface OnnxEngineOptions {
   cacheDir?: string | false;
   /** Skip all-padding conv taps: 'auto' (default: convs that keep <= 60 % of their MACs, i.e. DeepLab's dilation-12 layer; won 2 of 3 quiet A/B runs, e.g. 12.9 vs 16.7 ms/step), 'off', 'all'. */
   padSkip?: 'auto' | 'all' | 'off';
+  /**
+   * 'fp32' (default) or 'int8' (opt-in: the 3x3 convs over spikes as QLinearConv, onnx/quantize.ts;
+   * needs `calibration`). Part of the graph cache key.
+   */
+  precision?: Precision;
+  /** Recorded frames whose conv outputs set the int8 ranges (onnx/calibrate.ts); required for 'int8'. */
+  calibration?: Calibration;
   /** Extra ORT session options (override the defaults: graphOptimizationLevel 'all', sequential, CPU arena on). */
   ort?: OrtSessionOptions;
 }

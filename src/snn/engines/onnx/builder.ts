@@ -5,7 +5,19 @@
 import { encodeModel } from './proto.js';
 
 export const FLOAT = 1;
+export const UINT8 = 2;
+export const INT8 = 3;
+export const INT32 = 6;
 export const INT64 = 7;
+
+/** ONNX element type of each typed array an initializer can hold. */
+function elemType(data: Float32Array | BigInt64Array | Int8Array | Uint8Array | Int32Array): number {
+  if (data instanceof Float32Array) return FLOAT;
+  if (data instanceof BigInt64Array) return INT64;
+  if (data instanceof Int8Array) return INT8;
+  if (data instanceof Int32Array) return INT32;
+  return UINT8;
+}
 
 export interface Init {
   name: string;
@@ -41,9 +53,9 @@ export class Builder {
     return o;
   }
 
-  init(name: string, dims: number[], data: Float32Array | BigInt64Array): string {
-    const raw = data instanceof Float32Array ? f32bytes(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    this.inits.push({ name, dims, data_type: data instanceof Float32Array ? FLOAT : INT64, raw_data: raw });
+  init(name: string, dims: number[], data: Float32Array | BigInt64Array | Int8Array | Uint8Array | Int32Array): string {
+    const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    this.inits.push({ name, dims, data_type: elemType(data), raw_data: raw });
     return name;
   }
 

@@ -63,8 +63,29 @@ export interface GraphOptions {
    * replaces bn_t / count by the state `t`, and the logit window by a per-copy sum since its reset (horizon unused).
    */
   slidingWindow?: boolean;
+  /** Emits the convs it takes instead of the float Conv (quantize.ts: int8; calibrate.ts: probes). */
+  conv?: ConvEmitter;
   /** metadata_props of the model (replaces the engine's arch / T / batch / horizon keys); a function gets the states. */
   metadata?: Record<string, string> | ((states: StateInfo[]) => Record<string, string>);
+}
+
+export type ConvAttrs = { kernel_shape: number[]; pads: number[]; dilations: number[]; strides: number[] };
+
+/** How an emitter (ConvEmitter.begin) emits one conv node: its input once, each Conv op (several when split by padSkip), its result. */
+export interface ConvOps {
+  /** the input the ops take (e.g. quantised once, before any Slice) */
+  input: string;
+  /** one conv over xs with float weights `w` [cout, cin, kh, kw] (a sub-kernel when split; the same wKey = the same weights) */
+  conv(xs: string, wKey: string, w: Float32Array, dims: number[], attrs: ConvAttrs): string;
+  /** the node's float result from the ops' output y, named `id` */
+  end(y: string, id: string): string;
+}
+
+export interface ConvEmitter {
+  /** names the emitter in the graph cache key */
+  readonly key: string;
+  /** ops for conv `node` over input x, or undefined: the default float Conv */
+  begin(node: Extract<NodeDef, { op: 'conv' }>, x: string, b: Builder): ConvOps | undefined;
 }
 
 export interface StateInfo {
@@ -194,8 +215,17 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
 
   const emitConv = (node: Extract<NodeDef, { op: 'conv' }>): string => {
     const wt = weight(node.weight);
-    const x = get(node.input);
-    const bias = node.bias ? b.init(node.bias, [node.cout], weight(node.bias).data) : undefined;
+    const q = opts.conv?.begin(node, get(node.input), b);
+    const x = q ? q.input : get(node.input);
+    const bias = !q && node.bias ? b.init(node.bias, [node.cout], weight(node.bias).data) : undefined;
+    const inits = new Map<string, string>();
+    // one Conv op (the emitter's when set) over xs with weights `data` [cout, cin, kh, kw] named wKey
+    const conv = (xs: string, wKey: string, data: Float32Array, dims: number[], attrs: ConvAttrs, out?: string): string => {
+      if (q) return q.conv(xs, wKey, data, dims, attrs);
+      let wn = inits.get(wKey);
+      if (!wn) inits.set(wKey, (wn = b.init(wKey, dims, data)));
+      return b.node('Conv', bias ? [xs, wn, bias] : [xs, wn], attrs, out);
+    };
     const [, H, W] = def.nodes.find((n) => n.id === node.input)!.shape;
     const k = node.k;
     const rows = bands(H, k, node.pad, node.dilation);
@@ -207,14 +237,13 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
     const ok = rows.every((r) => r.lo <= r.hi) && cols.every((c) => c.lo <= c.hi);
     const split = ok && k > 1 && frac < 1 && (padSkip === 'all' || (padSkip === 'auto' && frac <= 0.6));
     if (!split) {
-      const wName = b.init(node.weight, wt.shape, wt.data);
       const p = node.pad;
-      return b.node('Conv', bias ? [x, wName, bias] : [x, wName], { kernel_shape: [k, k], pads: [p, p, p, p], dilations: [node.dilation, node.dilation], strides: [1, 1] }, node.id);
+      const y = conv(x, node.weight, wt.data, wt.shape, { kernel_shape: [k, k], pads: [p, p, p, p], dilations: [node.dilation, node.dilation], strides: [1, 1] }, node.id);
+      return q ? q.end(y, node.id) : y;
     }
     splitConvs.push({ id: node.id, kept: frac });
     const [cout, cin] = wt.shape as [number, number];
     const d = node.dilation;
-    const subW = new Map<string, string>();
     const band: string[] = [];
     for (const r of rows) {
       const parts: string[] = [];
@@ -222,24 +251,20 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
         const kh = r.hi - r.lo + 1;
         const kw = c.hi - c.lo + 1;
         const key = `${r.lo}${r.hi}${c.lo}${c.hi}`;
-        let wn = subW.get(key);
-        if (!wn) {
-          const sub = new Float32Array(cout * cin * kh * kw);
-          for (let o = 0; o < cout * cin; o++)
-            for (let a = 0; a < kh; a++) for (let bb = 0; bb < kw; bb++) sub[(o * kh + a) * kw + bb] = wt.data[(o * k + r.lo + a) * k + c.lo + bb]!;
-          wn = b.init(`${node.weight}.taps${key}`, [cout, cin, kh, kw], sub);
-          subW.set(key, wn);
-        }
+        const sub = new Float32Array(cout * cin * kh * kw);
+        for (let o = 0; o < cout * cin; o++)
+          for (let a = 0; a < kh; a++) for (let bb = 0; bb < kw; bb++) sub[(o * kh + a) * kw + bb] = wt.data[(o * k + r.lo + a) * k + c.lo + bb]!;
         const r0 = r.start - node.pad + r.lo * d;
         const r1 = r.end - 1 - node.pad + r.hi * d + 1;
         const c0 = c.start - node.pad + c.lo * d;
         const c1 = c.end - 1 - node.pad + c.hi * d + 1;
         const full = r0 === 0 && r1 === H && c0 === 0 && c1 === W;
         const xs = full ? x : b.node('Slice', [x, b.i64([r0, c0]), b.i64([r1, c1]), b.i64([2, 3])]);
-        parts.push(b.node('Conv', bias ? [xs, wn, bias] : [xs, wn], { kernel_shape: [kh, kw], pads: [0, 0, 0, 0], dilations: [d, d], strides: [1, 1] }));
+        parts.push(conv(xs, `${node.weight}.taps${key}`, sub, [cout, cin, kh, kw], { kernel_shape: [kh, kw], pads: [0, 0, 0, 0], dilations: [d, d], strides: [1, 1] }));
       }
       band.push(parts.length === 1 ? parts[0]! : b.node('Concat', parts, { axis: 3 }));
     }
+    if (q) return q.end(band.length === 1 ? band[0]! : b.node('Concat', band, { axis: 2 }), node.id);
     return band.length === 1 ? b.node('Identity', band, {}, node.id) : b.node('Concat', band, { axis: 2 }, node.id);
   };
 
@@ -403,6 +428,7 @@ export function graphKey(def: ModelDef, w: WeightSource, opts: GraphOptions): st
   // the standalone options only when set: the engine's cache keys stay as they were
   h.update(JSON.stringify({ batch: opts.batch, horizon: opts.horizon, padSkip: opts.padSkip ?? 'auto', ...(opts.selfContainedState ? { selfContainedState: true, bnPolicy: opts.bnPolicy ?? 'last' } : {}), ...(opts.slidingWindow ? { slidingWindow: true } : {}) }));
   if (typeof opts.metadata === 'object') h.update(JSON.stringify(opts.metadata));
+  if (opts.conv) h.update(`conv=${opts.conv.key};`);
   for (const [k, v] of [...opts.thresholds].sort((a, b) => a[0].localeCompare(b[0]))) h.update(`${k}=${typeof v === 'number' ? v : Array.from(v).join(',')};`);
   for (const p of def.params) {
     if (p.role === 'count') continue;

@@ -16,8 +16,9 @@ import { runtimeOptions } from '../../runtime-options.js';
 import { bnIndex, type BnPolicy } from '../../bntt.js';
 import type { SegModel } from '../../model.js';
 import type { FrameInput, StepResult } from '../../session.js';
-import type { EngineSession, OnnxEngineOptions } from '../types.js';
+import { PRECISIONS, type EngineSession, type OnnxEngineOptions, type Precision } from '../types.js';
 import { buildOnnxGraph, graphKey, type GraphInfo, type GraphOptions, type WeightSource } from './graph.js';
+import { checkCalibration, int8Emitter } from './calibrate.js';
 import { loadOrt, type NativeSession, type OrtSessionOptions, type OrtTensor } from './runtime.js';
 
 export interface OnnxSessionOptions {
@@ -83,6 +84,7 @@ function acquire(model: SegModel, gopts: GraphOptions, o: OnnxEngineOptions): Sh
   const threads = o.threads ?? runtimeOptions().ortThreads;
   const ortOpts: OrtSessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential', enableCpuMemArena: true, enableMemPattern: true, logSeverityLevel: 3, ...o.ort };
   const w = weightSource(model);
+  if (o.precision === 'int8') gopts = { ...gopts, conv: int8Emitter(model, w, gopts.thresholds, gopts.bnPolicy ?? model.bnPolicy, checkCalibration(model, o.calibration)) };
   const gk = graphKey(model.def, w, gopts);
   const key = `${gk}:${JSON.stringify(ortOpts)}`;
   const hit = shared.get(key);
@@ -137,6 +139,7 @@ export class OnnxSession implements EngineSession {
   readonly bnPolicy: BnPolicy;
   readonly graphSource: Shared['source'];
   readonly splitConvs: GraphInfo['splitConvs'];
+  readonly precision: Precision;
   private s: Shared | null;
   private t = 0;
   private readonly frameShape: [number, number, number, number];
@@ -165,7 +168,9 @@ export class OnnxSession implements EngineSession {
     this.T = d.T;
     const thresholds = new Map(d.spikingLayers.map((l) => [l.name, model.getThreshold(l.name)] as const));
     const o = opts.onnx ?? {};
-    this.s = acquire(model, { batch: this.batch, horizon: this.horizon, thresholds, padSkip: o.padSkip }, o);
+    if (o.precision !== undefined && !(PRECISIONS as readonly string[]).includes(o.precision)) throw new Error(`unknown precision '${String(o.precision)}' (expected ${PRECISIONS.join(', ')})`);
+    this.precision = o.precision ?? 'fp32';
+    this.s = acquire(model, { batch: this.batch, horizon: this.horizon, thresholds, padSkip: o.padSkip, bnPolicy: this.bnPolicy }, o);
     const rt = loadOrt();
     this.Tensor = rt.Tensor;
     const info = this.s.info;
