@@ -25,6 +25,13 @@ export interface OnnxEngineOptions {
   cacheDir?: string | false;
   /** Skip all-padding conv taps: 'auto' (default: convs that keep <= 60 % of their MACs, i.e. DeepLab's dilation-12 layer; won 2 of 3 quiet A/B runs, e.g. 12.9 vs 16.7 ms/step), 'off', 'all'. */
   padSkip?: 'auto' | 'all' | 'off';
+  /**
+   * Fold BN into the conv weights and biases (default false): one graph (native session) per BN row the
+   * policy reaches (a per-step constant), switched by row. Saves the BN Mul / Add (~3-4 % of a DeepLab step)
+   * but costs one copy of the weights, graph build and ORT arena per row (DeepLab b1: +195 MiB RSS, 2x
+   * the build time). Default: one graph Gathers the row's scale and shift every step.
+   */
+  foldBn?: boolean;
   /** Extra ORT session options (override the defaults: graphOptimizationLevel 'all', sequential, CPU arena on). */
   ort?: OrtSessionOptions;
 }

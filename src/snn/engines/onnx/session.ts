@@ -137,7 +137,8 @@ export class OnnxSession implements EngineSession {
   readonly bnPolicy: BnPolicy;
   readonly graphSource: Shared['source'];
   readonly splitConvs: GraphInfo['splitConvs'];
-  private s: Shared | null;
+  /** native sessions by BN row (one graph per row when BN is folded; else one graph for every row) */
+  private rows: Shared[] | null;
   private t = 0;
   private readonly frameShape: [number, number, number, number];
   private readonly frameLen: number;
@@ -165,11 +166,24 @@ export class OnnxSession implements EngineSession {
     this.T = d.T;
     const thresholds = new Map(d.spikingLayers.map((l) => [l.name, model.getThreshold(l.name)] as const));
     const o = opts.onnx ?? {};
-    this.s = acquire(model, { batch: this.batch, horizon: this.horizon, thresholds, padSkip: o.padSkip }, o);
+    const base: GraphOptions = { batch: this.batch, horizon: this.horizon, thresholds, padSkip: o.padSkip };
+    // foldBn: BN folded into the convs, one graph per BN row the policy reaches (rows 0..T-1, and T for
+    // 'mean'; a model without BNTT has one row, its constant BN); else one graph Gathers the row's affine
+    const bntt = d.nodes.some((n) => n.op === 'bn' && n.steps > 1);
+    const nRows = !bntt ? 1 : this.bnPolicy === 'mean' ? d.T + 1 : d.T;
+    const rows: Shared[] = [];
+    try {
+      if (o.foldBn !== true) rows.push(acquire(model, base, o));
+      else for (let r = 0; r < nRows; r++) rows.push(acquire(model, { ...base, bnRow: r }, o));
+    } catch (e) {
+      for (const x of rows) release(x);
+      throw e;
+    }
+    this.rows = rows;
     const rt = loadOrt();
     this.Tensor = rt.Tensor;
-    const info = this.s.info;
-    this.graphSource = this.s.source;
+    const info = rows[0]!.info;
+    this.graphSource = rows[0]!.source;
     this.splitConvs = info.splitConvs;
     this.layerNames = info.layers;
     this.frameShape = [this.batch, d.inputChannels, d.size[0], d.size[1]];
@@ -208,13 +222,15 @@ export class OnnxSession implements EngineSession {
   }
 
   step(frame: FrameInput): StepResult {
-    const s = this.s;
-    if (!s) throw new Error('session disposed');
+    const rows = this.rows;
+    if (!rows) throw new Error('session disposed');
     const data = this.frameData(frame);
     const t = this.t;
-    const info = s.info;
     const idx = bnIndex(t, this.T, this.bnPolicy);
-    this.bnT[0] = BigInt(idx === 'mean' ? this.T : idx);
+    const row = idx === 'mean' ? this.T : idx;
+    const s = rows.length === 1 ? rows[0]! : rows[row]!;
+    const info = s.info;
+    this.bnT[0] = BigInt(row);
     this.count[0] = this.horizon === 'reset' ? t + 1 : Math.min(t + 1, this.horizon);
     const feeds = this.feeds;
     feeds.frame = new this.Tensor('float32', data, this.frameShape);
@@ -245,7 +261,7 @@ export class OnnxSession implements EngineSession {
 
   /** Did ORT write the outputs into the preallocated state tensors? (checked once, on the first step) */
   private checkPrealloc(out: Record<string, OrtTensor>): boolean {
-    const states = this.s!.info.states;
+    const states = this.rows![0]!.info.states;
     for (let i = 0; i < states.length; i++) {
       const got = out[`${states[i]!.name}.next`]!.data as Float32Array;
       const mine = this.spare[i]!.data as Float32Array;
@@ -261,9 +277,9 @@ export class OnnxSession implements EngineSession {
   }
 
   dispose(): void {
-    if (!this.s) return;
-    release(this.s);
-    this.s = null;
+    if (!this.rows) return;
+    for (const s of this.rows) release(s);
+    this.rows = null;
     this.cur = [];
     this.spare = [];
   }

@@ -1,0 +1,114 @@
+/**
+ * ONNX engine with BN folded into the convs (`onnx.foldBn`, one graph per BN row): the same results as the
+ * reference (fixture parity after T steps, exact spike totals), the same streams as the tfjs session for
+ * every BN policy and horizon (rows 0..T-1, then the policy's rows: 'last' stays, 'cycle' wraps, 'mean' is
+ * row T) across a reset, one native session per row reached, all freed by dispose; the folded graph has no
+ * BN index input and no BN Mul / Add.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { initBackend } from '../src/snn/backend.js';
+import { SegModel } from '../src/snn/model.js';
+import { OnnxSession, createSession, liveNativeSessions } from '../src/snn/engines/index.js';
+import { buildOnnxGraph } from '../src/snn/engines/onnx/graph.js';
+import { decodeModel } from '../src/snn/engines/onnx/proto.js';
+import { weightSource } from '../src/snn/engines/onnx/session.js';
+import type { Arch } from '../src/snn/definition.js';
+import { expectedFixtureNames, fixtureLogitBound, listFixtures, loadFixtureData, skipUnlessFixtures } from './helpers/fixtures.js';
+import { maxAbsDiff, randomInput, smallModel } from './helpers/engine-helpers.js';
+import { readSafetensors } from '../src/util/safetensors.js';
+
+const fixtures = listFixtures();
+
+test('onnx foldBn: fixture parity (T streaming steps from reset = reference output, spike totals)', { skip: skipUnlessFixtures(fixtures) }, async () => {
+  assert.deepEqual(fixtures.map((f) => f.name), expectedFixtureNames());
+  await initBackend('wasm', false);
+  for (const f of fixtures) {
+    const data = loadFixtureData(f);
+    const model = SegModel.create(f.arch, { T: f.T });
+    model.loadStateDict(readSafetensors(f.weightFiles), f.weightFiles[0]);
+    const [T, N, C, H, W] = data.input.shape as [number, number, number, number, number];
+    const s = new OnnxSession(model, { batch: N, onnx: { cacheDir: false, foldBn: true } });
+    const per = N * C * H * W;
+    const totals = new Array<number>(model.layerNames.length).fill(0);
+    let last;
+    for (let k = 0; k < T; k++) {
+      last = s.step(data.input.data.slice(k * per, (k + 1) * per));
+      last.spikes.forEach((c, i) => (totals[i] += c.spikes));
+    }
+    const diff = maxAbsDiff(last!.logits, data.output.data);
+    console.log(`# onnx foldBn ${f.name}: max abs diff vs reference ${diff.toExponential(3)} (bound ${fixtureLogitBound(data.output.data).toExponential(3)})`);
+    assert.ok(diff <= fixtureLogitBound(data.output.data), `max abs diff ${diff}`);
+    assert.deepEqual(totals, data.spikes.map((x) => x.spikes));
+    s.dispose();
+    model.dispose();
+  }
+});
+
+test('onnx foldBn == tfjs: BN policies and horizons across a reset (small spiking nets, 2 x 7 steps)', async () => {
+  await initBackend('wasm', false);
+  for (const arch of ['spiking-deeplab', 'spiking-fcn'] as Arch[]) {
+    const m = smallModel(arch, 3, 2);
+    for (const bnPolicy of ['cycle', 'last', 'mean'] as const)
+      for (const horizon of [1, 3, 'reset'] as const) {
+        const a = createSession(m, { engine: 'tfjs', bnPolicy, horizon, batch: 2 });
+        const b = createSession(m, { engine: 'onnx', bnPolicy, horizon, batch: 2, onnx: { cacheDir: false, foldBn: true } });
+        // one native session per row the policy reaches: 0..T-1, and T for 'mean'
+        assert.equal(liveNativeSessions(), bnPolicy === 'mean' ? 4 : 3, `${arch} ${bnPolicy}`);
+        let worst = 0;
+        for (let t = 0; t < 14; t++) {
+          if (t === 7) (a.reset(), b.reset());
+          const x = randomInput(2 * 2 * 16 * 16, 11 + t);
+          const ra = a.step(x);
+          const rb = b.step(x);
+          assert.equal(rb.t, ra.t);
+          assert.deepEqual(rb.spikes, ra.spikes, `${arch} ${bnPolicy} ${horizon} step ${t}`);
+          worst = Math.max(worst, maxAbsDiff(ra.logits, rb.logits));
+        }
+        assert.ok(worst <= 1e-4, `${arch} ${bnPolicy} ${horizon}: ${worst}`);
+        a.dispose();
+        b.dispose();
+        assert.equal(liveNativeSessions(), 0);
+      }
+    m.dispose();
+  }
+});
+
+test('onnx foldBn: a net without BNTT folds its one BN into one graph; the ANN twin matches tfjs', async () => {
+  await initBackend('wasm', false);
+  const m = smallModel('ann-deeplab', 3, 3);
+  const a = createSession(m, { engine: 'tfjs' });
+  const b = createSession(m, { engine: 'onnx', onnx: { cacheDir: false, foldBn: true } });
+  assert.equal(liveNativeSessions(), 1);
+  for (let t = 0; t < 5; t++) {
+    const x = randomInput(2 * 16 * 16, 50 + t);
+    const ra = a.step(x).logits;
+    // ReLU nets with var 0.05 BN: logits ~1e5, so the bound is relative (float32 rounding)
+    const mx = ra.reduce((acc, v) => Math.max(acc, Math.abs(v)), 0);
+    assert.ok(maxAbsDiff(ra, b.step(x).logits) <= 1e-5 * mx);
+  }
+  a.dispose();
+  b.dispose();
+  m.dispose();
+});
+
+test('onnx foldBn: the folded graph has no bn_t input, no Gather, biased convs; other rows give other graphs', async () => {
+  await initBackend('wasm', false);
+  const m = smallModel('spiking-deeplab');
+  const w = weightSource(m);
+  const opts = { batch: 1, horizon: 4, thresholds: new Map(), padSkip: 'off' } as const;
+  const g = buildOnnxGraph(m.def, w, { ...opts, bnRow: 3 });
+  const model = decodeModel(g.bytes) as { graph: { node: { op_type: string; input: string[] }[]; input: { name: string }[] } };
+  assert.equal(g.hasBnIndex, false);
+  assert.ok(!model.graph.input.some((x) => x.name === 'bn_t'));
+  assert.equal(model.graph.node.filter((n) => n.op_type === 'Gather').length, 0);
+  const convs = model.graph.node.filter((n) => n.op_type === 'Conv');
+  // every conv followed by BN carries the folded shift as its bias (classifier.1 has neither)
+  assert.equal(convs.filter((n) => n.input.length === 3).length, convs.length - 1);
+  const unfolded = buildOnnxGraph(m.def, w, opts);
+  assert.equal(unfolded.hasBnIndex, true);
+  assert.notDeepEqual(buildOnnxGraph(m.def, w, { ...opts, bnRow: 0 }).bytes, g.bytes);
+  assert.throws(() => buildOnnxGraph(m.def, w, { ...opts, bnRow: 5 }), /bnRow 5/);
+  assert.throws(() => buildOnnxGraph(m.def, w, { ...opts, bnRow: 1, selfContainedState: true }), /selfContainedState/);
+  m.dispose();
+});
