@@ -2,7 +2,9 @@
  * Streaming engines: ms/step and steps/s for spiking-deeplab and spiking-fcn (64x64, batch 1 and 4)
  * on every engine (onnx with and without the all-padding-tap skip, tfjs on its initialised backend),
  * and PyTorch CPU on the same shapes when `/usr/bin/python3 -c 'import torch'` works, with the ratio
- * of each engine's time to PyTorch's. Medians after warm-up; the load average is printed with it.
+ * of each engine's time to PyTorch's, and issue 17's goals for the default onnx rows (DeepLab b1 / b4 <= 0.5x
+ * PyTorch, FCN b1 <= 0.2x). Medians after warm-up; the load average is printed with it. The PyTorch peer
+ * (bench/torch_ref.py) runs the fastest way it can on this machine and says which (config in its row name).
  *
  *   npm run bench -- engines        (EVSTREAM_BENCH_ITERS=n, default 15; EVSTREAM_BENCH_TFJS=0 skips tfjs)
  *   node dist/bench/engines.js --soak [steps=10000] [arch] [--no-churn]   RSS soak of the onnx engine
@@ -24,8 +26,14 @@ export interface EngineRow {
   'steps/s': number;
   'realtime x (50 ms)': number;
   'vs torch': string;
+  /** issue 17's goal for the default onnx row (ratio to PyTorch in the same run) and whether it is met */
+  goal: string;
   'load avg': string;
 }
+
+/** Issue 17: the default onnx engine's ms/step as a fraction of PyTorch's, same run. */
+const GOALS: Record<string, number> = { 'spiking-deeplab b1': 0.5, 'spiking-deeplab b4': 0.5, 'spiking-fcn b1': 0.2 };
+const DEFAULT_ONNX = 'onnx (default: padSkip=auto)';
 
 const load = (): string => loadavg()[0]!.toFixed(2);
 
@@ -46,10 +54,11 @@ function timeSession(model: SegModel, batch: number, opts: EngineOptions, iters:
   return median(times);
 }
 
-function benchTorch(iters: number, log: (s: string) => void): { version: string; rows: { arch: string; batch: number; ms: number; load: string }[] } | null {
+function benchTorch(iters: number, log: (s: string) => void): { version: string; rows: { arch: string; batch: number; ms: number; load: string; config: string }[] } | null {
   const before = load();
   const r = runTorch({ mode: 'step', cases: ARCHS.flatMap((a) => [[a, 1, iters], [a, 4, iters]] as [string, number, number][]) }, log);
-  return r && { version: r.version, rows: r.rows.map((x) => ({ arch: x.arch, batch: x.batch, ms: x.ms, load: before })) };
+  // step rows say how the peer ran (torch_ref.py probes eager NCHW, channels_last and TorchScript, keeps the fastest)
+  return r && { version: r.version, rows: r.rows.map((x) => ({ arch: x.arch, batch: x.batch, ms: x.ms, load: before, config: (x as { config?: string }).config ?? '?' })) };
 }
 
 export async function benchEngines(log: (s: string) => void = (s) => process.stderr.write(s + '\n')): Promise<EngineRow[]> {
@@ -58,9 +67,12 @@ export async function benchEngines(log: (s: string) => void = (s) => process.std
   const raw: { engine: string; arch: string; batch: number; ms: number; load: string }[] = [];
   const engines: [string, EngineOptions][] = [];
   if (ortAvailable()) {
-    engines.push(['onnx (default: padSkip=auto)', { engine: 'onnx', onnx: { padSkip: 'auto' } }]);
+    engines.push([DEFAULT_ONNX, { engine: 'onnx', onnx: { padSkip: 'auto' } }]);
     engines.push(['onnx padSkip=off', { engine: 'onnx', onnx: { padSkip: 'off' } }]);
     engines.push(['onnx padSkip=all', { engine: 'onnx', onnx: { padSkip: 'all' } }]);
+    engines.push(['onnx foldBn (a graph per BN row)', { engine: 'onnx', onnx: { foldBn: true } }]);
+    // ORT's worker threads sleep instead of spinning between parallel sections: much faster on a loaded machine
+    engines.push(['onnx no spinning', { engine: 'onnx', onnx: { ort: { extra: { session: { intra_op: { allow_spinning: '0' } } } } } }]);
     if (process.env.EVSTREAM_BENCH_ORT1 === '1') engines.push(['onnx 1 thread', { engine: 'onnx', onnx: { threads: 1 } }]);
   } else log('onnxruntime-node does not load: onnx rows skipped');
   if (process.env.EVSTREAM_BENCH_TFJS !== '0') engines.push([`tfjs-${backend}`, { engine: 'tfjs' }]);
@@ -78,9 +90,11 @@ export async function benchEngines(log: (s: string) => void = (s) => process.std
     model.dispose();
   }
   const torch = benchTorch(iters, log);
-  if (torch) for (const r of torch.rows) raw.push({ engine: `torch-${torch.version}-cpu`, ...r });
+  if (torch) for (const { config, ...r } of torch.rows) raw.push({ engine: `torch-${torch.version}-cpu (${config})`, ...r });
   return raw.map((r) => {
     const t = torch?.rows.find((x) => x.arch === r.arch && x.batch === r.batch);
+    const g = r.engine === DEFAULT_ONNX ? GOALS[`${r.arch} b${r.batch}`] : undefined;
+    const goal = g === undefined ? '-' : !t ? `<= ${g}x torch (no peer)` : `<= ${g}x torch: ${r.ms / t.ms <= g ? 'met' : 'MISSED'}`;
     return {
       engine: r.engine,
       arch: r.arch,
@@ -89,6 +103,7 @@ export async function benchEngines(log: (s: string) => void = (s) => process.std
       'steps/s': 1000 / r.ms,
       'realtime x (50 ms)': 50 / r.ms,
       'vs torch': t ? `${(r.ms / t.ms).toFixed(2)}x` : '-',
+      goal,
       'load avg': r.load,
     };
   });
