@@ -23,6 +23,9 @@
  * no BN policy applies). Outputs come from the copy with the longest history, k* = 0 while t < T - 1, else
  * (t + 1) mod T: logits = its sum / (j_k* + 1), spikes = its spikes. T steps of compute per step.
  *
+ * `bnRow` (the engine's opt-in `foldBn`): BN folded into the conv before it for one BNTT row (W * scale,
+ * bias = shift), no bn_t input; the session holds one such graph per row.
+ *
  * Sparsity (opt-in per conv, option `padSkip`): a conv whose taps fall in the zero padding for
  * whole bands of output rows/columns (the dilation-12 classifier at 16x16: 75 % of the taps) is
  * emitted as one padding-free conv per output region with only the taps that can be valid there

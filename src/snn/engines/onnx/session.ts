@@ -8,6 +8,7 @@
  * engine sessions with the same graph (same definition, weights, batch, horizon, options): the
  * graph carries no state, so sharing keeps sessions independent while loading the weights once.
  * The generated .onnx (and a small .json with its I/O layout) is cached on disk by content hash.
+ * With `foldBn` the session holds one native session per BN row (graph.ts `bnRow`) and runs the row's.
  */
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
