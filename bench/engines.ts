@@ -37,7 +37,7 @@ const DEFAULT_ONNX = 'onnx (default: padSkip=auto)';
 
 const load = (): string => loadavg()[0]!.toFixed(2);
 
-function timeSession(model: SegModel, batch: number, opts: EngineOptions, iters: number, warm: number, log: (s: string) => void): number {
+function timeSession(model: SegModel, batch: number, opts: EngineOptions, iters: number, warm: number, log: (s: string) => void, logRates = false): number {
   const s = createSession(model, { ...opts, batch, log: () => {} });
   const x = frame(batch * 2 * 64 * 64, batch);
   for (let i = 0; i < warm; i++) s.step(x);
@@ -50,7 +50,7 @@ function timeSession(model: SegModel, batch: number, opts: EngineOptions, iters:
     r.spikes.forEach((c, j) => (rates[j]! += c.spikes / (model.def.spikingLayers[j]!.neurons * batch * iters)));
   }
   s.dispose();
-  if (batch === 1 && opts.engine === 'onnx') log(`  ${model.def.arch} spike rates: ${model.def.spikingLayers.map((l, j) => `${l.name} ${(100 * rates[j]!).toFixed(1)}%`).join(', ')}`);
+  if (batch === 1 && opts.engine === 'onnx' && logRates) log(`  ${model.def.arch} spike rates: ${model.def.spikingLayers.map((l, j) => `${l.name} ${(100 * rates[j]!).toFixed(1)}%`).join(', ')}`);
   return median(times);
 }
 
@@ -83,7 +83,7 @@ export async function benchEngines(log: (s: string) => void = (s) => process.std
       for (const [name, opts] of engines) {
         const slow = name.startsWith('tfjs');
         const l = load();
-        const ms = timeSession(model, batch, opts, slow ? Math.min(iters, 7) : iters, slow ? 2 : 5, log);
+        const ms = timeSession(model, batch, opts, slow ? Math.min(iters, 7) : iters, slow ? 2 : 5, log, name === DEFAULT_ONNX);
         raw.push({ engine: name, arch, batch, ms, load: l });
         log(`${name} ${arch} b${batch}: ${ms.toFixed(1)} ms/step (load ${l})`);
       }
