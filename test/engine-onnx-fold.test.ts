@@ -1,5 +1,7 @@
 /**
- * ONNX engine with BN folded into the convs (`onnx.foldBn`, one graph per BN row): the same results as the
+ * BNTT in the ONNX graphs. The default graph applies the step's BN row as ONE BatchNormalization op (mean 0,
+ * var 1, eps 1e-10), which must equal the Mul + Add it replaced bit for bit (checked here on ORT itself).
+ * The ONNX engine with BN folded into the convs (`onnx.foldBn`, one graph per BN row): the same results as the
  * reference (fixture parity after T steps, exact spike totals), the same streams as the tfjs session for
  * every BN policy and horizon (rows 0..T-1, then the policy's rows: 'last' stays, 'cycle' wraps, 'mean' is
  * row T) across a reset, one native session per row reached, all freed by dispose; the folded graph has no
@@ -11,6 +13,9 @@ import { initBackend } from '../src/snn/backend.js';
 import { SegModel } from '../src/snn/model.js';
 import { OnnxSession, createSession, liveNativeSessions } from '../src/snn/engines/index.js';
 import { buildOnnxGraph } from '../src/snn/engines/onnx/graph.js';
+import { Builder, FLOAT, encodeGraph } from '../src/snn/engines/onnx/builder.js';
+import { loadOrt } from '../src/snn/engines/onnx/runtime.js';
+import { mulberry32 } from '../src/snn/encoders.js';
 import { decodeModel } from '../src/snn/engines/onnx/proto.js';
 import { weightSource } from '../src/snn/engines/onnx/session.js';
 import type { Arch } from '../src/snn/definition.js';
@@ -111,4 +116,41 @@ test('onnx foldBn: the folded graph has no bn_t input, no Gather, biased convs; 
   assert.throws(() => buildOnnxGraph(m.def, w, { ...opts, bnRow: 5 }), /bnRow 5/);
   assert.throws(() => buildOnnxGraph(m.def, w, { ...opts, bnRow: 1, selfContainedState: true }), /selfContainedState/);
   m.dispose();
+});
+
+test('onnx: BatchNormalization(mean 0, var 1, eps 1e-10) == Mul + Add bit for bit (shapes with SIMD remainders, 1 and 2 threads)', () => {
+  const rt = loadOrt();
+  const r = mulberry32(5);
+  let differ = 0;
+  let total = 0;
+  for (const [N, C, H] of [[1, 64, 32], [4, 256, 16], [2, 1024, 3], [1, 5, 7]] as const) {
+    const b = new Builder();
+    b.io('inputs', 'x', FLOAT, [N, C, H, H]);
+    b.io('inputs', 's', FLOAT, [C]);
+    b.io('inputs', 'h', FLOAT, [C]);
+    const s4 = b.node('Reshape', ['s', b.i64([1, C, 1, 1])]);
+    const h4 = b.node('Reshape', ['h', b.i64([1, C, 1, 1])]);
+    b.node('Add', [b.node('Mul', ['x', s4]), h4], {}, 'muladd');
+    b.node('BatchNormalization', ['x', 's', 'h', b.f32(new Array<number>(C).fill(0)), b.f32(new Array<number>(C).fill(1))], { epsilon: 1e-10 }, 'bn');
+    b.io('outputs', 'muladd', FLOAT, [N, C, H, H]);
+    b.io('outputs', 'bn', FLOAT, [N, C, H, H]);
+    for (const threads of [1, 2]) {
+      const sess = rt.load(encodeGraph(b, 'bn-check', 'test'), { intraOpNumThreads: threads, graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+      // conv outputs of any magnitude and sign, BN scales of either sign
+      const x = Float32Array.from({ length: N * C * H * H }, () => (r() - 0.5) * 1000 * r() ** 4);
+      const sc = Float32Array.from({ length: C }, () => (r() - 0.3) * 7);
+      const sh = Float32Array.from({ length: C }, () => (r() - 0.5) * 3);
+      const o = sess.run({ x: new rt.Tensor('float32', x, [N, C, H, H]), s: new rt.Tensor('float32', sc, [C]), h: new rt.Tensor('float32', sh, [C]) }, { muladd: null, bn: null });
+      const a = o.muladd!.data as Float32Array;
+      const c = o.bn!.data as Float32Array;
+      for (let i = 0; i < a.length; i++) {
+        total++;
+        // and both are float32 x * s + h, rounded after each op (as bntt.ts computes it)
+        const ch = Math.floor(i / (H * H)) % C;
+        if (a[i] !== c[i] || a[i] !== Math.fround(Math.fround(x[i]! * sc[ch]!) + sh[ch]!)) differ++;
+      }
+      sess.dispose();
+    }
+  }
+  assert.equal(differ, 0, `${differ} of ${total} values differ`);
 });

@@ -27,7 +27,7 @@ export interface OnnxEngineOptions {
   padSkip?: 'auto' | 'all' | 'off';
   /**
    * Fold BN into the conv weights and biases (default false): one graph (native session) per BN row the
-   * policy reaches (a per-step constant), switched by row. Saves the BN Mul / Add (~3-4 % of a DeepLab step)
+   * policy reaches (a per-step constant), switched by row. Saves the BN op (~2-4 % of a DeepLab step)
    * but costs one copy of the weights, graph build and ORT arena per row (DeepLab b1: +195 MiB RSS, 2x
    * the build time). Default: one graph Gathers the row's scale and shift every step.
    */

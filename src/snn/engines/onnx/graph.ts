@@ -23,6 +23,8 @@
  * no BN policy applies). Outputs come from the copy with the longest history, k* = 0 while t < T - 1, else
  * (t + 1) mod T: logits = its sum / (j_k* + 1), spikes = its spikes. T steps of compute per step.
  *
+ * BNTT: the row's scale / shift Gathered by bn_t, applied by one BatchNormalization op (mean 0, var 1, eps
+ * 1e-10: exactly x * scale + shift in float32; the sliding window, one row per stacked copy, uses Mul / Add).
  * `bnRow` (the engine's opt-in `foldBn`): BN folded into the conv before it for one BNTT row (W * scale,
  * bias = shift), no bn_t input; the session holds one such graph per row.
  *
@@ -317,8 +319,8 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
     const C = node.channels;
     const { scale, shift, rows } = bnTable(node);
     if (rows === 1) return { scale: b.init(`${node.prefix}.scale`, [1, C, 1, 1], scale), shift: b.init(`${node.prefix}.shift`, [1, C, 1, 1], shift) };
-    // sliding: Gather by the [T*N] rows' window steps gives [T*N, C, 1, 1] directly
-    const dims = sliding ? [bnRows, C, 1, 1] : [bnRows, 1, C, 1, 1];
+    // Gather by the [T*N] rows' window steps gives [T*N, C, 1, 1] directly; else one row, [C]
+    const dims = sliding ? [bnRows, C, 1, 1] : [bnRows, C];
     const sc = b.init(`${node.prefix}.scale`, dims, scale);
     const sh = b.init(`${node.prefix}.shift`, dims, shift);
     return { scale: b.node('Gather', [sc, bnIndexName], { axis: 0 }), shift: b.node('Gather', [sh, bnIndexName], { axis: 0 }) };
@@ -336,6 +338,9 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
         // folded into the conv before it (bnRow)
         if (folded.has(node.input)) return get(node.input);
         const { scale, shift } = bnParams(node);
+        // one row for every sample: ONE BatchNormalization pass (mean 0, var 1, eps 1e-10: 1 + eps rounds to 1
+        // in float32, so ORT computes x * scale + shift, bit for bit the Mul + Add it replaces; tested)
+        if (!sliding && node.steps > 1) return b.node('BatchNormalization', [get(node.input), scale, shift, b.f32(new Array<number>(node.channels).fill(0)), b.f32(new Array<number>(node.channels).fill(1))], { epsilon: 1e-10 }, node.id);
         return b.node('Add', [b.node('Mul', [get(node.input), scale]), shift], {}, node.id);
       }
       case 'lif': {
