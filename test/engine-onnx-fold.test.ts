@@ -1,6 +1,7 @@
 /**
- * BNTT in the ONNX graphs. The default graph applies the step's BN row as ONE BatchNormalization op (mean 0,
- * var 1, eps 1e-10), which must equal the Mul + Add it replaced bit for bit (checked here on ORT itself).
+ * BNTT and LIF ops in the ONNX graphs. The default graph applies the step's BN row as ONE BatchNormalization
+ * op (mean 0, var 1, eps 1e-10) and fires with ONE HardSigmoid (alpha 2^30, beta -2^30); each must equal the
+ * ops it replaced (Mul + Add; Cast(Greater(q, 1))) bit for bit, checked here on ORT itself.
  * The ONNX engine with BN folded into the convs (`onnx.foldBn`, one graph per BN row): the same results as the
  * reference (fixture parity after T steps, exact spike totals), the same streams as the tfjs session for
  * every BN policy and horizon (rows 0..T-1, then the policy's rows: 'last' stays, 'cycle' wraps, 'mean' is
@@ -153,4 +154,37 @@ test('onnx: BatchNormalization(mean 0, var 1, eps 1e-10) == Mul + Add bit for bi
     }
   }
   assert.equal(differ, 0, `${differ} of ${total} values differ`);
+});
+
+test('onnx: HardSigmoid(alpha 2^30, beta -2^30) == Cast(Greater(q, 1)) on every float near 1 and 2, random magnitudes, infinities', () => {
+  const rt = loadOrt();
+  const n = 1 << 21;
+  const b = new Builder();
+  b.io('inputs', 'q', FLOAT, [n]);
+  b.node('Cast', [b.node('Greater', ['q', b.f32([1], [])])], { to: FLOAT }, 'greater');
+  b.node('HardSigmoid', ['q'], { alpha: { float: 2 ** 30 }, beta: { float: -(2 ** 30) } }, 'hard');
+  b.io('outputs', 'greater', FLOAT, [n]);
+  b.io('outputs', 'hard', FLOAT, [n]);
+  const sess = rt.load(encodeGraph(b, 'spike-check', 'test'), { intraOpNumThreads: 2, graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+  const q = new Float32Array(n);
+  const bits = new Uint32Array(q.buffer);
+  const r = mulberry32(9);
+  const specials = [0, -0, 1, 0.5, 2, 3e38, -3e38, Infinity, -Infinity, 2 ** 98, 2 ** 99, -(2 ** 99)];
+  let differ = 0;
+  for (const fill of ['near 1', 'near 2', 'random', 'specials']) {
+    for (let i = 0; i < n; i++) {
+      if (fill === 'near 1' || fill === 'near 2') {
+        // every float within 2^20 ulps of 1 (or 2), both sides
+        q[i] = fill === 'near 1' ? 1 : 2;
+        bits[i] = bits[i]! + i - n / 2;
+      } else if (fill === 'random') q[i] = (r() - 0.5) * 2 ** (r() * 260 - 130);
+      else q[i] = specials[i % specials.length]!;
+    }
+    const o = sess.run({ q: new rt.Tensor('float32', q, [n]) }, { greater: null, hard: null });
+    const g = o.greater!.data as Float32Array;
+    const h = o.hard!.data as Float32Array;
+    for (let i = 0; i < n; i++) if (g[i] !== h[i] || g[i] !== (q[i]! > 1 ? 1 : 0)) differ++;
+  }
+  sess.dispose();
+  assert.equal(differ, 0);
 });

@@ -354,9 +354,11 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
         const unit = typeof th === 'number' && th === 1;
         const thName = typeof th === 'number' ? b.f32([th], []) : b.init(`${node.name}.threshold`, [1, th.length, 1, 1], Float32Array.from(th));
         // fires when m / th - 1 > 0 (lif.ts); in float32 fl(q - 1) > 0 exactly when q > 1 (q - 1 is exact on
-        // (1, 2], and rounding keeps the sign), so one op less: Greater(m, 1), or Greater(m / th, 1)
+        // [0.5, 2], and rounding keeps the sign). One op computes that as float 0 / 1: HardSigmoid =
+        // clip(2^30 q - 2^30, 0, 1), where 2^30 q is exact (a power of two; inf past 2^98 still clips to 1) and
+        // 2^30 (q - 1) is >= 2^7 when q > 1 and <= 0 otherwise (tested equal to Cast(Greater(q, 1)))
         const q = unit ? m : b.node('Div', [m, thName]);
-        const fired = b.node('Cast', [b.node('Greater', [q, b.f32([1], [])])], { to: FLOAT }, node.id);
+        const fired = b.node('HardSigmoid', [q], { alpha: { float: 2 ** 30 }, beta: { float: -(2 ** 30) } }, node.id);
         const next = unit ? b.node('Sub', [m, fired], {}, `${mem}.next`) : b.node('Sub', [m, b.node('Mul', [fired, thName])], {}, `${mem}.next`);
         b.io('outputs', next, FLOAT, shape);
         // sliding: the spikes of copy k* only (sums of 0 / 1: exact in any order)
