@@ -37,6 +37,13 @@ export interface OnnxEngineOptions {
   precision?: Precision;
   /** Recorded frames whose conv outputs set the int8 ranges (onnx/calibrate.ts); required for 'int8'. */
   calibration?: Calibration;
+  /**
+   * Fold BN into the conv weights and biases (default false): one graph (native session) per BN row the
+   * policy reaches (a per-step constant), switched by row. Saves the BN op (~2-4 % of a DeepLab step)
+   * but costs one copy of the weights, graph build and ORT arena per row (DeepLab b1: +195 MiB RSS, 2x
+   * the build time). Default: one graph Gathers the row's scale and shift every step.
+   */
+  foldBn?: boolean;
   /** Extra ORT session options (override the defaults: graphOptimizationLevel 'all', sequential, CPU arena on). */
   ort?: OrtSessionOptions;
 }

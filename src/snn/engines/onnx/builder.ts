@@ -42,10 +42,12 @@ export class Builder {
     return `${base}#${this.n++}`;
   }
 
-  node(op: string, inputs: string[], attrs: Record<string, number | number[] | string> = {}, out?: string): string {
+  /** attrs: an integral number is an INT attribute; `{ float: x }` forces FLOAT (e.g. an integral alpha). */
+  node(op: string, inputs: string[], attrs: Record<string, number | number[] | string | { float: number }> = {}, out?: string): string {
     const o = out ?? this.fresh(op);
     const attribute = Object.entries(attrs).map(([name, v]) => {
       if (typeof v === 'string') return { name, type: 3, s: new TextEncoder().encode(v) };
+      if (typeof v === 'object' && !Array.isArray(v)) return { name, type: 1, f: v.float };
       if (Array.isArray(v)) return { name, type: 7, ints: v };
       return Number.isInteger(v) ? { name, type: 2, i: v } : { name, type: 1, f: v };
     });

@@ -23,6 +23,11 @@
  * no BN policy applies). Outputs come from the copy with the longest history, k* = 0 while t < T - 1, else
  * (t + 1) mod T: logits = its sum / (j_k* + 1), spikes = its spikes. T steps of compute per step.
  *
+ * BNTT: the row's scale / shift Gathered by bn_t, applied by one BatchNormalization op (mean 0, var 1, eps
+ * 1e-10: exactly x * scale + shift in float32; the sliding window, one row per stacked copy, uses Mul / Add).
+ * `bnRow` (the engine's opt-in `foldBn`): BN folded into the conv before it for one BNTT row (W * scale,
+ * bias = shift), no bn_t input; the session holds one such graph per row.
+ *
  * Sparsity (opt-in per conv, option `padSkip`): a conv whose taps fall in the zero padding for
  * whole bands of output rows/columns (the dilation-12 classifier at 16x16: 75 % of the taps) is
  * emitted as one padding-free conv per output region with only the taps that can be valid there
@@ -33,7 +38,7 @@ import type { ModelDef, NodeDef } from '../../definition.js';
 import type { BnPolicy } from '../../bntt.js';
 import { Builder, FLOAT, INT64, encodeGraph, f32bytes } from './builder.js';
 
-export const GENERATOR_VERSION = 'evstream-onnx-1';
+export const GENERATOR_VERSION = 'evstream-onnx-2';
 
 export interface WeightSource {
   /** Torch-layout float32 data by reference key (conv OIHW, convT [in, out, k, k]). */
@@ -63,8 +68,14 @@ export interface GraphOptions {
    * replaces bn_t / count by the state `t`, and the logit window by a per-copy sum since its reset (horizon unused).
    */
   slidingWindow?: boolean;
-  /** Emits the convs it takes instead of the float Conv (quantize.ts: int8; calibrate.ts: probes). */
+  /** Emits the convs it takes instead of the float Conv (quantize.ts: int8; calibrate.ts: probes). Not with `bnRow`. */
   conv?: ConvEmitter;
+  /**
+   * Fold BN into the preceding conv for this BNTT row (0..T-1, T = the 'mean' row): weights scaled per output
+   * channel, the shift as bias, no `bn_t` input. The engine builds one such graph per row its policy reaches
+   * (a BN row is a per-step constant); not with selfContainedState (that graph advances the row itself).
+   */
+  bnRow?: number;
   /** metadata_props of the model (replaces the engine's arch / T / batch / horizon keys); a function gets the states. */
   metadata?: Record<string, string> | ((states: StateInfo[]) => Record<string, string>);
 }
@@ -180,9 +191,15 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
     if (!t) throw new Error(`onnx graph: checkpoint has no tensor '${key}'`);
     return t;
   };
-  const hasBnIndex = def.nodes.some((n) => n.op === 'bn' && n.steps > 1);
   const bnRows = def.T + 1;
   const selfContained = opts.selfContainedState === true;
+  const foldRow = opts.bnRow;
+  if (foldRow !== undefined && (selfContained || !Number.isInteger(foldRow) || foldRow < 0 || foldRow >= bnRows)) throw new Error(`onnx graph: bnRow ${foldRow} needs a row in 0..${bnRows - 1} and no selfContainedState`);
+  if (foldRow !== undefined && opts.conv) throw new Error('onnx graph: bnRow (folded BN) and a conv emitter (int8) do not combine');
+  // BN folded into its conv (bnRow): conv id -> the BN that follows it
+  const folded = new Map<string, Extract<NodeDef, { op: 'bn' }>>();
+  if (foldRow !== undefined) for (const n of def.nodes) if (n.op === 'bn' && def.nodes.some((c) => c.id === n.input && c.op === 'conv')) folded.set(n.input, n);
+  const hasBnIndex = def.nodes.some((n) => n.op === 'bn' && n.steps > 1 && !folded.has(n.input));
   // the Gather index of the BNTT rows: the engine's int64 scalar input, or the float32 [1] state as int64
   let bnIndexName = 'bn_t';
   const win = sliding ? slidingWindowState(b, def.T, N, states) : undefined;
@@ -214,10 +231,11 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
   const splitConvs: GraphInfo['splitConvs'] = [];
 
   const emitConv = (node: Extract<NodeDef, { op: 'conv' }>): string => {
-    const wt = weight(node.weight);
+    const bn = folded.get(node.id);
+    const { wt, biasData } = bn ? foldBn(node, bn, foldRow!) : { wt: weight(node.weight), biasData: node.bias ? weight(node.bias).data : undefined };
     const q = opts.conv?.begin(node, get(node.input), b);
     const x = q ? q.input : get(node.input);
-    const bias = !q && node.bias ? b.init(node.bias, [node.cout], weight(node.bias).data) : undefined;
+    const bias = !q && biasData ? b.init(node.bias ?? `${node.weight}.bn${foldRow}.bias`, [node.cout], biasData) : undefined;
     const inits = new Map<string, string>();
     // one Conv op (the emitter's when set) over xs with weights `data` [cout, cin, kh, kw] named wKey
     const conv = (xs: string, wKey: string, data: Float32Array, dims: number[], attrs: ConvAttrs, out?: string): string => {
@@ -268,13 +286,13 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
     return band.length === 1 ? b.node('Identity', band, {}, node.id) : b.node('Concat', band, { axis: 2 }, node.id);
   };
 
-  const bnParams = (node: Extract<NodeDef, { op: 'bn' }>): { scale: string; shift: string } => {
+  /** The BN affine of every row ([rows * C] scale and shift; one row when the BN is not per step). */
+  const bnTable = (node: Extract<NodeDef, { op: 'bn' }>): { scale: Float32Array; shift: Float32Array; rows: number } => {
     const C = node.channels;
     const vec = (key: string): Float32Array => weight(key).data;
     if (node.steps <= 1) {
       const pre = node.steps ? `${node.prefix}.0` : node.prefix;
-      const a = bnAffineF32(vec(`${pre}.running_mean`), vec(`${pre}.running_var`), node.affine ? vec(`${pre}.weight`) : undefined, node.eps);
-      return { scale: b.init(`${node.prefix}.scale`, [1, C, 1, 1], a.scale), shift: b.init(`${node.prefix}.shift`, [1, C, 1, 1], a.shift) };
+      return { ...bnAffineF32(vec(`${pre}.running_mean`), vec(`${pre}.running_var`), node.affine ? vec(`${pre}.weight`) : undefined, node.eps), rows: 1 };
     }
     const S = node.steps;
     const scale = new Float32Array(bnRows * C);
@@ -298,8 +316,37 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
       scale.set(a.scale, r * C);
       shift.set(a.shift, r * C);
     }
-    // sliding: Gather by the [T*N] rows' window steps gives [T*N, C, 1, 1] directly
-    const dims = sliding ? [bnRows, C, 1, 1] : [bnRows, 1, C, 1, 1];
+    return { scale, shift, rows: bnRows };
+  };
+
+  /**
+   * Conv weights and bias with BN row `row` folded in: W' = W * scale[o], b' = b * scale[o] + shift[o] (float32).
+   * Rounds once per weight instead of once per conv output: outputs move by float rounding only.
+   */
+  const foldBn = (conv: Extract<NodeDef, { op: 'conv' }>, bn: Extract<NodeDef, { op: 'bn' }>, row: number): { wt: { data: Float32Array; shape: number[] }; biasData: Float32Array } => {
+    const t = bnTable(bn);
+    const C = bn.channels;
+    const r = t.rows === 1 ? 0 : row;
+    const src = weight(conv.weight);
+    const per = src.data.length / C;
+    const data = new Float32Array(src.data.length);
+    const biasData = new Float32Array(C);
+    const b0 = conv.bias ? weight(conv.bias).data : undefined;
+    const f = Math.fround;
+    for (let o = 0; o < C; o++) {
+      const sc = t.scale[r * C + o]!;
+      for (let i = o * per; i < (o + 1) * per; i++) data[i] = f(src.data[i]! * sc);
+      biasData[o] = b0 ? f(f(b0[o]! * sc) + t.shift[r * C + o]!) : t.shift[r * C + o]!;
+    }
+    return { wt: { data, shape: src.shape }, biasData };
+  };
+
+  const bnParams = (node: Extract<NodeDef, { op: 'bn' }>): { scale: string; shift: string } => {
+    const C = node.channels;
+    const { scale, shift, rows } = bnTable(node);
+    if (rows === 1) return { scale: b.init(`${node.prefix}.scale`, [1, C, 1, 1], scale), shift: b.init(`${node.prefix}.shift`, [1, C, 1, 1], shift) };
+    // Gather by the [T*N] rows' window steps gives [T*N, C, 1, 1] directly; else one row, [C]
+    const dims = sliding ? [bnRows, C, 1, 1] : [bnRows, C];
     const sc = b.init(`${node.prefix}.scale`, dims, scale);
     const sh = b.init(`${node.prefix}.shift`, dims, shift);
     return { scale: b.node('Gather', [sc, bnIndexName], { axis: 0 }), shift: b.node('Gather', [sh, bnIndexName], { axis: 0 }) };
@@ -314,7 +361,12 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
       case 'conv':
         return emitConv(node);
       case 'bn': {
+        // folded into the conv before it (bnRow)
+        if (folded.has(node.input)) return get(node.input);
         const { scale, shift } = bnParams(node);
+        // one row for every sample: ONE BatchNormalization pass (mean 0, var 1, eps 1e-10: 1 + eps rounds to 1
+        // in float32, so ORT computes x * scale + shift, bit for bit the Mul + Add it replaces; tested)
+        if (!sliding && node.steps > 1) return b.node('BatchNormalization', [get(node.input), scale, shift, b.f32(new Array<number>(node.channels).fill(0)), b.f32(new Array<number>(node.channels).fill(1))], { epsilon: 1e-10 }, node.id);
         return b.node('Add', [b.node('Mul', [get(node.input), scale]), shift], {}, node.id);
       }
       case 'lif': {
@@ -327,8 +379,12 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
         const th = opts.thresholds.get(node.name) ?? node.threshold;
         const unit = typeof th === 'number' && th === 1;
         const thName = typeof th === 'number' ? b.f32([th], []) : b.init(`${node.name}.threshold`, [1, th.length, 1, 1], Float32Array.from(th));
-        const xx = unit ? b.node('Sub', [m, b.f32([1], [])]) : b.node('Sub', [b.node('Div', [m, thName]), b.f32([1], [])]);
-        const fired = b.node('Cast', [b.node('Greater', [xx, b.f32([0], [])])], { to: FLOAT }, node.id);
+        // fires when m / th - 1 > 0 (lif.ts); in float32 fl(q - 1) > 0 exactly when q > 1 (q - 1 is exact on
+        // [0.5, 2], and rounding keeps the sign). One op computes that as float 0 / 1: HardSigmoid =
+        // clip(2^30 q - 2^30, 0, 1), where 2^30 q is exact (a power of two; inf past 2^98 still clips to 1) and
+        // 2^30 (q - 1) is >= 2^7 when q > 1 and <= 0 otherwise (tested equal to Cast(Greater(q, 1)))
+        const q = unit ? m : b.node('Div', [m, thName]);
+        const fired = b.node('HardSigmoid', [q], { alpha: { float: 2 ** 30 }, beta: { float: -(2 ** 30) } }, node.id);
         const next = unit ? b.node('Sub', [m, fired], {}, `${mem}.next`) : b.node('Sub', [m, b.node('Mul', [fired, thName])], {}, `${mem}.next`);
         b.io('outputs', next, FLOAT, shape);
         // sliding: the spikes of copy k* only (sums of 0 / 1: exact in any order)
@@ -426,7 +482,7 @@ export function graphKey(def: ModelDef, w: WeightSource, opts: GraphOptions): st
   h.update(GENERATOR_VERSION);
   h.update(JSON.stringify(def));
   // the standalone options only when set: the engine's cache keys stay as they were
-  h.update(JSON.stringify({ batch: opts.batch, horizon: opts.horizon, padSkip: opts.padSkip ?? 'auto', ...(opts.selfContainedState ? { selfContainedState: true, bnPolicy: opts.bnPolicy ?? 'last' } : {}), ...(opts.slidingWindow ? { slidingWindow: true } : {}) }));
+  h.update(JSON.stringify({ batch: opts.batch, horizon: opts.horizon, padSkip: opts.padSkip ?? 'auto', ...(opts.selfContainedState ? { selfContainedState: true, bnPolicy: opts.bnPolicy ?? 'last' } : {}), ...(opts.slidingWindow ? { slidingWindow: true } : {}), ...(opts.bnRow !== undefined ? { bnRow: opts.bnRow } : {}) }));
   if (typeof opts.metadata === 'object') h.update(JSON.stringify(opts.metadata));
   if (opts.conv) h.update(`conv=${opts.conv.key};`);
   for (const [k, v] of [...opts.thresholds].sort((a, b) => a[0].localeCompare(b[0]))) h.update(`${k}=${typeof v === 'number' ? v : Array.from(v).join(',')};`);

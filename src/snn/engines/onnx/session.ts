@@ -8,6 +8,7 @@
  * engine sessions with the same graph (same definition, weights, batch, horizon, options): the
  * graph carries no state, so sharing keeps sessions independent while loading the weights once.
  * The generated .onnx (and a small .json with its I/O layout) is cached on disk by content hash.
+ * With `foldBn` the session holds one native session per BN row (graph.ts `bnRow`) and runs the row's.
  */
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -140,7 +141,8 @@ export class OnnxSession implements EngineSession {
   readonly graphSource: Shared['source'];
   readonly splitConvs: GraphInfo['splitConvs'];
   readonly precision: Precision;
-  private s: Shared | null;
+  /** native sessions by BN row (one graph per row when BN is folded; else one graph for every row) */
+  private rows: Shared[] | null;
   private t = 0;
   private readonly frameShape: [number, number, number, number];
   private readonly frameLen: number;
@@ -170,11 +172,26 @@ export class OnnxSession implements EngineSession {
     const o = opts.onnx ?? {};
     if (o.precision !== undefined && !(PRECISIONS as readonly string[]).includes(o.precision)) throw new Error(`unknown precision '${String(o.precision)}' (expected ${PRECISIONS.join(', ')})`);
     this.precision = o.precision ?? 'fp32';
-    this.s = acquire(model, { batch: this.batch, horizon: this.horizon, thresholds, padSkip: o.padSkip, bnPolicy: this.bnPolicy }, o);
+    // int8 calibrates its ranges on the BN rows as the policy runs them: one graph, BN kept after the conv
+    if (this.precision === 'int8' && o.foldBn === true) throw new Error('onnx.foldBn is for fp32 only (the int8 graph keeps BN after its convs)');
+    const base: GraphOptions = { batch: this.batch, horizon: this.horizon, thresholds, padSkip: o.padSkip, bnPolicy: this.bnPolicy };
+    // foldBn: BN folded into the convs, one graph per BN row the policy reaches (rows 0..T-1, and T for
+    // 'mean'; a model without BNTT has one row, its constant BN); else one graph Gathers the row's affine
+    const bntt = d.nodes.some((n) => n.op === 'bn' && n.steps > 1);
+    const nRows = !bntt ? 1 : this.bnPolicy === 'mean' ? d.T + 1 : d.T;
+    const rows: Shared[] = [];
+    try {
+      if (o.foldBn !== true) rows.push(acquire(model, base, o));
+      else for (let r = 0; r < nRows; r++) rows.push(acquire(model, { ...base, bnRow: r }, o));
+    } catch (e) {
+      for (const x of rows) release(x);
+      throw e;
+    }
+    this.rows = rows;
     const rt = loadOrt();
     this.Tensor = rt.Tensor;
-    const info = this.s.info;
-    this.graphSource = this.s.source;
+    const info = rows[0]!.info;
+    this.graphSource = rows[0]!.source;
     this.splitConvs = info.splitConvs;
     this.layerNames = info.layers;
     this.frameShape = [this.batch, d.inputChannels, d.size[0], d.size[1]];
@@ -213,13 +230,15 @@ export class OnnxSession implements EngineSession {
   }
 
   step(frame: FrameInput): StepResult {
-    const s = this.s;
-    if (!s) throw new Error('session disposed');
+    const rows = this.rows;
+    if (!rows) throw new Error('session disposed');
     const data = this.frameData(frame);
     const t = this.t;
-    const info = s.info;
     const idx = bnIndex(t, this.T, this.bnPolicy);
-    this.bnT[0] = BigInt(idx === 'mean' ? this.T : idx);
+    const row = idx === 'mean' ? this.T : idx;
+    const s = rows.length === 1 ? rows[0]! : rows[row]!;
+    const info = s.info;
+    this.bnT[0] = BigInt(row);
     this.count[0] = this.horizon === 'reset' ? t + 1 : Math.min(t + 1, this.horizon);
     const feeds = this.feeds;
     feeds.frame = new this.Tensor('float32', data, this.frameShape);
@@ -250,7 +269,7 @@ export class OnnxSession implements EngineSession {
 
   /** Did ORT write the outputs into the preallocated state tensors? (checked once, on the first step) */
   private checkPrealloc(out: Record<string, OrtTensor>): boolean {
-    const states = this.s!.info.states;
+    const states = this.rows![0]!.info.states;
     for (let i = 0; i < states.length; i++) {
       const got = out[`${states[i]!.name}.next`]!.data as Float32Array;
       const mine = this.spare[i]!.data as Float32Array;
@@ -266,9 +285,9 @@ export class OnnxSession implements EngineSession {
   }
 
   dispose(): void {
-    if (!this.s) return;
-    release(this.s);
-    this.s = null;
+    if (!this.rows) return;
+    for (const s of this.rows) release(s);
+    this.rows = null;
     this.cur = [];
     this.spare = [];
   }
