@@ -11,8 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initBackend } from '../src/snn/backend.js';
-import { SegModel } from '../src/snn/model.js';
-import { OnnxSession, createSession, liveNativeSessions } from '../src/snn/engines/index.js';
+import { createSession, liveNativeSessions } from '../src/snn/engines/index.js';
 import { buildOnnxGraph } from '../src/snn/engines/onnx/graph.js';
 import { Builder, FLOAT, encodeGraph } from '../src/snn/engines/onnx/builder.js';
 import { loadOrt } from '../src/snn/engines/onnx/runtime.js';
@@ -20,36 +19,9 @@ import { mulberry32 } from '../src/snn/encoders.js';
 import { decodeModel } from '../src/snn/engines/onnx/proto.js';
 import { weightSource } from '../src/snn/engines/onnx/session.js';
 import type { Arch } from '../src/snn/definition.js';
-import { expectedFixtureNames, fixtureLogitBound, listFixtures, loadFixtureData, skipUnlessFixtures } from './helpers/fixtures.js';
 import { maxAbsDiff, randomInput, smallModel } from './helpers/engine-helpers.js';
-import { readSafetensors } from '../src/util/safetensors.js';
 
-const fixtures = listFixtures();
-
-test('onnx foldBn: fixture parity (T streaming steps from reset = reference output, spike totals)', { skip: skipUnlessFixtures(fixtures) }, async () => {
-  assert.deepEqual(fixtures.map((f) => f.name), expectedFixtureNames());
-  await initBackend('wasm', false);
-  for (const f of fixtures) {
-    const data = loadFixtureData(f);
-    const model = SegModel.create(f.arch, { T: f.T });
-    model.loadStateDict(readSafetensors(f.weightFiles), f.weightFiles[0]);
-    const [T, N, C, H, W] = data.input.shape as [number, number, number, number, number];
-    const s = new OnnxSession(model, { batch: N, onnx: { cacheDir: false, foldBn: true } });
-    const per = N * C * H * W;
-    const totals = new Array<number>(model.layerNames.length).fill(0);
-    let last;
-    for (let k = 0; k < T; k++) {
-      last = s.step(data.input.data.slice(k * per, (k + 1) * per));
-      last.spikes.forEach((c, i) => (totals[i] += c.spikes));
-    }
-    const diff = maxAbsDiff(last!.logits, data.output.data);
-    console.log(`# onnx foldBn ${f.name}: max abs diff vs reference ${diff.toExponential(3)} (bound ${fixtureLogitBound(data.output.data).toExponential(3)})`);
-    assert.ok(diff <= fixtureLogitBound(data.output.data), `max abs diff ${diff}`);
-    assert.deepEqual(totals, data.spikes.map((x) => x.spikes));
-    s.dispose();
-    model.dispose();
-  }
-});
+// Fixture parity of foldBn runs with the default graph's, in engine-onnx.test.ts.
 
 test('onnx foldBn == tfjs: BN policies and horizons across a reset (small spiking nets, 2 x 7 steps)', async () => {
   await initBackend('wasm', false);

@@ -25,7 +25,7 @@ test('onnx.proto next to proto.ts equals the embedded schema', () => {
 
 const fixtures = listFixtures();
 
-test('onnx: fixture parity (T streaming steps from reset = reference output, spike totals)', { skip: skipUnlessFixtures(fixtures) }, async () => {
+test('onnx: fixture parity (T streaming steps from reset = reference output, spike totals; padSkip off / auto, foldBn)', { skip: skipUnlessFixtures(fixtures) }, async () => {
   assert.deepEqual(fixtures.map((f) => f.name), expectedFixtureNames());
   await initBackend('wasm', false);
   for (const f of fixtures) {
@@ -33,8 +33,9 @@ test('onnx: fixture parity (T streaming steps from reset = reference output, spi
     const model = SegModel.create(f.arch, { T: f.T });
     model.loadStateDict(readSafetensors(f.weightFiles), f.weightFiles[0]);
     const [T, N, C, H, W] = data.input.shape as [number, number, number, number, number];
-    for (const padSkip of ['off', 'auto'] as const) {
-    const s = new OnnxSession(model, { batch: N, onnx: { cacheDir: false, padSkip } });
+    // the default graph with and without the padding-tap split, and BN folded into the convs (one graph per row)
+    for (const variant of [{ padSkip: 'off' }, { padSkip: 'auto' }, { foldBn: true }] as const) {
+    const s = new OnnxSession(model, { batch: N, onnx: { cacheDir: false, ...variant } });
     const per = N * C * H * W;
     const totals = new Array<number>(model.layerNames.length).fill(0);
     let last;
@@ -43,7 +44,7 @@ test('onnx: fixture parity (T streaming steps from reset = reference output, spi
       last.spikes.forEach((c, i) => (totals[i] += c.spikes));
     }
     const diff = maxAbsDiff(last!.logits, data.output.data);
-    console.log(`# onnx ${f.name} padSkip=${padSkip}: max abs diff vs reference ${diff.toExponential(3)}; split convs ${JSON.stringify(s.splitConvs)}`);
+    console.log(`# onnx ${f.name} ${JSON.stringify(variant)}: max abs diff vs reference ${diff.toExponential(3)}; split convs ${JSON.stringify(s.splitConvs)}`);
     assert.ok(diff <= fixtureLogitBound(data.output.data), `max abs diff ${diff}`);
     assert.deepEqual(last!.spikes.map((x) => x.name), data.spikes.map((x) => x.name));
     // exact: every spike decision matches the reference (see fixtureLogitBound)
