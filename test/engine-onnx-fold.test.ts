@@ -3,7 +3,7 @@
  * op (mean 0, var 1, eps 1e-10) and fires with ONE HardSigmoid (alpha 2^30, beta -2^30); each must equal the
  * ops it replaced (Mul + Add; Cast(Greater(q, 1))) bit for bit, checked here on ORT itself.
  * The ONNX engine with BN folded into the convs (`onnx.foldBn`, one graph per BN row): the same results as the
- * reference (fixture parity after T steps, exact spike totals), the same streams as the tfjs session for
+ * reference (fixture parity after T steps, exact spike totals: in engine-onnx.test.ts), the same streams as the tfjs session for
  * every BN policy and horizon (rows 0..T-1, then the policy's rows: 'last' stays, 'cycle' wraps, 'mean' is
  * row T) across a reset, one native session per row reached, all freed by dispose; the folded graph has no
  * BN index input and no BN Mul / Add.
