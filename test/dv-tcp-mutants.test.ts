@@ -6,7 +6,7 @@
  * maxAttempts' final status, unsubscribing (also from inside a batch) and a throwing onWarning.
  * Guard tests are pure; client tests use local sockets with the timers in virtual time (helpers/dv-peers).
  */
-import { test } from 'node:test';
+import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { take } from 'rxjs';
@@ -15,9 +15,36 @@ import { DvPacketGuard, type GuardStep } from '../src/sources/dv-packet-guard.js
 import { encodeAedat4, MAX_PACKET_SIZE, parseIoHeader } from '../src/events/aedat4/index.js';
 import { buildIoHeader, VERSION_LINE_BYTES } from '../src/events/aedat4/format.js';
 import type { FormatWarning } from '../src/events/errors.js';
-import { PER_PACKET, dvStream, events, packetHeader, serve, until, virtualTime, watch } from './helpers/dv-peers.js';
+import { PER_PACKET, dvStream, events, packetHeader, serve as servePeer, until, virtualTime, watch } from './helpers/dv-peers.js';
 
 const VL = VERSION_LINE_BYTES.length;
+
+/** Servers of the running test, closed after it whatever happened (an assertion may fail before its `finally`). */
+const servers: { close: () => Promise<void> }[] = [];
+const serve: typeof servePeer = async (onClient) => {
+  const srv = await servePeer(onClient);
+  servers.push(srv);
+  return srv;
+};
+afterEach(async () => {
+  for (const srv of servers.splice(0)) await srv.close();
+});
+
+/**
+ * Run every clean-up step even when one throws, then rethrow the first error: a teardown that throws must
+ * fail its test, not leave a server open that holds the whole run (each mutant runs this file).
+ */
+async function finish(...steps: (() => unknown)[]): Promise<void> {
+  let first: unknown;
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (e) {
+      first ??= e;
+    }
+  }
+  if (first !== undefined) throw first;
+}
 
 /** Feed `bytes` in chunks of `chunk` (or at the given cut points) until a fault; sums of pass and packets. */
 function feed(g: DvPacketGuard, bytes: Uint8Array, cuts: number | number[]): GuardStep {
@@ -241,8 +268,7 @@ test('statuses: connecting, then reconnecting; close reasons say whether a packe
       ],
     );
   } finally {
-    w.stop();
-    await srv.close();
+    await finish(() => w.stop(), srv.close);
   }
   assert.deepEqual(w.statuses.at(-1), { state: 'stopped', url: label, attempt: 0, events: 2 * PER_PACKET });
 });
@@ -272,8 +298,7 @@ test('a connect that does not complete within idleTimeoutMs is dropped as a conn
     assert.deepEqual([w.ends()[0]!.cause, w.ends()[0]!.reason], ['idle', 'connect timed out after 1000 ms']);
     assert.equal(w.statuses.some((s) => s.state === 'connected'), false);
   } finally {
-    w.stop();
-    await srv.close();
+    await finish(() => w.stop(), srv.close);
   }
 });
 
@@ -294,8 +319,7 @@ test('idleTimeoutMs 0: a quiet connection is never dropped; its close and unsubs
     await until(() => w.ends().length >= 1, 'the close');
     assert.deepEqual([w.ends()[0]!.cause, w.ends()[0]!.reason, w.ends()[0]!.retryInMs], ['closed', 'connection closed by the peer', 200]);
   } finally {
-    w.stop();
-    await srv.close();
+    await finish(() => w.stop(), srv.close);
   }
 });
 
@@ -316,9 +340,7 @@ test('maxAttempts: the final status says why it stopped', async () => {
     assert.equal(error!.message, `${label}: no connection after 2 attempts (last: ${last})`);
     assert.deepEqual(statuses.at(-2), { state: 'stopped', url: label, attempt: 2, events: 0, reason: `too many failed attempts (last: ${last})`, cause: 'closed' });
   } finally {
-    sub.unsubscribe();
-    st.unsubscribe();
-    await srv.close();
+    await finish(() => sub.unsubscribe(), () => st.unsubscribe(), srv.close);
   }
 });
 
@@ -330,18 +352,23 @@ test('unsubscribing closes the socket, reports stopped last and never reconnects
     s.write(Buffer.concat([header, packets[0]!]));
   });
   const vt = virtualTime();
-  const w = watch(srv.port, { scheduler: vt.scheduler });
+  const label = `tcp://127.0.0.1:${srv.port}`;
+  const src = fromDvTcp(label, { scheduler: vt.scheduler });
+  const statuses: DvConnectionStatus[] = [];
+  const st = src.status$.subscribe((s) => statuses.push(s)); // kept past the unsubscribe: nothing may follow 'stopped'
+  let got = 0;
+  const sub = src.subscribe((b) => (got += b.length));
   try {
-    await until(() => w.events() === PER_PACKET, 'the packet');
-    w.stop();
+    await until(() => got === PER_PACKET, 'the packet');
+    sub.unsubscribe();
     await until(() => closed, 'the server to see the client go', 2000);
     await new Promise((r) => setTimeout(r, 5)); // the client's own 'close' event
     vt.advance(60_000);
     await new Promise((r) => setTimeout(r, 5));
     assert.equal(srv.connections(), 1);
-    assert.deepEqual(w.statuses.at(-1), { state: 'stopped', url: `tcp://127.0.0.1:${srv.port}`, attempt: 1, events: PER_PACKET });
+    assert.deepEqual(statuses.at(-1), { state: 'stopped', url: label, attempt: 1, events: PER_PACKET });
   } finally {
-    await srv.close();
+    await finish(() => st.unsubscribe(), srv.close);
   }
 });
 
@@ -390,12 +417,10 @@ test('without onWarning: a bad payload is skipped on the same connection, a bad 
       await until(() => ends().length > 0, 'the corrupt connection');
       assert.equal(ends()[0]!.cause, 'corrupt');
     } finally {
-      sub2.unsubscribe();
+      await finish(() => sub2.unsubscribe());
     }
   } finally {
-    sub.unsubscribe();
-    st.unsubscribe();
-    await srv.close();
+    await finish(() => sub.unsubscribe(), () => st.unsubscribe(), srv.close);
   }
 });
 
@@ -424,9 +449,7 @@ test('an onWarning that throws makes the stream corrupt: reported as a warning a
     assert.deepEqual([end.cause, end.reason, end.events], ['corrupt', 'corrupt stream: boom', PER_PACKET]);
     assert.deepEqual(warnings, [{ kind: 'corrupt-packet', source: label, offset: -1, message: `${label}: boom` }]);
   } finally {
-    sub.unsubscribe();
-    st.unsubscribe();
-    await srv.close();
+    await finish(() => sub.unsubscribe(), () => st.unsubscribe(), srv.close);
   }
 });
 
@@ -452,7 +475,6 @@ test('the file form (version line, data table) over TCP: every event arrives, on
     assert.equal(w.warnings.length, 1, JSON.stringify(w.warnings));
     assert.equal(w.warnings[0]!.offset, header.length + packets[0]!.length);
   } finally {
-    w.stop();
-    await srv.close();
+    await finish(() => w.stop(), srv.close);
   }
 });
