@@ -44,7 +44,7 @@ export const GROUPS = {
     mutate: ['src/snn/definition.ts', 'src/snn/engines/*.ts', 'src/snn/engines/onnx/graph.ts'],
     tests: t('bntt-policy', 'snn-runtime-options', 'engine-api'),
   },
-  'dv-tcp': { mutate: ['src/sources/dv-tcp.ts', 'src/sources/dv-packet-guard.ts'], tests: t('dv-tcp-hostile') },
+  'dv-tcp': { mutate: ['src/sources/dv-tcp.ts', 'src/sources/dv-packet-guard.ts'], tests: t('dv-tcp-hostile', 'dv-tcp-mutants') },
   checkpoint: { mutate: ['src/snn/checkpoint.ts'], tests: t('train-checkpoint') },
 };
 
