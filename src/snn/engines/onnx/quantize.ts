@@ -22,7 +22,7 @@ import { UINT8 } from './builder.js';
 import type { ConvEmitter, WeightSource } from './graph.js';
 
 /** Version of the int8 graph (in its cache key): bump when the emitted ops or the calibration change. */
-export const INT8_VERSION = 'int8-v1';
+export const INT8_VERSION = 'int8-v2';
 
 type ConvNode = Extract<NodeDef, { op: 'conv' }>;
 
@@ -114,6 +114,8 @@ export function int8ConvEmitter(def: ModelDef, w: WeightSource, ranges: ConvRang
           const deq = b.node('DequantizeLinear', [y, b.init(`${id}.step`, [C], step), b.init(`${id}.zp_c`, [C], new Uint8Array(C))], { axis: 1 });
           return b.node('Add', [deq, b.init(`${id}.offset`, [1, C, 1, 1], offset)], {}, id);
         },
+        // a BN after the conv adds the offset in its shift (graph.ts): the dequantized value alone
+        unshifted: (y) => ({ x: b.node('DequantizeLinear', [y, b.init(`${node.id}.step`, [C], step), b.init(`${node.id}.zp_c`, [C], new Uint8Array(C))], { axis: 1 }), offset }),
       };
     },
   };
