@@ -13,7 +13,8 @@
  *   - bad options give clear errors; pipelines validate model.precision and switch to int8 after calibrating;
  *   - a sliding window of int8 sessions shares one native session and equals a fresh int8 session per window;
  *   - the conv's offset folded into the BN shift after it (ConvOps.unshifted, int8-v2) gives the spikes of the
- *     Dequantize + Add + BN chain (int8-v1), every step, every BN row, both nets, padSkip split and dense.
+ *     Dequantize + Add + BN chain (int8-v1), every step, every BN row, both nets, padSkip split and dense; the
+ *     membrane updates are emitted last (ORT's execution order).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,6 +29,7 @@ import { calibrateRanges, int8Emitter, type Calibration } from '../src/snn/engin
 import { int8ConvEmitter, quantizeWeights, quantizedConvs } from '../src/snn/engines/onnx/quantize.js';
 import { buildOnnxGraph, type ConvEmitter } from '../src/snn/engines/onnx/graph.js';
 import { bnIndex } from '../src/snn/bntt.js';
+import { decodeModel } from '../src/snn/engines/onnx/proto.js';
 import { weightSource } from '../src/snn/engines/onnx/session.js';
 import { loadOrt } from '../src/snn/engines/onnx/runtime.js';
 import { writeSimDataset } from '../src/sim/dataset.js';
@@ -268,6 +270,10 @@ test('int8: the conv offset folded into the BN shift (int8-v2) gives the spikes 
     const g = [folded, plain].map((conv) => buildOnnxGraph(m.def, w, { batch: 2, horizon: 3, thresholds: th, padSkip, conv }));
     const runs = g.map((gi) => ({ gi, s: rt.load(gi.bytes, { logSeverityLevel: 3 }), states: gi.states.map((st) => new rt.Tensor('float32', new Float32Array(st.shape.reduce((a, b) => a * b, 1)), st.shape)) }));
     assert.ok(Buffer.from(g[0]!.bytes).includes('shift_q'), `${arch}: the folded path is taken`);
+    // the membrane updates come last, the first layer's last of all (ORT then runs each right after its spikes)
+    const nodes = (decodeModel(g[0]!.bytes) as { graph: { node: { output: string[] }[] } }).graph.node;
+    const L = m.def.spikingLayers.length;
+    assert.deepEqual(nodes.slice(-L).map((n) => n.output[0]), m.def.spikingLayers.map((l) => `mem.${l.name}.next`).reverse());
     // 'cycle' runs every BN row twice
     for (let t = 0; t < 9; t++) {
       const x = randomInput(2 * 2 * size[0] * size[1], 300 + t);

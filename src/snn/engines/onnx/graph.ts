@@ -236,6 +236,10 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
   const splitConvs: GraphInfo['splitConvs'] = [];
   // conv id -> the per-channel offset its value still lacks (ConvOps.unshifted), added by the BN after it
   const offsets = new Map<string, Float32Array>();
+  // int8 (a conv emitter): each membrane update emitted last, the first layer's last of all. ORT runs nodes in a
+  // reverse DFS from the graph's leaves, highest node index first: so each layer's update runs right after its
+  // spikes, while m is still in cache, instead of all of them at the end of the step (same ops, same results)
+  const lateNext: (() => void)[] | undefined = opts.conv && !sliding ? [] : undefined;
 
   const emitConv = (node: Extract<NodeDef, { op: 'conv' }>): string => {
     const bn = folded.get(node.id);
@@ -415,8 +419,12 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
         // 2^30 (q - 1) is >= 2^7 when q > 1 and <= 0 otherwise (tested equal to Cast(Greater(q, 1)))
         const q = unit ? m : b.node('Div', [m, thName]);
         const fired = b.node('HardSigmoid', [q], { alpha: { float: 2 ** 30 }, beta: { float: -(2 ** 30) } }, node.id);
-        const next = unit ? b.node('Sub', [m, fired], {}, `${mem}.next`) : b.node('Sub', [m, b.node('Mul', [fired, thName])], {}, `${mem}.next`);
-        b.io('outputs', next, FLOAT, shape);
+        const emitNext = (): void => {
+          const next = unit ? b.node('Sub', [m, fired], {}, `${mem}.next`) : b.node('Sub', [m, b.node('Mul', [fired, thName])], {}, `${mem}.next`);
+          b.io('outputs', next, FLOAT, shape);
+        };
+        if (lateNext) lateNext.push(emitNext);
+        else emitNext();
         // sliding: the spikes of copy k* only (sums of 0 / 1: exact in any order)
         spikeCounts.push(
           win
@@ -500,6 +508,8 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
     b.node('Identity', [b.f32([], [0])], {}, 'spikes');
     b.io('outputs', 'spikes', FLOAT, [0]);
   }
+
+  if (lateNext) for (const f of lateNext.reverse()) f();
 
   const meta = typeof opts.metadata === 'function' ? opts.metadata(states) : opts.metadata ?? { arch: def.arch, T: String(def.T), batch: String(N), horizon: String(opts.horizon) };
   const bytes = encodeGraph(b, `${def.arch}-step`, GENERATOR_VERSION, meta);
