@@ -13,7 +13,8 @@
  *     channel by folding 1 / step[c] into the weight scale (y_scale = 1) and moving each channel's
  *     calibrated range [lo, hi] onto 0..255 with the int32 bias (bias in accumulator units, exact).
  *     The float membrane then gets y = q * step[c] + offset[c]: one rounding of step / 2 =
- *     (hi - lo) / 510 per value, plus clipping outside the calibrated range (calibrate.ts).
+ *     (hi - lo) / 510 per value, plus clipping outside the calibrated range (calibrate.ts). With a BN after
+ *     the conv (int8-v2), graph.ts takes q * step[c] alone (`unshifted`) and adds offset[c] in the BN's shift.
  * The first conv (the float event frame: < 1 % of the MACs) and the 1x1 convs to the classes (the
  * logits) stay float32.
  */
