@@ -11,7 +11,10 @@
  *   - calibration is deterministic, the cache key separates precisions and calibration sets, and a
  *     cached int8 graph is reloaded without calibrating;
  *   - bad options give clear errors; pipelines validate model.precision and switch to int8 after calibrating;
- *   - a sliding window of int8 sessions shares one native session and equals a fresh int8 session per window.
+ *   - a sliding window of int8 sessions shares one native session and equals a fresh int8 session per window;
+ *   - the conv's offset folded into the BN shift after it (ConvOps.unshifted, int8-v2) gives the spikes of the
+ *     Dequantize + Add + BN chain (int8-v1), every step, every BN row, both nets, padSkip split and dense; the
+ *     membrane updates are emitted last (ORT's execution order).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,7 +26,10 @@ import type { SegModel } from '../src/snn/model.js';
 import { OnnxSession, createSession, graphKey } from '../src/snn/engines/index.js';
 import { Builder, FLOAT, UINT8, encodeGraph } from '../src/snn/engines/onnx/builder.js';
 import { calibrateRanges, int8Emitter, type Calibration } from '../src/snn/engines/onnx/calibrate.js';
-import { quantizeWeights, quantizedConvs } from '../src/snn/engines/onnx/quantize.js';
+import { int8ConvEmitter, quantizeWeights, quantizedConvs } from '../src/snn/engines/onnx/quantize.js';
+import { buildOnnxGraph, type ConvEmitter } from '../src/snn/engines/onnx/graph.js';
+import { bnIndex } from '../src/snn/bntt.js';
+import { decodeModel } from '../src/snn/engines/onnx/proto.js';
 import { weightSource } from '../src/snn/engines/onnx/session.js';
 import { loadOrt } from '../src/snn/engines/onnx/runtime.js';
 import { writeSimDataset } from '../src/sim/dataset.js';
@@ -249,4 +255,45 @@ test('int8 sliding window: the T staggered sessions share one calibrated native 
   fresh.dispose();
   assert.deepEqual(Array.from(outs[5]!), Array.from(last));
   m.dispose();
+});
+
+test('int8: the conv offset folded into the BN shift (int8-v2) gives the spikes and logits of Dequantize + Add + BN (int8-v1)', async () => {
+  await initBackend('wasm', false);
+  const rt = loadOrt();
+  for (const [arch, size, padSkip] of [['spiking-deeplab', [64, 64], 'auto'], ['spiking-deeplab', [64, 64], 'off'], ['spiking-fcn', [16, 16], 'auto']] as const) {
+    const m = smallModel(arch, 4, 2, [size[0], size[1]]);
+    const w = weightSource(m);
+    const th = thresholdsOf(m);
+    const folded = int8ConvEmitter(m.def, w, calibrateRanges(m, w, th, 'cycle', calib(m)));
+    // the same emitter without `unshifted`: graph.ts then takes each conv's full result (Dequantize + Add)
+    const plain: ConvEmitter = { key: 'plain', begin: (n, x, b) => { const o = folded.begin(n, x, b); if (o) delete o.unshifted; return o; } };
+    const g = [folded, plain].map((conv) => buildOnnxGraph(m.def, w, { batch: 2, horizon: 3, thresholds: th, padSkip, conv }));
+    const runs = g.map((gi) => ({ gi, s: rt.load(gi.bytes, { logSeverityLevel: 3 }), states: gi.states.map((st) => new rt.Tensor('float32', new Float32Array(st.shape.reduce((a, b) => a * b, 1)), st.shape)) }));
+    assert.ok(Buffer.from(g[0]!.bytes).includes('shift_q'), `${arch}: the folded path is taken`);
+    // the membrane updates come last, the first layer's last of all (ORT then runs each right after its spikes)
+    const nodes = (decodeModel(g[0]!.bytes) as { graph: { node: { output: string[] }[] } }).graph.node;
+    const L = m.def.spikingLayers.length;
+    assert.deepEqual(nodes.slice(-L).map((n) => n.output[0]), m.def.spikingLayers.map((l) => `mem.${l.name}.next`).reverse());
+    // 'cycle' runs every BN row twice
+    for (let t = 0; t < 9; t++) {
+      const x = randomInput(2 * 2 * size[0] * size[1], 300 + t);
+      const got = runs.map(({ gi, s, states }) => {
+        const feeds: Record<string, unknown> = { frame: new rt.Tensor('float32', x, [2, 2, size[0], size[1]]), count: new rt.Tensor('float32', Float32Array.of(Math.min(t + 1, 3)), [1]) };
+        const row = bnIndex(t, m.def.T, 'cycle');
+        if (gi.hasBnIndex) feeds.bn_t = new rt.Tensor('int64', BigInt64Array.of(BigInt(row === 'mean' ? m.def.T : row)), []);
+        gi.states.forEach((st, i) => (feeds[st.name] = states[i]));
+        const fetches: Record<string, null> = { logits: null, spikes: null };
+        for (const st of gi.states) fetches[`${st.name}.next`] = null;
+        const out = s.run(feeds as never, fetches);
+        gi.states.forEach((st, i) => (states[i] = out[`${st.name}.next`]!));
+        return { logits: out.logits!.data as Float32Array, spikes: Array.from(out.spikes!.data as Float32Array) };
+      });
+      assert.deepEqual(got[0]!.spikes, got[1]!.spikes, `${arch} ${padSkip} step ${t}: spikes`);
+      let d = 0;
+      for (let i = 0; i < got[0]!.logits.length; i++) d = Math.max(d, Math.abs(got[0]!.logits[i]! - got[1]!.logits[i]!));
+      assert.ok(d <= 1e-5, `${arch} ${padSkip} step ${t}: logits differ by ${d}`);
+    }
+    for (const r of runs) r.s.dispose();
+    m.dispose();
+  }
 });

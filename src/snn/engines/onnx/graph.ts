@@ -90,6 +90,11 @@ export interface ConvOps {
   conv(xs: string, wKey: string, w: Float32Array, dims: number[], attrs: ConvAttrs): string;
   /** the node's float result from the ops' output y, named `id` */
   end(y: string, id: string): string;
+  /**
+   * The result less a per-channel offset, and that offset [C]: graph.ts takes it instead of `end` when a BN
+   * follows the conv and folds the offset into the BN's shift (one elementwise pass less). Optional.
+   */
+  unshifted?(y: string): { x: string; offset: Float32Array };
 }
 
 export interface ConvEmitter {
@@ -229,12 +234,29 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
   };
   const spikeCounts: string[] = [];
   const splitConvs: GraphInfo['splitConvs'] = [];
+  // conv id -> the per-channel offset its value still lacks (ConvOps.unshifted), added by the BN after it
+  const offsets = new Map<string, Float32Array>();
+  // int8 (a conv emitter): each membrane update emitted last, the first layer's last of all. ORT runs nodes in a
+  // reverse DFS from the graph's leaves, highest node index first: so each layer's update runs right after its
+  // spikes, while m is still in cache, instead of all of them at the end of the step (same ops, same results)
+  const lateNext: (() => void)[] | undefined = opts.conv && !sliding ? [] : undefined;
 
   const emitConv = (node: Extract<NodeDef, { op: 'conv' }>): string => {
     const bn = folded.get(node.id);
     const { wt, biasData } = bn ? foldBn(node, bn, foldRow!) : { wt: weight(node.weight), biasData: node.bias ? weight(node.bias).data : undefined };
     const q = opts.conv?.begin(node, get(node.input), b);
     const x = q ? q.input : get(node.input);
+    // the emitter's float result; when a BN alone takes it (not the sliding window's per-copy Mul / Add), less its offset
+    const bnOnly = (): boolean => {
+      const users = def.nodes.filter((n) => ('input' in n && n.input === node.id) || (n.op === 'add' && n.inputs.includes(node.id)));
+      return !sliding && node.id !== def.output && users.length === 1 && users[0]!.op === 'bn';
+    };
+    const finish = (y: string): string => {
+      if (!q!.unshifted || !bnOnly()) return q!.end(y, node.id);
+      const u = q!.unshifted(y);
+      offsets.set(node.id, u.offset);
+      return u.x;
+    };
     const bias = !q && biasData ? b.init(node.bias ?? `${node.weight}.bn${foldRow}.bias`, [node.cout], biasData) : undefined;
     const inits = new Map<string, string>();
     // one Conv op (the emitter's when set) over xs with weights `data` [cout, cin, kh, kw] named wKey
@@ -257,7 +279,7 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
     if (!split) {
       const p = node.pad;
       const y = conv(x, node.weight, wt.data, wt.shape, { kernel_shape: [k, k], pads: [p, p, p, p], dilations: [node.dilation, node.dilation], strides: [1, 1] }, node.id);
-      return q ? q.end(y, node.id) : y;
+      return q ? finish(y) : y;
     }
     splitConvs.push({ id: node.id, kept: frac });
     const [cout, cin] = wt.shape as [number, number];
@@ -282,7 +304,7 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
       }
       band.push(parts.length === 1 ? parts[0]! : b.node('Concat', parts, { axis: 3 }));
     }
-    if (q) return q.end(band.length === 1 ? band[0]! : b.node('Concat', band, { axis: 2 }), node.id);
+    if (q) return finish(band.length === 1 ? band[0]! : b.node('Concat', band, { axis: 2 }));
     return band.length === 1 ? b.node('Identity', band, {}, node.id) : b.node('Concat', band, { axis: 2 }, node.id);
   };
 
@@ -363,6 +385,18 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
       case 'bn': {
         // folded into the conv before it (bnRow)
         if (folded.has(node.input)) return get(node.input);
+        const off = offsets.get(node.input);
+        if (off) {
+          // (x + off) * scale + shift as x * scale + (off * scale + shift): the conv's offset rides in the BN's shift
+          const t = bnTable(node);
+          const C = node.channels;
+          const f = Math.fround;
+          const shift = new Float32Array(t.rows * C);
+          for (let r = 0; r < t.rows; r++) for (let c = 0; c < C; c++) shift[r * C + c] = f(f(off[c]! * t.scale[r * C + c]!) + t.shift[r * C + c]!);
+          const row = (name: string, v: Float32Array): string =>
+            t.rows === 1 ? b.init(`${node.prefix}.${name}`, [C], v) : b.node('Gather', [b.init(`${node.prefix}.${name}`, [t.rows, C], v), bnIndexName], { axis: 0 });
+          return b.node('BatchNormalization', [get(node.input), row('scale', t.scale), row('shift_q', shift), b.f32(new Array<number>(C).fill(0)), b.f32(new Array<number>(C).fill(1))], { epsilon: 1e-10 }, node.id);
+        }
         const { scale, shift } = bnParams(node);
         // one row for every sample: ONE BatchNormalization pass (mean 0, var 1, eps 1e-10: 1 + eps rounds to 1
         // in float32, so ORT computes x * scale + shift, bit for bit the Mul + Add it replaces; tested)
@@ -385,8 +419,12 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
         // 2^30 (q - 1) is >= 2^7 when q > 1 and <= 0 otherwise (tested equal to Cast(Greater(q, 1)))
         const q = unit ? m : b.node('Div', [m, thName]);
         const fired = b.node('HardSigmoid', [q], { alpha: { float: 2 ** 30 }, beta: { float: -(2 ** 30) } }, node.id);
-        const next = unit ? b.node('Sub', [m, fired], {}, `${mem}.next`) : b.node('Sub', [m, b.node('Mul', [fired, thName])], {}, `${mem}.next`);
-        b.io('outputs', next, FLOAT, shape);
+        const emitNext = (): void => {
+          const next = unit ? b.node('Sub', [m, fired], {}, `${mem}.next`) : b.node('Sub', [m, b.node('Mul', [fired, thName])], {}, `${mem}.next`);
+          b.io('outputs', next, FLOAT, shape);
+        };
+        if (lateNext) lateNext.push(emitNext);
+        else emitNext();
         // sliding: the spikes of copy k* only (sums of 0 / 1: exact in any order)
         spikeCounts.push(
           win
@@ -470,6 +508,8 @@ export function buildOnnxGraph(def: ModelDef, w: WeightSource, opts: GraphOption
     b.node('Identity', [b.f32([], [0])], {}, 'spikes');
     b.io('outputs', 'spikes', FLOAT, [0]);
   }
+
+  if (lateNext) for (const f of lateNext.reverse()) f();
 
   const meta = typeof opts.metadata === 'function' ? opts.metadata(states) : opts.metadata ?? { arch: def.arch, T: String(def.T), batch: String(N), horizon: String(opts.horizon) };
   const bytes = encodeGraph(b, `${def.arch}-step`, GENERATOR_VERSION, meta);

@@ -13,7 +13,8 @@
  *     channel by folding 1 / step[c] into the weight scale (y_scale = 1) and moving each channel's
  *     calibrated range [lo, hi] onto 0..255 with the int32 bias (bias in accumulator units, exact).
  *     The float membrane then gets y = q * step[c] + offset[c]: one rounding of step / 2 =
- *     (hi - lo) / 510 per value, plus clipping outside the calibrated range (calibrate.ts).
+ *     (hi - lo) / 510 per value, plus clipping outside the calibrated range (calibrate.ts). With a BN after
+ *     the conv (int8-v2), graph.ts takes q * step[c] alone (`unshifted`) and adds offset[c] in the BN's shift.
  * The first conv (the float event frame: < 1 % of the MACs) and the 1x1 convs to the classes (the
  * logits) stay float32.
  */
@@ -22,7 +23,7 @@ import { UINT8 } from './builder.js';
 import type { ConvEmitter, WeightSource } from './graph.js';
 
 /** Version of the int8 graph (in its cache key): bump when the emitted ops or the calibration change. */
-export const INT8_VERSION = 'int8-v1';
+export const INT8_VERSION = 'int8-v2';
 
 type ConvNode = Extract<NodeDef, { op: 'conv' }>;
 
@@ -114,6 +115,8 @@ export function int8ConvEmitter(def: ModelDef, w: WeightSource, ranges: ConvRang
           const deq = b.node('DequantizeLinear', [y, b.init(`${id}.step`, [C], step), b.init(`${id}.zp_c`, [C], new Uint8Array(C))], { axis: 1 });
           return b.node('Add', [deq, b.init(`${id}.offset`, [1, C, 1, 1], offset)], {}, id);
         },
+        // a BN after the conv adds the offset in its shift (graph.ts): the dequantized value alone
+        unshifted: (y) => ({ x: b.node('DequantizeLinear', [y, b.init(`${node.id}.step`, [C], step), b.init(`${node.id}.zp_c`, [C], new Uint8Array(C))], { axis: 1 }), offset }),
       };
     },
   };
