@@ -110,6 +110,37 @@ test('BAF: a time jump backwards is a fresh start, not a free pass', () => {
   ]);
 });
 
+test('BAF: streams whose time goes back and forth (loops, jitter) match the naive filter, in any batch sizes', () => {
+  // The filter keeps a neighbour-max map while time runs forward and falls back to eight reads after a
+  // backward jump, rebuilding the map once enough events have passed: thousands of events on a small
+  // sensor (42 padded cells) cross both paths and many rebuilds, with jumps back, jitter and ties.
+  let seed = 7;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  const rows: EventRow[] = [];
+  let t = 0;
+  for (let i = 0; i < 6000; i++) {
+    const r = rnd(100);
+    if (r < 3) t = Math.max(0, t - rnd(400)); // a jump back
+    else if (r < 10) t -= rnd(30); // jitter: slightly out of order
+    else t += rnd(25); // forward (0: a tie)
+    rows.push([t, rnd(5), rnd(4), rnd(2)]);
+  }
+  const expected = rows.filter((_, i) => naiveBaf(rows, 60, 5, 4)[i]);
+  assert.ok(expected.length > 1000 && expected.length < rows.length - 500, `both outcomes occur (${expected.length} of ${rows.length})`);
+  assert.deepEqual(rowsOf(new BackgroundActivityFilter({ windowUs: 60, width: 5, height: 4 }).apply(batchOf(rows, 5, 4))), expected);
+  for (const size of [1, 7, 100, 999]) {
+    const f = new BackgroundActivityFilter({ windowUs: 60, width: 5, height: 4 });
+    const got: EventRow[] = [];
+    for (let i = 0; i < rows.length; i += size) got.push(...rowsOf(f.apply(batchOf(rows.slice(i, i + size), 5, 4))));
+    assert.deepEqual(got, expected, `batches of ${size}`);
+  }
+  // a long forward run after the jumps (the one-read path, after a rebuild) still matches
+  const tail: EventRow[] = Array.from({ length: 3000 }, (_, i) => [t + 1000 + 7 * i, rnd(5), rnd(4), 1] as EventRow);
+  const all = [...rows, ...tail];
+  const f = new BackgroundActivityFilter({ windowUs: 60, width: 5, height: 4 });
+  assert.deepEqual([...rowsOf(f.apply(batchOf(rows, 5, 4))), ...rowsOf(f.apply(batchOf(tail, 5, 4)))], all.filter((_, i) => naiveBaf(all, 60, 5, 4)[i]));
+});
+
 // ------------------------------------------------------------------ refractory
 
 test('refractory: per pixel, either polarity, from the last kept event', () => {
