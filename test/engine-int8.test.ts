@@ -215,11 +215,13 @@ test('int8 in a pipeline: model.precision validated; the live model runs fp32 fo
   assert.throws(() => parsePipeline({ ...src, model: { precision: 'int8', engine: 'tfjs' } }, '/x'), /precision int8 needs \/model\/engine onnx or auto/);
   assert.throws(() => parsePipeline({ ...src, model: { precision: 'int4' } }, '/x'), PipelineConfigError);
   assert.throws(() => parsePipeline({ ...src, model: { calibrationFrames: 0 } }, '/x'), PipelineConfigError);
+  assert.throws(() => parsePipeline({ ...src, model: { calibrationFrames: 1001 } }, '/x'), /calibrationFrames/);
   assert.equal(parsePipeline(src, '/x').model.precision, undefined, 'absent = fp32');
   assert.equal(applyOverrides(loadPipeline('demo'), { precision: 'int8' }).model.precision, 'int8');
   const { LiveModel } = await import('../src/pipeline/model-adapter.js');
   const cfg = parsePipeline({ ...src, model: { width: 0.125, T: 2, engine: 'onnx', precision: 'int8', calibrationFrames: 3 } }, '/x').model;
-  const q = await LiveModel.create(cfg, null, [16, 16]);
+  const logged: string[] = [];
+  const q = await LiveModel.create(cfg, null, [16, 16], (line) => logged.push(line));
   const f = await LiveModel.create({ ...cfg, precision: undefined }, null, [16, 16]);
   for (const m of [q, f]) for (const l of m.model.layerNames) m.model.setThreshold(l, 0.1);
   try {
@@ -229,6 +231,7 @@ test('int8 in a pipeline: model.precision validated; the live model runs fp32 fo
       assert.deepEqual(q.step(frame(i)).classMap, f.step(frame(i)).classMap, `frame ${i}: fp32 while calibrating`);
     }
     assert.equal(q.info.engine, 'onnx (int8)');
+    assert.deepEqual(logged, ['evstream: model: int8 calibrated on the first 3 frames of the stream'], 'reported through the pipeline log');
     assert.equal(q.step(frame(3)).t, 0, 'the int8 sessions start from zero');
   } finally {
     q.dispose();

@@ -103,7 +103,7 @@ export interface ModelConfig {
    * (one reset of the membranes); needs engine onnx or auto.
    */
   precision?: 'fp32' | 'int8';
-  /** Frames of the stream that calibrate the int8 graph (default 64). */
+  /** Frames of the stream that calibrate the int8 graph (default 64, at most 1000; held in memory until the switch, capped at 256 MiB). */
   calibrationFrames?: number;
 }
 
@@ -273,7 +273,7 @@ export const PIPELINE_SCHEMA = {
         untrained: { type: ['boolean', 'null'], default: null },
         engine: { enum: ['auto', 'tfjs', 'onnx'], default: 'auto' },
         precision: { enum: ['fp32', 'int8'] },
-        calibrationFrames: int({ minimum: 1, maximum: 10_000 }),
+        calibrationFrames: int({ minimum: 1, maximum: 1000 }),
       },
     },
     runtime: {

@@ -108,6 +108,9 @@ export interface StepOutput {
   stepMs: number;
 }
 
+/** The most memory int8 calibration frames may hold before the switch (the frames are kept as Float32). */
+export const CALIBRATION_BYTES = 256 * 2 ** 20;
+
 export class LiveModel {
   readonly info: ModelInfo;
   /** one session, one reset every resetEvery frames, or T staggered ones (slidingWindow) */
@@ -116,11 +119,15 @@ export class LiveModel {
   private readonly plane: number;
   /** precision int8: the frames collected so far for its calibration; undefined once calibrated (or fp32) */
   private calibration: Float32Array[] | undefined;
+  /** How many inputs calibrate: model.calibrationFrames (64), at most CALIBRATION_BYTES of them. */
+  private readonly calibrationTarget: number;
 
   private constructor(
     readonly model: SegModel,
     private readonly cfg: ModelConfig,
     info: ModelInfo,
+    /** The run's log (the pipeline's `log` option): the int8 switch is reported through it. */
+    private readonly log: (line: string) => void,
   ) {
     this.info = info;
     // resetEvery counts frames; the session counts steps (stepsPerFrame per frame)
@@ -129,13 +136,14 @@ export class LiveModel {
     if (cfg.precision === 'int8') this.calibration = [];
     if (cfg.encoder === 'poisson') this.poisson = new PoissonEncoder(cfg.seed);
     this.plane = model.def.size[0] * model.def.size[1];
+    this.calibrationTarget = Math.max(1, Math.min(cfg.calibrationFrames ?? 64, Math.floor(CALIBRATION_BYTES / (4 * this.inputSize))));
   }
 
   /**
    * Build the model of a pipeline. `checkpoint` is an absolute path (or null for a seeded init).
-   * Initialises the tfjs backend (once per process).
+   * Initialises the tfjs backend (once per process). `log` receives the model's own notices (the int8 switch).
    */
-  static async create(cfg: ModelConfig, checkpoint: string | null, size: [number, number]): Promise<LiveModel> {
+  static async create(cfg: ModelConfig, checkpoint: string | null, size: [number, number], log: (line: string) => void = () => {}): Promise<LiveModel> {
     const backend = await initBackend();
     let model: SegModel;
     let meta: ModelMeta | null = null;
@@ -170,7 +178,7 @@ export class LiveModel {
       params: model.def.params.reduce((s, p) => s + (p.role === 'count' ? 0 : p.shape.reduce((a, b) => a * b, 1)), 0),
       backend: `${backend} (${tf.getBackend()})`,
     };
-    const live = new LiveModel(model, cfg, info);
+    const live = new LiveModel(model, cfg, info, log);
     live.warmUp();
     return live;
   }
@@ -195,7 +203,7 @@ export class LiveModel {
     this.session.dispose();
     this.session = next;
     this.info.engine = `${next.engine} (int8)`;
-    process.stderr.write(`[evstream] model: int8 calibrated on the first ${frames.length} frames of the stream\n`);
+    this.log(`evstream: model: int8 calibrated on the first ${frames.length} frames of the stream`);
   }
 
   /** A few steps on an empty frame (compiles kernels, fills weight caches), then a reset. */
@@ -235,7 +243,7 @@ export class LiveModel {
       classMap[p] = best;
     }
     const layers = this.info.layers.map((l, i) => ({ name: l.name, spikes: sums[i]!, rate: sums[i]! / (l.neurons * n) }));
-    if (this.calibration && this.calibration.length >= (this.cfg.calibrationFrames ?? 64)) this.calibrated();
+    if (this.calibration && this.calibration.length >= this.calibrationTarget) this.calibrated();
     return { classMap, layers, t: this.session.steps - 1, stepMs: performance.now() - t0 };
   }
 

@@ -161,7 +161,7 @@ export class Pipeline {
       if (changes.length) opts.log?.(`evstream: warning: pipeline '${cfg.name}' runs ${checkpoint} as it was trained: ${changes.join(', ')}`);
       cfg = r.cfg;
     }
-    const model = await LiveModel.create(cfg.model, checkpoint, cfg.framing.size);
+    const model = await LiveModel.create(cfg.model, checkpoint, cfg.framing.size, opts.log);
     return new Pipeline(cfg, model, opts, await fileSensorSize(cfg, opts.log));
   }
 
