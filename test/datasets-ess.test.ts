@@ -176,3 +176,42 @@ test('ESS: truncated or corrupt files are EventFormatErrors naming the file (rea
     for (const r of [src, ...roots]) rmSync(r, { recursive: true, force: true });
   }
 });
+
+test('ESS writer --randomize: each drive draws its sensor and scene from the preset ranges, fixed values stay, and the events are those of the draw', async () => {
+  const { SENSOR_PRESETS } = await import('../src/sim/sensor-presets.js');
+  const { drawSequence, drawOptions } = await import('../src/sim/randomize.js');
+  const root = mkdtempSync(join(tmpdir(), 'evstream-ess-r-'));
+  try {
+    const opts = { seed: 11, seconds: 0.1, t0Us: T0_US, randomize: true, noiseRate: 0.3 } as const;
+    const drives = await writeEssDataset(join(root, 'a'), 3, opts);
+    const ranges = SENSOR_PRESETS.davis346.params;
+    for (const s of drives) {
+      const r = s.randomized!;
+      assert.ok(r, 'the summary records the draw');
+      assert.equal(r.sensor, 'davis346', 'davis346 when no sensor is named');
+      assert.equal(r.sensorParams.noiseRate, 0.3, 'a value the caller gives is not drawn');
+      for (const k of ['contrastThreshold', 'thresholdSigma', 'refractoryUs', 'cutoffHz'] as const) {
+        const [lo, hi] = ranges[k].range;
+        assert.ok(r.sensorParams[k] >= lo && r.sensorParams[k] <= hi, `${k} ${r.sensorParams[k]} in [${lo}, ${hi}]`);
+      }
+      // the drive's events are the simulation of exactly that draw, on the DAVIS346 array
+      const { seed: _s, t0Us: _t, randomize: _r, ...fixed } = opts;
+      const sim = { ...fixed, sensor: 'davis346' as const };
+      const draw = drawSequence(s.seed, 'davis346', sim);
+      assert.deepEqual(draw, r);
+      const chunks = [...simulateSequence({ ...sim, ...drawOptions(draw, 346, 260, sim), seed: s.seed, width: 346, height: 260, windowUs: 50_000 })];
+      const windows = await readAll(s.dir);
+      assert.deepEqual(windows.map((w) => Array.from(w.batch.x)), chunks.map((c) => Array.from(c.events.x)));
+    }
+    assert.equal(new Set(drives.map((s) => s.randomized!.sensorParams.contrastThreshold)).size, 3, 'every drive its own threshold');
+    // same seed, same draws and bytes; without --randomize, no draw and other events
+    const again = await writeEssDataset(join(root, 'b'), [0], opts);
+    assert.deepEqual(again[0]!.randomized, drives[0]!.randomized);
+    assert.deepEqual(readFileSync(join(again[0]!.dir, 'events.dat.xyp')), readFileSync(join(drives[0]!.dir, 'events.dat.xyp')));
+    const plain = await writeEssDataset(join(root, 'c'), [0], { seed: 11, seconds: 0.1, t0Us: T0_US, noiseRate: 0.3 });
+    assert.equal(plain[0]!.randomized, undefined);
+    assert.notDeepEqual(readFileSync(join(plain[0]!.dir, 'events.dat.xyp')), readFileSync(join(drives[0]!.dir, 'events.dat.xyp')));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

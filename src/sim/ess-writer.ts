@@ -21,6 +21,7 @@ import { ESS_HEIGHT, ESS_WIDTH } from '../events/datasets/ess.js';
 import { writeNpy } from '../util/npy.js';
 import { hashSeed } from './prng.js';
 import { simulateSequence, type SimOptions } from './simulate.js';
+import { drawOptions, drawSequence, type SequenceDraw } from './randomize.js';
 
 export interface EssWriteOptions extends Omit<SimOptions, 'seed' | 'width' | 'height' | 'windowUs'> {
   seed: number;
@@ -28,6 +29,12 @@ export interface EssWriteOptions extends Omit<SimOptions, 'seed' | 'width' | 'he
   t0Us?: number;
   /** Write a mask for every `labelEvery`-th window, starting at window 0 (default 1; real ESS masks are sparse). */
   labelEvery?: number;
+  /**
+   * Domain randomisation, as `evstream simulate --randomize` (randomize.ts): each drive draws its sensor
+   * parameters from the `sensor` preset's ranges (davis346 if none) and its scene, illumination and speed
+   * from its seed; values the caller gives stay fixed. The summary records the draw.
+   */
+  randomize?: boolean;
 }
 
 export interface EssDriveSummary {
@@ -38,6 +45,8 @@ export interface EssDriveSummary {
   windows: number;
   /** Window indices that got a mask. */
   labelled: number[];
+  /** With `randomize`: the values this drive used. */
+  randomized?: SequenceDraw;
   /** First / last event time, ns (bigint: epoch ns exceed 2^53). */
   firstNs?: bigint;
   lastNs?: bigint;
@@ -83,10 +92,13 @@ export async function writeEssDataset(root: string, drives: number | readonly nu
 }
 
 async function writeEssDrive(dir: string, drive: number, opts: EssWriteOptions): Promise<EssDriveSummary> {
-  const { t0Us = 1_487_339_175_000_000, labelEvery = 1, ...simOpts } = opts;
+  const { t0Us = 1_487_339_175_000_000, labelEvery = 1, randomize = false, ...given } = opts;
   if (!Number.isSafeInteger(t0Us) || t0Us < 0) throw new Error(`writeEssDataset: t0Us must be a whole, non-negative number of µs (got ${t0Us})`);
   if (!Number.isInteger(labelEvery) || labelEvery < 1) throw new Error(`writeEssDataset: labelEvery must be a positive integer (got ${labelEvery})`);
   const seed = hashSeed(opts.seed, 2000 + drive);
+  const simOpts: Omit<SimOptions, 'width' | 'height' | 'windowUs'> = randomize ? { ...given, sensor: given.sensor ?? 'davis346' } : given;
+  const draw = randomize ? drawSequence(seed, simOpts.sensor!, simOpts) : undefined;
+  const drawn = draw ? drawOptions(draw, ESS_WIDTH, ESS_HEIGHT, simOpts) : {};
   await mkdir(join(dir, 'index'), { recursive: true });
   await mkdir(join(dir, 'segmentation_masks'), { recursive: true });
   const rows = essMaskRows(ESS_HEIGHT);
@@ -103,7 +115,7 @@ async function writeEssDrive(dir: string, drive: number, opts: EssWriteOptions):
   try {
     ft = await open(join(dir, 'events.dat.t'), 'w');
     fxyp = await open(join(dir, 'events.dat.xyp'), 'w');
-    for (const chunk of simulateSequence({ ...simOpts, seed, width: ESS_WIDTH, height: ESS_HEIGHT, windowUs: WINDOW_US })) {
+    for (const chunk of simulateSequence({ ...simOpts, ...drawn, seed, width: ESS_WIDTH, height: ESS_HEIGHT, windowUs: WINDOW_US })) {
       const ev = chunk.events;
       const n = ev.length;
       const tNs = new BigInt64Array(n);
@@ -147,7 +159,7 @@ async function writeEssDrive(dir: string, drive: number, opts: EssWriteOptions):
     }
     writeNpy(join(dir, 'index', `index_${ms}ms.npy`), index, [ends.length, 3]);
   }
-  const summary: EssDriveSummary = { dir, drive, seed, events: count, windows: ends.length, labelled };
+  const summary: EssDriveSummary = { dir, drive, seed, events: count, windows: ends.length, labelled, ...(draw ? { randomized: draw } : {}) };
   if (firstNs !== undefined) summary.firstNs = firstNs;
   if (lastNs !== undefined) summary.lastNs = lastNs;
   return summary;
