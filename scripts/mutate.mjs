@@ -46,6 +46,7 @@ export const GROUPS = {
   },
   'dv-tcp': { mutate: ['src/sources/dv-tcp.ts', 'src/sources/dv-packet-guard.ts'], tests: t('dv-tcp-hostile', 'dv-tcp-mutants') },
   checkpoint: { mutate: ['src/snn/checkpoint.ts'], tests: t('train-checkpoint') },
+  'events-hdf5': { mutate: ['src/events/hdf5-layout.ts', 'src/events/ddd17-layout.ts'], tests: t('ddd17-layout', 'hdf5-layout-mutants') },
 };
 
 const args = process.argv.slice(2);
