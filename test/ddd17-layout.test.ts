@@ -189,6 +189,12 @@ test('probeDdd17Rows: packet counts from the header column (polarity, other type
   assert.deepEqual([half.info.width, half.info.height, half.info.header?.['sizeFrom']], [240, 180, 'frame']);
   const noFrame = await probe({ rows: [[text('1'), ...polarityPacket([{ t: 1, x: 1, y: 1, p: 1 }])]] }, {});
   assert.deepEqual(noFrame.info, { format: 'ddd17-hdf5', width: 346, height: 260, skipped: { polarityPackets: 1 }, header: { rows: 1, sizeFrom: 'default' } });
+  // a frame whose payload HDF5 cannot read is passed over for the next one
+  const lost = await probe({
+    ...scanRows(),
+    fault: (c) => (c.op === 'read' && c.column === 2 && c.from === 6 ? { id: 0, tainted: false, ok: 'read', data: new Uint8Array(0), lengths: new Uint32Array(0), bad: { row: 6, reason: 'gone' } } : undefined),
+  }, {});
+  assert.deepEqual([lost.info.width, lost.info.height], [128, 64]);
   // a frame packet whose payload states no size is passed over for the next one
   const zero = await probe({ rows: [[text('1'), ...framePacket(0, 0)], [text('2'), ...framePacket(32, 16)]] }, {});
   assert.deepEqual([zero.info.width, zero.info.height], [32, 16]);
@@ -256,6 +262,15 @@ test('decodeDdd17Rows faults: short header, bad header, truncated payload, unrea
   const s = await decode(d, { width: 10, height: 10, rowsPerRead: 4, strict: true });
   assert.deepEqual([s.ev, s.log], [[[100, 1, 1, 1], [101, 2, 2, 0]], ['b2']]);
   assertRowError(s.error, 'corrupt-packet', 1, 'a 28-byte cAER header (column 1) in dvs/data', '27 bytes');
+  // a bad row before an unreadable one in the same block: the bad row first, then the unreadable one
+  const both = await decode({ rows: [d.rows![0]!, d.rows![1]!, d.rows![2]!, d.rows![3]!], unreadable: [3] }, { width: 10, height: 10, rowsPerRead: 4 });
+  assert.deepEqual(both.log.map((l) => l.split(':')[0]), ['b2', 'w1', 'b1', 'w3']);
+  // without onWarning the faults go unreported and reading goes on
+  const w = new FakeH5(d);
+  const { rows: quiet } = await openRows(w, 1 << 20);
+  let n = 0;
+  for await (const b of decodeDdd17Rows(quiet, { width: 10, height: 10, rowsPerRead: 4 })) n += b.length;
+  assert.equal(n, 6);
   // a dead worker ends the file in both modes
   const dead = await decode({ ...d, fault: (c) => (c.op === 'read' && c.from === 4 ? new Error('gone') : undefined) }, { width: 10, height: 10, rowsPerRead: 4 });
   assert.deepEqual(dead.ev.length, 3);
@@ -289,7 +304,7 @@ test('decodeDdd17Rows: a row is empty only when all three cells are; rows per re
   assert.deepEqual(f.ev, [[1, 1, 1, 1], [2, 2, 2, 0], [4, 4, 4, 1]]);
   assert.deepEqual(f.info?.skipped, { emptyRows: 1, imu6Packets: 1, imu6: 2, framePackets: 2, frame: 2 });
   const half = await decode(scanRows(), { height: 7 });
-  assert.deepEqual([half.info?.width, half.info?.height, half.info?.header?.['sizeFrom']], [240, 180, 'frame']);
+  assert.deepEqual([half.info?.width, half.info?.height, half.info?.header?.['sizeFrom'], half.ev.length], [240, 180, 'frame', 3]);
   const ac = new AbortController();
   ac.abort(new Error('stop'));
   const ab = await decode(scanRows(), { width: 300, height: 300, signal: ac.signal });

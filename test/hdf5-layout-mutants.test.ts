@@ -316,6 +316,12 @@ test('times: every integer and float type read little-endian and signed as decla
   assert.deepEqual(r.released, 1);
   assert.deepEqual([s.ev, s.batches], [[[1, 0, 0, 0], [2, 1, 0, 0], [3, 2, 0, 0]], [2, 1]], 'the event before the bad time is delivered first');
   assertError(s.error, 'corrupt-packet', 3, "a time in µs below 2^53 in 't'", 'a larger or non-finite value (skipped; later ones are counted as badTimes)');
+  // a bad time first in its slice: nothing to deliver before it (no empty batch)
+  const first = await run(arrays('', { x: u8(0, 1, 2, 3), y: u8(0, 0, 0, 0), t: f64(1, 2, Number.NaN, 4), p: u8(0, 0, 0, 0) }), { sensorSize: { width: 4, height: 4 }, eventsPerRead: 2, strict: true });
+  assert.deepEqual(first.batches, [2]);
+  assertError(first.error, 'corrupt-packet', 2, "a time in µs below 2^53 in 't'", 'a larger or non-finite value (skipped; later ones are counted as badTimes)');
+  // a slice whose only event is skipped yields no batch
+  assert.deepEqual((await run(bad, { sensorSize: { width: 4, height: 4 }, eventsPerRead: 1 })).batches, [1, 1, 1]);
   // t_offset makes a time: int64 -1 + 10
   const o = await run(arrays('', { x: u8(0), y: u8(0), t: i64(-1), p: u8(0) }, { objects: { t_offset: dataset([1], typeInfo({ cls: 'int', size: 4 }), { value: '10' }) } }), { sensorSize: { width: 1, height: 1 } });
   assert.deepEqual([o.ev, o.info?.header?.['tOffset']], [[[9, 0, 0, 0]], 10]);
@@ -487,6 +493,12 @@ test('decode loop: not an event file, slices per eventsPerRead (at least 1, whol
   const odd = await run(d('odd'), { ...opts, eventsPerRead: 2 });
   assert.ok(odd.error instanceof Error && !(odd.error instanceof EventFormatError) && odd.error.message === 'unexpected HDF5 worker reply', String(odd.error));
   assert.deepEqual(odd.ev.length, 2);
+
+  // without onWarning the faults and the guessed size go unreported, and reading goes on
+  const quiet = await run({ ...zeros(4), fault: (c) => (c.op === 'slice' && c.from === 2 && c.paths.length === 4 ? new Error('stalled') : undefined) }, { eventsPerRead: 2, onWarning: undefined });
+  assert.deepEqual([quiet.error, quiet.ev.length, quiet.info?.skipped, quiet.info?.sizeFrom], [undefined, 2, { unreadableEvents: 2 }, 'max+1']);
+  const quietTimes = await run(arrays('', { x: u8(0, 0), y: u8(0, 0), t: f64(Number.NaN, 1), p: u8(0, 0) }), { ...opts, onWarning: undefined });
+  assert.deepEqual([quietTimes.error, quietTimes.ev.length, quietTimes.info?.skipped], [undefined, 1, { badTimes: 1 }]);
 
   // abort: before the size pass, before the read pass, between slices; the signal's reason is thrown
   const ac = new AbortController();
