@@ -212,16 +212,16 @@ test('DSEC layout: events/x|y|t|p with t_offset added, p > 0 ON, one batch per s
   assert.equal(r.released, 1);
 });
 
-test('plain layout: root x|y|t|p, float times, events outside the given sensor counted outOfRange (bounds inclusive at 0, exclusive at the size)', async () => {
-  // sensor 10 x 8: x -1 and 10, y 8 are outside; x = 0, y = 0 and x = 9, y = 7 are inside
-  const d = arrays('', { x: i32(9, -1, 10, 0, 2, 0), y: u16(7, 0, 0, 8, 3, 0), t: f64(1.5, 2, 3, 4, 5.25, 6), p: u8(0, 1, 1, 1, 1, 1) }, {
+test('plain layout: root x|y|t|p, float times, events outside the given sensor (negative too) counted outOfRange (bounds inclusive at 0, exclusive at the size)', async () => {
+  // sensor 10 x 8: x -1 and 10, y 8 and -1 are outside; x = 0, y = 0 and x = 9, y = 7 are inside
+  const d = arrays('', { x: i32(9, -1, 10, 0, 2, 0, 1), y: i32(7, 0, 0, 8, 3, 0, -1), t: f64(1.5, 2, 3, 4, 5.25, 6, 7), p: u8(0, 1, 1, 1, 1, 1, 1) }, {
     objects: { ms_to_idx: dataset([], typeInfo({ cls: 'int', size: 8 })) },
   });
   const r = await run(d, { sensorSize: { width: 10, height: 8 } });
   assert.deepEqual(r.ev, [[1.5, 9, 7, 0], [5.25, 2, 3, 1], [6, 0, 0, 1]]);
   assert.deepEqual(r.batches, [3]);
-  assert.deepEqual(r.fake.slices, [['x,y,t,p', 0, 6]]);
-  assert.deepEqual(r.info, { format: 'hdf5-events', width: 10, height: 8, sizeFrom: 'option', skipped: { outOfRange: 3 }, header: { layout: 'plain', events: 6, tType: 'float64', msToIdx: 0 } });
+  assert.deepEqual(r.fake.slices, [['x,y,t,p', 0, 7]]);
+  assert.deepEqual(r.info, { format: 'hdf5-events', width: 10, height: 8, sizeFrom: 'option', skipped: { outOfRange: 4 }, header: { layout: 'plain', events: 7, tType: 'float64', msToIdx: 0 } });
   // a ms_to_idx that is not a dataset, or has no shape, states nothing; t_offset 0 is not stated either
   const g = await run(arrays('', { x: u8(1), y: u8(1), t: u32(5), p: u8(1) }, { objects: { ms_to_idx: { kind: 'group' }, t_offset: dataset([1], typeInfo({ cls: 'int', size: 8 }), { value: '0' }) } }), { sensorSize: { width: 4, height: 4 } });
   assert.deepEqual(g.info?.header, { layout: 'plain', events: 1, tType: 'int32' });
@@ -294,6 +294,31 @@ test('Prophesee CD/events: compound records read by field name at their offsets,
   assert.equal(nr.warnings[0]?.message, `${PATH}: corrupt-packet at row 1: expected a time in µs below 2^53 in 'CD/events', found a larger or non-finite value (skipped; later ones are counted as badTimes)`);
 });
 
+test('Prophesee CD/events: members of every type at odd offsets in records of 16 and 24 bytes', async () => {
+  type Member = { name: Field; offset: number; t: NumType };
+  const compound = (size: number, members: Member[], recs: Record<Field, number | bigint>[]): FakeH5Data => {
+    const bytes = new Uint8Array(size * recs.length);
+    const v = new DataView(bytes.buffer);
+    recs.forEach((r, i) => members.forEach((m) => setValue(v, size * i + m.offset, m.t, r[m.name])));
+    const info = members.map((m) => ({ name: m.name, offset: m.offset, ...typeInfo(m.t) }));
+    return { objects: { 'CD/events': dataset([recs.length], { cls: 'compound', size, signed: false, members: info }) }, attrs: { CD: { width: '256', height: '128' } }, data: { 'CD/events': bytes } };
+  };
+  const a = compound(16, [
+    { name: 'x', offset: 1, t: { cls: 'int', size: 1, signed: false } },
+    { name: 'y', offset: 3, t: { cls: 'int', size: 1 } },
+    { name: 'p', offset: 4, t: { cls: 'int', size: 4, signed: false } },
+    { name: 't', offset: 8, t: { cls: 'float', size: 4 } },
+  ], [{ x: 7, y: 5, p: 3_000_000_000, t: 1.5 }, { x: 200, y: 100, p: 0, t: 2.5 }]);
+  assert.deepEqual((await run(a)).ev, [[1.5, 7, 5, 1], [2.5, 200, 100, 0]]);
+  const b = compound(24, [
+    { name: 'y', offset: 0, t: { cls: 'int', size: 2 } },
+    { name: 'x', offset: 4, t: { cls: 'int', size: 4 } },
+    { name: 'p', offset: 9, t: { cls: 'int', size: 1 } },
+    { name: 't', offset: 16, t: { cls: 'int', size: 8, signed: false } },
+  ], [{ x: 40, y: 3, p: -1, t: 2n ** 40n }, { x: 41, y: 4, p: 1, t: 2n ** 40n + 5n }]);
+  assert.deepEqual((await run(b)).ev, [[2 ** 40, 40, 3, 0], [2 ** 40 + 5, 41, 4, 1]]);
+});
+
 test('times: every integer and float type read little-endian and signed as declared; int64 at 2^53 and NaN are badTimes (one warning), strict throws after the events before it', async () => {
   const types: [Col, number][] = [
     [i8(-5), -5], [u8(250), 250], [col('int', 2, true, [-300]), -300], [u16(40000), 40000],
@@ -320,6 +345,8 @@ test('times: every integer and float type read little-endian and signed as decla
   const first = await run(arrays('', { x: u8(0, 1, 2, 3), y: u8(0, 0, 0, 0), t: f64(1, 2, Number.NaN, 4), p: u8(0, 0, 0, 0) }), { sensorSize: { width: 4, height: 4 }, eventsPerRead: 2, strict: true });
   assert.deepEqual(first.batches, [2]);
   assertError(first.error, 'corrupt-packet', 2, "a time in µs below 2^53 in 't'", 'a larger or non-finite value (skipped; later ones are counted as badTimes)');
+  // not strict, the bad time does not split its slice's batch
+  assert.deepEqual((await run(bad, { sensorSize: { width: 4, height: 4 }, eventsPerRead: 3 })).batches, [2, 1]);
   // a slice whose only event is skipped yields no batch
   assert.deepEqual((await run(bad, { sensorSize: { width: 4, height: 4 }, eventsPerRead: 1 })).batches, [1, 1, 1]);
   // t_offset makes a time: int64 -1 + 10
@@ -352,6 +379,7 @@ test('datasets: missing, not a dataset, not 1-D, not an integer (t: or float) ty
     [arrays('', ok, { objects: { t_offset: dataset([1], typeInfo({ cls: 'float', size: 8 }), { value: '1.5' }) } }), "'t_offset' as one integer (µs)", 'float of shape (1)'],
     [arrays('', ok, { objects: { t_offset: it('int', 8, [2]) } }), "'t_offset' as one integer (µs)", 'int of shape (2)'],
     [arrays('', ok, { objects: { t_offset: it('int', 8, null) } }), "'t_offset' as one integer (µs)", 'int of shape ()'],
+    [arrays('', ok, { objects: { t_offset: it('int', 8, [1, 1]) } }), "'t_offset' as one integer (µs)", 'int of shape (1, 1)'],
     [arrays('', ok, { objects: { t_offset: dataset([], typeInfo({ cls: 'int', size: 8 }), { value: '9007199254740992' }) } }), "'t_offset' below 2^53 µs", '9007199254740992'],
   ];
   for (const [d, expected, found] of cases) assertError(await refusal(d), 'bad-header', 0, expected, found);

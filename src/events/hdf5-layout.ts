@@ -61,7 +61,8 @@ const KNOWN_PLUGINS: Record<number, string> = {
   32008: 'bitshuffle', 32015: 'Zstandard', 32026: 'Blosc2',
 };
 
-const DESCRIBE_PATHS = ['dvs/data', 'events', 'events/x', 'events/y', 'events/t', 'events/p', 'x', 'y', 't', 'p', 't_offset', 'ms_to_idx', 'CD', 'CD/events'];
+/** The objects the layouts look at (the `CD` group itself is not: only its attributes, through ATTRS_OF). */
+const DESCRIBE_PATHS = ['dvs/data', 'events', 'events/x', 'events/y', 'events/t', 'events/p', 'x', 'y', 't', 'p', 't_offset', 'ms_to_idx', 'CD/events'];
 const ATTRS_OF = ['/', 'events', 'CD'];
 const FIELDS = ['x', 'y', 't', 'p'] as const;
 type Field = (typeof FIELDS)[number];
@@ -423,6 +424,8 @@ export async function* decodeHdf5Events(f: Hdf5File, opts: Hdf5EventsOptions = {
   return { format: 'hdf5-events', width, height, sizeFrom, skipped, header: src.header };
 }
 
+const NO_BYTES = new Uint8Array(0);
+
 /** Largest x and y + 1, reading only the x and y columns slice by slice. */
 async function maxPlusOne(f: Hdf5File, src: Source, per: number, signal?: AbortSignal): Promise<{ width: number; height: number }> {
   let mx = -1;
@@ -438,7 +441,8 @@ async function maxPlusOne(f: Hdf5File, src: Source, per: number, signal?: AbortS
     } catch {
       continue; // the read pass reports unreadable slices
     }
-    const c = src.columns(src.paths.length === 1 ? bufs : [bufs[0]!, bufs[1]!, new Uint8Array(8 * (end - r)), new Uint8Array(8 * (end - r))]);
+    // t and p are not read here: empty buffers stand in for them (a compound's columns use only bufs[0])
+    const c = src.columns([...bufs, NO_BYTES, NO_BYTES]);
     for (let i = 0; i < end - r; i++) {
       const x = c.x(i);
       const y = c.y(i);
