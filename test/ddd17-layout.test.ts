@@ -83,6 +83,7 @@ function framePacket(width: number, height: number): [Uint8Array, Uint8Array] {
   view.setInt32(28 + 24, height, true);
   return [bytes.subarray(0, 28), bytes.subarray(28)];
 }
+const framePacketRow = (): Uint8Array[] => [text('0'), ...framePacket(32, 24)];
 /** An IMU6 packet (type 3, 36-byte events) of n events. */
 function imuPacket(n: number): [Uint8Array, Uint8Array] {
   const { bytes } = caerPacket({ type: 3, eventSize: 36, capacity: n });
@@ -189,6 +190,9 @@ test('probeDdd17Rows: packet counts from the header column (polarity, other type
   assert.deepEqual([half.info.width, half.info.height, half.info.header?.['sizeFrom']], [240, 180, 'frame']);
   const noFrame = await probe({ rows: [[text('1'), ...polarityPacket([{ t: 1, x: 1, y: 1, p: 1 }])]] }, {});
   assert.deepEqual(noFrame.info, { format: 'ddd17-hdf5', width: 346, height: 260, skipped: { polarityPackets: 1 }, header: { rows: 1, sizeFrom: 'default' } });
+  // each empty and each unreadable row counts (a short header is not an empty row)
+  const gaps = await probe({ rows: [[none(), none(), none()], [none(), none(), none()], [text('3'), new Uint8Array(27), none()], [none(), none(), none()], [none(), none(), none()]], unreadable: [3, 4] }, { rowsPerRead: 8 });
+  assert.deepEqual(gaps.info.skipped, { emptyRows: 2, unreadableRows: 2 });
   // a frame whose payload HDF5 cannot read is passed over for the next one
   const lost = await probe({
     ...scanRows(),
@@ -284,12 +288,13 @@ test('decodeDdd17Rows: a row is empty only when all three cells are; rows per re
       [none(), none(), new Uint8Array(8)],
       [none(), ...polarityPacket([])],
       [none(), none(), none()],
+      [none(), none(), none()],
     ],
   }, { width: 4, height: 4, rowsPerRead: 0 });
   assert.deepEqual(empty0.log.map((l) => l.split(':').slice(0, 2).join(':')), ['w0:corrupt-packet', 'w1:corrupt-packet']);
   assert.ok(empty0.log[0]!.endsWith('found 0 bytes') && empty0.log[1]!.endsWith('found 0 bytes'), empty0.log.join('\n'));
-  assert.deepEqual([empty0.info?.skipped, empty0.info?.header], [{ emptyRows: 1 }, { rows: 4, packets: 1, sizeFrom: 'option', firstHostTime: '9' }]);
-  assert.deepEqual(empty0.w.cmds.filter((c) => c.op === 'read').map((c) => (c.op === 'read' ? c.to - c.from : 0)), [1, 1, 1, 1], 'rowsPerRead 0 reads one row at a time');
+  assert.deepEqual([empty0.info?.skipped, empty0.info?.header], [{ emptyRows: 2 }, { rows: 5, packets: 1, sizeFrom: 'option', firstHostTime: '9' }]);
+  assert.deepEqual(empty0.w.cmds.filter((c) => c.op === 'read').map((c) => (c.op === 'read' ? c.to - c.from : 0)), [1, 1, 1, 1, 1], 'rowsPerRead 0 reads one row at a time');
   const whole = await decode({ rows: [[none(), none(), none()], [none(), none(), none()], [none(), none(), none()]] }, { width: 4, height: 4, rowsPerRead: 2.5 });
   assert.deepEqual(whole.w.cmds.filter((c) => c.op === 'read').map((c) => (c.op === 'read' ? [c.from, c.to] : [])), [[0, 2], [2, 3]]);
   assert.equal(whole.info?.header?.['firstHostTime'], undefined);
@@ -303,6 +308,10 @@ test('decodeDdd17Rows: a row is empty only when all three cells are; rows per re
   ]);
   assert.deepEqual(f.ev, [[1, 1, 1, 1], [2, 2, 2, 0], [4, 4, 4, 1]]);
   assert.deepEqual(f.info?.skipped, { emptyRows: 1, imu6Packets: 1, imu6: 2, framePackets: 2, frame: 2 });
+  // the scan reads no header block after the one holding the first frame (1024 rows at least per block)
+  const long = await decode({ rows: [framePacketRow(), ...Array.from({ length: 1099 }, () => [none(), none(), none()])] }, {});
+  assert.deepEqual(long.w.cmds.filter((c) => c.op === 'read' && c.column !== undefined), [{ op: 'read', from: 0, to: 1024, column: 1 }, { op: 'read', from: 0, to: 1, column: 2 }]);
+  assert.deepEqual([long.info?.width, long.info?.height, long.info?.skipped], [32, 24, { emptyRows: 1099, framePackets: 1, frame: 1 }]);
   const half = await decode(scanRows(), { height: 7 });
   assert.deepEqual([half.info?.width, half.info?.height, half.info?.header?.['sizeFrom'], half.ev.length], [240, 180, 'frame', 3]);
   const ac = new AbortController();
