@@ -427,6 +427,7 @@ test('options check: defaults, every bound accepted at its end and refused past 
     ['mode', 'events', 'is "events"', 'poisson | frames | direct'],
     ['crop', 'full', 'is "full"', CROP],
     ['crop', [0, 0, 1], 'is [0,0,1]', CROP],
+    ['crop', [0, 0, 1, 1, 1], 'is [0,0,1,1,1]', CROP],
     ['crop', [-1, 0, 1, 1], 'is [-1,0,1,1]', CROP],
     ['crop', [0, -1, 1, 1], 'is [0,-1,1,1]', CROP],
     ['crop', [0.5, 0, 1, 1], 'is [0.5,0,1,1]', CROP],

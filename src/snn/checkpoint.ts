@@ -141,8 +141,7 @@ export function rewriteCheckpoint(src: string, out: string, o: EncodeOptions & {
   const t = new Map<string, SafeTensorIn>();
   for (const [k, v] of sd) {
     if (v.data instanceof Float32Array) t.set(k, { dtype, shape: v.shape, data: v.data });
-    else if (v.data instanceof BigInt64Array) t.set(k, { dtype: 'I64', shape: v.shape, data: v.data });
-    else t.set(k, { dtype: 'I64', shape: v.shape, data: BigInt64Array.from(v.data as Int32Array, (x) => BigInt(x)) });
+    else t.set(k, { dtype: 'I64', shape: v.shape, data: BigInt64Array.from(v.data as ArrayLike<number | bigint>, (x) => BigInt(x)) }); // I64, or I32 of other writers
   }
   const bytes = encodeSafetensors(t, checkpointMetadata(meta, { ...info.extra, ...o.extra }));
   atomicWrite(out, bytes);
