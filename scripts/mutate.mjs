@@ -45,7 +45,8 @@ export const GROUPS = {
     tests: t('bntt-policy', 'snn-runtime-options', 'engine-api'),
   },
   'dv-tcp': { mutate: ['src/sources/dv-tcp.ts', 'src/sources/dv-packet-guard.ts'], tests: t('dv-tcp-hostile', 'dv-tcp-mutants') },
-  checkpoint: { mutate: ['src/snn/checkpoint.ts'], tests: t('train-checkpoint') },
+  // checkpoint-mutants calls the module directly (a second); train-checkpoint trains a model per run (hours per group)
+  checkpoint: { mutate: ['src/snn/checkpoint.ts'], tests: t('checkpoint-mutants') },
   'events-hdf5': { mutate: ['src/events/hdf5-layout.ts', 'src/events/ddd17-layout.ts'], tests: t('ddd17-layout', 'hdf5-layout-mutants') },
 };
 

@@ -85,12 +85,14 @@ const CHECKPOINT_FILE = 'a .safetensors checkpoint file';
 const SIDECAR = 'a checkpoint JSON written by evstream train';
 /** Metadata keys of the flat (pre-format-1) dialect: read, never written, not passed on as `extra`. */
 const FLAT_KEYS = ['arch', 'T', 'width', 'classes', 'size', 'untrained', 'mode', 'crop'];
+/** A metadata key that is free-text provenance (`extra`): not the options, in any dialect. */
+const isProvenance = (k: string): boolean => k !== 'evstream' && k !== 'format' && !FLAT_KEYS.includes(k);
 
 // ------------------------------------------------------------------------------------------------ writing
 
 /** `__metadata__` of a checkpoint: the versioned model options plus free-text provenance. */
 export function checkpointMetadata(meta: ModelMeta, extra: Record<string, string> = {}): Record<string, string> {
-  const free = Object.fromEntries(Object.entries(extra).filter(([k]) => k !== 'evstream' && k !== 'format' && !FLAT_KEYS.includes(k)));
+  const free = Object.fromEntries(Object.entries(extra).filter(([k]) => isProvenance(k)));
   return { ...free, format: 'pt', evstream: JSON.stringify({ format: CHECKPOINT_FORMAT, ...meta }) };
 }
 
@@ -139,8 +141,7 @@ export function rewriteCheckpoint(src: string, out: string, o: EncodeOptions & {
   const t = new Map<string, SafeTensorIn>();
   for (const [k, v] of sd) {
     if (v.data instanceof Float32Array) t.set(k, { dtype, shape: v.shape, data: v.data });
-    else if (v.data instanceof BigInt64Array) t.set(k, { dtype: 'I64', shape: v.shape, data: v.data });
-    else t.set(k, { dtype: 'I64', shape: v.shape, data: BigInt64Array.from(v.data as Int32Array, (x) => BigInt(x)) });
+    else t.set(k, { dtype: 'I64', shape: v.shape, data: BigInt64Array.from(v.data as ArrayLike<number | bigint>, (x) => BigInt(x)) }); // I64, or I32 of other writers
   }
   const bytes = encodeSafetensors(t, checkpointMetadata(meta, { ...info.extra, ...o.extra }));
   atomicWrite(out, bytes);
@@ -260,12 +261,13 @@ function checkMeta(meta: unknown, sd: Shapes, path: string, field: string): Mode
 
 /** The model options of a file from its metadata, its sidecar or its tensor shapes (see the header). */
 function resolveMeta(md: Record<string, string>, sd: Shapes, path: string): CheckpointInfo {
-  const extra = Object.fromEntries(Object.entries(md).filter(([k]) => k !== 'evstream' && k !== 'format' && !FLAT_KEYS.includes(k)));
+  const extra = Object.fromEntries(Object.entries(md).filter(([k]) => isProvenance(k)));
   // `<stem>.json` is only a guess at a sidecar (pipelines/demo.json beside demo.safetensors is a pipeline):
   // one without a `model` object is not a checkpoint's, and it is only required when the weights lack metadata
+  // (never `path` itself: sidecarPath drops 12 characters and adds 5, or adds 5)
   const side = sidecarPath(path);
   let sidecar: Record<string, unknown> | null = null;
-  if (side !== path && existsSync(side)) {
+  if (existsSync(side)) {
     try {
       sidecar = readSidecarJson(side);
     } catch (e) {
