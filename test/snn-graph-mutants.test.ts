@@ -200,37 +200,48 @@ test('slidingWindow: the stacked copies == WindowedSession({ sliding: T }) over 
   assert.deepEqual(g.states.map((s) => s.name), ['t', ...m.layerNames.map((l) => `mem.${l}`), 'acc']);
   assert.deepEqual(g.states[1]!.shape, [T * N, ...m.def.spikingLayers[0]!.shape]);
   const s = stepper(g.bytes, g.states);
+  // with a conv emitter: its convs end as they are (each copy's BN rows are a Mul / Add, no offset to fold)
+  const calls: string[] = [];
+  const ge = buildOnnxGraph(m.def, weightSource(m), { batch: N, horizon: T, thresholds: thresholdsOf(m), padSkip: 'off', selfContainedState: true, slidingWindow: true, conv: floatEmitter(weightSource(m), calls) });
+  assert.equal(calls.filter((c) => c === 'unshifted').length, 0);
+  const se = stepper(ge.bytes, ge.states);
   const ref = new WindowedSession(() => createSession(m, { engine: 'tfjs', batch: N, horizon: 'reset' }), { sliding: T });
   const ts: number[] = [];
   for (const [k, x] of frames(m, 3 * T, N).entries()) {
     const o = s.step(x, [N, 2, 8, 8]);
+    const want = ref.step(x);
     ts.push(o.get('t.next')[0]!);
-    assertSameStep(o, ref.step(x), `sliding step ${k}`);
+    assertSameStep(o, want, `sliding step ${k}`);
+    assertSameStep(se.step(x, [N, 2, 8, 8]), want, `sliding with an emitter, step ${k}`);
   }
   assert.deepEqual(ts, [1, 2, 3, 4, 5, 3, 4, 5, 3]);
   s.dispose();
+  se.dispose();
   ref.dispose();
   m.dispose();
 });
 
-/** A one-pixel BNTT net (as bntt-policy.test.ts): input -> conv (k 3 pad 1, bias) -> BNTT (T rows) -> LIF (threshold 2) -> conv 1x1 -> output. */
-function pixelDef(): ModelDef {
+/**
+ * A one-pixel BNTT net (as bntt-policy.test.ts): input -> conv (k 3 pad 1, bias) -> BNTT (`steps` rows) -> LIF (threshold 2)
+ * -> conv 1x1 -> output; `bnOnInput`: no first conv, the BN reads the input.
+ */
+function pixelDef(steps = T, bnOnInput = false): ModelDef {
   const s1: Shape3 = [1, 1, 1];
   const params: ParamDef[] = [
     { key: 'c.weight', shape: [1, 1, 3, 3], layout: 'conv', role: 'weight', init: 'xavier' },
     { key: 'c.bias', shape: [1], layout: 'vector', role: 'weight', init: 'zeros' },
     { key: 'o.weight', shape: [1, 1, 1, 1], layout: 'conv', role: 'weight', init: 'xavier' },
   ];
-  for (let i = 0; i < T; i++)
+  for (let i = 0; i < steps; i++)
     for (const [n, init] of [['weight', 'ones'], ['running_mean', 'zeros'], ['running_var', 'ones']] as const) params.push({ key: `bn.${i}.${n}`, shape: [1], layout: 'vector', role: n === 'weight' ? 'weight' : 'buffer', init });
   const nodes: NodeDef[] = [
     { op: 'input', id: 'input', shape: s1 },
-    { op: 'conv', id: 'c', input: 'input', weight: 'c.weight', bias: 'c.bias', cin: 1, cout: 1, k: 3, pad: 1, dilation: 1, shape: s1 },
-    { op: 'bn', id: 'b', input: 'c', prefix: 'bn', channels: 1, steps: T, affine: true, eps: 1e-4, momentum: 0.1, shape: s1 },
+    ...(bnOnInput ? [] : [{ op: 'conv', id: 'c', input: 'input', weight: 'c.weight', bias: 'c.bias', cin: 1, cout: 1, k: 3, pad: 1, dilation: 1, shape: s1 } as const]),
+    { op: 'bn', id: 'b', input: bnOnInput ? 'input' : 'c', prefix: 'bn', channels: 1, steps, affine: true, eps: 1e-4, momentum: 0.1, shape: s1 },
     { op: 'lif', id: 'l', input: 'b', name: 'l', leak: Math.fround(0.5), threshold: 2, shape: s1 },
     { op: 'conv', id: 'o', input: 'l', weight: 'o.weight', cin: 1, cout: 1, k: 1, pad: 0, dilation: 1, shape: s1 },
   ];
-  return { arch: 'spiking-fcn', spiking: true, classes: 1, inputChannels: 1, size: [1, 1], T, width: 1, bn: true, nodes, output: 'o', reduce: 'sum', resize: null, params, spikingLayers: [{ name: 'l', id: 'l', shape: s1, neurons: 1 }] };
+  return { arch: 'spiking-fcn', spiking: true, classes: 1, inputChannels: 1, size: [1, 1], T: Math.max(1, steps), width: 1, bn: true, nodes, output: 'o', reduce: 'sum', resize: null, params, spikingLayers: [{ name: 'l', id: 'l', shape: s1, neurons: 1 }] };
 }
 
 /** Weights of the pixel net: centre tap 1 (the only one inside a 1x1 input), bias 0.5, output weight 3. */
@@ -253,7 +264,7 @@ const src = (w: Map<string, { data: Float32Array; shape: number[] }>): WeightSou
  * 'mean' row: mean 2/3, var 1.75 - 1e-4 + 1e-4, gamma 7/6. LIF: m = 0.5 m + z, spike when m > 2, m -= 2 s.
  * Logit: 3 * (sum of the spikes in the window) / count * T ('sum' net).
  */
-function pixelExpected(xs: number[], rows: number[], horizon: number): { logits: number[]; spikes: number[] } {
+function pixelExpected(xs: number[], rows: number[], horizon: number, steps = T): { logits: number[]; spikes: number[] } {
   const MEAN = [1, 2, -1, 2 / 3];
   const VAR = [4, 0.25, 1, 1.75];
   const GAMMA = [2, 1, 0.5, 7 / 6];
@@ -268,7 +279,7 @@ function pixelExpected(xs: number[], rows: number[], horizon: number): { logits:
     mem -= 2 * s;
     sp.push(s);
     const win = sp.slice(Math.max(0, sp.length - horizon));
-    logits.push(((3 * win.reduce((a, b) => a + b, 0)) / win.length) * T);
+    logits.push(((3 * win.reduce((a, b) => a + b, 0)) / win.length) * steps);
   });
   return { logits, spikes: sp };
 }
@@ -326,6 +337,21 @@ test('pixel net, hand-computed: BNTT rows by bn_t (the mean row averages the T s
     assert.deepEqual(one.spikes, exp.spikes, `folded row ${r}`);
     closeTo(one.logits, exp.logits, `folded row ${r}`);
   }
+  // a BN that reads no conv is never folded: with bnRow it still applies the row bn_t names
+  const onInput = buildOnnxGraph(pixelDef(T, true), w, { batch: 1, horizon: 2, thresholds, bnRow: 0 });
+  assert.equal(onInput.hasBnIndex, true);
+  const inputRef = pixelExpected(XS.map((x) => x - 0.5), ROWS, 2);
+  const inputGot = runEngineGraph(onInput.bytes, onInput.states, XS, ROWS, 2);
+  assert.deepEqual(inputGot.spikes, inputRef.spikes);
+  closeTo(inputGot.logits, inputRef.logits, 'BN on the input');
+  // T = 1: one BN (under bn.0), no bn_t input
+  const one = buildOnnxGraph(pixelDef(1), w, { batch: 1, horizon: 1, thresholds });
+  assert.equal(one.hasBnIndex, false);
+  assert.equal(one.bnRows, 2);
+  const oneRef = pixelExpected(XS, XS.map(() => 0), 1, 1);
+  const oneGot = runEngineGraph(one.bytes, one.states, XS, [], 1, false);
+  assert.deepEqual(oneGot.spikes, oneRef.spikes);
+  closeTo(oneGot.logits, oneRef.logits, 'T = 1');
 });
 
 test('bnAffineF32: scale = weight / sqrt(var + eps), shift = -mean * scale, in float32', () => {
@@ -339,30 +365,40 @@ test('bnAffineF32: scale = weight / sqrt(var + eps), shift = -mean * scale, in f
   assert.ok(Math.abs(b.scale[0]! - 1 / 3) < 1e-6 && Math.abs(b.shift[0]! + 4 / 3) < 1e-6);
 });
 
-test('a conv emitter: its ops replace the Conv; an offset it leaves (unshifted) rides in the BN shift; membrane updates emitted last', async () => {
-  await initBackend('wasm', false);
-  const m = tinyModel('spiking-deeplab', 8);
-  const w = weightSource(m);
-  const used: string[] = [];
+/**
+ * A float ConvEmitter (the int8 quantiser's hook, without the quantisation): Conv + bias; `unshifted` leaves the
+ * result less 0.75 per channel for the BN after it to add back. Logs begin / end / unshifted calls.
+ */
+function floatEmitter(w: WeightSource, calls: string[]): ConvEmitter {
   const OFF = 0.75;
-  // float convs (bias added by the emitter), the result less OFF per channel where a BN alone follows
-  const emitter: ConvEmitter = {
+  return {
     key: 'test-float',
     begin(node, x, b) {
-      used.push(node.id);
+      calls.push(`begin ${node.id}`);
       const bias = node.bias ? b.init(`${node.bias}.e`, [node.cout], w.get(node.bias)!.data) : undefined;
       return {
         input: x,
         conv: (xs, wKey, data, dims, attrs) => b.node('Conv', [xs, b.init(`${wKey}.e`, dims, data), ...(bias ? [bias] : [])], attrs),
-        end: (y, id) => b.node('Identity', [y], {}, id),
-        unshifted: (y) => ({ x: b.node('Sub', [y, b.f32(new Array<number>(node.cout).fill(OFF), [1, node.cout, 1, 1])]), offset: new Float32Array(node.cout).fill(OFF) }),
+        end: (y, id) => (calls.push(`end ${id}`), b.node('Identity', [y], {}, id)),
+        unshifted: (y) => (calls.push('unshifted'), { x: b.node('Sub', [y, b.f32(new Array<number>(node.cout).fill(OFF), [1, node.cout, 1, 1])]), offset: new Float32Array(node.cout).fill(OFF) }),
       };
     },
   };
+}
+
+test('a conv emitter: its ops replace the Conv; an offset it leaves (unshifted) rides in the BN shift; membrane updates emitted last', async () => {
+  await initBackend('wasm', false);
+  const m = tinyModel('spiking-deeplab', 8);
+  const w = weightSource(m);
+  const calls: string[] = [];
+  const emitter = floatEmitter(w, calls);
   for (const padSkip of ['off', 'all'] as const) {
-    used.length = 0;
+    calls.length = 0;
     const g = buildOnnxGraph(m.def, w, { batch: 1, horizon: T, thresholds: thresholdsOf(m), padSkip, conv: emitter });
-    assert.deepEqual(used, m.def.nodes.filter((n) => n.op === 'conv').map((n) => n.id));
+    // every conv through the emitter; the offset left where a BN alone follows (the 3x3 convs), else `end`
+    const convs = m.def.nodes.filter((n) => n.op === 'conv').map((n) => n.id);
+    assert.deepEqual(calls.filter((c) => c.startsWith('begin')), convs.map((id) => `begin ${id}`));
+    assert.deepEqual(calls.filter((c) => !c.startsWith('begin')), convs.map((id) => (id === 'classifier.1' ? `end ${id}` : 'unshifted')));
     const model = decodeModel(g.bytes) as { graph: { node: { op_type: string; output: string[] }[] } };
     const outs = model.graph.node.map((n) => n.output[0]!);
     // every membrane update after the logits, the first layer's last of all
