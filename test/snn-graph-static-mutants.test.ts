@@ -103,6 +103,36 @@ test('defineModel: Spiking-FCN and the ANN twins (skips with bias, decoder shape
   assert.equal((defineModel('spiking-deeplab', { width: 0.3 }).nodes[1] as { cout: number }).cout, 19);
 });
 
+/** Every input a node reads: one earlier node (topological order, unique ids). */
+function assertWellFormed(d: ModelDef): void {
+  const seen = new Set<string>();
+  for (const n of d.nodes) {
+    const ins = n.op === 'add' ? n.inputs : 'input' in n ? [n.input] : [];
+    for (const i of ins) assert.ok(seen.has(i), `${d.arch}: ${n.id} reads '${i}' before its definition`);
+    assert.ok(!seen.has(n.id), `${d.arch}: duplicate id ${n.id}`);
+    seen.add(n.id);
+  }
+  assert.deepEqual(d.nodes[0], { op: 'input', id: 'input', shape: [d.inputChannels, d.size[0], d.size[1]] });
+  assert.ok(seen.has(d.output));
+}
+
+test('defineModel: every arch is a well-formed dataflow list; FCN has the reference state_dict keys (written out by hand)', () => {
+  for (const arch of ARCHS) assertWellFormed(defineModel(arch, { size: [16, 12], T: 2 }));
+  const d = defineModel('spiking-fcn', { T: 2 });
+  const bn = (p: string): string[] => ['0', '1'].flatMap((t) => ['weight', 'running_mean', 'running_var', 'num_batches_tracked'].map((x) => `${p}.${t}.${x}`));
+  const block = (g: string, k: number): string[] => [`${g}.${k}.weight`, ...bn(`bn_${g}.${k}`)];
+  const want = [
+    ...block('features', 0), ...block('features', 1), 'skips_features.2.weight', 'skips_features.2.bias',
+    ...block('features', 2), ...block('features', 3), 'skips_features.4.weight', 'skips_features.4.bias',
+    ...block('features', 4), ...block('features', 5), ...block('features', 6), 'skips_features.7.weight', 'skips_features.7.bias',
+    ...block('classifier', 0), ...block('classifier', 1), 'skips_classifier.2.weight', 'skips_classifier.2.bias',
+    'upsample.0.0.weight', 'upsample.1.0.weight', 'upsample.2.0.weight',
+  ];
+  assert.deepEqual(d.params.map((p) => p.key), want);
+  assert.deepEqual(d.nodes.filter((n) => n.op === 'avgpool').map((n) => [n.id, n.input]), [['features.1.pool', 'features.1'], ['features.3.pool', 'features.3'], ['features.6.pool', 'features.6']]);
+  assert.deepEqual(d.nodes.find((n) => n.id === 'features.2.conv'), { op: 'conv', id: 'features.2.conv', input: 'features.1.pool', weight: 'features.2.weight', cin: 64, cout: 128, k: 3, pad: 1, dilation: 1, shape: [128, 32, 32] });
+});
+
 test('defineModel: bad options and names give errors naming the value', () => {
   const bad: [Arch, Parameters<typeof defineModel>[1], RegExp][] = [
     ['spiking-deeplab', { classes: 0 }, /^Error: classes must be a positive integer, got 0$/],
