@@ -416,6 +416,22 @@ test('a conv emitter: its ops replace the Conv; an offset it leaves (unshifted) 
     s.dispose();
     ref.dispose();
   }
+  // an ANN twin (one BN row, no bn_t): the offset rides in its one shift
+  const ann = tinyModel('ann-deeplab', 12);
+  const ga = buildOnnxGraph(ann.def, weightSource(ann), { batch: 1, horizon: 1, thresholds: new Map(), conv: floatEmitter(weightSource(ann), calls) });
+  const sa = stepper(ga.bytes, ga.states);
+  const refA = createSession(ann, { engine: 'tfjs', horizon: 1 });
+  for (const [t, x] of frames(ann, 2).entries()) assertSameStep(sa.step(x, [1, 2, 8, 8], { count: new sa.Tensor('float32', Float32Array.of(1), [1]) }), refA.step(x), `ann emitter step ${t}`);
+  sa.dispose();
+  refA.dispose();
+  // folded into an ANN's convs: its one BN whatever the row asked for (finite weights, the same as row 0)
+  const inits = (bnRow: number): Float32Array[] =>
+    (decodeModel(buildOnnxGraph(ann.def, weightSource(ann), { batch: 1, horizon: 1, thresholds: new Map(), bnRow }).bytes) as { graph: { initializer: { data_type: number; raw_data: Uint8Array }[] } }).graph.initializer
+      .filter((i) => i.data_type === 1)
+      .map((i) => new Float32Array(Uint8Array.from(i.raw_data).buffer));
+  assert.deepEqual(inits(2), inits(0));
+  assert.ok(inits(2).every((a) => a.every(Number.isFinite)));
+  ann.dispose();
   // without an emitter the updates come with their layers, before the logits
   const plain = decodeModel(buildOnnxGraph(m.def, w, { batch: 1, horizon: T, thresholds: thresholdsOf(m) }).bytes) as { graph: { node: { output: string[] }[] } };
   const outs = plain.graph.node.map((n) => n.output[0]!);
