@@ -179,6 +179,10 @@ test('selfContainedState on an ANN twin: an empty spikes output, no bn_t state',
   const g = buildOnnxGraph(m.def, weightSource(m), { batch: 1, horizon: T, thresholds: new Map(), selfContainedState: true });
   assert.deepEqual(g.states.map((s) => s.name), ['count', 'acc']);
   assert.equal(g.hasBnIndex, false);
+  // the engine's graph of the same net: no spikes output at all, count fed (not a state)
+  const eng = buildOnnxGraph(m.def, weightSource(m), { batch: 1, horizon: T, thresholds: new Map() });
+  assert.deepEqual((decodeModel(eng.bytes) as { graph: { output: { name: string }[] } }).graph.output.map((o) => o.name), ['acc.next', 'logits']);
+  assert.deepEqual(eng.states.map((s) => s.name), ['acc']);
   const s = stepper(g.bytes, g.states);
   const ref = createSession(m, { engine: 'tfjs', horizon: T });
   for (const [t, x] of frames(m, 4).entries()) {
@@ -485,6 +489,8 @@ test('graph info and metadata: split convs with their kept fraction (hand-comput
     return Object.fromEntries(d.metadata_props.map((p) => [p.key, p.value]));
   };
   assert.deepEqual(meta(g.bytes), { arch: 'spiking-deeplab', T: '3', batch: '1', horizon: '3' });
+  // the engine's graph lists its inputs as made (bn_t, count, frame, then the states), unsorted
+  assert.deepEqual((decodeModel(g.bytes) as { graph: { input: { name: string }[] } }).graph.input.map((x) => x.name), ['bn_t', 'count', 'frame', ...m.layerNames.map((l) => `mem.${l}`), 'acc']);
   assert.deepEqual(meta(buildOnnxGraph(m.def, w, { batch: 2, horizon: 'reset', thresholds: th, metadata: { a: 'b' } }).bytes), { a: 'b' });
   let seen: string[] = [];
   const fromStates = buildOnnxGraph(m.def, w, { batch: 1, horizon: 1, thresholds: th, metadata: (st) => ((seen = st.map((s) => s.name)), { n: String(st.length) }) });
