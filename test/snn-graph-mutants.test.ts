@@ -9,6 +9,9 @@
  * implementation) step by step, and hand-computed values where a reference would share the code.
  */
 import { test } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/snn/backend.js';
@@ -566,11 +569,28 @@ test('createSession: int8 never falls back to tfjs; the auto log line names the 
         throw new Error('simulated once');
       });
       for (let i = 0; i < 2; i++) createSession(m).dispose();
+      // an explicit onnx never falls back
+      assert.throws(() => createSession(m, { engine: 'onnx', log: (s) => logs.push(s) }), /^Error: onnxruntime-node cannot load: simulated once/);
     } finally {
       process.stderr.write = write;
       setOrtLoader(null);
     }
     assert.deepEqual(written, ['[evstream] warning: engine auto: onnx unavailable (onnxruntime-node cannot load: simulated once); falling back to tfjs\n']);
+    // no onnx options at all: the runtime options' thread count in the line (cache in a temporary folder)
+    const dir = mkdtempSync(join(tmpdir(), 'evs-graph-mut-'));
+    const savedCache = setRuntimeOptions({ onnxCacheDir: dir, ortThreads: 1 });
+    try {
+      const lines: string[] = [];
+      const c = createSession(m, { log: (s) => lines.push(s) });
+      assert.equal(c.engine, 'onnx');
+      c.dispose();
+      assert.deepEqual(lines, ['[evstream] engine auto: onnx (onnxruntime-node, 1 threads) for spiking-deeplab']);
+      // fp32 is a precision the onnx engine takes
+      createSession(m, { engine: 'onnx', onnx: { precision: 'fp32' } }).dispose();
+    } finally {
+      setRuntimeOptions(savedCache);
+      rmSync(dir, { recursive: true, force: true });
+    }
     const t = createSession(m, { engine: 'tfjs' });
     assert.equal(t.engine, 'tfjs');
     t.dispose();
