@@ -127,7 +127,8 @@ function stepper(bytes: Uint8Array, states: { name: string; shape: number[] }[])
       const out = native.run(feeds, fetches);
       cur = new Map(states.map((s) => [s.name, out[`${s.name}.next`]!]));
       const get = (n: string): Float32Array => out[n]!.data as Float32Array;
-      return { logits: get('logits'), spikes: out.spikes ? Array.from(get('spikes')) : [], get };
+      const dims = (n: string): number[] => [...out[n]!.dims];
+      return { logits: get('logits'), spikes: out.spikes ? Array.from(get('spikes')) : [], get, dims };
     },
     Tensor: rt.Tensor,
     dispose: () => native.dispose(),
@@ -152,6 +153,9 @@ test('selfContainedState: bn_t / count advance in the graph by the policy (hand-
     for (const [t, x] of frames(m, STEPS).entries()) {
       const o = s.step(x, [1, 2, 8, 8], {}, []);
       rows.push(o.get('bn_t.next')[0]!);
+      // the contract's shapes, as the runtime hands them out
+      assert.deepEqual(o.dims('spikes'), [m.layerNames.length]);
+      assert.deepEqual(o.dims('logits'), [1, 2, 8, 8]);
       counts.push(o.get('count.next')[0]!);
       assertSameStep(o, ref.step(x), `${bnPolicy} step ${t}`);
     }
@@ -218,6 +222,8 @@ test('slidingWindow: the stacked copies == WindowedSession({ sliding: T }) over 
     const o = s.step(x, [N, 2, 8, 8]);
     const want = ref.step(x);
     ts.push(o.get('t.next')[0]!);
+    assert.deepEqual(o.dims('spikes'), [m.layerNames.length]);
+    assert.deepEqual(o.dims('logits'), [N, 2, 8, 8]);
     assertSameStep(o, want, `sliding step ${k}`);
     assertSameStep(se.step(x, [N, 2, 8, 8]), want, `sliding with an emitter, step ${k}`);
   }
@@ -271,24 +277,26 @@ const src = (w: Map<string, { data: Float32Array; shape: number[] }>): WeightSou
  * 'mean' row: mean 2/3, var 1.75 - 1e-4 + 1e-4, gamma 7/6. LIF: m = 0.5 m + z, spike when m > 2, m -= 2 s.
  * Logit: 3 * (sum of the spikes in the window) / count * T ('sum' net).
  */
-function pixelExpected(xs: number[], rows: number[], horizon: number, steps = T): { logits: number[]; spikes: number[] } {
+function pixelExpected(xs: number[], rows: number[], horizon: number, steps = T): { logits: number[]; spikes: number[]; mems: number[] } {
   const MEAN = [1, 2, -1, 2 / 3];
   const VAR = [4, 0.25, 1, 1.75];
   const GAMMA = [2, 1, 0.5, 7 / 6];
   let mem = 0;
   const sp: number[] = [];
   const logits: number[] = [];
+  const mems: number[] = [];
   xs.forEach((x, t) => {
     const r = rows[t]!;
     const z = ((x + 0.5 - MEAN[r]!) / Math.sqrt(VAR[r]!)) * GAMMA[r]!;
     mem = 0.5 * mem + z;
     const s = mem > 2 ? 1 : 0;
     mem -= 2 * s;
+    mems.push(mem);
     sp.push(s);
     const win = sp.slice(Math.max(0, sp.length - horizon));
     logits.push(((3 * win.reduce((a, b) => a + b, 0)) / win.length) * steps);
   });
-  return { logits, spikes: sp };
+  return { logits, spikes: sp, mems };
 }
 
 /** The engine graph run by hand: bn_t (int64 scalar) and count fed per step. */
@@ -296,20 +304,22 @@ function runEngineGraph(bytes: Uint8Array, states: { name: string; shape: number
   const s = stepper(bytes, states);
   const logits: number[] = [];
   const spikes: number[] = [];
+  const mems: number[] = [];
   xs.forEach((x, t) => {
     const extra: Record<string, OrtTensor> = { count: new s.Tensor('float32', Float32Array.of(Math.min(t + 1, horizon)), [1]) };
     if (withBnT) extra.bn_t = new s.Tensor('int64', BigInt64Array.of(BigInt(rows[t]!)), []);
     const o = s.step(Float32Array.of(x), [1, 1, 1, 1], extra);
     logits.push(o.logits[0]!);
     spikes.push(...o.spikes);
+    mems.push(o.get('mem.l.next')[0]!);
   });
   s.dispose();
-  return { logits, spikes };
+  return { logits, spikes, mems };
 }
 
-const closeTo = (got: number[], want: number[], what: string): void => {
+const closeTo = (got: number[], want: number[], what: string, tol = 1e-5): void => {
   assert.equal(got.length, want.length, what);
-  want.forEach((v, i) => assert.ok(Math.abs(got[i]! - v) <= 1e-5 * Math.max(1, Math.abs(v)), `${what}[${i}]: got ${got[i]}, want ${v}`));
+  want.forEach((v, i) => assert.ok(Math.abs(got[i]! - v) <= tol * Math.max(1, Math.abs(v)), `${what}[${i}]: got ${got[i]}, want ${v}`));
 };
 
 const XS = [3, 1.5, 4, 2, 5, 0.5, 6];
@@ -329,6 +339,15 @@ test('pixel net, hand-computed: BNTT rows by bn_t (the mean row averages the T s
   const got = runEngineGraph(g.bytes, g.states, XS, ROWS, 2);
   assert.deepEqual(got.spikes, want.spikes);
   closeTo(got.logits, want.logits, 'logits');
+  // the membranes to float32 rounding (the BN op computes exactly x * scale + shift: eps 1e-10 rounds away)
+  closeTo(got.mems, want.mems, 'membranes', 1e-6);
+  // a conv emitter: the conv before the BN leaves its offset to the BN's shift, the output conv ends
+  const calls: string[] = [];
+  const ge = buildOnnxGraph(def, w, { batch: 1, horizon: 2, thresholds, conv: floatEmitter(w, calls) });
+  assert.deepEqual(calls, ['begin c', 'unshifted', 'begin o', 'end o']);
+  const emitted = runEngineGraph(ge.bytes, ge.states, XS, ROWS, 2);
+  assert.deepEqual(emitted.spikes, want.spikes);
+  closeTo(emitted.mems, want.mems, 'membranes, conv emitter', 1e-6);
   // the threshold of the options wins over the node's (here 2 as a per-channel array, then 4 as a number)
   const perChannel = runEngineGraph(buildOnnxGraph(def, w, { batch: 1, horizon: 2, thresholds: new Map([['l', Float32Array.of(2)]]) }).bytes, g.states, XS, ROWS, 2);
   assert.deepEqual(perChannel.spikes, want.spikes);
@@ -343,6 +362,7 @@ test('pixel net, hand-computed: BNTT rows by bn_t (the mean row averages the T s
     const exp = pixelExpected([XS[0]!], [r], 2);
     assert.deepEqual(one.spikes, exp.spikes, `folded row ${r}`);
     closeTo(one.logits, exp.logits, `folded row ${r}`);
+    closeTo(one.mems, exp.mems, `folded row ${r} membrane`, 1e-6);
   }
   // a BN that reads no conv is never folded: with bnRow it still applies the row bn_t names
   const onInput = buildOnnxGraph(pixelDef(T, true), w, { batch: 1, horizon: 2, thresholds, bnRow: 0 });
@@ -423,6 +443,24 @@ test('a conv emitter: its ops replace the Conv; an offset it leaves (unshifted) 
     s.dispose();
     ref.dispose();
   }
+  // BN folded into a conv that has a bias (C > 1 channels): W * scale, bias * scale + shift per channel, as the
+  // unfolded graph computes it (first layer's membrane after one step, BN row 1)
+  const withBias: ModelDef = { ...m.def, nodes: m.def.nodes.map((n) => (n.id === 'features.0.conv' ? { ...n, bias: 'features.0.bias' } : n)) };
+  const C0 = m.def.spikingLayers[0]!.shape[0];
+  const biasData = Float32Array.from({ length: C0 }, (_, i) => 0.4 * i - 0.3);
+  const wb: WeightSource = { get: (k) => (k === 'features.0.bias' ? { data: biasData, shape: [C0] } : w.get(k)) };
+  const x0 = frames(m, 1)[0]!;
+  const firstMem = (bnRow?: number): Float32Array => {
+    const g = buildOnnxGraph(withBias, wb, { batch: 1, horizon: 1, thresholds: thresholdsOf(m), padSkip: 'off', ...(bnRow === undefined ? {} : { bnRow }) });
+    const st = stepper(g.bytes, g.states);
+    const extra: Record<string, OrtTensor> = { count: new st.Tensor('float32', Float32Array.of(1), [1]) };
+    if (bnRow === undefined) extra.bn_t = new st.Tensor('int64', BigInt64Array.of(1n), []);
+    const mem = st.step(x0, [1, 2, 8, 8], extra).get(`mem.${m.layerNames[0]}.next`).slice();
+    st.dispose();
+    return mem;
+  };
+  const unfolded = firstMem();
+  assert.ok(maxAbsDiff(firstMem(1), unfolded) <= 1e-5 * Math.max(1, maxAbs(unfolded)));
   // an ANN twin (one BN row, no bn_t): the offset rides in its one shift
   const ann = tinyModel('ann-deeplab', 12);
   const ga = buildOnnxGraph(ann.def, weightSource(ann), { batch: 1, horizon: 1, thresholds: new Map(), conv: floatEmitter(weightSource(ann), calls) });
