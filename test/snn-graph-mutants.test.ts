@@ -111,6 +111,10 @@ test('onnx engine == tfjs on tiny nets: every arch, BN policies, horizons, padSk
   nobn.dispose();
 });
 
+type IoDecl = { name: string; type: { tensor_type: { shape?: { dim?: { dim_value: number | { toNumber(): number } }[] } } } };
+/** The declared shape of graph input / output `name`. */
+const declared = (list: IoDecl[], name: string): number[] | undefined => list.find((x) => x.name === name)?.type.tensor_type.shape?.dim?.map((d) => Number(d.dim_value)) ?? [];
+
 /** Runs a generated graph with ORT: zero states, `.next` fed back; extra feeds per step (bn_t / count of the engine graph). */
 function stepper(bytes: Uint8Array, states: { name: string; shape: number[] }[]) {
   const rt = loadOrt();
@@ -143,8 +147,13 @@ test('selfContainedState: bn_t / count advance in the graph by the policy (hand-
   const ROWS: Record<BnPolicy, number[]> = { cycle: [1, 2, 0, 1, 2], last: [1, 2, 2, 2, 2], mean: [1, 2, 3, 3, 3] };
   for (const bnPolicy of ['cycle', 'last', 'mean'] as BnPolicy[]) {
     const g = buildOnnxGraph(m.def, w, { batch: 1, horizon: T, thresholds: thresholdsOf(m), padSkip: 'off', selfContainedState: true, bnPolicy });
-    const model = decodeModel(g.bytes) as { graph: { input: { name: string }[] } };
+    const model = decodeModel(g.bytes) as { graph: { input: IoDecl[]; output: IoDecl[] } };
     assert.deepEqual(model.graph.input.map((x) => x.name), ['frame', 'bn_t', 'count', ...m.layerNames.map((l) => `mem.${l}`), 'acc']);
+    // declared shapes: every state float32 [1] in and out (the contract's static shapes)
+    for (const name of ['bn_t', 'count']) {
+      assert.deepEqual(declared(model.graph.input, name), [1], name);
+      assert.deepEqual(declared(model.graph.output, `${name}.next`), [1], `${name}.next`);
+    }
     assert.deepEqual(g.states.map((s) => s.name), ['bn_t', 'count', ...m.layerNames.map((l) => `mem.${l}`), 'acc']);
     const s = stepper(g.bytes, g.states);
     const ref = createSession(m, { engine: 'tfjs', bnPolicy, horizon: T });
@@ -188,7 +197,9 @@ test('selfContainedState on an ANN twin: an empty spikes output, no bn_t state',
   assert.equal(g.hasBnIndex, false);
   // the engine's graph of the same net: no spikes output at all, count fed (not a state)
   const eng = buildOnnxGraph(m.def, weightSource(m), { batch: 1, horizon: T, thresholds: new Map() });
-  assert.deepEqual((decodeModel(eng.bytes) as { graph: { output: { name: string }[] } }).graph.output.map((o) => o.name), ['acc.next', 'logits']);
+  const engGraph = (decodeModel(eng.bytes) as { graph: { input: IoDecl[]; output: IoDecl[] } }).graph;
+  assert.deepEqual(engGraph.output.map((o) => o.name), ['acc.next', 'logits']);
+  assert.deepEqual(engGraph.input.map((o) => o.name), ['count', 'frame', 'acc']);
   assert.deepEqual(eng.states.map((s) => s.name), ['acc']);
   const s = stepper(g.bytes, g.states);
   const ref = createSession(m, { engine: 'tfjs', horizon: T });
@@ -209,6 +220,8 @@ test('slidingWindow: the stacked copies == WindowedSession({ sliding: T }) over 
   assert.throws(() => buildOnnxGraph(m.def, weightSource(m), { batch: N, horizon: T, thresholds: thresholdsOf(m), slidingWindow: true }), /^Error: onnx graph: slidingWindow needs selfContainedState$/);
   const g = buildOnnxGraph(m.def, weightSource(m), { batch: N, horizon: T, thresholds: thresholdsOf(m), padSkip: 'off', selfContainedState: true, slidingWindow: true });
   assert.deepEqual(g.states.map((s) => s.name), ['t', ...m.layerNames.map((l) => `mem.${l}`), 'acc']);
+  // no bn_t / count inputs: the step state t replaces both
+  assert.deepEqual((decodeModel(g.bytes) as { graph: { input: IoDecl[] } }).graph.input.map((x) => x.name), ['frame', 't', ...m.layerNames.map((l) => `mem.${l}`), 'acc']);
   assert.deepEqual(g.states[1]!.shape, [T * N, ...m.def.spikingLayers[0]!.shape]);
   const s = stepper(g.bytes, g.states);
   // with a conv emitter: its convs end as they are (each copy's BN rows are a Mul / Add, no offset to fold)
@@ -531,7 +544,10 @@ test('graph info and metadata: split convs with their kept fraction (hand-comput
   };
   assert.deepEqual(meta(g.bytes), { arch: 'spiking-deeplab', T: '3', batch: '1', horizon: '3' });
   // the engine's graph lists its inputs as made (bn_t, count, frame, then the states), unsorted
-  assert.deepEqual((decodeModel(g.bytes) as { graph: { input: { name: string }[] } }).graph.input.map((x) => x.name), ['bn_t', 'count', 'frame', ...m.layerNames.map((l) => `mem.${l}`), 'acc']);
+  const engIn = (decodeModel(g.bytes) as { graph: { input: IoDecl[] } }).graph.input;
+  assert.deepEqual(engIn.map((x) => x.name), ['bn_t', 'count', 'frame', ...m.layerNames.map((l) => `mem.${l}`), 'acc']);
+  assert.deepEqual(declared(engIn, 'bn_t'), []);
+  assert.deepEqual(declared(engIn, 'count'), [1]);
   assert.deepEqual(meta(buildOnnxGraph(m.def, w, { batch: 2, horizon: 'reset', thresholds: th, metadata: { a: 'b' } }).bytes), { a: 'b' });
   let seen: string[] = [];
   const fromStates = buildOnnxGraph(m.def, w, { batch: 1, horizon: 1, thresholds: th, metadata: (st) => ((seen = st.map((s) => s.name)), { n: String(st.length) }) });
