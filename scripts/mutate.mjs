@@ -40,9 +40,11 @@ export const GROUPS = {
   'events-time-guard': { mutate: ['src/events/time-guard.ts'], tests: t('time-guard', 'time-guard-rules') },
   framing: { mutate: ['src/framing/*.ts'], tests: t('framing', 'framing-bounds', 'framing-fit', 'framing-mutants') },
   'snn-layers': { mutate: ['src/snn/lif.ts', 'src/snn/bntt.ts', 'src/snn/surrogate.ts'], tests: t('snn-lif', 'bntt-policy') },
+  // snn-graph-static-mutants (no tfjs / ORT, ~0.3 s) covers definition.ts and windowed.ts on its own: a run of
+  // those two files is faster with `--tests snn-graph-static-mutants`
   'snn-graph': {
     mutate: ['src/snn/definition.ts', 'src/snn/engines/*.ts', 'src/snn/engines/onnx/graph.ts'],
-    tests: t('bntt-policy', 'snn-runtime-options', 'engine-api'),
+    tests: t('snn-graph-static-mutants', 'snn-graph-mutants'),
   },
   'dv-tcp': { mutate: ['src/sources/dv-tcp.ts', 'src/sources/dv-packet-guard.ts'], tests: t('dv-tcp-hostile', 'dv-tcp-mutants') },
   // checkpoint-mutants calls the module directly (a second); train-checkpoint trains a model per run (hours per group)
