@@ -80,8 +80,9 @@ export function stepCore(m: StepContext, x: tf.Tensor4D, mems: (tf.Tensor | null
         const next = nodes[i + 1];
         const w = param(node.weight) as unknown as tf.Tensor4D;
         const geom = { pad: node.pad, dilation: node.dilation };
-        // 'mean' BN policy at inference: BN folded into the conv weights + bias
-        if (!diff && next && next.op === 'bn' && next.input === node.id && next.steps > 1 && bnIndex(t, next.steps, policy) === 'mean') {
+        // 'mean' BN policy at inference: BN folded into the conv weights + bias (a conv with its own bias
+        // takes the plain path: the fold below has no term for it)
+        if (!diff && !node.bias && next && next.op === 'bn' && next.input === node.id && next.steps > 1 && bnIndex(t, next.steps, policy) === 'mean') {
           const { scale, shift } = m.cache.affine(param, next, 'mean');
           const wf = m.cache.cached(`${node.id}:folded`, () => tf.mul(w, scale) as tf.Tensor4D);
           const y = tf.add(conv2d(get(node.input), wf, geom, false, m.cache.taps(`${node.id}:folded`, wf)), shift);
