@@ -13,6 +13,7 @@ import { binFrames } from '../src/framing/bin-frames.js';
 import type { Frame } from '../src/framing/frame.js';
 import { normalizeMinMax } from '../src/framing/normalize.js';
 import { areaWeights, resizeArea, scatterWeights } from '../src/framing/resize.js';
+import { countRun, isSorted, lowerBound, planeOffsets, type CountGeometry, type CountResult } from '../src/framing/count.js';
 import { batchOf, type EventRow } from './helpers/batches.js';
 
 type Ev = EventRow;
@@ -414,4 +415,106 @@ test('keepGaps: at a confirmed jump every silent window before it comes out at o
     assert.deepEqual(out.map((f) => f.index), keepGaps ? Array.from({ length: 20 }, (_, i) => i) : [0], `keepGaps ${keepGaps}`);
     assert.deepEqual([b.discontinuities, b.gapWindows], [1, keepGaps ? 0 : 19]);
   }
+});
+
+// ------------------------------------------------------------------ count kernels, touched lists, recycle
+
+test('countRun: ON (any non-zero byte) / OFF planes, crop edges, out of bounds, touched cells in first-touch order', () => {
+  // sensor 5 x 4, crop x 1..3, y 1..2 (3 x 2, plane 6); cell = plane(OFF) + (y - 1) * 3 + (x - 1)
+  const g: CountGeometry = { cx: 1, cy: 1, cw: 3, ch: 2, planeOf: planeOffsets(6) };
+  const b = batch([
+    [0, 9, 9, 1], // before the run: not counted
+    [1, 3, 2, 1], // ON (2, 1) -> 5
+    [2, 1, 1, 0], // OFF (0, 0) -> 6
+    [3, 3, 2, 7], // ON again (byte 7) -> 5, not a new cell
+    [4, 0, 1, 1], // x below the crop: on the sensor
+    [5, 4, 1, 1], // x = crop end: on the sensor
+    [6, 2, 3, 0], // y = crop end: on the sensor
+    [7, 5, 1, 1], // x = sensor width: out of bounds
+    [8, 1, 4, 1], // y = sensor height: out of bounds
+    [9, 2, 1, 1], // ON (1, 0) -> 1
+    [10, 1, 1, 0], // OFF (0, 0) again
+    [11, 2, 2, 1], // after the run: not counted
+  ], 5, 4);
+  const want = new Float32Array(12);
+  want[5] = 2;
+  want[6] = 2;
+  want[1] = 1;
+  for (const withList of [true, false]) {
+    const grid = new Float32Array(12);
+    const touched = withList ? new Int32Array(13).fill(-1) : undefined;
+    // the list already holds two cells from an earlier call: new cells are appended after them
+    if (touched) touched.set([8, 9]);
+    const res: CountResult = { counted: 99, outOfBounds: 99, nTouched: withList ? 2 : 0 };
+    countRun(b, 1, 11, g, grid, touched, res);
+    assert.deepEqual(Array.from(grid), Array.from(want), `grid, touched list ${withList}`);
+    assert.equal(res.counted, 5, 'events inside the crop');
+    assert.equal(res.outOfBounds, 2, 'events off the 5 x 4 sensor');
+    if (touched) {
+      assert.equal(res.nTouched, 5);
+      assert.deepEqual(Array.from(touched.subarray(0, 5)), [8, 9, 5, 6, 1]);
+    }
+  }
+  assert.deepEqual(Array.from(planeOffsets(6)).map((v, p) => [p, v]).filter(([, v]) => v !== 0), [[0, 6]], 'only byte 0 is OFF');
+});
+
+test('isSorted and lowerBound on runs of equal times and inner ranges', () => {
+  assert.equal(isSorted(Float64Array.from([3, 3, 3]), 3), true, 'equal times are in order');
+  assert.equal(isSorted(Float64Array.from([1, 5, 4, 6]), 4), false, 'a drop in the middle');
+  assert.equal(isSorted(Float64Array.from([1, 2, 3, 0]), 4), false, 'a drop at the end');
+  assert.equal(isSorted(new Float64Array(0), 0), true);
+  const t = Float64Array.from([0, 7, 7, 7, 7, 8, 9]);
+  // the first 7 at or after `from`
+  assert.equal(lowerBound(t, 1, 7, 7), 1);
+  assert.equal(lowerBound(t, 3, 7, 7), 3);
+  assert.equal(lowerBound(t, 0, 7, 7.5), 5);
+  assert.equal(lowerBound(t, 2, 2, 7), 2, 'empty range');
+  assert.equal(lowerBound(t, 0, 3, 100), 3, 'none in the range: its end');
+  for (let k = 0; k <= 10; k++) assert.equal(lowerBound(t, 0, 7, k), [...t].findIndex((v) => v >= k) === -1 ? 7 : [...t].findIndex((v) => v >= k), `bound ${k}`);
+});
+
+test('resize: a window that touches every crop cell (both planes) keeps all of them, window after window', () => {
+  // 2 x 1 sensor resized to 1 x 1: ON = (a + b) / 2, OFF = (c + d) / 2. Each window touches all 4 cells,
+  // so the touched list fills up (its spare slot included); later windows reuse the grid and the list.
+  const rows: Ev[] = [];
+  for (let k = 0; k < 3; k++) {
+    const t = 1000 + k * 100;
+    // k + 1 ON at x 0, 1 ON at x 1, 2 OFF at x 0, 3 OFF at x 1; first event through the slow path
+    for (let i = 0; i <= k; i++) rows.push([t + i, 0, 0, 1]);
+    rows.push([t + 10, 1, 0, 1], [t + 11, 0, 0, 0], [t + 12, 0, 0, 0], [t + 13, 1, 0, 0], [t + 14, 1, 0, 0], [t + 15, 1, 0, 0]);
+  }
+  for (const split of [rows.length, 1, 3]) {
+    const b = new FrameBinner({ windowUs: 100, latenessUs: 0, resize: { width: 1, height: 1 } });
+    const parts: EventBatch[] = [];
+    for (let i = 0; i < rows.length; i += split) parts.push(batch(rows.slice(i, i + split), 2, 1));
+    const fs = frames(b, ...parts);
+    assert.deepEqual(fs.map((f) => [f.index, f.events, ...f.counts]), [[0, 7, 1, 2.5], [1, 8, 1.5, 2.5], [2, 9, 2, 2.5]], `batches of ${split}`);
+  }
+});
+
+test('recycle: at most 4 frames kept, each once, zeroed before reuse; other sizes and views into a larger buffer are refused', () => {
+  // no resize, 2 x 1 sensor: frames are 4 floats; lateness 0, one event per window
+  const b = new FrameBinner({ windowUs: 100, latenessUs: 0, width: 2, height: 1 });
+  const mk = (): Frame => ({ index: 0, t0: 0, t1: 1, counts: new Float32Array(4).fill(9), width: 2, height: 1, events: 0, lateDropped: 0 });
+  const kept = [mk(), mk(), mk(), mk()];
+  const extra = mk();
+  const big = new Float32Array(8).fill(9);
+  b.recycle(kept[0]!);
+  b.recycle(kept[0]!); // twice: kept once
+  b.recycle({ ...mk(), counts: big.subarray(4) }); // a view at byte offset 16: refused
+  b.recycle({ ...mk(), counts: new Float32Array(5).fill(9) }); // another size: refused
+  for (const f of kept.slice(1)) b.recycle(f);
+  b.recycle(extra); // a fifth: refused
+  const out: Frame[] = [];
+  b.push(batch(Array.from({ length: 7 }, (_, k): Ev => [k * 100, k % 2, 0, 1]), 2, 1), (f) => out.push(f));
+  b.flush((f) => out.push(f));
+  assert.equal(out.length, 7);
+  // every frame has exactly its one event, whatever array it got
+  for (const [k, f] of out.entries()) assert.deepEqual(Array.from(f.counts), k % 2 ? [0, 1, 0, 0] : [1, 0, 0, 0], `frame ${k}`);
+  const arrays = out.map((f) => f.counts);
+  assert.equal(new Set(arrays).size, 7, 'no array handed out twice');
+  assert.deepEqual(kept.map((f) => arrays.filter((a) => a === f.counts).length), [1, 1, 1, 1], 'the 4 kept arrays are reused');
+  assert.ok(!arrays.includes(extra.counts), 'a fifth is not kept');
+  assert.ok(arrays.every((a) => a.length === 4 && a.byteOffset === 0));
+  assert.deepEqual(Array.from(big), [9, 9, 9, 9, 9, 9, 9, 9], 'the larger buffer is never written');
 });
