@@ -10,7 +10,7 @@ import { Subject, lastValueFrom, throwError, toArray } from 'rxjs';
 import { MAX_SENSOR_SIDE, type EventBatch } from '../src/events/types.js';
 import { FrameBinner, MAX_LATENESS_WINDOWS, MAX_WINDOW_US, centredCrop } from '../src/framing/binner.js';
 import { binFrames } from '../src/framing/bin-frames.js';
-import type { Frame } from '../src/framing/frame.js';
+import type { CropRect, Frame } from '../src/framing/frame.js';
 import { normalizeMinMax } from '../src/framing/normalize.js';
 import { areaWeights, resizeArea, scatterWeights } from '../src/framing/resize.js';
 import { countRun, isSorted, lowerBound, planeOffsets, type CountGeometry, type CountResult } from '../src/framing/count.js';
@@ -517,4 +517,112 @@ test('recycle: at most 4 frames kept, each once, zeroed before reuse; other size
   assert.ok(!arrays.includes(extra.counts), 'a fifth is not kept');
   assert.ok(arrays.every((a) => a.length === 4 && a.byteOffset === 0));
   assert.deepEqual(Array.from(big), [9, 9, 9, 9, 9, 9, 9, 9], 'the larger buffer is never written');
+});
+
+// ------------------------------------------------------------------ the binner against a naive one
+
+/** Area weight of input pixel s in output o along one axis (in -> out), from the overlap of their spans. */
+function areaWeight(s: number, o: number, inSize: number, outSize: number): number {
+  const scale = inSize / outSize;
+  const overlap = Math.min(s + 1, (o + 1) * scale) - Math.max(s, o * scale);
+  return overlap > 0 ? overlap / scale : 0;
+}
+
+interface NaiveFrame {
+  index: number;
+  t0: number;
+  events: number;
+  counts: Float64Array;
+}
+
+/**
+ * The binner's rules event by event, written plainly (guard off): windows of w from the first event; an
+ * event whose window was already emitted is late; window k is emitted once the newest time reaches its end
+ * plus the lateness and a newer window exists. Counts are dense and resized here in float64.
+ */
+function naiveBin(rows: readonly Ev[], cuts: readonly number[], w: number, lateness: number, sensor: { w: number; h: number }, crop: CropRect, out: { width: number; height: number }) {
+  let origin = NaN;
+  let maxT = -Infinity;
+  let first = 0;
+  let late = 0;
+  let oob = 0;
+  const grids = new Map<number, { g: Float64Array; n: number }>();
+  const emittedAfter: number[] = [];
+  rows.forEach(([t, x, y, p], i) => {
+    if (Number.isNaN(origin)) origin = maxT = t;
+    const k = Math.floor((t - origin) / w);
+    if (k < first) late++;
+    else {
+      maxT = Math.max(maxT, t);
+      const cell = grids.get(k) ?? { g: new Float64Array(2 * crop.width * crop.height), n: 0 };
+      grids.set(k, cell);
+      const cx = x - crop.x;
+      const cy = y - crop.y;
+      if (cx >= 0 && cy >= 0 && cx < crop.width && cy < crop.height) {
+        cell.g[(p ? 0 : crop.width * crop.height) + cy * crop.width + cx]++;
+        cell.n++;
+      } else if (x >= sensor.w || y >= sensor.h) oob++;
+      const newest = Math.floor((maxT - origin) / w);
+      while (first < newest && maxT >= origin + (first + 1) * w + lateness) first++;
+    }
+    if (cuts.includes(i + 1)) emittedAfter.push(first);
+  });
+  const frames: NaiveFrame[] = [];
+  for (let k = 0; k <= Math.floor((maxT - origin) / w); k++) {
+    const g = grids.get(k);
+    const counts = new Float64Array(2 * out.width * out.height);
+    if (g)
+      for (let c = 0; c < 2; c++)
+        for (let sy = 0; sy < crop.height; sy++)
+          for (let sx = 0; sx < crop.width; sx++) {
+            const v = g.g[c * crop.width * crop.height + sy * crop.width + sx]!;
+            if (v === 0) continue;
+            for (let oy = 0; oy < out.height; oy++)
+              for (let ox = 0; ox < out.width; ox++)
+                counts[c * out.width * out.height + oy * out.width + ox] += v * areaWeight(sy, oy, crop.height, out.height) * areaWeight(sx, ox, crop.width, out.width);
+          }
+    frames.push({ index: k, t0: origin + k * w, events: g?.n ?? 0, counts });
+  }
+  return { frames, emittedAfter, late, oob };
+}
+
+test('random streams going back and forth, any lateness, crop and resize, any batching: the same frames as a naive binner', () => {
+  const W = 9;
+  const H = 7;
+  let seed = 5;
+  const rnd = (): number => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296;
+  const crops: (CropRect | undefined)[] = [undefined, { x: 1, y: 2, width: 6, height: 4 }];
+  const sizes = [undefined, { width: 3, height: 2 }, { width: 6, height: 4 }, { width: 10, height: 9 }, { width: 4, height: 8 }];
+  for (let round = 0; round < 24; round++) {
+    const w = round % 2 ? 150 : 100;
+    const lateness = [0, 60, 100, 330][round % 4]!;
+    const crop = crops[(round >> 2) % 2];
+    const size = sizes[round % 5];
+    const rows: Ev[] = [];
+    let base = 1000 + Math.floor(rnd() * 50);
+    for (let i = 0; i < 160; i++) {
+      base += Math.floor(rnd() * 9);
+      // one event in six is late by up to 2.5 windows
+      const t = rnd() < 1 / 6 ? base - Math.floor(rnd() * 2.5 * w) : base;
+      rows.push([t, Math.floor(rnd() * (W + 1)), Math.floor(rnd() * (H + 1)), rnd() < 0.5 ? 1 : rnd() < 0.5 ? 0 : 3]);
+    }
+    const cuts = [...new Set([0, ...Array.from({ length: 6 }, () => 1 + Math.floor(rnd() * (rows.length - 1))), rows.length])].sort((a, b) => a - b);
+    const region = crop ?? { x: 0, y: 0, width: W, height: H };
+    const outSize = size ?? { width: region.width, height: region.height };
+    const want = naiveBin(rows, cuts.slice(1), w, lateness, { w: W, h: H }, region, outSize);
+    const b = new FrameBinner({ windowUs: w, latenessUs: lateness, maxGapUs: 0, ...(crop ? { crop } : {}), ...(size ? { resize: size } : {}) });
+    const got: Frame[] = [];
+    const emittedAfter: number[] = [];
+    for (let c = 1; c < cuts.length; c++) {
+      b.push(batch(rows.slice(cuts[c - 1], cuts[c]), W, H), (f) => got.push({ ...f, counts: f.counts.slice() }));
+      emittedAfter.push(got.length);
+    }
+    b.flush((f) => got.push(f));
+    const what = `round ${round} (window ${w}, lateness ${lateness}, crop ${JSON.stringify(crop)}, resize ${JSON.stringify(size)})`;
+    assert.deepEqual(emittedAfter, want.emittedAfter, `${what}: frames out after each push`);
+    assert.deepEqual(got.map((f) => [f.index, f.t0, f.t1, f.events, f.width, f.height]), want.frames.map((f) => [f.index, f.t0, f.t0 + w, f.events, outSize.width, outSize.height]), what);
+    for (const [k, f] of got.entries()) close(f.counts, want.frames[k]!.counts, 1e-5, `${what} frame ${k}`);
+    assert.deepEqual([b.lateDropped, b.outOfBounds], [want.late, want.oob], `${what}: late, out of bounds`);
+    assert.ok(want.late > 0 && want.oob > 0, `${what}: the stream has late and off-sensor events`);
+  }
 });
