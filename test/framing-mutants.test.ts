@@ -493,30 +493,30 @@ test('resize: a window that touches every crop cell (both planes) keeps all of t
 });
 
 test('recycle: at most 4 frames kept, each once, zeroed before reuse; other sizes and views into a larger buffer are refused', () => {
-  // no resize, 2 x 1 sensor: frames are 4 floats; lateness 0, one event per window
-  const b = new FrameBinner({ windowUs: 100, latenessUs: 0, width: 2, height: 1 });
-  const mk = (): Frame => ({ index: 0, t0: 0, t1: 1, counts: new Float32Array(4).fill(9), width: 2, height: 1, events: 0, lateDropped: 0 });
+  // no resize, 2 x 2 sensor: frames are 8 floats; lateness 0, one event per window
+  const b = new FrameBinner({ windowUs: 100, latenessUs: 0, width: 2, height: 2 });
+  const mk = (): Frame => ({ index: 0, t0: 0, t1: 1, counts: new Float32Array(8).fill(9), width: 2, height: 2, events: 0, lateDropped: 0 });
   const kept = [mk(), mk(), mk(), mk()];
   const extra = mk();
-  const big = new Float32Array(8).fill(9);
+  const big = new Float32Array(16).fill(9);
   b.recycle(kept[0]!);
   b.recycle(kept[0]!); // twice: kept once
-  b.recycle({ ...mk(), counts: big.subarray(4) }); // a view at byte offset 16: refused
-  b.recycle({ ...mk(), counts: new Float32Array(5).fill(9) }); // another size: refused
+  b.recycle({ ...mk(), counts: big.subarray(8) }); // a view at byte offset 32: refused
+  b.recycle({ ...mk(), counts: new Float32Array(2).fill(9) }); // another size (2 * w / h): refused
   for (const f of kept.slice(1)) b.recycle(f);
   b.recycle(extra); // a fifth: refused
   const out: Frame[] = [];
-  b.push(batch(Array.from({ length: 7 }, (_, k): Ev => [k * 100, k % 2, 0, 1]), 2, 1), (f) => out.push(f));
+  b.push(batch(Array.from({ length: 7 }, (_, k): Ev => [k * 100, k % 2, 0, 1]), 2, 2), (f) => out.push(f));
   b.flush((f) => out.push(f));
   assert.equal(out.length, 7);
   // every frame has exactly its one event, whatever array it got
-  for (const [k, f] of out.entries()) assert.deepEqual(Array.from(f.counts), k % 2 ? [0, 1, 0, 0] : [1, 0, 0, 0], `frame ${k}`);
+  for (const [k, f] of out.entries()) assert.deepEqual(Array.from(f.counts), k % 2 ? [0, 1, 0, 0, 0, 0, 0, 0] : [1, 0, 0, 0, 0, 0, 0, 0], `frame ${k}`);
   const arrays = out.map((f) => f.counts);
   assert.equal(new Set(arrays).size, 7, 'no array handed out twice');
   assert.deepEqual(kept.map((f) => arrays.filter((a) => a === f.counts).length), [1, 1, 1, 1], 'the 4 kept arrays are reused');
   assert.ok(!arrays.includes(extra.counts), 'a fifth is not kept');
-  assert.ok(arrays.every((a) => a.length === 4 && a.byteOffset === 0));
-  assert.deepEqual(Array.from(big), [9, 9, 9, 9, 9, 9, 9, 9], 'the larger buffer is never written');
+  assert.ok(arrays.every((a) => a.length === 8 && a.byteOffset === 0));
+  assert.ok(big.every((v) => v === 9), 'the larger buffer is never written');
 });
 
 // ------------------------------------------------------------------ the binner against a naive one
@@ -624,5 +624,24 @@ test('random streams going back and forth, any lateness, crop and resize, any ba
     for (const [k, f] of got.entries()) close(f.counts, want.frames[k]!.counts, 1e-5, `${what} frame ${k}`);
     assert.deepEqual([b.lateDropped, b.outOfBounds], [want.late, want.oob], `${what}: late, out of bounds`);
     assert.ok(want.late > 0 && want.oob > 0, `${what}: the stream has late and off-sensor events`);
+  }
+});
+
+test('an event behind the newest time (fast path sorted or not, or an older open window) never lowers it: no false discontinuity', () => {
+  // window 100, lateness 100, maxGap 1000 (the guard holds forward steps past 200 until 64 events agree).
+  // Events every 50 µs up to 550 (window 5 is the newest, window 4 still open), then a late event, then a
+  // confirmed run from 1520: 1520 is within maxGap of the newest time 550, so windows 6..14 are ordinary
+  // silent windows and come out; a binner that took the late event's time for the newest (510, 450) would
+  // see a jump past maxGap and skip them as a discontinuity.
+  const ramp: Ev[] = Array.from({ length: 12 }, (_, i) => [i * 50, 0, 0, 1]);
+  const run: Ev[] = Array.from({ length: 64 }, (_, i) => [1520 + i, 1, 0, 1]);
+  for (const late of [[[510, 1, 0, 0]], [[510, 1, 0, 0], [505, 1, 0, 0]], [[450, 1, 0, 0]]] as Ev[][]) {
+    const b = new FrameBinner({ windowUs: 100, latenessUs: 100, maxGapUs: 1000 });
+    const fs = frames(b, batch(ramp, 2, 1), batch(late, 2, 1), batch(run, 2, 1));
+    const what = `late ${JSON.stringify(late)}`;
+    assert.deepEqual(fs.map((f) => f.index), Array.from({ length: 16 }, (_, i) => i), what);
+    assert.deepEqual([b.discontinuities, b.gapWindows, b.outliers, b.lateDropped], [0, 0, 0, 0], what);
+    assert.equal(fs[15]!.events, 64);
+    assert.equal(fs[late[0]![0] === 450 ? 4 : 5]!.events, 2 + late.length);
   }
 });
