@@ -645,3 +645,16 @@ test('an event behind the newest time (fast path sorted or not, or an older open
     assert.equal(fs[late[0]![0] === 450 ? 4 : 5]!.events, 2 + late.length);
   }
 });
+
+test('guard off, a jump of 2^40 µs: silent windows come out one at a time and stop() ends them (nothing is built up to the jump)', () => {
+  // 1.1e10 windows of 100 µs lie between the two events; the binner emits window 0 and the silent windows
+  // lazily, so a subscriber that stops after three frames costs three frames. Opening the windows up to the
+  // jump first (as a list) would not fit in memory.
+  const b = new FrameBinner({ windowUs: 100, latenessUs: 0, maxGapUs: 0 });
+  const got: [number, number][] = [];
+  b.push(batch([[0, 0, 0, 1], [2 ** 40, 1, 0, 1]], 2, 1), (f) => {
+    got.push([f.index, f.events]);
+    if (got.length === 3) b.stop();
+  });
+  assert.deepEqual(got, [[0, 1], [1, 0], [2, 0]]);
+});
