@@ -10,9 +10,10 @@ import { Subject, lastValueFrom, throwError, toArray } from 'rxjs';
 import { MAX_SENSOR_SIDE, type EventBatch } from '../src/events/types.js';
 import { FrameBinner, MAX_LATENESS_WINDOWS, MAX_WINDOW_US, centredCrop } from '../src/framing/binner.js';
 import { binFrames } from '../src/framing/bin-frames.js';
-import type { Frame } from '../src/framing/frame.js';
+import type { CropRect, Frame } from '../src/framing/frame.js';
 import { normalizeMinMax } from '../src/framing/normalize.js';
 import { areaWeights, resizeArea, scatterWeights } from '../src/framing/resize.js';
+import { countRun, isSorted, lowerBound, planeOffsets, type CountGeometry, type CountResult } from '../src/framing/count.js';
 import { batchOf, type EventRow } from './helpers/batches.js';
 
 type Ev = EventRow;
@@ -414,4 +415,246 @@ test('keepGaps: at a confirmed jump every silent window before it comes out at o
     assert.deepEqual(out.map((f) => f.index), keepGaps ? Array.from({ length: 20 }, (_, i) => i) : [0], `keepGaps ${keepGaps}`);
     assert.deepEqual([b.discontinuities, b.gapWindows], [1, keepGaps ? 0 : 19]);
   }
+});
+
+// ------------------------------------------------------------------ count kernels, touched lists, recycle
+
+test('countRun: ON (any non-zero byte) / OFF planes, crop edges, out of bounds, touched cells in first-touch order', () => {
+  // sensor 5 x 4, crop x 1..3, y 1..2 (3 x 2, plane 6); cell = plane(OFF) + (y - 1) * 3 + (x - 1)
+  const g: CountGeometry = { cx: 1, cy: 1, cw: 3, ch: 2, planeOf: planeOffsets(6) };
+  const b = batch([
+    [0, 9, 9, 1], // before the run: not counted
+    [1, 3, 2, 1], // ON (2, 1) -> 5
+    [2, 1, 1, 0], // OFF (0, 0) -> 6
+    [3, 3, 2, 7], // ON again (byte 7) -> 5, not a new cell
+    [4, 0, 1, 1], // x below the crop: on the sensor
+    [5, 4, 1, 1], // x = crop end: on the sensor
+    [6, 2, 3, 0], // y = crop end: on the sensor
+    [7, 5, 1, 1], // x = sensor width: out of bounds
+    [8, 1, 4, 1], // y = sensor height: out of bounds
+    [9, 2, 1, 1], // ON (1, 0) -> 1
+    [10, 1, 1, 0], // OFF (0, 0) again
+    [11, 2, 2, 1], // after the run: not counted
+  ], 5, 4);
+  const want = new Float32Array(12);
+  want[5] = 2;
+  want[6] = 2;
+  want[1] = 1;
+  for (const withList of [true, false]) {
+    const grid = new Float32Array(12);
+    const touched = withList ? new Int32Array(13).fill(-1) : undefined;
+    // the list already holds two cells from an earlier call: new cells are appended after them
+    if (touched) touched.set([8, 9]);
+    const res: CountResult = { counted: 99, outOfBounds: 99, nTouched: withList ? 2 : 0 };
+    countRun(b, 1, 11, g, grid, touched, res);
+    assert.deepEqual(Array.from(grid), Array.from(want), `grid, touched list ${withList}`);
+    assert.equal(res.counted, 5, 'events inside the crop');
+    assert.equal(res.outOfBounds, 2, 'events off the 5 x 4 sensor');
+    if (touched) {
+      assert.equal(res.nTouched, 5);
+      assert.deepEqual(Array.from(touched.subarray(0, 5)), [8, 9, 5, 6, 1]);
+    }
+  }
+  assert.deepEqual(Array.from(planeOffsets(6)).map((v, p) => [p, v]).filter(([, v]) => v !== 0), [[0, 6]], 'only byte 0 is OFF');
+});
+
+test('isSorted and lowerBound on runs of equal times and inner ranges', () => {
+  assert.equal(isSorted(Float64Array.from([3, 3, 3]), 3), true, 'equal times are in order');
+  assert.equal(isSorted(Float64Array.from([1, 5, 4, 6]), 4), false, 'a drop in the middle');
+  assert.equal(isSorted(Float64Array.from([1, 2, 3, 0]), 4), false, 'a drop at the end');
+  assert.equal(isSorted(new Float64Array(0), 0), true);
+  const t = Float64Array.from([0, 7, 7, 7, 7, 8, 9]);
+  // the first 7 at or after `from`
+  assert.equal(lowerBound(t, 1, 7, 7), 1);
+  assert.equal(lowerBound(t, 3, 7, 7), 3);
+  assert.equal(lowerBound(t, 0, 7, 7.5), 5);
+  assert.equal(lowerBound(t, 2, 2, 7), 2, 'empty range');
+  assert.equal(lowerBound(t, 0, 3, 100), 3, 'none in the range: its end');
+  for (let k = 0; k <= 10; k++) assert.equal(lowerBound(t, 0, 7, k), [...t].findIndex((v) => v >= k) === -1 ? 7 : [...t].findIndex((v) => v >= k), `bound ${k}`);
+});
+
+test('resize: a window that touches every crop cell (both planes) keeps all of them, window after window', () => {
+  // 2 x 1 sensor resized to 1 x 1: ON = (a + b) / 2, OFF = (c + d) / 2. Each window touches all 4 cells,
+  // so the touched list fills up (its spare slot included); later windows reuse the grid and the list.
+  const rows: Ev[] = [];
+  for (let k = 0; k < 3; k++) {
+    const t = 1000 + k * 100;
+    // k + 1 ON at x 0, 1 ON at x 1, 2 OFF at x 0, 3 OFF at x 1; first event through the slow path
+    for (let i = 0; i <= k; i++) rows.push([t + i, 0, 0, 1]);
+    rows.push([t + 10, 1, 0, 1], [t + 11, 0, 0, 0], [t + 12, 0, 0, 0], [t + 13, 1, 0, 0], [t + 14, 1, 0, 0], [t + 15, 1, 0, 0]);
+  }
+  for (const split of [rows.length, 1, 3]) {
+    const b = new FrameBinner({ windowUs: 100, latenessUs: 0, resize: { width: 1, height: 1 } });
+    const parts: EventBatch[] = [];
+    for (let i = 0; i < rows.length; i += split) parts.push(batch(rows.slice(i, i + split), 2, 1));
+    const fs = frames(b, ...parts);
+    assert.deepEqual(fs.map((f) => [f.index, f.events, ...f.counts]), [[0, 7, 1, 2.5], [1, 8, 1.5, 2.5], [2, 9, 2, 2.5]], `batches of ${split}`);
+  }
+});
+
+test('recycle: at most 4 frames kept, each once, zeroed before reuse; other sizes and views into a larger buffer are refused', () => {
+  // no resize, 2 x 2 sensor: frames are 8 floats; lateness 0, one event per window
+  const b = new FrameBinner({ windowUs: 100, latenessUs: 0, width: 2, height: 2 });
+  const mk = (): Frame => ({ index: 0, t0: 0, t1: 1, counts: new Float32Array(8).fill(9), width: 2, height: 2, events: 0, lateDropped: 0 });
+  const kept = [mk(), mk(), mk(), mk()];
+  const extra = mk();
+  const big = new Float32Array(16).fill(9);
+  b.recycle(kept[0]!);
+  b.recycle(kept[0]!); // twice: kept once
+  b.recycle({ ...mk(), counts: big.subarray(8) }); // a view at byte offset 32: refused
+  b.recycle({ ...mk(), counts: new Float32Array(2).fill(9) }); // another size (2 * w / h): refused
+  for (const f of kept.slice(1)) b.recycle(f);
+  b.recycle(extra); // a fifth: refused
+  const out: Frame[] = [];
+  b.push(batch(Array.from({ length: 7 }, (_, k): Ev => [k * 100, k % 2, 0, 1]), 2, 2), (f) => out.push(f));
+  b.flush((f) => out.push(f));
+  assert.equal(out.length, 7);
+  // every frame has exactly its one event, whatever array it got
+  for (const [k, f] of out.entries()) assert.deepEqual(Array.from(f.counts), k % 2 ? [0, 1, 0, 0, 0, 0, 0, 0] : [1, 0, 0, 0, 0, 0, 0, 0], `frame ${k}`);
+  const arrays = out.map((f) => f.counts);
+  assert.equal(new Set(arrays).size, 7, 'no array handed out twice');
+  assert.deepEqual(kept.map((f) => arrays.filter((a) => a === f.counts).length), [1, 1, 1, 1], 'the 4 kept arrays are reused');
+  assert.ok(!arrays.includes(extra.counts), 'a fifth is not kept');
+  assert.ok(arrays.every((a) => a.length === 8 && a.byteOffset === 0));
+  assert.ok(big.every((v) => v === 9), 'the larger buffer is never written');
+});
+
+// ------------------------------------------------------------------ the binner against a naive one
+
+/** Area weight of input pixel s in output o along one axis (in -> out), from the overlap of their spans. */
+function areaWeight(s: number, o: number, inSize: number, outSize: number): number {
+  const scale = inSize / outSize;
+  const overlap = Math.min(s + 1, (o + 1) * scale) - Math.max(s, o * scale);
+  return overlap > 0 ? overlap / scale : 0;
+}
+
+interface NaiveFrame {
+  index: number;
+  t0: number;
+  events: number;
+  counts: Float64Array;
+}
+
+/**
+ * The binner's rules event by event, written plainly (guard off): windows of w from the first event; an
+ * event whose window was already emitted is late; window k is emitted once the newest time reaches its end
+ * plus the lateness and a newer window exists. Counts are dense and resized here in float64.
+ */
+function naiveBin(rows: readonly Ev[], cuts: readonly number[], w: number, lateness: number, sensor: { w: number; h: number }, crop: CropRect, out: { width: number; height: number }) {
+  let origin = NaN;
+  let maxT = -Infinity;
+  let first = 0;
+  let late = 0;
+  let oob = 0;
+  const grids = new Map<number, { g: Float64Array; n: number }>();
+  const emittedAfter: number[] = [];
+  rows.forEach(([t, x, y, p], i) => {
+    if (Number.isNaN(origin)) origin = maxT = t;
+    const k = Math.floor((t - origin) / w);
+    if (k < first) late++;
+    else {
+      maxT = Math.max(maxT, t);
+      const cell = grids.get(k) ?? { g: new Float64Array(2 * crop.width * crop.height), n: 0 };
+      grids.set(k, cell);
+      const cx = x - crop.x;
+      const cy = y - crop.y;
+      if (cx >= 0 && cy >= 0 && cx < crop.width && cy < crop.height) {
+        cell.g[(p ? 0 : crop.width * crop.height) + cy * crop.width + cx]++;
+        cell.n++;
+      } else if (x >= sensor.w || y >= sensor.h) oob++;
+      const newest = Math.floor((maxT - origin) / w);
+      while (first < newest && maxT >= origin + (first + 1) * w + lateness) first++;
+    }
+    if (cuts.includes(i + 1)) emittedAfter.push(first);
+  });
+  const frames: NaiveFrame[] = [];
+  for (let k = 0; k <= Math.floor((maxT - origin) / w); k++) {
+    const g = grids.get(k);
+    const counts = new Float64Array(2 * out.width * out.height);
+    if (g)
+      for (let c = 0; c < 2; c++)
+        for (let sy = 0; sy < crop.height; sy++)
+          for (let sx = 0; sx < crop.width; sx++) {
+            const v = g.g[c * crop.width * crop.height + sy * crop.width + sx]!;
+            if (v === 0) continue;
+            for (let oy = 0; oy < out.height; oy++)
+              for (let ox = 0; ox < out.width; ox++)
+                counts[c * out.width * out.height + oy * out.width + ox] += v * areaWeight(sy, oy, crop.height, out.height) * areaWeight(sx, ox, crop.width, out.width);
+          }
+    frames.push({ index: k, t0: origin + k * w, events: g?.n ?? 0, counts });
+  }
+  return { frames, emittedAfter, late, oob };
+}
+
+test('random streams going back and forth, any lateness, crop and resize, any batching: the same frames as a naive binner', () => {
+  const W = 9;
+  const H = 7;
+  let seed = 5;
+  const rnd = (): number => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296;
+  const crops: (CropRect | undefined)[] = [undefined, { x: 1, y: 2, width: 6, height: 4 }];
+  const sizes = [undefined, { width: 3, height: 2 }, { width: 6, height: 4 }, { width: 10, height: 9 }, { width: 4, height: 8 }];
+  for (let round = 0; round < 24; round++) {
+    const w = round % 2 ? 150 : 100;
+    const lateness = [0, 60, 100, 330][round % 4]!;
+    const crop = crops[(round >> 2) % 2];
+    const size = sizes[round % 5];
+    const rows: Ev[] = [];
+    let base = 1000 + Math.floor(rnd() * 50);
+    for (let i = 0; i < 160; i++) {
+      base += Math.floor(rnd() * 9);
+      // one event in six is late by up to 2.5 windows
+      const t = rnd() < 1 / 6 ? base - Math.floor(rnd() * 2.5 * w) : base;
+      rows.push([t, Math.floor(rnd() * (W + 1)), Math.floor(rnd() * (H + 1)), rnd() < 0.5 ? 1 : rnd() < 0.5 ? 0 : 3]);
+    }
+    const cuts = [...new Set([0, ...Array.from({ length: 6 }, () => 1 + Math.floor(rnd() * (rows.length - 1))), rows.length])].sort((a, b) => a - b);
+    const region = crop ?? { x: 0, y: 0, width: W, height: H };
+    const outSize = size ?? { width: region.width, height: region.height };
+    const want = naiveBin(rows, cuts.slice(1), w, lateness, { w: W, h: H }, region, outSize);
+    const b = new FrameBinner({ windowUs: w, latenessUs: lateness, maxGapUs: 0, ...(crop ? { crop } : {}), ...(size ? { resize: size } : {}) });
+    const got: Frame[] = [];
+    const emittedAfter: number[] = [];
+    for (let c = 1; c < cuts.length; c++) {
+      b.push(batch(rows.slice(cuts[c - 1], cuts[c]), W, H), (f) => got.push({ ...f, counts: f.counts.slice() }));
+      emittedAfter.push(got.length);
+    }
+    b.flush((f) => got.push(f));
+    const what = `round ${round} (window ${w}, lateness ${lateness}, crop ${JSON.stringify(crop)}, resize ${JSON.stringify(size)})`;
+    assert.deepEqual(emittedAfter, want.emittedAfter, `${what}: frames out after each push`);
+    assert.deepEqual(got.map((f) => [f.index, f.t0, f.t1, f.events, f.width, f.height]), want.frames.map((f) => [f.index, f.t0, f.t0 + w, f.events, outSize.width, outSize.height]), what);
+    for (const [k, f] of got.entries()) close(f.counts, want.frames[k]!.counts, 1e-5, `${what} frame ${k}`);
+    assert.deepEqual([b.lateDropped, b.outOfBounds], [want.late, want.oob], `${what}: late, out of bounds`);
+    assert.ok(want.late > 0 && want.oob > 0, `${what}: the stream has late and off-sensor events`);
+  }
+});
+
+test('an event behind the newest time (fast path sorted or not, or an older open window) never lowers it: no false discontinuity', () => {
+  // window 100, lateness 100, maxGap 1000 (the guard holds forward steps past 200 until 64 events agree).
+  // Events every 50 µs up to 550 (window 5 is the newest, window 4 still open), then a late event, then a
+  // confirmed run from 1520: 1520 is within maxGap of the newest time 550, so windows 6..14 are ordinary
+  // silent windows and come out; a binner that took the late event's time for the newest (510, 450) would
+  // see a jump past maxGap and skip them as a discontinuity.
+  const ramp: Ev[] = Array.from({ length: 12 }, (_, i) => [i * 50, 0, 0, 1]);
+  const run: Ev[] = Array.from({ length: 64 }, (_, i) => [1520 + i, 1, 0, 1]);
+  for (const late of [[[510, 1, 0, 0]], [[510, 1, 0, 0], [505, 1, 0, 0]], [[450, 1, 0, 0]]] as Ev[][]) {
+    const b = new FrameBinner({ windowUs: 100, latenessUs: 100, maxGapUs: 1000 });
+    const fs = frames(b, batch(ramp, 2, 1), batch(late, 2, 1), batch(run, 2, 1));
+    const what = `late ${JSON.stringify(late)}`;
+    assert.deepEqual(fs.map((f) => f.index), Array.from({ length: 16 }, (_, i) => i), what);
+    assert.deepEqual([b.discontinuities, b.gapWindows, b.outliers, b.lateDropped], [0, 0, 0, 0], what);
+    assert.equal(fs[15]!.events, 64);
+    assert.equal(fs[late[0]![0] === 450 ? 4 : 5]!.events, 2 + late.length);
+  }
+});
+
+test('guard off, a jump of 2^40 µs: silent windows come out one at a time and stop() ends them (nothing is built up to the jump)', () => {
+  // 1.1e10 windows of 100 µs lie between the two events; the binner emits window 0 and the silent windows
+  // lazily, so a subscriber that stops after three frames costs three frames. Opening the windows up to the
+  // jump first (as a list) would not fit in memory.
+  const b = new FrameBinner({ windowUs: 100, latenessUs: 0, maxGapUs: 0 });
+  const got: [number, number][] = [];
+  b.push(batch([[0, 0, 0, 1], [2 ** 40, 1, 0, 1]], 2, 1), (f) => {
+    got.push([f.index, f.events]);
+    if (got.length === 3) b.stop();
+  });
+  assert.deepEqual(got, [[0, 1], [1, 0], [2, 0]]);
 });

@@ -405,7 +405,6 @@ export class FrameBinner {
   private finish(win: OpenWindow, k: number): Frame {
     const t0 = this.origin + k * this.windowUs;
     const outW = this.outW;
-    const outPlane = outW * this.outH;
     const { grid, touched, nTouched } = win;
     let counts: Float32Array;
     if (!this.sx) {
@@ -421,11 +420,8 @@ export class FrameBinner {
         this.spare.push({ grid, touched });
       }
     }
+    // `win` is dropped by every caller (shifted out of `open`, or a fresh silent one): nothing to reset.
     const events = win.events;
-    win.grid = undefined;
-    win.touched = undefined;
-    win.nTouched = 0;
-    win.events = 0;
     // An all-zero frame normalises to all zeros (constant channels map to 0): skip the pass.
     if (this.opts.normalize && events > 0) normalizeMinMax(counts, 2);
     return { index: k + this.indexShift, t0, t1: t0 + this.windowUs, counts, width: outW, height: this.outH, events, lateDropped: this.lateDropped };
