@@ -30,6 +30,7 @@ import {
 import {
   FbReader,
   buildDataTable,
+  buildInfoXml,
   buildIoHeader,
   decodeEventPacket,
   encodeEventPacket,
@@ -39,6 +40,7 @@ import {
   type DataTableEntry,
 } from '../src/events/aedat4/format.js';
 import { concatBytes, decodeChunked, le32, lz4napiFrame } from './helpers/aedat4-helpers.js';
+import { sharedRecording, skipUnless } from './helpers/shared.js';
 
 const bytes = (...v: number[]) => new Uint8Array(v);
 const ascii = (s: string) => new TextEncoder().encode(s);
@@ -1008,4 +1010,29 @@ test('an implausible XML sensor size is a warning, then the events are decoded a
   assert.deepEqual(r.batches.flatMap((b) => [...b.t]), [1, 2, 3], 'the packets after the bad header are decoded');
   const info = r.decoder.info();
   assert.deepEqual([info.width, info.height], [7, 1]);
+});
+
+// --------------------------------------------------------- survivors of the format.ts / seek.ts Stryker run
+
+test('buildInfoXml writes the layout of DV\'s recorder: the events stream node of the real sample, byte for byte', { skip: skipUnless(sharedRecording('dvs-lz4-sample.aedat4')) }, async () => {
+  const h = await readAedat4Header(sharedRecording('dvs-lz4-sample.aedat4')!);
+  // The reference: DV's own XML with the other streams' nodes cut out; only the module name is ours.
+  const lines = h.infoXml.split('\n');
+  const cut = lines.findIndex((l) => l.includes('<node name="2"'));
+  const end = lines.findIndex((l, i) => i > cut && /^ {8}<\/node>$/.test(l) && lines[i + 1] === '    </node>');
+  const dv = [...lines.slice(0, cut), ...lines.slice(end + 1)].join('\n').replace('>capture<', '>evstream<');
+  const s = h.streams.find((x) => x.typeIdentifier === 'EVTS')!;
+  const a = h.streamAttributes.get(s.id)!;
+  assert.equal(
+    buildInfoXml({ width: s.width!, height: s.height!, compression: h.compression, source: a['source']!, tsOffset: Number(a['tsOffset']) }),
+    dv,
+  );
+  // the defaults: source 'evstream', tsOffset 0; XML specials in the source escaped, read back as written
+  const d = buildInfoXml({ width: 5, height: 4, compression: 'zstd_high' });
+  assert.ok(d.includes('<attr key="source" type="string">evstream</attr>') && d.includes('<attr key="tsOffset" type="long">0</attr>'));
+  assert.ok(d.includes('<attr key="compression" type="string">ZSTD_HIGH</attr>'));
+  const odd = 'a&b<c>"d"';
+  const x = buildInfoXml({ width: 5, height: 4, compression: 'none', source: odd });
+  assert.ok(x.includes('>a&amp;b&lt;c&gt;&quot;d&quot;</attr>'));
+  assert.equal(parseInfoXml(x).attributes.get(0)!['source'], odd);
 });
