@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Builder } from 'flatbuffers';
@@ -1035,4 +1035,81 @@ test('buildInfoXml writes the layout of DV\'s recorder: the events stream node o
   const x = buildInfoXml({ width: 5, height: 4, compression: 'none', source: odd });
   assert.ok(x.includes('>a&amp;b&lt;c&gt;&quot;d&quot;</attr>'));
   assert.equal(parseInfoXml(x).attributes.get(0)!['source'], odd);
+});
+
+test('seek: header faults say what was expected; sizes 8 and 64 MiB are inside the size range', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'evstream-a4s-'));
+  try {
+    const good = a4File({ streams: [{ id: 3, type: 'IMUS' }], packets: [] }).file;
+    const withSize = (size: number, body = good.subarray(18)) => {
+      const b = concatBytes(good.subarray(0, 18), body);
+      new DataView(b.buffer).setInt32(14, size, true);
+      return b;
+    };
+    const cases: Array<[Uint8Array, string, number, string, string | undefined]> = [
+      [ascii('#!AER-DAT3.1\r\nxxxxxxxx'), 'bad-magic', 0, '#!AER-DAT4.0\\r\\n', undefined],
+      [good.subarray(0, 16), 'truncated', 14, 'IOHeader size', undefined],
+      [withSize(7), 'bad-header', 14, 'IOHeader size', '7'],
+      [withSize(-1), 'bad-header', 14, 'IOHeader size', '-1'],
+      [good.subarray(0, good.length - 1), 'truncated', 18, `${good.length - 18} IOHeader bytes`, undefined],
+      // 8 bytes is a size the header check accepts: the flatbuffer itself is then refused (zeros: vtable size 0)
+      [withSize(8, new Uint8Array(8)), 'bad-header', 18, 'an IOHeader flatbuffer', 'bad vtable size 0'],
+      // the largest size accepted, in a file that ends long before it
+      [withSize(64 * 1024 * 1024), 'truncated', 18, `${64 * 1024 * 1024} IOHeader bytes`, undefined],
+    ];
+    for (const [i, [data, kind, offset, expected, found]] of cases.entries()) {
+      const path = join(dir, `m${i}.aedat4`);
+      writeFileSync(path, data);
+      await assert.rejects(readAedat4Header(path), (e: unknown) => {
+        assert.ok(e instanceof EventFormatError);
+        assert.deepEqual([e.kind, e.offset, e.expected, e.found], [kind, offset, expected, found], `case ${i}`);
+        return true;
+      });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('seek: table limits are inclusive (entries that fit before it, a table right after the header, empty packets, 256 MiB packets, a 64 MiB region)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'evstream-a4s-'));
+  try {
+    const path = (name: string) => join(dir, name);
+    // no packets at all: the table starts at the first packet offset and may list nothing
+    const none = a4File({ packets: [], table: buildDataTable([]) });
+    assert.equal(none.tablePos, none.firstPacket);
+    writeFileSync(path('none.aedat4'), none.file);
+    assert.deepEqual(await readAedat4DataTable(path('none.aedat4')), []);
+    // one 40-byte payload: 48 bytes before the table hold at most 6 packet headers; entries may alias
+    const packets: Array<[number, Uint8Array]> = [[0, new Uint8Array(40)]];
+    const layout = a4File({ packets, table: buildDataTable([]) });
+    const fit = (layout.tablePos - layout.firstPacket) / 8;
+    assert.equal(fit, 6);
+    const entry = (size: number): DataTableEntry => ({ byteOffset: layout.firstPacket + 8, streamId: 0, size, numElements: 0, timestampStart: 0, timestampEnd: 0 });
+    for (const [n, ok] of [[fit, true], [fit + 1, false]] as const) {
+      writeFileSync(path(`alias${n}.aedat4`), a4File({ packets, table: buildDataTable(new Array(n).fill(entry(40))) }).file);
+      assert.equal((await readAedat4DataTable(path(`alias${n}.aedat4`)))?.length, ok ? n : undefined, `${n} entries`);
+    }
+    writeFileSync(path('empty.aedat4'), a4File({ packets, table: buildDataTable([entry(0)]) }).file);
+    assert.equal((await readAedat4DataTable(path('empty.aedat4')))?.length, 1, 'a packet of size 0 is a packet');
+    // a sparse file of 256 MiB + 100 bytes of packets: a listed size of 256 MiB is accepted, one byte more is not
+    const MiB = 1024 * 1024;
+    for (const [size, ok] of [[256 * MiB, true], [256 * MiB + 1, false]] as const) {
+      const xml = infoXml([{ id: 0, type: 'EVTS' }]);
+      const first = VERSION.length + buildIoHeader('none', -1, xml).length;
+      const tablePos = first + 8 + 256 * MiB + 100;
+      const p = path(`big${size}.aedat4`);
+      writeFileSync(p, concatBytes(VERSION, buildIoHeader('none', tablePos, xml)));
+      truncateSync(p, tablePos);
+      appendFileSync(p, buildDataTable([{ byteOffset: first + 8, streamId: 0, size, numElements: 0, timestampStart: 0, timestampEnd: 0 }]));
+      assert.equal((await readAedat4DataTable(p))?.length, ok ? 1 : undefined, `size ${size}`);
+    }
+    // a table region of exactly 64 MiB (the table, then zeros) is read
+    const f = a4File({ packets, table: buildDataTable([entry(40)]) });
+    writeFileSync(path('region.aedat4'), f.file);
+    truncateSync(path('region.aedat4'), f.tablePos + 64 * MiB);
+    assert.equal((await readAedat4DataTable(path('region.aedat4')))?.length, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
