@@ -1113,3 +1113,25 @@ test('seek: table limits are inclusive (entries that fit before it, a table righ
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('info XML: any whitespace inside tags, attributes after name / key, empty and self-closed elements', () => {
+  const xml = [
+    '<dv version="2.0"><node\n\tname="outInfo"  path="/o/" >',
+    '<node  name="0"\tpath="/o/0/"\n>',
+    '<attr\n  key="typeIdentifier"  type="string" >EVTS</attr >',
+    '<attr key="originalOutputName" type="string">ev ents</attr\n>',
+    '<attr key="empty" type="string"></attr>',
+    '<attr key="flag"  type="bool" />',
+    '<node name="info" path="/o/0/info/" ><attr key="sizeX" type="int">32</attr><attr key="sizeY" type="int">24</attr></node >',
+    '</node\n>',
+    '<node name="1"><attr key="typeIdentifier" type="string">IMUS</attr><node name="info" path="/o/1/info/" /><attr key="sizeX" type="int">5</attr></node>',
+    '</node></dv>',
+  ].join('\n');
+  const { streams, attributes } = parseInfoXml(xml);
+  assert.deepEqual(streams, [
+    { id: 0, name: 'ev ents', typeIdentifier: 'EVTS', width: 32, height: 24 },
+    { id: 1, name: 'stream1', typeIdentifier: 'IMUS' },
+  ]);
+  assert.deepEqual(attributes.get(0), { typeIdentifier: 'EVTS', originalOutputName: 'ev ents', empty: '', flag: '', sizeX: '32', sizeY: '24' });
+  assert.deepEqual(attributes.get(1), { typeIdentifier: 'IMUS', sizeX: '5' }, 'after a self-closed info node, sizeX is the stream node\'s own');
+});
