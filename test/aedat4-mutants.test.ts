@@ -1135,3 +1135,21 @@ test('info XML: any whitespace inside tags, attributes after name / key, empty a
   assert.deepEqual(attributes.get(0), { typeIdentifier: 'EVTS', originalOutputName: 'ev ents', empty: '', flag: '', sizeX: '32', sizeY: '24' });
   assert.deepEqual(attributes.get(1), { typeIdentifier: 'IMUS', sizeX: '5' }, 'after a self-closed info node, sizeX is the stream node\'s own');
 });
+
+test('seek: a packet the table lists but that is no event packet names what was expected and what was found', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'evstream-a4s-'));
+  try {
+    const junk = new Uint8Array(24).fill(0x5a);
+    const layout = a4File({ packets: [[0, junk]], table: buildDataTable([]) });
+    const table = buildDataTable([{ byteOffset: layout.starts[0]! + 8, streamId: 0, size: junk.length, numElements: 1, timestampStart: 1, timestampEnd: 1 }]);
+    const path = join(dir, 'junk.aedat4');
+    writeFileSync(path, a4File({ packets: [[0, junk]], table }).file);
+    await assert.rejects(collect(readAedat4Range(path, 0, 10)), (e: unknown) => {
+      assert.ok(e instanceof EventFormatError);
+      assert.deepEqual([e.kind, e.offset, e.expected, e.found], ['corrupt-packet', layout.starts[0], 'a readable event packet', 'packet identifier is not EVTS']);
+      return true;
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
