@@ -1153,3 +1153,29 @@ test('seek: a packet the table lists but that is no event packet names what was 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('seek: a ZSTD table followed by stray bytes is read up to its frame end (the bytes after it are not a second frame)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'evstream-a4s-'));
+  try {
+    // one raw-block ZSTD frame (RFC 8878: single segment, 1-byte content size, last raw block) holding `b`
+    const zstdRaw = (b: Uint8Array) => {
+      assert.ok(b.length < 256);
+      const h = 1 | (b.length << 3);
+      return concatBytes(le32(0xfd2fb528), bytes(0x20, b.length, h & 0xff, (h >>> 8) & 0xff, (h >>> 16) & 0xff), b);
+    };
+    const raw = evts([7, 1, 2, 1]);
+    const packet = zstdRaw(raw);
+    const xml = infoXml([{ id: 0, type: 'EVTS', sizeX: '8', sizeY: '6' }]);
+    const first = VERSION.length + buildIoHeader('zstd', -1, xml).length;
+    const tablePos = first + 8 + packet.length;
+    const table = zstdRaw(buildDataTable([{ byteOffset: first + 8, streamId: 0, size: packet.length, numElements: 1, timestampStart: 7, timestampEnd: 7 }]));
+    const path = join(dir, 'zstd.aedat4');
+    writeFileSync(path, concatBytes(VERSION, buildIoHeader('zstd', tablePos, xml), le32(0), le32(packet.length), packet, table, bytes(1, 2, 3, 4, 5)));
+    assert.deepEqual((await readAedat4DataTable(path))?.map((e) => e.byteOffset), [first + 8]);
+    let method = '';
+    assert.deepEqual(flat(await collect(readAedat4Range(path, 0, 10, { onMethod: (m) => (method = m) }))), [[7, 1, 2, 1]]);
+    assert.equal(method, 'data-table');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
