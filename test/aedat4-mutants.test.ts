@@ -34,6 +34,7 @@ import {
   buildIoHeader,
   decodeEventPacket,
   encodeEventPacket,
+  maxOf,
   parseDataTable,
   parseInfoXml,
   parseIoHeader,
@@ -1178,4 +1179,51 @@ test('seek: a ZSTD table followed by stray bytes is read up to its frame end (th
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('flatbuffer vectors: a string one byte past the end, an event vector one element past it, are refused', () => {
+  // infoXml is the builder's first object, so its bytes (length, chars, NUL, padding) end the buffer
+  const h = ioHeader({ xml: 'abcd' });
+  const at = h.indexOf(0x61) - 4; // the string's uint32 length
+  const long = h.slice();
+  new DataView(long.buffer).setUint32(at, h.length - (at + 4) + 1, true);
+  throwsMessage(() => parseIoHeader(long), new RegExp(`^offset ${at + 4}\\+${h.length - at - 3} outside flatbuffer of ${h.length} bytes$`));
+  const p = evts([1, 2, 3, 1], [4, 5, 6, 0]);
+  const more = p.slice();
+  new DataView(more.buffer).setUint32(28, 3, true); // encodeEventPacket's vector length lives at byte 28
+  throwsMessage(() => decodeEventPacket(more), new RegExp(`^offset 32\\+48 outside flatbuffer of ${p.length} bytes$`));
+});
+
+test('buildIoHeader: size-prefixed with the IOHE file identifier (IOHeader.fbs), as in DV\'s files', () => {
+  const h = buildIoHeader('lz4', 1234, '<dv/>');
+  assert.equal(new DataView(h.buffer, h.byteOffset).getUint32(0, true), h.length - 4);
+  assert.equal(new FbReader(h, true).identifier(), 'IOHE');
+  assert.deepEqual(parseIoHeader(h.subarray(4)).dataTablePosition, 1234);
+});
+
+test('info XML: closing tags end nodes (attributes after a child node are the parent\'s), ids of several digits, the info child found by name', () => {
+  const xml = [
+    '<dv><node name="outInfo">',
+    '<node name="12"><node name="info"><attr key="sizeX" type="int">7</attr></node><attr key="typeIdentifier" type="string">TRIG</attr></node>',
+    '<node name="3"><attr key="typeIdentifier" type="string">EVTS</attr>',
+    '<node name="other"><attr key="sizeX" type="int">1</attr><attr key="sizeY" type="int">1</attr></node>',
+    '<node name="info"><attr key="sizeX" type="int">320</attr><attr key="sizeY" type="int">240</attr></node></node>',
+    '</node></dv>',
+  ].join('');
+  assert.deepEqual(parseInfoXml(xml).streams, [
+    { id: 3, name: 'stream3', typeIdentifier: 'EVTS', width: 320, height: 240 },
+    { id: 12, name: 'stream12', typeIdentifier: 'TRIG', width: 7 },
+  ]);
+});
+
+test('maxOf: the largest value wherever it is, -1 for none; encodeEventPacket: events [from, to), times up to 2^53', () => {
+  assert.equal(maxOf(Uint16Array.of(5, 9, 2)), 9);
+  assert.equal(maxOf(Uint16Array.of(0)), 0);
+  assert.equal(maxOf(new Uint16Array(0)), -1);
+  const t = Float64Array.of(1, 2 ** 52 + 3, 2 ** 53 - 1, 4);
+  const x = Uint16Array.of(10, 11, 12, 13);
+  const y = Uint16Array.of(20, 21, 22, 23);
+  const p = Uint8Array.of(1, 0, 1, 0);
+  const d = decodeEventPacket(encodeEventPacket(t, x, y, p, 1, 3));
+  assert.deepEqual([d.length, [...d.t], [...d.x], [...d.y], [...d.p]], [2, [2 ** 52 + 3, 2 ** 53 - 1], [11, 12], [21, 22], [0, 1]]);
 });
