@@ -1204,7 +1204,7 @@ test('buildIoHeader: size-prefixed with the IOHE file identifier (IOHeader.fbs),
 test('info XML: closing tags end nodes (attributes after a child node are the parent\'s), ids of several digits, the info child found by name', () => {
   const xml = [
     '<dv><node name="outInfo">',
-    '<node name="12"><node name="info"><attr key="sizeX" type="int">7</attr></node><attr key="typeIdentifier" type="string">TRIG</attr></node>',
+    '<node name="12"><node name="info"><attr key="sizeX" type="int">7</attr></node ><attr key="typeIdentifier" type="string">TRIG</attr></node>',
     '<node name="3"><attr key="typeIdentifier" type="string">EVTS</attr>',
     '<node name="other"><attr key="sizeX" type="int">1</attr><attr key="sizeY" type="int">1</attr></node>',
     '<node name="info"><attr key="sizeX" type="int">320</attr><attr key="sizeY" type="int">240</attr></node></node>',
