@@ -1050,6 +1050,7 @@ test('seek: header faults say what was expected; sizes 8 and 64 MiB are inside t
     const cases: Array<[Uint8Array, string, number, string, string | undefined]> = [
       [ascii('#!AER-DAT3.1\r\nxxxxxxxx'), 'bad-magic', 0, '#!AER-DAT4.0\\r\\n', undefined],
       [good.subarray(0, 16), 'truncated', 14, 'IOHeader size', undefined],
+      [good.subarray(0, 14), 'truncated', 14, 'IOHeader size', undefined], // the version line and nothing else
       [withSize(7), 'bad-header', 14, 'IOHeader size', '7'],
       [withSize(-1), 'bad-header', 14, 'IOHeader size', '-1'],
       [good.subarray(0, good.length - 1), 'truncated', 18, `${good.length - 18} IOHeader bytes`, undefined],
@@ -1226,4 +1227,26 @@ test('maxOf: the largest value wherever it is, -1 for none; encodeEventPacket: e
   const p = Uint8Array.of(1, 0, 1, 0);
   const d = decodeEventPacket(encodeEventPacket(t, x, y, p, 1, 3));
   assert.deepEqual([d.length, [...d.t], [...d.x], [...d.y], [...d.p]], [2, [2 ** 52 + 3, 2 ** 53 - 1], [11, 12], [21, 22], [0, 1]]);
+});
+
+test('seek: packets in decreasing time order, a range that overlaps a packet but none of its events, an inverted range, a file without events', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'evstream-a4s-'));
+  try {
+    const rows: Array<[number, number, number, number]> = [[30, 1, 1, 1], [20, 2, 1, 0], [10, 3, 1, 1]];
+    const packets: Array<[number, Uint8Array]> = [[0, evts(...rows)]];
+    const layout = a4File({ packets, table: buildDataTable([]) });
+    const table = buildDataTable([{ byteOffset: layout.starts[0]! + 8, streamId: 0, size: packets[0]![1].length, numElements: 3, timestampStart: 10, timestampEnd: 30 }]);
+    const path = join(dir, 'down.aedat4');
+    writeFileSync(path, a4File({ packets, table }).file);
+    for (const useDataTable of [true, false]) {
+      assert.deepEqual(flat(await collect(readAedat4Range(path, 15, 25, { useDataTable }))), [[20, 2, 1, 0]], `table=${useDataTable}`);
+      assert.deepEqual(await collect(readAedat4Range(path, 21, 29, { useDataTable })), [], 'inside the packet\'s span, between its events');
+      assert.deepEqual(await collect(readAedat4Range(path, 25, 15, { useDataTable })), [], 'an inverted range is empty');
+    }
+    const imuOnly = join(dir, 'imu.aedat4');
+    writeFileSync(imuOnly, a4File({ streams: [{ id: 0, type: 'EVTS' }, { id: 1, type: 'IMUS' }], packets: [[1, new Uint8Array(12)]] }).file);
+    assert.deepEqual(await collect(readAedat4Range(imuOnly, 0, 100)), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
