@@ -1243,6 +1243,9 @@ test('seek: packets in decreasing time order, a range that overlaps a packet but
       assert.deepEqual(await collect(readAedat4Range(path, 21, 29, { useDataTable })), [], 'inside the packet\'s span, between its events');
       assert.deepEqual(await collect(readAedat4Range(path, 25, 15, { useDataTable })), [], 'an inverted range is empty');
     }
+    const up = join(dir, 'up.aedat4');
+    writeFileSync(up, a4File({ packets: [[0, evts([10, 1, 1, 1], [20, 2, 1, 0])]] }).file);
+    assert.deepEqual(await collect(readAedat4Range(up, 25, 5)), [], 'an inverted range over time-ordered events is empty too');
     const imuOnly = join(dir, 'imu.aedat4');
     writeFileSync(imuOnly, a4File({ streams: [{ id: 0, type: 'EVTS' }, { id: 1, type: 'IMUS' }], packets: [[1, new Uint8Array(12)]] }).file);
     assert.deepEqual(await collect(readAedat4Range(imuOnly, 0, 100)), []);
