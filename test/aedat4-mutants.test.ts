@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Builder } from 'flatbuffers';
@@ -30,15 +30,18 @@ import {
 import {
   FbReader,
   buildDataTable,
+  buildInfoXml,
   buildIoHeader,
   decodeEventPacket,
   encodeEventPacket,
+  maxOf,
   parseDataTable,
   parseInfoXml,
   parseIoHeader,
   type DataTableEntry,
 } from '../src/events/aedat4/format.js';
 import { concatBytes, decodeChunked, le32, lz4napiFrame } from './helpers/aedat4-helpers.js';
+import { sharedRecording, skipUnless } from './helpers/shared.js';
 
 const bytes = (...v: number[]) => new Uint8Array(v);
 const ascii = (s: string) => new TextEncoder().encode(s);
@@ -1008,4 +1011,245 @@ test('an implausible XML sensor size is a warning, then the events are decoded a
   assert.deepEqual(r.batches.flatMap((b) => [...b.t]), [1, 2, 3], 'the packets after the bad header are decoded');
   const info = r.decoder.info();
   assert.deepEqual([info.width, info.height], [7, 1]);
+});
+
+// --------------------------------------------------------- survivors of the format.ts / seek.ts Stryker run
+
+test('buildInfoXml writes the layout of DV\'s recorder: the events stream node of the real sample, byte for byte', { skip: skipUnless(sharedRecording('dvs-lz4-sample.aedat4')) }, async () => {
+  const h = await readAedat4Header(sharedRecording('dvs-lz4-sample.aedat4')!);
+  // The reference: DV's own XML with the other streams' nodes cut out; only the module name is ours.
+  const lines = h.infoXml.split('\n');
+  const cut = lines.findIndex((l) => l.includes('<node name="2"'));
+  const end = lines.findIndex((l, i) => i > cut && /^ {8}<\/node>$/.test(l) && lines[i + 1] === '    </node>');
+  const dv = [...lines.slice(0, cut), ...lines.slice(end + 1)].join('\n').replace('>capture<', '>evstream<');
+  const s = h.streams.find((x) => x.typeIdentifier === 'EVTS')!;
+  const a = h.streamAttributes.get(s.id)!;
+  assert.equal(
+    buildInfoXml({ width: s.width!, height: s.height!, compression: h.compression, source: a['source']!, tsOffset: Number(a['tsOffset']) }),
+    dv,
+  );
+  // the defaults: source 'evstream', tsOffset 0; XML specials in the source escaped, read back as written
+  const d = buildInfoXml({ width: 5, height: 4, compression: 'zstd_high' });
+  assert.ok(d.includes('<attr key="source" type="string">evstream</attr>') && d.includes('<attr key="tsOffset" type="long">0</attr>'));
+  assert.ok(d.includes('<attr key="compression" type="string">ZSTD_HIGH</attr>'));
+  const odd = 'a&b<c>"d"';
+  const x = buildInfoXml({ width: 5, height: 4, compression: 'none', source: odd });
+  assert.ok(x.includes('>a&amp;b&lt;c&gt;&quot;d&quot;</attr>'));
+  assert.equal(parseInfoXml(x).attributes.get(0)!['source'], odd);
+});
+
+test('seek: header faults say what was expected; sizes 8 and 64 MiB are inside the size range', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'evstream-a4s-'));
+  try {
+    const good = a4File({ streams: [{ id: 3, type: 'IMUS' }], packets: [] }).file;
+    const withSize = (size: number, body = good.subarray(18)) => {
+      const b = concatBytes(good.subarray(0, 18), body);
+      new DataView(b.buffer).setInt32(14, size, true);
+      return b;
+    };
+    const cases: Array<[Uint8Array, string, number, string, string | undefined]> = [
+      [ascii('#!AER-DAT3.1\r\nxxxxxxxx'), 'bad-magic', 0, '#!AER-DAT4.0\\r\\n', undefined],
+      [good.subarray(0, 16), 'truncated', 14, 'IOHeader size', undefined],
+      [good.subarray(0, 14), 'truncated', 14, 'IOHeader size', undefined], // the version line and nothing else
+      [withSize(7), 'bad-header', 14, 'IOHeader size', '7'],
+      [withSize(-1), 'bad-header', 14, 'IOHeader size', '-1'],
+      [good.subarray(0, good.length - 1), 'truncated', 18, `${good.length - 18} IOHeader bytes`, undefined],
+      // 8 bytes is a size the header check accepts: the flatbuffer itself is then refused (zeros: vtable size 0)
+      [withSize(8, new Uint8Array(8)), 'bad-header', 18, 'an IOHeader flatbuffer', 'bad vtable size 0'],
+      // the largest size accepted, in a file that ends long before it
+      [withSize(64 * 1024 * 1024), 'truncated', 18, `${64 * 1024 * 1024} IOHeader bytes`, undefined],
+    ];
+    for (const [i, [data, kind, offset, expected, found]] of cases.entries()) {
+      const path = join(dir, `m${i}.aedat4`);
+      writeFileSync(path, data);
+      await assert.rejects(readAedat4Header(path), (e: unknown) => {
+        assert.ok(e instanceof EventFormatError);
+        assert.deepEqual([e.kind, e.offset, e.expected, e.found], [kind, offset, expected, found], `case ${i}`);
+        return true;
+      });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('seek: table limits are inclusive (entries that fit before it, a table right after the header, empty packets, 256 MiB packets, a 64 MiB region)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'evstream-a4s-'));
+  try {
+    const path = (name: string) => join(dir, name);
+    // no packets at all: the table starts at the first packet offset and may list nothing
+    const none = a4File({ packets: [], table: buildDataTable([]) });
+    assert.equal(none.tablePos, none.firstPacket);
+    writeFileSync(path('none.aedat4'), none.file);
+    assert.deepEqual(await readAedat4DataTable(path('none.aedat4')), []);
+    // one 40-byte payload: 48 bytes before the table hold at most 6 packet headers; entries may alias
+    const packets: Array<[number, Uint8Array]> = [[0, new Uint8Array(40)]];
+    const layout = a4File({ packets, table: buildDataTable([]) });
+    const fit = (layout.tablePos - layout.firstPacket) / 8;
+    assert.equal(fit, 6);
+    const entry = (size: number): DataTableEntry => ({ byteOffset: layout.firstPacket + 8, streamId: 0, size, numElements: 0, timestampStart: 0, timestampEnd: 0 });
+    for (const [n, ok] of [[fit, true], [fit + 1, false]] as const) {
+      writeFileSync(path(`alias${n}.aedat4`), a4File({ packets, table: buildDataTable(new Array(n).fill(entry(40))) }).file);
+      assert.equal((await readAedat4DataTable(path(`alias${n}.aedat4`)))?.length, ok ? n : undefined, `${n} entries`);
+    }
+    writeFileSync(path('empty.aedat4'), a4File({ packets, table: buildDataTable([entry(0)]) }).file);
+    assert.equal((await readAedat4DataTable(path('empty.aedat4')))?.length, 1, 'a packet of size 0 is a packet');
+    // a sparse file of 256 MiB + 100 bytes of packets: a listed size of 256 MiB is accepted, one byte more is not
+    const MiB = 1024 * 1024;
+    for (const [size, ok] of [[256 * MiB, true], [256 * MiB + 1, false]] as const) {
+      const xml = infoXml([{ id: 0, type: 'EVTS' }]);
+      const first = VERSION.length + buildIoHeader('none', -1, xml).length;
+      const tablePos = first + 8 + 256 * MiB + 100;
+      const p = path(`big${size}.aedat4`);
+      writeFileSync(p, concatBytes(VERSION, buildIoHeader('none', tablePos, xml)));
+      truncateSync(p, tablePos);
+      appendFileSync(p, buildDataTable([{ byteOffset: first + 8, streamId: 0, size, numElements: 0, timestampStart: 0, timestampEnd: 0 }]));
+      assert.equal((await readAedat4DataTable(p))?.length, ok ? 1 : undefined, `size ${size}`);
+    }
+    // a table region of exactly 64 MiB (the table, then zeros) is read
+    const f = a4File({ packets, table: buildDataTable([entry(40)]) });
+    writeFileSync(path('region.aedat4'), f.file);
+    truncateSync(path('region.aedat4'), f.tablePos + 64 * MiB);
+    assert.equal((await readAedat4DataTable(path('region.aedat4')))?.length, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('info XML: any whitespace inside tags, attributes after name / key, empty and self-closed elements', () => {
+  const xml = [
+    '<dv version="2.0"><node\n\tname="outInfo"  path="/o/" >',
+    '<node  name="0"\tpath="/o/0/"\n>',
+    '<attr\n  key="typeIdentifier"  type="string" >EVTS</attr >',
+    '<attr key="originalOutputName" type="string">ev ents</attr\n>',
+    '<attr key="empty" type="string"></attr>',
+    '<attr key="flag"  type="bool" />',
+    '<node name="info" path="/o/0/info/" ><attr key="sizeX" type="int">32</attr><attr key="sizeY" type="int">24</attr></node >',
+    '</node\n>',
+    '<node name="1"><attr key="typeIdentifier" type="string">IMUS</attr><node name="info" path="/o/1/info/" /><attr key="sizeX" type="int">5</attr></node>',
+    '</node></dv>',
+  ].join('\n');
+  const { streams, attributes } = parseInfoXml(xml);
+  assert.deepEqual(streams, [
+    { id: 0, name: 'ev ents', typeIdentifier: 'EVTS', width: 32, height: 24 },
+    { id: 1, name: 'stream1', typeIdentifier: 'IMUS' },
+  ]);
+  assert.deepEqual(attributes.get(0), { typeIdentifier: 'EVTS', originalOutputName: 'ev ents', empty: '', flag: '', sizeX: '32', sizeY: '24' });
+  assert.deepEqual(attributes.get(1), { typeIdentifier: 'IMUS', sizeX: '5' }, 'after a self-closed info node, sizeX is the stream node\'s own');
+});
+
+test('seek: a packet the table lists but that is no event packet names what was expected and what was found', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'evstream-a4s-'));
+  try {
+    const junk = new Uint8Array(24).fill(0x5a);
+    const layout = a4File({ packets: [[0, junk]], table: buildDataTable([]) });
+    const table = buildDataTable([{ byteOffset: layout.starts[0]! + 8, streamId: 0, size: junk.length, numElements: 1, timestampStart: 1, timestampEnd: 1 }]);
+    const path = join(dir, 'junk.aedat4');
+    writeFileSync(path, a4File({ packets: [[0, junk]], table }).file);
+    await assert.rejects(collect(readAedat4Range(path, 0, 10)), (e: unknown) => {
+      assert.ok(e instanceof EventFormatError);
+      assert.deepEqual([e.kind, e.offset, e.expected, e.found], ['corrupt-packet', layout.starts[0], 'a readable event packet', 'packet identifier is not EVTS']);
+      return true;
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('seek: a ZSTD table followed by stray bytes is read up to its frame end (the bytes after it are not a second frame)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'evstream-a4s-'));
+  try {
+    // one raw-block ZSTD frame (RFC 8878: single segment, 1-byte content size, last raw block) holding `b`
+    const zstdRaw = (b: Uint8Array) => {
+      assert.ok(b.length < 256);
+      const h = 1 | (b.length << 3);
+      return concatBytes(le32(0xfd2fb528), bytes(0x20, b.length, h & 0xff, (h >>> 8) & 0xff, (h >>> 16) & 0xff), b);
+    };
+    const raw = evts([7, 1, 2, 1]);
+    const packet = zstdRaw(raw);
+    const xml = infoXml([{ id: 0, type: 'EVTS', sizeX: '8', sizeY: '6' }]);
+    const first = VERSION.length + buildIoHeader('zstd', -1, xml).length;
+    const tablePos = first + 8 + packet.length;
+    const table = zstdRaw(buildDataTable([{ byteOffset: first + 8, streamId: 0, size: packet.length, numElements: 1, timestampStart: 7, timestampEnd: 7 }]));
+    const path = join(dir, 'zstd.aedat4');
+    writeFileSync(path, concatBytes(VERSION, buildIoHeader('zstd', tablePos, xml), le32(0), le32(packet.length), packet, table, bytes(1, 2, 3, 4, 5)));
+    assert.deepEqual((await readAedat4DataTable(path))?.map((e) => e.byteOffset), [first + 8]);
+    let method = '';
+    assert.deepEqual(flat(await collect(readAedat4Range(path, 0, 10, { onMethod: (m) => (method = m) }))), [[7, 1, 2, 1]]);
+    assert.equal(method, 'data-table');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('flatbuffer vectors: a string one byte past the end, an event vector one element past it, are refused', () => {
+  // infoXml is the builder's first object, so its bytes (length, chars, NUL, padding) end the buffer
+  const h = ioHeader({ xml: 'abcd' });
+  const at = h.indexOf(0x61) - 4; // the string's uint32 length
+  const long = h.slice();
+  new DataView(long.buffer).setUint32(at, h.length - (at + 4) + 1, true);
+  throwsMessage(() => parseIoHeader(long), new RegExp(`^offset ${at + 4}\\+${h.length - at - 3} outside flatbuffer of ${h.length} bytes$`));
+  const p = evts([1, 2, 3, 1], [4, 5, 6, 0]);
+  const more = p.slice();
+  new DataView(more.buffer).setUint32(28, 3, true); // encodeEventPacket's vector length lives at byte 28
+  throwsMessage(() => decodeEventPacket(more), new RegExp(`^offset 32\\+48 outside flatbuffer of ${p.length} bytes$`));
+});
+
+test('buildIoHeader: size-prefixed with the IOHE file identifier (IOHeader.fbs), as in DV\'s files', () => {
+  const h = buildIoHeader('lz4', 1234, '<dv/>');
+  assert.equal(new DataView(h.buffer, h.byteOffset).getUint32(0, true), h.length - 4);
+  assert.equal(new FbReader(h, true).identifier(), 'IOHE');
+  assert.deepEqual(parseIoHeader(h.subarray(4)).dataTablePosition, 1234);
+});
+
+test('info XML: closing tags end nodes (attributes after a child node are the parent\'s), ids of several digits, the info child found by name', () => {
+  const xml = [
+    '<dv><node name="outInfo">',
+    '<node name="12"><node name="info"><attr key="sizeX" type="int">7</attr></node ><attr key="typeIdentifier" type="string">TRIG</attr></node>',
+    '<node name="3"><attr key="typeIdentifier" type="string">EVTS</attr>',
+    '<node name="other"><attr key="sizeX" type="int">1</attr><attr key="sizeY" type="int">1</attr></node>',
+    '<node name="info"><attr key="sizeX" type="int">320</attr><attr key="sizeY" type="int">240</attr></node></node>',
+    '</node></dv>',
+  ].join('');
+  assert.deepEqual(parseInfoXml(xml).streams, [
+    { id: 3, name: 'stream3', typeIdentifier: 'EVTS', width: 320, height: 240 },
+    { id: 12, name: 'stream12', typeIdentifier: 'TRIG', width: 7 },
+  ]);
+});
+
+test('maxOf: the largest value wherever it is, -1 for none; encodeEventPacket: events [from, to), times up to 2^53', () => {
+  assert.equal(maxOf(Uint16Array.of(5, 9, 2)), 9);
+  assert.equal(maxOf(Uint16Array.of(0)), 0);
+  assert.equal(maxOf(new Uint16Array(0)), -1);
+  const t = Float64Array.of(1, 2 ** 52 + 3, 2 ** 53 - 1, 4);
+  const x = Uint16Array.of(10, 11, 12, 13);
+  const y = Uint16Array.of(20, 21, 22, 23);
+  const p = Uint8Array.of(1, 0, 1, 0);
+  const d = decodeEventPacket(encodeEventPacket(t, x, y, p, 1, 3));
+  assert.deepEqual([d.length, [...d.t], [...d.x], [...d.y], [...d.p]], [2, [2 ** 52 + 3, 2 ** 53 - 1], [11, 12], [21, 22], [0, 1]]);
+});
+
+test('seek: packets in decreasing time order, a range that overlaps a packet but none of its events, an inverted range, a file without events', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'evstream-a4s-'));
+  try {
+    const rows: Array<[number, number, number, number]> = [[30, 1, 1, 1], [20, 2, 1, 0], [10, 3, 1, 1]];
+    const packets: Array<[number, Uint8Array]> = [[0, evts(...rows)]];
+    const layout = a4File({ packets, table: buildDataTable([]) });
+    const table = buildDataTable([{ byteOffset: layout.starts[0]! + 8, streamId: 0, size: packets[0]![1].length, numElements: 3, timestampStart: 10, timestampEnd: 30 }]);
+    const path = join(dir, 'down.aedat4');
+    writeFileSync(path, a4File({ packets, table }).file);
+    for (const useDataTable of [true, false]) {
+      assert.deepEqual(flat(await collect(readAedat4Range(path, 15, 25, { useDataTable }))), [[20, 2, 1, 0]], `table=${useDataTable}`);
+      assert.deepEqual(await collect(readAedat4Range(path, 21, 29, { useDataTable })), [], 'inside the packet\'s span, between its events');
+      assert.deepEqual(await collect(readAedat4Range(path, 25, 15, { useDataTable })), [], 'an inverted range is empty');
+    }
+    const up = join(dir, 'up.aedat4');
+    writeFileSync(up, a4File({ packets: [[0, evts([10, 1, 1, 1], [20, 2, 1, 0])]] }).file);
+    assert.deepEqual(await collect(readAedat4Range(up, 25, 5)), [], 'an inverted range over time-ordered events is empty too');
+    const imuOnly = join(dir, 'imu.aedat4');
+    writeFileSync(imuOnly, a4File({ streams: [{ id: 0, type: 'EVTS' }, { id: 1, type: 'IMUS' }], packets: [[1, new Uint8Array(12)]] }).file);
+    assert.deepEqual(await collect(readAedat4Range(imuOnly, 0, 100)), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
