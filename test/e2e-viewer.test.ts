@@ -85,8 +85,9 @@ test('viewer in Chromium: live frames, overlay, spike-rate bars, pause and reset
         () => false,
       );
     assert.ok(changed, 'overlay changes over time');
-    // the two canvases are drawn from different messages: on a loaded box the overlay can change a moment
-    // before the event frame, so this waits for it the same way (it failed once in CI at load 10 when read at once)
+    // o1 and e1 are read by two evaluate calls, so a frame can land between them (e1 then belongs to the
+    // frame after o1's, and the first overlay change leaves the events canvas at e1): wait for the event
+    // frame to change the same way (read at once, it failed once in CI at load 10)
     const eventsChanged = await page
       .waitForFunction((h0) => window.canvasHash('events').h !== h0, e1.h, { timeout: 10_000 })
       .then(
