@@ -13,7 +13,7 @@ import { CLASS_NAMES, IGNORE_LABEL } from '../labels/index.js';
 import { hashSeed } from './prng.js';
 import { resolveSimOptions, simulateSequence, type ResolvedSimOptions, type SimOptions } from './simulate.js';
 import { InputFileError } from '../util/input-error.js';
-import { drawOptions, drawSequence, SCENE_RANGES, type SceneRanges, type SequenceDraw } from './randomize.js';
+import { drawSimOptions, randomizeBase, SCENE_RANGES, type SceneRanges, type SequenceDraw } from './randomize.js';
 import { SENSOR_PRESETS, type SensorPreset, type SensorPresetName } from './sensor-presets.js';
 
 export const GENERATOR_VERSION = 'evstream-sim 1';
@@ -80,15 +80,15 @@ export async function writeSimDataset(outDir: string, opts: SimDatasetOptions, w
   const write = writeEvents ?? (await defaultAedat4Writer());
   await mkdir(outDir, { recursive: true });
   const { sequences: count, eventsFile = 'events.aedat4', onWindow, randomize = false, ...given } = opts;
-  const simOpts: Omit<SimOptions, 'seed'> = randomize ? { ...given, sensor: given.sensor ?? 'davis346' } : given;
+  const base = randomize ? randomizeBase(given) : undefined;
+  const simOpts: Omit<SimOptions, 'seed'> = base ?? given;
   const resolved = resolveSimOptions({ ...simOpts, seed: opts.seed });
   const sequences: SimSequenceManifest[] = [];
   const windows = Math.ceil((resolved.seconds * 1e6) / resolved.windowUs - 1e-9);
   for (let s = 0; s < count; s++) {
     const name = `seq_${String(s).padStart(3, '0')}`;
     const seqSeed = hashSeed(opts.seed, 1000 + s);
-    const draw = randomize ? drawSequence(seqSeed, resolved.sensor!, simOpts) : undefined;
-    const drawn = draw ? drawOptions(draw, resolved.width, resolved.height, simOpts) : {};
+    const { draw, options: drawn } = base ? drawSimOptions(seqSeed, base, resolved.width, resolved.height) : { draw: undefined, options: {} };
     const labelsDir = join(outDir, name, 'labels');
     await mkdir(labelsDir, { recursive: true });
     const hist = new Float64Array(256);

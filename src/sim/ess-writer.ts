@@ -21,7 +21,7 @@ import { ESS_HEIGHT, ESS_WIDTH } from '../events/datasets/ess.js';
 import { writeNpy } from '../util/npy.js';
 import { hashSeed } from './prng.js';
 import { simulateSequence, type SimOptions } from './simulate.js';
-import { drawOptions, drawSequence, type SequenceDraw } from './randomize.js';
+import { drawSimOptions, randomizeBase, type SequenceDraw } from './randomize.js';
 
 export interface EssWriteOptions extends Omit<SimOptions, 'seed' | 'width' | 'height' | 'windowUs'> {
   seed: number;
@@ -96,9 +96,9 @@ async function writeEssDrive(dir: string, drive: number, opts: EssWriteOptions):
   if (!Number.isSafeInteger(t0Us) || t0Us < 0) throw new Error(`writeEssDataset: t0Us must be a whole, non-negative number of µs (got ${t0Us})`);
   if (!Number.isInteger(labelEvery) || labelEvery < 1) throw new Error(`writeEssDataset: labelEvery must be a positive integer (got ${labelEvery})`);
   const seed = hashSeed(opts.seed, 2000 + drive);
-  const simOpts: Omit<SimOptions, 'width' | 'height' | 'windowUs'> = randomize ? { ...given, sensor: given.sensor ?? 'davis346' } : given;
-  const draw = randomize ? drawSequence(seed, simOpts.sensor!, simOpts) : undefined;
-  const drawn = draw ? drawOptions(draw, ESS_WIDTH, ESS_HEIGHT, simOpts) : {};
+  const base = randomize ? randomizeBase(given) : undefined;
+  const simOpts: Omit<SimOptions, 'width' | 'height' | 'windowUs'> = base ?? given;
+  const { draw, options: drawn } = base ? drawSimOptions(seed, base, ESS_WIDTH, ESS_HEIGHT) : { draw: undefined, options: {} };
   await mkdir(join(dir, 'index'), { recursive: true });
   await mkdir(join(dir, 'segmentation_masks'), { recursive: true });
   const rows = essMaskRows(ESS_HEIGHT);

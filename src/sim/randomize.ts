@@ -21,6 +21,14 @@ export interface SceneRanges {
 
 export const SCENE_RANGES: SceneRanges = { scenes: ['urban', 'suburban', 'highway'], illumination: [-2.5, 0.5], speedFactor: [0.6, 1.3] };
 
+/** The sensor preset a randomised run draws from when the caller names none (the DDD17 camera). */
+export const RANDOMIZE_DEFAULT_SENSOR: SensorPresetName = 'davis346';
+
+/** A randomised run's base options: the caller's, with the default sensor when none is named. */
+export function randomizeBase<T extends { sensor?: SensorPresetName }>(given: T): T & { sensor: SensorPresetName } {
+  return { ...given, sensor: given.sensor ?? RANDOMIZE_DEFAULT_SENSOR };
+}
+
 /** What one sequence drew (and what it used where the caller fixed a value). */
 export interface SequenceDraw {
   sensor: SensorPresetName;
@@ -93,4 +101,13 @@ export function drawOptions(d: SequenceDraw, width: number, height: number, fixe
     illumination: d.illumination,
     speed: d.speed,
   };
+}
+
+/**
+ * One sequence's draw from its seed on a width x height sensor, and the SimOptions that draw gives; the
+ * values `base` fixes win over draws. Every writer that randomises (dataset, ESS) goes through here.
+ */
+export function drawSimOptions(seed: number, base: Partial<SimOptions> & { sensor: SensorPresetName }, width: number, height: number): { draw: SequenceDraw; options: Partial<SimOptions> } {
+  const draw = drawSequence(seed, base.sensor, base);
+  return { draw, options: drawOptions(draw, width, height, base) };
 }
