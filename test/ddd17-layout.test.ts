@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { DDD17_MIN_ROW_BYTES, Ddd17Rows, decodeDdd17Rows, latin1, probeDdd17Rows, type Ddd17Options } from '../src/events/ddd17-layout.js';
 import { EventFormatError, type FormatErrorKind } from '../src/events/errors.js';
 import { Hdf5File } from '../src/events/hdf5-layout.js';
-import type { EventBatch, StreamInfo } from '../src/events/types.js';
+import type { StreamInfo } from '../src/events/types.js';
+import { drain, rowsOf } from './helpers/batches.js';
 import { caerPacket, caerPolarityPacket } from './helpers/bytes.js';
 import { FakeH5, openFake, type FakeH5Data } from './helpers/fake-h5.js';
 
@@ -53,19 +54,11 @@ test('decodeDdd17Rows over crafted rows: events from the cAER payloads, empty ro
   const empty = [new Uint8Array(0), new Uint8Array(0), new Uint8Array(0)];
   const w = new FakeH5({ rows: [[ts, ...a], [Uint8Array.of(0x32), ...b], empty] });
   const { rows } = await openRows(w, 1 << 20);
-  const batches: EventBatch[] = [];
-  const it = decodeDdd17Rows(rows, { width: 240, height: 180, rowsPerRead: 2 });
-  let info: StreamInfo;
-  for (;;) {
-    const n = await it.next();
-    if (n.done) {
-      info = n.value;
-      break;
-    }
-    batches.push(n.value);
-  }
+  const { batches, info, error } = await drain(decodeDdd17Rows(rows, { width: 240, height: 180, rowsPerRead: 2 }));
   await rows.close();
-  const ev = batches.flatMap((bt) => Array.from({ length: bt.length }, (_, i) => [bt.t[i], bt.x[i], bt.y[i], bt.p[i]]));
+  assert.equal(error, undefined);
+  assert.ok(info);
+  const ev = rowsOf(batches);
   assert.deepEqual(ev, [[1000, 3, 2, 1], [1010, 239, 179, 0], [2000, 0, 0, 1]]);
   assert.equal(info.header?.['firstHostTime'], '1\u0080\u009f\u00e9');
   assert.equal(latin1(ts), '1\u0080\u009f\u00e9');
@@ -211,20 +204,11 @@ async function decode(d: FakeH5Data, opts: Ddd17Options): Promise<{ ev: number[]
   const log: string[] = [];
   const out: { ev: number[][]; log: string[]; info?: StreamInfo; error?: unknown; w: FakeH5 } = { ev: [], log, w };
   const it = decodeDdd17Rows(rows, { ...opts, onWarning: (x) => log.push(`w${x.offset}:${x.kind}:${x.message}`) });
-  try {
-    for (;;) {
-      const n = await it.next();
-      if (n.done) {
-        out.info = n.value;
-        break;
-      }
-      log.push(`b${n.value.length}`);
-      for (let i = 0; i < n.value.length; i++) out.ev.push([n.value.t[i]!, n.value.x[i]!, n.value.y[i]!, n.value.p[i]!]);
-    }
-  } catch (e) {
-    out.error = e;
-  }
+  const { batches, info, error } = await drain(it, (b) => log.push(`b${b.length}`));
   await rows.close();
+  out.ev = rowsOf(batches);
+  if (info) out.info = info;
+  if (error !== undefined) out.error = error;
   return out;
 }
 

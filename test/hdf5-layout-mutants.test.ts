@@ -11,7 +11,7 @@ import { EventFormatError, type FormatErrorKind, type FormatWarning } from '../s
 import type { H5AttrValue, H5ObjectInfo, H5TypeInfo } from '../src/events/h5wasm-handler.js';
 import { classifyHdf5, decodeHdf5Events, Hdf5File, type Hdf5EventsOptions } from '../src/events/hdf5-layout.js';
 import type { StreamInfo } from '../src/events/types.js';
-import type { EventRow } from './helpers/batches.js';
+import { drain, rowsOf, type EventRow } from './helpers/batches.js';
 import { dataset, encode, FakeH5, openFake, setValue, typeInfo, type FakeH5Data, type NumType } from './helpers/fake-h5.js';
 
 const PATH = 'crafted.h5';
@@ -60,21 +60,11 @@ async function run(d: FakeH5Data, opts: Hdf5EventsOptions = {}, fileSize = 1 << 
   const { file, released } = await openFake(fake, fileSize, PATH);
   const warnings: FormatWarning[] = [];
   const out: Run = { ev: [], batches: [], warnings, fake, released: 0 };
-  const it = decodeHdf5Events(file, { onWarning: (w) => warnings.push(w), ...opts });
-  try {
-    for (;;) {
-      const n = await it.next();
-      if (n.done) {
-        out.info = n.value;
-        break;
-      }
-      const b = n.value;
-      out.batches.push(b.length);
-      for (let i = 0; i < b.length; i++) out.ev.push([b.t[i]!, b.x[i]!, b.y[i]!, b.p[i]!]);
-    }
-  } catch (e) {
-    out.error = e;
-  }
+  const { batches, info, error } = await drain(decodeHdf5Events(file, { onWarning: (w) => warnings.push(w), ...opts }));
+  out.batches = batches.map((b) => b.length);
+  out.ev = rowsOf(batches);
+  if (info) out.info = info;
+  if (error !== undefined) out.error = error;
   await file.close();
   out.released = released();
   return out;

@@ -18,6 +18,7 @@ import { H5Session } from '../src/events/hdf5-session.js';
 import { loadPipeline } from '../src/pipeline/config.js';
 import { ModelFrameAssembler, streamFrames, type ModelFrame } from '../src/web/frame-stream.js';
 import { hdf5Frames } from '../src/web/hdf5-frames.js';
+import { drain } from './helpers/batches.js';
 import { sharedRecording, skipUnless } from './helpers/shared.js';
 
 const SOURCE = sharedRecording('dvs-lz4-sample.aedat4');
@@ -85,16 +86,8 @@ function sameFrames(got: ModelFrame[], want: ModelFrame[], what: string): void {
 test('hdf5Frames reads a DDD17 recording (dvs/data) = Node\'s readDdd17Hdf5 frames = the page\'s frames of the same events as AEDAT 2; no Buffer needed', { skip: skipUnless(DDD17, 'davis240-translboxes.ddd17.hdf5') || skipUnless(AEDAT2, 'davis240-translboxes.aedat'), timeout: 60_000 }, async () => {
   const framing = loadPipeline('demo').framing;
   const node = new ModelFrameAssembler(framing);
-  const it = readDdd17Hdf5(DDD17!);
-  let nodeInfo: StreamInfo | undefined;
-  for (;;) {
-    const n = await it.next();
-    if (n.done) {
-      nodeInfo = n.value;
-      break;
-    }
-    node.push(n.value);
-  }
+  const { info: nodeInfo, error } = await drain(readDdd17Hdf5(DDD17!), (b) => node.push(b));
+  assert.equal(error, undefined);
   node.flush();
   const fromNode = node.take();
   const fromAedat2 = await all(streamFrames(new Blob([readFileSync(AEDAT2!)]).stream() as never, framing, { source: 'davis240-translboxes.aedat' }));
