@@ -218,6 +218,13 @@ test('bare weights: the options inferred, provenance kept as extra', () => {
     extra: { note: 'n' },
     sidecar: null,
   });
+  // a caller's arch hint (infer --arch) decides the model, and the provenance is still kept
+  const hinted = loadCheckpoint(p, { arch: 'spiking-deeplab' });
+  try {
+    assert.deepEqual([hinted.source, hinted.extra, hinted.meta.arch], ['weights', { note: 'n' }, 'spiking-deeplab']);
+  } finally {
+    hinted.model.dispose();
+  }
   // weights without features.0.weight, no options anywhere: refused by name
   const none = write(shapes({ 'classifier.1.weight': [6, 64, 1, 1] }));
   assert.throws(() => readCheckpointInfo(none), fileError(none, undefined, "has no 'features.0.weight' [out, in, k, k]"));

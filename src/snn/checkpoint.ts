@@ -259,9 +259,14 @@ function checkMeta(meta: unknown, sd: Shapes, path: string, field: string): Mode
   return rest;
 }
 
+/** A file's free-text provenance keys (note, source, seed, ...): its `extra`, whatever says its options. */
+function provenanceOf(md: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(md).filter(([k]) => isProvenance(k)));
+}
+
 /** The model options of a file from its metadata, its sidecar or its tensor shapes (see the header). */
 function resolveMeta(md: Record<string, string>, sd: Shapes, path: string): CheckpointInfo {
-  const extra = Object.fromEntries(Object.entries(md).filter(([k]) => isProvenance(k)));
+  const extra = provenanceOf(md);
   // `<stem>.json` is only a guess at a sidecar (pipelines/demo.json beside demo.safetensors is a pipeline):
   // one without a `model` object is not a checkpoint's, and it is only required when the weights lack metadata
   // (never `path` itself: sidecarPath drops 12 characters and adds 5, or adds 5)
@@ -311,7 +316,7 @@ export function loadCheckpoint(path: string, o: LoadOptions = {}): LoadedModel {
   const sd: Map<string, SafeTensor> = decodeSafetensors(buf, path);
   const md = decodeSafetensorsHeader(buf, path).metadata;
   // a caller's architecture is only a hint for files that carry none
-  const info = o.arch && !md.evstream && !md.arch && !existsSync(sidecarPath(path)) ? { meta: checkMeta(metaFromWeights(sd, path, o.arch), sd, path, '(inferred from the weights)'), source: 'weights' as const, extra: {}, sidecar: null } : resolveMeta(md, sd, path);
+  const info = o.arch && !md.evstream && !md.arch && !existsSync(sidecarPath(path)) ? { meta: checkMeta(metaFromWeights(sd, path, o.arch), sd, path, '(inferred from the weights)'), source: 'weights' as const, extra: provenanceOf(md), sidecar: null } : resolveMeta(md, sd, path);
   if (o.arch && o.arch !== info.meta.arch) throw new InputFileError(path, `holds a ${info.meta.arch}`, `a ${o.arch} checkpoint (leave out --arch: the file says which model it is)`);
   const meta: ModelMeta = { ...info.meta, ...o.set };
   const model = SegModel.create(meta.arch, { classes: meta.classes, size: meta.size, T: meta.T, width: meta.width, bn: meta.bn, inputChannels: meta.inputChannels, surrogate: meta.surrogate, bnPolicy: o.bnPolicy ?? meta.bnPolicy, seed: o.seed });
