@@ -154,6 +154,7 @@ test('selfContainedState: bn_t / count advance in the graph by the policy (hand-
       assert.deepEqual(declared(model.graph.input, name), [1], name);
       assert.deepEqual(declared(model.graph.output, `${name}.next`), [1], `${name}.next`);
     }
+    assert.deepEqual(declared(model.graph.output, 'spikes'), [m.layerNames.length]);
     assert.deepEqual(g.states.map((s) => s.name), ['bn_t', 'count', ...m.layerNames.map((l) => `mem.${l}`), 'acc']);
     const s = stepper(g.bytes, g.states);
     const ref = createSession(m, { engine: 'tfjs', bnPolicy, horizon: T });
@@ -195,6 +196,8 @@ test('selfContainedState on an ANN twin: an empty spikes output, no bn_t state',
   const g = buildOnnxGraph(m.def, weightSource(m), { batch: 1, horizon: T, thresholds: new Map(), selfContainedState: true });
   assert.deepEqual(g.states.map((s) => s.name), ['count', 'acc']);
   assert.equal(g.hasBnIndex, false);
+  // declared [0], not a scalar: the contract's spikes is a vector for every model
+  assert.deepEqual(declared((decodeModel(g.bytes) as { graph: { output: IoDecl[] } }).graph.output, 'spikes'), [0]);
   // the engine's graph of the same net: no spikes output at all, count fed (not a state)
   const eng = buildOnnxGraph(m.def, weightSource(m), { batch: 1, horizon: T, thresholds: new Map() });
   const engGraph = (decodeModel(eng.bytes) as { graph: { input: IoDecl[]; output: IoDecl[] } }).graph;
@@ -221,7 +224,10 @@ test('slidingWindow: the stacked copies == WindowedSession({ sliding: T }) over 
   const g = buildOnnxGraph(m.def, weightSource(m), { batch: N, horizon: T, thresholds: thresholdsOf(m), padSkip: 'off', selfContainedState: true, slidingWindow: true });
   assert.deepEqual(g.states.map((s) => s.name), ['t', ...m.layerNames.map((l) => `mem.${l}`), 'acc']);
   // no bn_t / count inputs: the step state t replaces both
-  assert.deepEqual((decodeModel(g.bytes) as { graph: { input: IoDecl[] } }).graph.input.map((x) => x.name), ['frame', 't', ...m.layerNames.map((l) => `mem.${l}`), 'acc']);
+  const io = (decodeModel(g.bytes) as { graph: { input: IoDecl[]; output: IoDecl[] } }).graph;
+  assert.deepEqual(io.input.map((x) => x.name), ['frame', 't', ...m.layerNames.map((l) => `mem.${l}`), 'acc']);
+  // t is float32 [1] in and out, as every state of the contract; spikes [layers]
+  assert.deepEqual([declared(io.input, 't'), declared(io.output, 't.next'), declared(io.output, 'spikes')], [[1], [1], [m.layerNames.length]]);
   assert.deepEqual(g.states[1]!.shape, [T * N, ...m.def.spikingLayers[0]!.shape]);
   const s = stepper(g.bytes, g.states);
   // with a conv emitter: its convs end as they are (each copy's BN rows are a Mul / Add, no offset to fold)
@@ -584,6 +590,12 @@ test('graphKey: 32 hex digits, equal for equal inputs, different for each option
   assert.equal(graphKey(m.def, w, { ...base, bnPolicy: 'mean' }), k0);
   assert.notEqual(graphKey(m.def, w, { ...base, selfContainedState: true, bnPolicy: 'mean' }), keys[3]);
   assert.equal(graphKey(m.def, w, { ...base, selfContainedState: true, bnPolicy: 'last' }), keys[3]);
+  // per-channel thresholds are told apart value by value ([1, 23] is not [12, 3])
+  const perChannel = (v: Float32Array): string => graphKey(m.def, w, { ...base, thresholds: new Map([...base.thresholds, ['features.1', v]]) });
+  assert.notEqual(perChannel(Float32Array.of(1, 23)), perChannel(Float32Array.of(12, 3)));
+  // num_batches_tracked (role 'count') is no weight of the graph: its value leaves the key as it is
+  const countKey = m.def.params.find((p) => p.role === 'count')!.key;
+  assert.equal(graphKey(m.def, { get: (k) => (k === countKey ? { data: Float32Array.of(12345), shape: [] } : w.get(k)) }, base), k0);
   // threshold order does not matter; a weight byte does
   assert.equal(graphKey(m.def, w, { ...base, thresholds: new Map([...base.thresholds].reverse()) }), k0);
   const key0 = m.def.params[0]!.key;
@@ -610,7 +622,9 @@ test('createSession: int8 never falls back to tfjs; the auto log line names the 
     const a = createSession(m, { log: (s) => logs.push(s), onnx: { cacheDir: false, threads: 3 } });
     assert.equal(a.engine, 'onnx');
     a.dispose();
-    const b = createSession(m, { log: (s) => logs.push(s), onnx: { cacheDir: false, threads: 3 } });
+    // the session options reach the onnx session auto picks: batch 2 steps two frames
+    const b = createSession(m, { log: (s) => logs.push(s), batch: 2, onnx: { cacheDir: false, threads: 3 } });
+    assert.equal(b.step(frames(m, 1, 2)[0]!).logits.length, 2 * 2 * 8 * 8);
     b.dispose();
     // a caller's log gets every line
     assert.deepEqual(logs, ['[evstream] engine auto: onnx (onnxruntime-node, 3 threads) for spiking-deeplab', '[evstream] engine auto: onnx (onnxruntime-node, 3 threads) for spiking-deeplab']);
@@ -622,7 +636,7 @@ test('createSession: int8 never falls back to tfjs; the auto log line names the 
       setOrtLoader(() => {
         throw new Error('simulated once');
       });
-      for (let i = 0; i < 2; i++) createSession(m).dispose();
+      for (let i = 0; i < 3; i++) createSession(m).dispose();
       // an explicit onnx never falls back
       assert.throws(() => createSession(m, { engine: 'onnx', log: (s) => logs.push(s) }), /^Error: onnxruntime-node cannot load: simulated once/);
     } finally {
@@ -675,6 +689,8 @@ test('selectKernels: the mode, the EVSTREAM_KERNELS override, the backend rule a
       throw new Error('simulated');
     });
     assert.equal(selectKernels('auto'), 'tfjs');
+    // 'ort' asked for explicitly is not a preference: it fails when ORT cannot load
+    assert.throws(() => selectKernels('ort', false), /onnxruntime-node cannot load: simulated/);
     setOrtLoader(null);
     assert.deepEqual(written, [
       'evstream: conv/matMul kernels: onnxruntime\n',
@@ -702,4 +718,134 @@ test('selectKernels: the mode, the EVSTREAM_KERNELS override, the backend rule a
     setRuntimeOptions(prev);
     await initBackend('wasm', false);
   }
+});
+
+// ------------------------------------------------------------------------------------ padSkip: the split, region by region
+
+/** One conv (no bias, no BN) on a cin x H x W input: the whole net, so its logits are the conv's output. */
+function convDef(cin: number, cout: number, H: number, W: number, k: number, pad: number, dilation: number): ModelDef {
+  const shape: Shape3 = [cout, H + 2 * pad - dilation * (k - 1), W + 2 * pad - dilation * (k - 1)];
+  const params: ParamDef[] = [{ key: 'c.weight', shape: [cout, cin, k, k], layout: 'conv', role: 'weight', init: 'xavier' }];
+  const nodes: NodeDef[] = [
+    { op: 'input', id: 'input', shape: [cin, H, W] },
+    { op: 'conv', id: 'c', input: 'input', weight: 'c.weight', cin, cout, k, pad, dilation, shape },
+  ];
+  return { arch: 'ann-fcn', spiking: false, classes: cout, inputChannels: cin, size: [H, W], T: 1, width: 1, bn: false, nodes, output: 'c', reduce: 'mean', resize: null, params, spikingLayers: [] };
+}
+
+/** The conv by definition (float64): out[o, i, j] = sum over c, a, b of w[o, c, a, b] * x[c, i - pad + a*d, j - pad + b*d] inside the input. */
+function directConv(x: Float32Array, w: Float32Array, cin: number, cout: number, H: number, W: number, k: number, pad: number, d: number): number[] {
+  const Ho = H + 2 * pad - d * (k - 1);
+  const Wo = W + 2 * pad - d * (k - 1);
+  const out: number[] = [];
+  for (let o = 0; o < cout; o++)
+    for (let i = 0; i < Ho; i++)
+      for (let j = 0; j < Wo; j++) {
+        let s = 0;
+        for (let c = 0; c < cin; c++)
+          for (let a = 0; a < k; a++)
+            for (let bb = 0; bb < k; bb++) {
+              const r = i - pad + a * d;
+              const q = j - pad + bb * d;
+              if (r >= 0 && r < H && q >= 0 && q < W) s += w[((o * cin + c) * k + a) * k + bb]! * x[(c * H + r) * W + q]!;
+            }
+        out.push(s);
+      }
+  return out;
+}
+
+test('padSkip on one conv: one padding-free conv per region of the same taps (hand-counted), concatenated, = the conv by definition; when it splits', async () => {
+  await initBackend('wasm', false);
+  const ops = (bytes: Uint8Array): Record<string, number> => {
+    const n: Record<string, number> = {};
+    for (const x of (decodeModel(bytes) as { graph: { node: { op_type: string }[] } }).graph.node) n[x.op_type] = (n[x.op_type] ?? 0) + 1;
+    return n;
+  };
+  const run = (cin: number, H: number, W: number, k: number, pad: number, d: number, padSkip: 'all' | 'auto' | 'off', seed: number) => {
+    const cout = 2;
+    const def = convDef(cin, cout, H, W, k, pad, d);
+    const wt = randomInput(cout * cin * k * k, seed, 1).map((v) => v - 0.5);
+    const g = buildOnnxGraph(def, src(new Map([['c.weight', { data: wt, shape: [cout, cin, k, k] }]])), { batch: 1, horizon: 1, thresholds: new Map(), padSkip });
+    const x = randomInput(cin * H * W, seed + 1, 1);
+    const s = stepper(g.bytes, g.states);
+    const got = Array.from(s.step(x, [1, cin, H, W], { count: new s.Tensor('float32', Float32Array.of(1), [1]) }).logits);
+    s.dispose();
+    closeTo(got, directConv(x, wt, cin, cout, H, W, k, pad, d), `${H}x${W} k${k} pad ${pad} d${d} ${padSkip}`);
+    return { split: g.splitConvs, ops: ops(g.bytes) };
+  };
+  // dilation 12 on 16 x 16 (the DeepLab classifier's case): per axis, outputs 0-3 see taps 1..2, 4-11 tap 1,
+  // 12-15 taps 0..1, so 3 x 3 regions, each one Conv with its 2x2 / 2x1 / 1x1 taps (dilation kept: 12 between
+  // two taps) over a Slice of the input, unless its taps read all of it (rows 0-3 with taps 1..2 read input rows
+  // 0..15: the four corner regions); a Concat per row band, one for the bands. 24 of 48 taps per axis: 1/4
+  const dil = run(2, 16, 16, 3, 12, 12, 'all', 1);
+  assert.deepEqual(dil.split, [{ id: 'c', kept: 0.25 }]);
+  assert.deepEqual(dil.ops, { Slice: 5, Conv: 9, Concat: 4, Div: 1, Identity: 1 });
+  // 'auto' takes it (1/4 <= 60 %), 'off' never: one Conv over the padded input
+  assert.deepEqual(run(2, 16, 16, 3, 12, 12, 'auto', 1).ops, dil.ops);
+  assert.deepEqual(run(2, 16, 16, 3, 12, 12, 'off', 1), { split: [], ops: { Conv: 1, Div: 1, Identity: 1 } });
+  // one row band (every output row sees tap 1 only on 8 rows): no Concat of bands, the band is the node
+  // (its middle column region alone slices the input)
+  assert.deepEqual(run(1, 8, 16, 3, 12, 12, 'all', 2).ops, { Slice: 1, Conv: 3, Concat: 1, Identity: 2, Div: 1 });
+  // one column band: a band is its one Conv, no Concat of parts
+  assert.deepEqual(run(1, 16, 8, 3, 12, 12, 'all', 3).ops, { Slice: 1, Conv: 3, Concat: 1, Div: 1, Identity: 1 });
+  // 3x3, dilation 3 on 8 x 10 keeps exactly 18/24 x 24/30 = 60 %: 'auto' splits at 60 % and not above
+  // (3x3 pad 1 on 16 x 16: 46/48 per axis, 92 %)
+  assert.deepEqual(run(1, 8, 10, 3, 3, 3, 'auto', 4).split.map((c) => c.id), ['c']);
+  assert.ok(Math.abs(run(1, 8, 10, 3, 3, 3, 'all', 4).split[0]!.kept - 0.6) < 1e-12);
+  assert.deepEqual(run(1, 16, 16, 3, 1, 1, 'auto', 5).split, []);
+  assert.deepEqual(run(1, 16, 16, 3, 1, 1, 'all', 5).split.map((c) => c.id), ['c']);
+  // every tap valid (no padding): nothing to skip, no split even with 'all'
+  assert.deepEqual(run(1, 6, 6, 3, 0, 1, 'all', 6), { split: [], ops: { Conv: 1, Div: 1, Identity: 1 } });
+  // more padding than a same conv's (pad 2, 3x3 on 2 x 2): output 0 sees tap 2 alone, output 3 tap 0 alone
+  // (per axis 1 + 2 + 2 + 1 of 12 taps): split, 1/4 kept
+  assert.deepEqual(run(1, 2, 2, 3, 2, 1, 'all', 8).split, [{ id: 'c', kept: 0.25 }]);
+  // padding past the kernel's reach (pad 3 on 2 x 2): outputs that see only padding have no taps, so no split
+  assert.deepEqual(run(1, 2, 2, 3, 3, 1, 'all', 7), { split: [], ops: { Conv: 1, Div: 1, Identity: 1 } });
+  // ... on one axis only (dilation 12, pad 24: on 2 rows, outputs 2-11 fall between the taps; on 16 columns
+  // every output has one): no split either
+  for (const [H, W] of [[2, 16], [16, 2]] as const) assert.deepEqual(run(1, H, W, 3, 24, 12, 'all', 9), { split: [], ops: { Conv: 1, Div: 1, Identity: 1 } });
+});
+
+/**
+ * A net where a conv's result has a BN and an add as users, and another conv's only user is an add: an
+ * emitter's offset may ride in a BN's shift only where a BN alone takes the conv.
+ * input(2, 4x4) -> c1 (3x3) -> b1 (BN) -> a1 = b1 + c1 -> c2 (3x3) -> a2 = c2 + a1 -> o (1x1) = output
+ */
+function sharedConvDef(): ModelDef {
+  const s: Shape3 = [2, 4, 4];
+  const conv = (id: string, input: string, k: number): NodeDef => ({ op: 'conv', id, input, weight: `${id}.weight`, cin: 2, cout: 2, k, pad: (k - 1) / 2, dilation: 1, shape: s });
+  const params: ParamDef[] = ['c1', 'c2', 'o'].map((id) => ({ key: `${id}.weight`, shape: [2, 2, id === 'o' ? 1 : 3, id === 'o' ? 1 : 3], layout: 'conv', role: 'weight', init: 'xavier' }));
+  for (const [n, init] of [['weight', 'ones'], ['running_mean', 'zeros'], ['running_var', 'ones']] as const) params.push({ key: `b1.${n}`, shape: [2], layout: 'vector', role: n === 'weight' ? 'weight' : 'buffer', init });
+  const nodes: NodeDef[] = [
+    { op: 'input', id: 'input', shape: s },
+    conv('c1', 'input', 3),
+    { op: 'bn', id: 'b1', input: 'c1', prefix: 'b1', channels: 2, steps: 0, affine: true, eps: 1e-5, momentum: 0.1, shape: s },
+    { op: 'add', id: 'a1', inputs: ['b1', 'c1'], shape: s },
+    conv('c2', 'a1', 3),
+    { op: 'add', id: 'a2', inputs: ['c2', 'a1'], shape: s },
+    conv('o', 'a2', 1),
+  ];
+  return { arch: 'ann-fcn', spiking: false, classes: 2, inputChannels: 2, size: [4, 4], T: 1, width: 1, bn: true, nodes, output: 'o', reduce: 'mean', resize: null, params, spikingLayers: [] };
+}
+
+test('a conv emitter: no offset left where the conv has other users than one BN (BN + add, add alone); results = the plain graph', async () => {
+  await initBackend('wasm', false);
+  const def = sharedConvDef();
+  const w = new Map<string, { data: Float32Array; shape: number[] }>();
+  def.params.forEach((p, i) => w.set(p.key, { data: randomInput(p.shape.reduce((a, b) => a * b, 1), 20 + i, 1).map((v) => (p.key.endsWith('running_var') ? 0.5 + v : v - 0.3)), shape: p.shape }));
+  const calls: string[] = [];
+  const opts: GraphOptions = { batch: 1, horizon: 1, thresholds: new Map(), padSkip: 'off' };
+  const withEmitter = buildOnnxGraph(def, src(w), { ...opts, conv: floatEmitter(src(w), calls) });
+  assert.deepEqual(calls, ['begin c1', 'end c1', 'begin c2', 'end c2', 'begin o', 'end o']);
+  const plain = buildOnnxGraph(def, src(w), opts);
+  const x = randomInput(32, 30, 1);
+  const out = (bytes: Uint8Array, states: { name: string; shape: number[] }[]): number[] => {
+    const s = stepper(bytes, states);
+    const l = Array.from(s.step(x, [1, 2, 4, 4], { count: new s.Tensor('float32', Float32Array.of(1), [1]) }).logits);
+    s.dispose();
+    return l;
+  };
+  const want = out(plain.bytes, plain.states);
+  assert.ok(maxAbs(want) > 0.1, 'a net with non-trivial output');
+  closeTo(out(withEmitter.bytes, withEmitter.states), want, 'emitter graph');
 });
