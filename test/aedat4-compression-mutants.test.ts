@@ -84,6 +84,8 @@ test('decompressedBound LZ4: each malformed or cut header is refused with its by
   err(bytes(skippable(0x10, [1])), 'no LZ4 frame magic at byte 0');
   err(bytes(skippable(1, [1, 2]), u32(0x184d2205), 0, 0, 0), 'no LZ4 frame magic at byte 10');
   err(ok.subarray(0, 6), 'LZ4 frame header cut at byte 6');
+  // 7 bytes are a whole header: what is missing is the first block word
+  err(ok.subarray(0, 7), 'frame cut at byte 7 of 7');
   err(ok.subarray(0, 2), 'frame cut at byte 0 of 2');
   err(bytes(u32(0x184d2a50), 9), 'frame cut at byte 4 of 5');
   for (const version of [0, 2, 3]) err(lz4([], { version }), `LZ4 frame version ${version}, expected 1`);
@@ -151,6 +153,9 @@ test('decompressedBound ZSTD: raw and RLE blocks their size, compressed ones min
   // with a content size (flag 1) beside the window: the blocks' bound, not the window
   assert.deepEqual(b(zstd(0x40, [(7 << 3) | 4, 0, 0], [...compressed(1, false), ...compressed(1)])), { bytes: 262144, frames: 1 });
   assert.deepEqual(b(zstd(0x40, [(1 << 3) | 3, 0, 0], [...compressed(1, false), ...compressed(1)])), { bytes: 5632, frames: 1 });
+  // a content size and a larger window (flag 1, window 192 KiB, 300 raw bytes): the content size is what fzstd
+  // allocates, not the window
+  assert.deepEqual(b(zstd(0x40, [(7 << 3) | 4, 0, 0], raw(fill(300, 1)))), { bytes: 300, frames: 1 });
   // single segment with content size 0: no window, a compressed block counts 128 KiB
   assert.deepEqual(b(zstd(0x20, [0], compressed(2))), { bytes: 131072, frames: 1 });
   // dictionary id of 1, 2, 4 bytes: skipped
@@ -175,6 +180,8 @@ test('decompressedBound ZSTD: each malformed or cut header is refused with its b
   err([ZSTD_MAGIC, 0x00], 'ZSTD frame header cut at byte 5');
   err([ZSTD_MAGIC, 0xa0, 1, 2], 'ZSTD frame header cut at byte 7');
   err([ZSTD_MAGIC, 0x23, 1, 2, 3], 'ZSTD frame header cut at byte 8');
+  // a whole header and nothing after it: the block header is what is cut
+  err([ZSTD_MAGIC, 0x20, 5], 'ZSTD block header cut at byte 6');
   err([zstd(0x28, [5], raw(ascii('hello')))], 'ZSTD frame header reserved bit set');
   err([zstd(0x20, [5], block(3, 5, true, ascii('hello')))], 'reserved ZSTD block type at byte 6');
   err([zstd(0x20, [5], [...raw([1], false), ...block(3, 1, true, [1])])], 'reserved ZSTD block type at byte 10');
@@ -195,7 +202,9 @@ test('compressedFrameLength ZSTD: window, dictionary id, content size, blocks an
   const len = (...parts: Part[]) => compressedFrameLength('zstd', bytes(...parts));
   assert.equal(len(zstd(0x20, [5], raw(ascii('hello')))), 14);
   assert.equal(len(zstd(0x20, [5], raw(ascii('hello'))), 1, 2, 3), 14);
-  assert.equal(compressedFrameLength('zstd_high', bytes(zstd(0x24, [5], raw(ascii('hello')), true))), 18);
+  assert.equal(compressedFrameLength('zstd_high', bytes(zstd(0x24, [5], raw(ascii('hello')), true), 1)), 18);
+  // a last block header that ends the input exactly (an empty raw block)
+  assert.equal(len(zstd(0x20, [0], raw([]))), 9);
   // window byte, 2-byte dictionary id, 2-byte content size; RLE blocks carry one byte
   assert.equal(len(zstd(0x42, [0, 7, 7, 0, 0], [...rle(300, 1, false), ...compressed(3)])), 4 + 1 + 5 + 4 + 6);
   assert.equal(len(zstd(0xe3, [...fill(4, 1), ...fill(8, 0)], raw([1]))), 4 + 1 + 12 + 4);
@@ -204,6 +213,8 @@ test('compressedFrameLength ZSTD: window, dictionary id, content size, blocks an
   for (const cut of [0, 5, 6, 8, 13, 14, 17]) assert.equal(compressedFrameLength('zstd', f.subarray(0, cut)), -1, `cut at ${cut}`);
   assert.equal(len(zstd(0x20, [5], block(3, 5, true, ascii('hello')))), -1);
   assert.equal(len(u32(0xfd2fb529), fill(10, 0)), -1);
+  // a whole frame behind a magic one bit off is not ZSTD
+  assert.equal(len(u32(0xfd2fb529), 0x20, 5, raw(ascii('hello'))), -1);
 });
 
 // ---------------------------------------------------------------------------------------------- codecs and choice
@@ -287,6 +298,10 @@ test('LZ4: lz4-napi first, lz4js when it is missing (given the bound); both enco
     assert.deepEqual([napi.calls.length, js.calls.length], [1, 1]);
     // lz4js is told the bound (it allocates what it is told, else the header's size or its own guess)
     assert.equal(js.calls[0]![1], decompressedBound('lz4', frame).bytes);
+    // ... and decodes without one
+    const lz4jsCodec = availableCodecs().find((c) => c.packageName === 'lz4js')!;
+    assert.deepEqual(Array.from(lz4jsCodec.decode(frame)), ascii('lz4 lz4 lz4 lz4 lz4'));
+    assert.equal(js.calls[1]![1], undefined);
   } finally {
     Object.assign(codecPackages, saved);
     napi.restore();
@@ -315,6 +330,7 @@ test('LZ4: lz4-napi first, lz4js when it is missing (given the bound); both enco
 
 test('ZSTD after initZstdWasm: the wasm decoder (given the bound), upgraded in a decompressor made before; several frames go to fzstd; levels 3 and 19', async () => {
   const early = packetDecompressor('zstd');
+  const data0 = Uint8Array.from(ascii('wasm wasm wasm'));
   const init = initZstdWasm();
   assert.equal(initZstdWasm(), init, 'one initialisation');
   assert.equal(await init, true);
@@ -350,6 +366,8 @@ test('ZSTD after initZstdWasm: the wasm decoder (given the bound), upgraded in a
   } finally {
     f.restore();
   }
+  // the wasm codec's own encoder is level 3
+  assert.deepEqual(Array.from(wasm.encode!(data0)), Array.from(codecPackages.zstdWasm!.compress(data0, 3)));
   // levels: zstd 3, zstd_high 19 (told apart by their frames of data where the two levels differ)
   const data = Uint8Array.from({ length: 20_000 }, (_, i) => ((i * 7919) % 251) ^ ((i >> 6) & 3));
   const level = (n: number): number[] => Array.from(codecPackages.zstdWasm!.compress(data, n));
