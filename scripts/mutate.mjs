@@ -36,7 +36,7 @@ export const GROUPS = {
     tests: t('prophesee-header', 'prophesee-evt2', 'prophesee-evt3', 'prophesee-dat', 'evt3-writer', 'prophesee-mutants', 'prophesee-header-mutants'),
   },
   'events-aedat3': { mutate: ['src/events/aedat3.ts', 'src/events/caer.ts'], tests: t('aedat3-conformance', 'aedat3-errors', 'aedat3-hostile', 'aedat3-mutants') },
-  'events-aedat4': { mutate: ['src/events/aedat4/*.ts'], tests: t('aedat4-conformance', 'aedat4-errors', 'aedat4-hostile', 'aedat4-roundtrip', 'aedat4-mutants', 'aedat4-compression-mutants') },
+  'events-aedat4': { mutate: ['src/events/aedat4/*.ts'], tests: t('aedat4-conformance', 'aedat4-errors', 'aedat4-hostile', 'aedat4-roundtrip', 'aedat4-mutants', 'aedat4-codecs') },
   'events-time-guard': { mutate: ['src/events/time-guard.ts'], tests: t('time-guard', 'time-guard-rules') },
   framing: { mutate: ['src/framing/*.ts'], tests: t('framing', 'framing-bounds', 'framing-fit', 'framing-mutants', 'framing-ddd17-crop', 'framing-fast-path') },
   'snn-layers': { mutate: ['src/snn/lif.ts', 'src/snn/bntt.ts', 'src/snn/surrogate.ts'], tests: t('snn-lif', 'bntt-policy') },

@@ -41,6 +41,7 @@ import {
   type DataTableEntry,
 } from '../src/events/aedat4/format.js';
 import { concatBytes, decodeChunked, le32, lz4napiFrame } from './helpers/aedat4-helpers.js';
+import { lz4Frame, skippable, zstdFrame, type Lz4Spec, type ZstdSpec } from './helpers/compression-frames.js';
 import { sharedRecording, skipUnless } from './helpers/shared.js';
 
 const bytes = (...v: number[]) => new Uint8Array(v);
@@ -51,37 +52,6 @@ const throwsMessage = (fn: () => unknown, re: RegExp) =>
 
 // ------------------------------------------------------------------------------------ LZ4 frames by hand
 
-interface Lz4Spec {
-  /** Block maximum size id (BD bits 6..4): 4 = 64 KiB, 5 = 256 KiB, 6 = 1 MiB, 7 = 4 MiB. */
-  bd?: number;
-  version?: number;
-  contentSize?: number;
-  dictId?: boolean;
-  blockChecksum?: boolean;
-  contentChecksum?: boolean;
-  /** Blocks: `raw` = stored uncompressed (high bit set), else `compressed` bytes of compressed data. */
-  blocks: Array<{ raw: number } | { compressed: number }>;
-  endMark?: boolean;
-}
-
-/** An LZ4 frame (LZ4 Frame Format 1.6): magic, FLG, BD, [content size], [dict id], HC, blocks, end mark, [checksum]. */
-function lz4Frame(s: Lz4Spec): Uint8Array {
-  const flg = ((s.version ?? 1) << 6) | (s.blockChecksum ? 0x10 : 0) | (s.contentSize !== undefined ? 0x08 : 0) | (s.contentChecksum ? 0x04 : 0) | (s.dictId ? 0x01 : 0);
-  const parts: Uint8Array[] = [le32(0x184d2204), bytes(flg, (s.bd ?? 4) << 4)];
-  if (s.contentSize !== undefined) parts.push(le32(s.contentSize % 2 ** 32), le32(Math.floor(s.contentSize / 2 ** 32)));
-  if (s.dictId) parts.push(le32(0x1234));
-  parts.push(bytes(0x99)); // header checksum byte (not checked by the bound walk)
-  for (const b of s.blocks) {
-    const size = 'raw' in b ? b.raw : b.compressed;
-    parts.push(le32(('raw' in b ? 0x80000000 : 0) + size), new Uint8Array(size).fill(0x41));
-    if (s.blockChecksum) parts.push(le32(0));
-  }
-  if (s.endMark ?? true) parts.push(le32(0));
-  if (s.contentChecksum) parts.push(le32(0));
-  return concatBytes(...parts);
-}
-
-const skippable = (n: number, magicLow = 0) => concatBytes(le32(0x184d2a50 + magicLow), le32(n), new Uint8Array(n));
 
 test('LZ4 bound: uncompressed blocks their size, compressed ones the frame block maximum, content size if larger', () => {
   const K = 1024;
@@ -102,7 +72,7 @@ test('LZ4 bound: uncompressed blocks their size, compressed ones the frame block
     const frame = lz4Frame(spec);
     for (const kind of ['lz4', 'lz4_high'] as const) assert.deepEqual(decompressedBound(kind, frame), { bytes: expected, frames: 1 }, JSON.stringify(spec));
     // the frame's own length (what follows it is not part of it)
-    assert.equal(compressedFrameLength('lz4', concatBytes(frame, bytes(1, 2, 3))), frame.length, JSON.stringify(spec));
+    for (const kind of ['lz4', 'lz4_high'] as const) assert.equal(compressedFrameLength(kind, concatBytes(frame, bytes(1, 2, 3))), frame.length, JSON.stringify(spec));
   }
   // Skippable frames (any of the 16 magics) before the frame are passed over; only skippable frames: nothing.
   const f = lz4Frame({ blocks: [{ raw: 33 }] });
@@ -136,41 +106,6 @@ test('LZ4 bound: malformed frames are errors that say where', () => {
 
 // ----------------------------------------------------------------------------------- ZSTD frames by hand
 
-interface ZstdSpec {
-  single?: boolean;
-  /** Window descriptor byte (exponent << 3 | mantissa), when not single-segment. */
-  wd?: number;
-  /** Frame_Content_Size_Flag 0..3 and the value (flag 1 stores value - 256). */
-  fcsFlag?: number;
-  fcs?: number;
-  /** Dictionary_ID_Flag 0..3 (0, 1, 2, 4 bytes). */
-  dict?: number;
-  checksum?: boolean;
-  reserved?: boolean;
-  blocks: Array<{ type: 0 | 1 | 2 | 3; size: number }>;
-}
-
-/** A ZSTD frame (RFC 8878): magic, header descriptor, [window], [dict id], [content size], blocks, [checksum]. */
-function zstdFrame(s: ZstdSpec): Uint8Array {
-  const fcsFlag = s.fcsFlag ?? 0;
-  const fhd = (fcsFlag << 6) | (s.single ? 0x20 : 0) | (s.reserved ? 0x08 : 0) | (s.checksum ? 0x04 : 0) | (s.dict ?? 0);
-  const parts: Uint8Array[] = [le32(0xfd2fb528), bytes(fhd)];
-  if (!s.single) parts.push(bytes(s.wd ?? 7 << 3));
-  parts.push(new Uint8Array([0, 1, 2, 4][s.dict ?? 0]!).fill(0x11));
-  const fcsBytes = [s.single ? 1 : 0, 2, 4, 8][fcsFlag]!;
-  let v = (s.fcs ?? 0) - (fcsFlag === 1 ? 256 : 0);
-  const fcs = new Uint8Array(fcsBytes);
-  for (let k = 0; k < fcsBytes; k++, v = Math.floor(v / 256)) fcs[k] = v % 256;
-  parts.push(fcs);
-  s.blocks.forEach((b, i) => {
-    const h = (i === s.blocks.length - 1 ? 1 : 0) | (b.type << 1) | (b.size << 3);
-    parts.push(bytes(h & 0xff, (h >>> 8) & 0xff, (h >>> 16) & 0xff));
-    parts.push(new Uint8Array(b.type === 1 ? 1 : b.type === 3 ? 0 : b.size).fill(0x42));
-  });
-  if (s.checksum) parts.push(le32(0));
-  return concatBytes(...parts);
-}
-
 test('ZSTD bound: raw and RLE blocks exactly, compressed blocks 128 KiB or the window, the allocation counted', () => {
   const K = 1024;
   const raw = (size: number) => ({ type: 0 as const, size });
@@ -197,7 +132,7 @@ test('ZSTD bound: raw and RLE blocks exactly, compressed blocks 128 KiB or the w
   for (const [spec, expected] of cases) {
     const frame = zstdFrame(spec);
     for (const kind of ['zstd', 'zstd_high'] as const) assert.deepEqual(decompressedBound(kind, frame), { bytes: expected, frames: 1 }, JSON.stringify(spec));
-    assert.equal(compressedFrameLength('zstd', concatBytes(frame, frame)), frame.length, JSON.stringify(spec));
+    for (const kind of ['zstd', 'zstd_high'] as const) assert.equal(compressedFrameLength(kind, concatBytes(frame, frame)), frame.length, JSON.stringify(spec));
   }
   // Several frames (fzstd decodes them all), with skippable frames between: the sum.
   const a = zstdFrame({ single: true, fcs: 10, checksum: true, blocks: [raw(10)] });
@@ -251,6 +186,46 @@ test('ZSTD bound: malformed frames are errors that say where', () => {
   assert.equal(compressedFrameLength('zstd', lastEmpty), lastEmpty.length);
   assert.equal(compressedFrameLength('none', bytes(1, 2, 3)), 3);
   assert.deepEqual(decompressedBound('none', bytes(1, 2, 3)), { bytes: 3, frames: 1 });
+});
+
+test('frame walks: the BD byte\'s bit 7, views into larger buffers, cut fields and checksums, 8-byte content sizes, windows', () => {
+  // LZ4: bit 7 of BD is not part of the block size id
+  const f = lz4Frame({ blocks: [{ raw: 5 }, { compressed: 3 }] });
+  f[5]! |= 0x80;
+  assert.deepEqual(decompressedBound('lz4', f), { bytes: 5 + 65536, frames: 1 });
+  // a view into a larger buffer reads its own bytes
+  const lz4View = concatBytes(bytes(0xff, 0xff, 0xff), lz4Frame({ blocks: [{ raw: 4 }] }), bytes(0xff));
+  assert.deepEqual(decompressedBound('lz4', lz4View.subarray(3, lz4View.length - 1)), { bytes: 4, frames: 1 });
+  const zView = concatBytes(bytes(0xff), zstdFrame({ single: true, fcs: 2, blocks: [{ type: 0, size: 2 }] }), bytes(0xff));
+  assert.deepEqual(decompressedBound('zstd', zView.subarray(1, zView.length - 1)), { bytes: 2, frames: 1 });
+  const lz4Bad: Array<[Uint8Array, RegExp]> = [
+    [skippable(1, 0x10), /^no LZ4 frame magic at byte 0$/], // 0x184D2A60: past the skippable range
+    [concatBytes(le32(0x184d2a50), bytes(9)), /^frame cut at byte 4 of 5$/],
+    [lz4Frame({ version: 3, blocks: [] }), /^LZ4 frame version 3, expected 1$/],
+    // 7 header + 4 word + 5 data + 4 checksum: cut inside the checksum
+    [lz4Frame({ blockChecksum: true, blocks: [{ raw: 5 }] }).subarray(0, 18), /^LZ4 block cut at byte 18$/],
+    // cut inside the content size field: the walk reads on to its second word
+    [lz4Frame({ contentSize: 1, blocks: [] }).subarray(0, 12), /^frame cut at byte 10 of 12$/],
+  ];
+  for (const [frame, message] of lz4Bad) throwsMessage(() => decompressedBound('lz4', frame), message);
+  const sums = lz4Frame({ contentChecksum: true, blocks: [{ raw: 5 }, { compressed: 3 }] });
+  assert.equal(compressedFrameLength('lz4', sums), 31);
+  for (const cut of [0, 3, 6, 7, 10, 20, 26, 27, 30]) assert.equal(compressedFrameLength('lz4', sums.subarray(0, cut)), -1, `cut at ${cut}`);
+  // ZSTD: a single segment of content size 0 has no window: a compressed block counts 128 KiB
+  assert.deepEqual(decompressedBound('zstd', zstdFrame({ single: true, fcs: 0, blocks: [{ type: 2, size: 2 }] })), { bytes: 131072, frames: 1 });
+  // a cut content checksum is the decoder's to find: the bound stands (18-byte frame)
+  assert.deepEqual(decompressedBound('zstd', zstdFrame({ single: true, fcs: 5, checksum: true, blocks: [{ type: 0, size: 5 }] }).subarray(0, 16)), { bytes: 5, frames: 1 });
+  const ok = zstdFrame({ single: true, fcs: 10, blocks: [{ type: 0, size: 10 }] }); // 19 bytes
+  const zBad: Array<[Uint8Array, RegExp]> = [
+    // 8-byte content size, little-endian: 2^40
+    [zstdFrame({ fcsFlag: 3, fcs: 2 ** 40, blocks: [{ type: 0, size: 1 }] }), /^ZSTD frame content size 1099511627776 is more than its blocks can hold \(1\)$/],
+    [zstdFrame({ single: true, fcsFlag: 2, fcs: 10, blocks: [] }).subarray(0, 7), /^ZSTD frame header cut at byte 7$/],
+    [zstdFrame({ wd: 21 << 3, blocks: [{ type: 0, size: 1 }] }), /^ZSTD window of 2147483648 bytes$/],
+    // an RLE block's one byte missing
+    [zstdFrame({ single: true, fcs: 5, blocks: [{ type: 1, size: 5 }] }).subarray(0, 9), /^ZSTD block cut at byte 9$/],
+    [concatBytes(ok, bytes(1, 2)), /^frame cut at byte 19 of 21$/],
+  ];
+  for (const [frame, message] of zBad) throwsMessage(() => decompressedBound('zstd', frame), message);
 });
 
 test('packetDecompressor: the cap is inclusive, the error carries bound and cap, kinds map to their algorithm', async () => {
