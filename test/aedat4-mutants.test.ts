@@ -17,6 +17,7 @@ import {
   Aedat4Decoder,
   decodeAedat4Buffer,
   DecompressionLimitError,
+  encodeAedat4,
   availableCodecs,
   compressedFrameLength,
   decompressedBound,
@@ -40,7 +41,7 @@ import {
   parseIoHeader,
   type DataTableEntry,
 } from '../src/events/aedat4/format.js';
-import { concatBytes, decodeChunked, le32, lz4napiFrame } from './helpers/aedat4-helpers.js';
+import { concatBytes, decodeChunked, le32, lz4napiFrame, syntheticEvents } from './helpers/aedat4-helpers.js';
 import { lz4Frame, skippable, zstdFrame, type Lz4Spec, type ZstdSpec } from './helpers/compression-frames.js';
 import { sharedRecording, skipUnless } from './helpers/shared.js';
 
@@ -421,6 +422,14 @@ test('header: size field bounds, version line bytes, dataTablePosition before th
   assert.equal(s7.error.expected, `an int32 IOHeader size in 8..${64 * 1024 * 1024}`);
   const capped = decodeChunked(withSize(2000), undefined, { maxPacketBytes: 1999 });
   assert.ok(capped.error instanceof EventFormatError && capped.error.expected === 'an int32 IOHeader size in 8..1999');
+  // header-less by the caller's word (expectVersionLine false): a bad size is a bad header, with no guess at the form
+  const bare = decodeChunked(withSize(7).subarray(14), undefined, { expectVersionLine: false });
+  assert.ok(bare.error instanceof EventFormatError);
+  assert.deepEqual([bare.error.kind, bare.error.offset, bare.error.expected], ['bad-header', 0, `an int32 IOHeader size in 8..${64 * 1024 * 1024}`]);
+  // a header exactly at the cap is read, and the file with it
+  const headerSize = new DataView(good.buffer, good.byteOffset).getInt32(14, true);
+  const atCap = decodeChunked(good, undefined, { maxPacketBytes: headerSize });
+  assert.deepEqual([atCap.error, atCap.warnings.length, atCap.batches.reduce((n, b) => n + b.length, 0)], [undefined, 0, 1]);
   // size 8 passes the size check; 8 bytes of zeros are no IOHeader
   const s8 = decodeChunked(concatBytes(withSize(8).subarray(0, 18), new Uint8Array(8)));
   assert.ok(s8.error instanceof EventFormatError && s8.error.kind === 'bad-header' && s8.error.offset === 18, String(s8.error));
@@ -562,6 +571,21 @@ test('data table: uncompressed table cut or followed by garbage; entries limited
     assert.equal(r.decoder.info().skipped['unparsedBytes'], 10);
     assert.equal(r.decoder.info().header?.['dataTableEntries'], 3);
     assert.ok(r.warnings[0]!.message.endsWith('found 10 trailing bytes'));
+  }
+});
+
+test('a compressed data table followed by stray bytes: read up to its frame end, the rest counted and reported where it starts', async () => {
+  for (const compression of ['lz4', 'zstd'] as const) {
+    const file = await encodeAedat4([syntheticEvents(3000)], { width: 346, height: 260, compression, maxPacketEvents: 1000 });
+    for (const chunk of [7, undefined]) {
+      const r = decodeChunked(concatBytes(file, new Uint8Array(5).fill(9)), chunk);
+      assert.equal(r.error, undefined);
+      assert.equal(r.batches.reduce((n, b) => n + b.length, 0), 3000);
+      assert.deepEqual(r.warnings.map((w) => [w.kind, w.offset]), [['corrupt-packet', file.length]], `${compression} chunk ${chunk}`);
+      assert.ok(r.warnings[0]!.message.endsWith('found 5 trailing bytes'));
+      assert.equal(r.decoder.info().skipped['unparsedBytes'], 5);
+      assert.equal(r.decoder.info().header?.['dataTableEntries'], 3);
+    }
   }
 });
 
