@@ -87,13 +87,16 @@ const SIDECAR = 'a checkpoint JSON written by evstream train';
 const FLAT_KEYS = ['arch', 'T', 'width', 'classes', 'size', 'untrained', 'mode', 'crop'];
 /** A metadata key that is free-text provenance (`extra`): not the options, in any dialect. */
 const isProvenance = (k: string): boolean => k !== 'evstream' && k !== 'format' && !FLAT_KEYS.includes(k);
+/** The free-text provenance keys (note, source, seed, ...) of metadata: a file's `extra`, whatever says its options. */
+function provenanceOf(md: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(md).filter(([k]) => isProvenance(k)));
+}
 
 // ------------------------------------------------------------------------------------------------ writing
 
 /** `__metadata__` of a checkpoint: the versioned model options plus free-text provenance. */
 export function checkpointMetadata(meta: ModelMeta, extra: Record<string, string> = {}): Record<string, string> {
-  const free = Object.fromEntries(Object.entries(extra).filter(([k]) => isProvenance(k)));
-  return { ...free, format: 'pt', evstream: JSON.stringify({ format: CHECKPOINT_FORMAT, ...meta }) };
+  return { ...provenanceOf(extra), format: 'pt', evstream: JSON.stringify({ format: CHECKPOINT_FORMAT, ...meta }) };
 }
 
 /** The options of a built model (framing fields: what the caller knows, in `rest`). */
@@ -257,11 +260,6 @@ function checkMeta(meta: unknown, sd: Shapes, path: string, field: string): Mode
   if (cls && cls.shape[0] !== classes) throw new InputFileError(path, `says ${classes} classes, the weights have ${cls.shape[0]}`, 'options that match the weights', `${field}.classes`);
   const { format: _format, ...rest } = m as ModelMeta & { format?: unknown };
   return rest;
-}
-
-/** A file's free-text provenance keys (note, source, seed, ...): its `extra`, whatever says its options. */
-function provenanceOf(md: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(md).filter(([k]) => isProvenance(k)));
 }
 
 /** The model options of a file from its metadata, its sidecar or its tensor shapes (see the header). */
